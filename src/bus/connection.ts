@@ -1,0 +1,127 @@
+// BusConnection: connects to the system bus (or --bus-address), exports our
+// objects, and only then requests the name, so that no early caller meets
+// an object that does not exist yet.
+import dbus from 'dbus-next';
+import type { AuditManager } from '../core/audit/audit-manager.js';
+import type { Manager } from '../core/manager.js';
+import type { SettingsConnection } from '../core/settings/connection.js';
+import type { SettingsService } from '../core/settings/settings.js';
+import type { DomainLogger } from '../log/logger.js';
+import { BusCallers } from './caller.js';
+import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
+import { Dispatcher } from './dispatcher.js';
+import { managerObject } from './manager-iface.js';
+import { ObjectTree, type BusObject } from './object-tree.js';
+import { SETTINGS_IFACE, SETTINGS_PATH, settingsObject } from './settings-iface.js';
+import { SignalEmitter } from './signals.js';
+
+export const BUS_NAME = 'org.netaudit1';
+const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
+
+export interface BusConnectionOptions {
+  readonly address?: string;
+  readonly manager: Manager;
+  readonly settings: SettingsService;
+  readonly audit: AuditManager;
+  readonly log: DomainLogger;
+  /** the connection to the bus was lost: the daemon cannot serve anyone */
+  readonly onLost: (reason: string) => void;
+}
+
+function connect(address: string): Promise<dbus.MessageBus> {
+  return new Promise((resolve, reject) => {
+    const bus = dbus.sessionBus({ busAddress: address });
+    const onError = (e: unknown): void => reject(new Error(`cannot connect to the bus at ${address}: ${e instanceof Error ? e.message : String(e)}`));
+    bus.once('error', onError);
+    bus.once('connect', () => {
+      bus.removeListener('error', onError);
+      resolve(bus);
+    });
+  });
+}
+
+export class BusConnection {
+  private closing = false;
+  private dispatcher: Dispatcher | null = null;
+
+  private constructor(private readonly bus: dbus.MessageBus) {}
+
+  private lost(options: BusConnectionOptions, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    options.onLost(reason);
+  }
+
+  static async open(options: BusConnectionOptions): Promise<BusConnection> {
+    const address = options.address ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS;
+    const bus = await connect(address);
+    const self = new BusConnection(bus);
+    bus.on('error', (e: unknown) => self.lost(options, e instanceof Error ? e.message : String(e)));
+    // dbus-next reports a closed socket only on its internal connection.
+    (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => self.lost(options, 'the bus closed the connection'));
+
+    const callers = new BusCallers(bus);
+    await callers.start();
+    const tree = new ObjectTree();
+    const signals = new SignalEmitter(bus, options.log);
+    const { settings } = options;
+    const manager = managerObject(options.manager);
+    const settingsObj = settingsObject(settings);
+    tree.add(manager);
+    tree.add(settingsObj);
+    const connectionObject = (conn: SettingsConnection): BusObject => ({
+      path: connectionPath(conn.number),
+      interfaces: [connectionInterface(settings, conn.number)],
+    });
+    tree.addFamily(CONNECTIONS_PREFIX, {
+      resolve: (n) => {
+        const conn = settings.byObjectNumber(n);
+        return conn ? connectionObject(conn) : undefined;
+      },
+      list: () => settings.list().map((c) => c.number),
+      fallback: [connectionInterface(settings, null)],
+    });
+
+    settings.on('added', (conn) => {
+      signals.emit(SETTINGS_PATH, SETTINGS_IFACE, 'NewConnection', 'o', [connectionPath(conn.number)]);
+      signals.propertiesChanged(settingsObj, SETTINGS_IFACE, ['Connections']);
+    });
+    settings.on('removed', (conn) => {
+      const path = connectionPath(conn.number);
+      signals.emit(path, CONNECTION_IFACE, 'Removed');
+      signals.emit(SETTINGS_PATH, SETTINGS_IFACE, 'ConnectionRemoved', 'o', [path]);
+      signals.propertiesChanged(settingsObj, SETTINGS_IFACE, ['Connections']);
+    });
+    settings.on('updated', (conn) => signals.emit(connectionPath(conn.number), CONNECTION_IFACE, 'Updated'));
+    settings.on('changed', (conn, props) => {
+      const names = props.map((p) => (p === 'unsaved' ? 'Unsaved' : 'Filename'));
+      signals.propertiesChanged(connectionObject(conn), CONNECTION_IFACE, names);
+    });
+
+    const dispatcher = new Dispatcher({
+      bus,
+      tree,
+      callers,
+      log: options.log,
+      rejectMalformed: (caller, op, error) => options.audit.rejected(caller, { op }, error),
+    });
+    dispatcher.start();
+    self.dispatcher = dispatcher;
+
+    const reply = await bus.requestName(BUS_NAME, dbus.NameFlag.DO_NOT_QUEUE).catch((e: Error) => {
+      self.close();
+      throw new Error(`cannot own the bus name ${BUS_NAME}: ${e.message} (is the D-Bus policy data/org.netaudit1.conf installed?)`);
+    });
+    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
+      self.close();
+      throw new Error(`the bus name ${BUS_NAME} is owned by another process (is another netauditd running?)`);
+    }
+    return self;
+  }
+
+  close(): void {
+    this.closing = true;
+    this.dispatcher?.stop();
+    this.bus.disconnect();
+  }
+}

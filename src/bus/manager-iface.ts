@@ -1,0 +1,60 @@
+// org.netaudit1.Manager at /org/netaudit1: translation between the bus and
+// the core Manager.
+import type { Manager } from '../core/manager.js';
+import type { BusObject } from './object-tree.js';
+
+export const MANAGER_PATH = '/org/netaudit1';
+export const MANAGER_IFACE = 'org.netaudit1.Manager';
+
+export function managerObject(manager: Manager): BusObject {
+  return {
+    path: MANAGER_PATH,
+    interfaces: [
+      {
+        name: MANAGER_IFACE,
+        methods: [
+          {
+            name: 'Reload',
+            in: [['flags', 'u']],
+            out: [],
+            op: 'reload',
+            handler: async (ctx, [flags]) => {
+              await manager.reload(ctx.caller, flags as number);
+              return [];
+            },
+          },
+          {
+            name: 'SetLogging',
+            in: [
+              ['level', 's'],
+              ['domains', 's'],
+            ],
+            out: [],
+            op: 'logging-control',
+            handler: async (ctx, [level, domains]) => {
+              await manager.setLogging(ctx.caller, level as string, domains as string);
+              return [];
+            },
+          },
+          {
+            name: 'GetLogging',
+            in: [],
+            out: [
+              ['level', 's'],
+              ['domains', 's'],
+            ],
+            handler: async () => {
+              const { level, domains } = manager.getLogging();
+              return [level, domains];
+            },
+          },
+        ],
+        properties: [
+          { name: 'Version', signature: 's', get: () => manager.version },
+          { name: 'State', signature: 'u', get: () => manager.state },
+        ],
+        signals: [{ name: 'StateChanged', args: [['state', 'u']] }],
+      },
+    ],
+  };
+}

@@ -1,0 +1,284 @@
+// AuditManager: the one path through which every attempted change is
+// recorded (SPEC §4). `audited()` wraps an operation so that it produces
+// exactly one record once its outcome is known, success or failure, and so
+// that a change is applied only after its record is durable in the trail.
+import { randomBytes } from 'node:crypto';
+import type { Caller, CallerRef } from '../caller.js';
+import { NetauditError, type Reason } from '../errors.js';
+import type { DomainLogger } from '../../log/logger.js';
+import type { AuditBackend, AuditOp, AuditRecord } from './record.js';
+
+export interface AuditFields {
+  uuid?: string;
+  name?: string;
+  ifindex?: number;
+  iface?: string;
+  args?: string;
+  changed?: readonly string[];
+  tx?: number;
+}
+
+export interface AuditContext extends AuditFields {
+  readonly op: AuditOp;
+}
+
+export interface CommitOptions {
+  /**
+   * Record after applying instead of before. Only for switching auditing on:
+   * a record made before the switch would not be made at all (SPEC §4).
+   */
+  readonly recordAfterApply?: boolean;
+}
+
+/** The record under construction for one operation; see AuditManager.audited. */
+export class AuditTransaction {
+  private fields: AuditFields;
+  private state: 'open' | 'committing' | 'committed' = 'open';
+
+  constructor(
+    private readonly manager: AuditManager,
+    readonly op: AuditOp,
+    initial: AuditFields,
+    readonly caller: Caller,
+  ) {
+    this.fields = { ...initial };
+  }
+
+  /** True once the success record is durable: from then on the change stands. */
+  get committed(): boolean {
+    return this.state === 'committed';
+  }
+
+  /** Adds or corrects fields once they are known (a generated uuid, the changed keys). */
+  describe(fields: AuditFields): void {
+    this.fields = { ...this.fields, ...fields };
+  }
+
+  snapshot(): AuditFields {
+    return this.fields;
+  }
+
+  /**
+   * The commit point: records success durably, then applies the change. If
+   * the trail cannot take the record the change is refused and `apply`
+   * never runs.
+   */
+  async commit<T>(apply: () => T | Promise<T>, options: CommitOptions = {}): Promise<T> {
+    if (this.state !== 'open') throw new Error(`audit transaction for ${this.op} committed twice`);
+    this.state = 'committing';
+    if (options.recordAfterApply) {
+      const result = await apply();
+      await this.manager.recordOutcome(this, 'success');
+      this.state = 'committed';
+      return result;
+    }
+    await this.manager.recordOutcome(this, 'success');
+    this.state = 'committed';
+    return apply();
+  }
+
+  /** True when commit() was called, whatever came of it. */
+  get started(): boolean {
+    return this.state !== 'open';
+  }
+}
+
+export interface AuditManagerOptions {
+  readonly log: DomainLogger;
+  readonly backends: readonly AuditBackend[];
+  readonly enabled: boolean;
+  readonly now?: () => number;
+  readonly boot?: string;
+}
+
+export class AuditManager {
+  readonly boot: string;
+  private seq = 0;
+  private txCounter = 0;
+  private enabled: boolean;
+  private backends: readonly AuditBackend[];
+  private readonly failing = new Set<AuditBackend>();
+  private readonly log: DomainLogger;
+  private readonly now: () => number;
+
+  constructor(options: AuditManagerOptions) {
+    this.boot = options.boot ?? randomBytes(16).toString('hex');
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.enabled = options.enabled;
+    this.backends = options.backends;
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /** True when a change is committed by a durable trail record (SPEC §4). */
+  get hasCommitBackend(): boolean {
+    return this.enabled && this.backends.some((b) => b.commits);
+  }
+
+  get backendNames(): string[] {
+    return this.backends.map((b) => b.name);
+  }
+
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+  }
+
+  setBackends(backends: readonly AuditBackend[]): void {
+    this.backends = backends;
+    for (const b of [...this.failing]) if (!backends.includes(b)) this.failing.delete(b);
+  }
+
+  /** A new commit id for a profile change (trail field `tx`). */
+  nextTx(): number {
+    return ++this.txCounter;
+  }
+
+  /**
+   * Runs one attempted change. The caller is resolved first (a failed lookup
+   * is a refusal); `fn` authorizes, validates, checks the state and calls
+   * `tx.commit(apply)` exactly once on success. A NetauditError thrown by
+   * `fn` becomes a `result=fail` record with its reason; anything else is an
+   * internal error, logged here with its stack and shown to the caller as a
+   * plain `Failed`.
+   */
+  async audited<T>(
+    ref: CallerRef,
+    context: AuditContext,
+    fn: (tx: AuditTransaction) => Promise<T>,
+  ): Promise<T> {
+    let caller: Caller;
+    try {
+      caller = await ref.resolve();
+    } catch (e) {
+      const reason = e instanceof NetauditError ? e.message : String(e);
+      const refused = new NetauditError(
+        'PermissionDenied',
+        `Refused: the caller ${ref.busName} could not be identified by the bus (${reason}).`,
+        'caller-unknown',
+      );
+      await this.recordUnidentified(ref.busName, context, refused.reason);
+      throw refused;
+    }
+    const { op, ...initial } = context;
+    const tx = new AuditTransaction(this, op, initial, caller);
+    try {
+      const result = await fn(tx);
+      if (!tx.started) await tx.commit(() => undefined);
+      return result;
+    } catch (e) {
+      const error = this.publicError(e, op);
+      if (!tx.committed) await this.recordOutcome(tx, 'fail', error.reason).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Records an attempt refused before it reached its operation (a malformed call) and rethrows. */
+  async rejected(ref: CallerRef, context: AuditContext, error: Error): Promise<never> {
+    const refusal = error instanceof NetauditError ? error : new NetauditError('InvalidArgument', error.message);
+    return this.audited(ref, context, async () => {
+      throw refusal;
+    }).then(
+      () => {
+        throw error;
+      },
+      (e: unknown) => {
+        throw e === refusal ? error : e;
+      },
+    );
+  }
+
+  /** Writes the record of `tx` to every backend; rejects when a committing backend fails. */
+  async recordOutcome(tx: AuditTransaction, result: 'success' | 'fail', reason?: Reason): Promise<void> {
+    const { caller } = tx;
+    const actor: { busName: string; exe?: string } = { busName: caller.busName };
+    if (caller.exe !== undefined) actor.exe = caller.exe;
+    await this.emit({
+      ...tx.snapshot(),
+      op: tx.op,
+      pid: caller.pid,
+      uid: caller.uid,
+      result,
+      ...(reason !== undefined ? { reason } : {}),
+      actor,
+    });
+  }
+
+  /** A change the daemon was asked for with no caller on the bus (e.g. SIGHUP). */
+  async recordUnattributed<T>(context: AuditContext, fn: () => Promise<{ commit: () => T | Promise<T>; recordAfterApply?: boolean }>): Promise<T> {
+    const { op, ...fields } = context;
+    let plan: { commit: () => T | Promise<T>; recordAfterApply?: boolean };
+    try {
+      plan = await fn();
+    } catch (e) {
+      const error = this.publicError(e, op);
+      await this.emit({ ...fields, op, result: 'fail', reason: error.reason }).catch(() => undefined);
+      throw error;
+    }
+    if (plan.recordAfterApply) {
+      const result = await plan.commit();
+      await this.emit({ ...fields, op, result: 'success' });
+      return result;
+    }
+    await this.emit({ ...fields, op, result: 'success' });
+    return plan.commit();
+  }
+
+  private async recordUnidentified(busName: string, context: AuditContext, reason: Reason): Promise<void> {
+    const { op, ...fields } = context;
+    await this.emit({ ...fields, op, result: 'fail', reason, actor: { busName } }).catch(() => undefined);
+  }
+
+  private publicError(e: unknown, op: AuditOp): NetauditError {
+    if (e instanceof NetauditError) return e;
+    this.log.err(`internal error during ${op}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return new NetauditError('Failed', `The operation ${op} failed because of an internal error; the daemon log has the details.`, 'failed');
+  }
+
+  private async emit(fields: Omit<AuditRecord, 'ts' | 'boot' | 'seq'>): Promise<void> {
+    if (!this.enabled) return;
+    const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...fields };
+    const commits: Promise<void>[] = [];
+    for (const backend of this.backends) {
+      const written = backend.write(record);
+      if (backend.commits) {
+        commits.push(
+          written.then(
+            () => this.recovered(backend),
+            (e: unknown) => {
+              this.failed(backend, e);
+              throw this.trailError();
+            },
+          ),
+        );
+      } else {
+        written.then(
+          () => this.recovered(backend),
+          (e: unknown) => this.failed(backend, e),
+        );
+      }
+    }
+    await Promise.all(commits);
+  }
+
+  private trailError(): NetauditError {
+    return new NetauditError(
+      'Failed',
+      'Refused: the audit trail cannot be written, so the change could not be committed. Check the audit directory (space, permissions) and the daemon log.',
+      'audit-trail-unavailable',
+    );
+  }
+
+  private recovered(backend: AuditBackend): void {
+    if (this.failing.delete(backend)) this.log.info(`audit backend ${backend.name} works again`);
+  }
+
+  private failed(backend: AuditBackend, e: unknown): void {
+    if (!this.failing.has(backend)) {
+      this.failing.add(backend);
+      this.log.warn(`audit backend ${backend.name} failed: ${e instanceof Error ? e.message : String(e)}; the other backends go on`);
+    }
+  }
+}

@@ -1,0 +1,172 @@
+// Trail line: one audit record as one line of JSON in the trail (SPEC §4 file
+// backend), with the hash chain: `hash` is the hex SHA-256 of the line's JSON
+// text without its hash key, `prev` the hash of the record before it.
+import { createHash } from 'node:crypto';
+import { NetauditError, quote } from '../../errors.js';
+import type { AuditRecord, AuditResult } from '../record.js';
+
+export const ZERO_HASH = '0'.repeat(64);
+
+/**
+ * A record as the trail holds it. `op` and `reason` stay plain strings: a
+ * trail written by a newer daemon may hold tokens this one does not know, and
+ * the CLI must still list and verify it.
+ */
+export interface TrailEntry {
+  /** RFC 3339 UTC with milliseconds */
+  readonly ts: string;
+  readonly boot: string;
+  readonly seq: number;
+  readonly op: string;
+  readonly uuid?: string;
+  readonly name?: string;
+  readonly ifindex?: number;
+  readonly iface?: string;
+  readonly args?: string;
+  /** setting keys joined with "," */
+  readonly changed?: string;
+  readonly pid?: number;
+  readonly uid?: number;
+  readonly result: AuditResult;
+  readonly reason?: string;
+  readonly actor?: { readonly bus_name?: string; readonly exe?: string };
+  readonly tx?: number;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+type FieldKind = 'time' | 'text' | 'count' | 'result' | 'actor' | 'hash';
+
+// The order of this table is the order of the keys on a line: the hash covers
+// the text, so the order is part of the format.
+const FIELDS: Record<keyof TrailEntry, FieldKind> = {
+  ts: 'time',
+  boot: 'text',
+  seq: 'count',
+  op: 'text',
+  uuid: 'text',
+  name: 'text',
+  ifindex: 'count',
+  iface: 'text',
+  args: 'text',
+  changed: 'text',
+  pid: 'count',
+  uid: 'count',
+  result: 'result',
+  reason: 'text',
+  actor: 'actor',
+  tx: 'count',
+  prev: 'hash',
+  hash: 'hash',
+};
+const KEYS = Object.keys(FIELDS);
+const REQUIRED: ReadonlySet<string> = new Set(['ts', 'boot', 'seq', 'op', 'result', 'prev', 'hash']);
+// Either key may be absent, never both, and bus_name comes first.
+const ACTOR_SHAPES: ReadonlySet<string> = new Set(['bus_name', 'exe', 'bus_name,exe']);
+
+const HEX_HASH = /^[0-9a-f]{64}$/;
+const HASH_SUFFIX_PREFIX = ',"hash":"';
+// Every line ends in ,"hash":"<64 hex>"}
+const HASH_SUFFIX_LENGTH = HASH_SUFFIX_PREFIX.length + 64 + 2;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function formatTrailLine(record: AuditRecord, prev: string): { line: string; hash: string } {
+  const actor =
+    record.actor?.busName !== undefined || record.actor?.exe !== undefined
+      ? { bus_name: record.actor.busName, exe: record.actor.exe }
+      : undefined;
+  // JSON.stringify drops keys whose value is undefined: absent fields are omitted.
+  const text = JSON.stringify({
+    ts: new Date(record.ts).toISOString(),
+    boot: record.boot,
+    seq: record.seq,
+    op: record.op,
+    uuid: record.uuid,
+    name: record.name,
+    ifindex: record.ifindex,
+    iface: record.iface,
+    args: record.args,
+    changed: record.changed?.join(','),
+    pid: record.pid,
+    uid: record.uid,
+    result: record.result,
+    reason: record.reason,
+    actor,
+    tx: record.tx,
+    prev,
+  });
+  const hash = sha256(text);
+  return { line: `${text.slice(0, -1)}${HASH_SUFFIX_PREFIX}${hash}"}\n`, hash };
+}
+
+/** True when the line's hash matches its text; the line may keep its "\n". */
+export function lineHashOk(line: string): boolean {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  const suffix = text.slice(-HASH_SUFFIX_LENGTH);
+  const hash = suffix.slice(HASH_SUFFIX_PREFIX.length, -2);
+  if (!suffix.startsWith(HASH_SUFFIX_PREFIX) || !suffix.endsWith('"}') || !HEX_HASH.test(hash)) return false;
+  return sha256(`${text.slice(0, -HASH_SUFFIX_LENGTH)}}`) === hash;
+}
+
+function malformed(why: string): NetauditError {
+  return new NetauditError('Failed', `not a trail record: ${why}`);
+}
+
+const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function validValue(key: string, kind: FieldKind, value: unknown): boolean {
+  switch (kind) {
+    case 'time':
+      // The round trip rejects impossible dates such as 2026-02-30.
+      return typeof value === 'string' && TIME.test(value) && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
+    case 'text':
+      return typeof value === 'string';
+    case 'count':
+      return Number.isSafeInteger(value) && (value as number) >= (key === 'seq' ? 1 : 0);
+    case 'result':
+      return value === 'success' || value === 'fail';
+    case 'hash':
+      return typeof value === 'string' && HEX_HASH.test(value);
+    case 'actor':
+      return validActor(value);
+  }
+}
+
+function validActor(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return ACTOR_SHAPES.has(Object.keys(value).join(',')) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+/**
+ * Parses one line (with or without its "\n") and checks that it is a record
+ * exactly as formatTrailLine writes it: known keys in trail order, required
+ * ones present, typed values, and no other spelling of the same JSON
+ * (whitespace, escapes, duplicate keys), so that what a reader shows is what
+ * the hash covers. It does not check the hash: see lineHashOk.
+ */
+export function parseTrailLine(line: string): TrailEntry {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // V8's message quotes the input; the caller names the file and line instead.
+    throw malformed('not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed('not a JSON object');
+  let last = -1;
+  for (const key of Object.keys(value)) {
+    const index = KEYS.indexOf(key);
+    if (index === -1) throw malformed(`unknown key ${quote(key)}`);
+    if (index < last) throw malformed(`key ${quote(key)} is out of order`);
+    last = index;
+    const field = (value as Record<string, unknown>)[key];
+    if (!validValue(key, FIELDS[key as keyof TrailEntry], field)) throw malformed(`${quote(key)} has an invalid value ${quote(field)}`);
+  }
+  for (const key of REQUIRED) if (!Object.hasOwn(value, key)) throw malformed(`key ${quote(key)} is missing`);
+  if (JSON.stringify(value) !== text) throw malformed('not in the form the daemon writes (whitespace, escapes or a repeated key)');
+  return value as TrailEntry;
+}

@@ -1,0 +1,59 @@
+// NetauditError: the one error type of the core. It carries the public error
+// name (SPEC §2), a message a person can act on, and the audit reason token
+// (SPEC §4) that goes into the record instead of any caller text.
+
+export type ErrorCode =
+  | 'PermissionDenied'
+  | 'InvalidArgument'
+  | 'UnknownConnection'
+  | 'UnknownDevice'
+  | 'UuidExists'
+  | 'NotSupported'
+  | 'Failed';
+
+export type Reason =
+  | 'not-authorized'
+  | 'caller-unknown'
+  | 'polkit-unavailable'
+  | 'invalid-argument'
+  | 'invalid-config'
+  | 'uuid-exists'
+  | 'unknown-connection'
+  | 'unknown-device'
+  | 'not-supported'
+  | 'kernel-error'
+  | 'audit-trail-unavailable'
+  | 'io-error'
+  | 'failed';
+
+const DEFAULT_REASON: Record<ErrorCode, Reason> = {
+  PermissionDenied: 'not-authorized',
+  InvalidArgument: 'invalid-argument',
+  UnknownConnection: 'unknown-connection',
+  UnknownDevice: 'unknown-device',
+  UuidExists: 'uuid-exists',
+  NotSupported: 'not-supported',
+  Failed: 'failed',
+};
+
+export class NetauditError extends Error {
+  readonly code: ErrorCode;
+  readonly reason: Reason;
+
+  constructor(code: ErrorCode, message: string, reason: Reason = DEFAULT_REASON[code]) {
+    super(message);
+    this.name = 'NetauditError';
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/** Quotes a caller-supplied value for an error message: JSON keeps it on one line. */
+export function quote(value: unknown): string {
+  const text = JSON.stringify(typeof value === 'string' && value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  return text === undefined ? String(value) : text;
+}
+
+export function invalidArgument(message: string): NetauditError {
+  return new NetauditError('InvalidArgument', message);
+}

@@ -1,0 +1,150 @@
+// Manager: the daemon-wide operations of SPEC §2 — reload, logging, version,
+// state — each changing one audited. Switching auditing is itself recorded:
+// before the switch when it turns off, after it when it turns on (SPEC §4).
+import type { Config } from '../config/config.js';
+import { LOG_DOMAINS, LOG_LEVELS, type LogDomain, type Logger, type LogLevel } from '../log/logger.js';
+import type { AuditManager, AuditTransaction } from './audit/audit-manager.js';
+import type { Authorizer } from './auth/authorizer.js';
+import type { CallerRef } from './caller.js';
+import { NetauditError, quote } from './errors.js';
+import type { SettingsService } from './settings/settings.js';
+
+/** NetworkManager's NMState values that apply before devices exist. */
+export const NM_STATE_DISCONNECTED = 20;
+
+export const RELOAD_CONF = 1;
+export const RELOAD_CONNECTIONS = 2;
+
+export interface ManagerOptions {
+  readonly version: string;
+  readonly audit: AuditManager;
+  readonly auth: () => Authorizer;
+  readonly settings: SettingsService;
+  readonly logger: Logger;
+  /** reads the configuration files again; rejects with a message naming file and line */
+  readonly loadConfig: () => Promise<Config>;
+  /** makes a new configuration current (backends, audit switch, log level) */
+  readonly applyConfig: (config: Config) => Promise<void>;
+}
+
+export interface LoggingState {
+  readonly level: LogLevel;
+  readonly domains: string;
+}
+
+export class Manager {
+  constructor(private readonly options: ManagerOptions) {}
+
+  get version(): string {
+    return this.options.version;
+  }
+
+  get state(): number {
+    return NM_STATE_DISCONNECTED;
+  }
+
+  /** Reload(u flags): 0 all, 1 configuration, 2 connection profiles. */
+  async reload(ref: CallerRef, flags: number): Promise<void> {
+    const args = flags === 0 ? 'all' : flags === RELOAD_CONF ? 'conf' : flags === RELOAD_CONNECTIONS ? 'connections' : String(flags);
+    return this.options.audit.audited(ref, { op: 'reload', args }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
+      if (flags !== 0 && flags !== RELOAD_CONF && flags !== RELOAD_CONNECTIONS) {
+        throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration) or 2 (connection profiles).`);
+      }
+      const config = flags === RELOAD_CONNECTIONS ? null : await this.readConfig();
+      return this.commitSwitch(tx, config?.logging.audit, async () => {
+        if (config) await this.options.applyConfig(config);
+        if (flags !== RELOAD_CONF) await this.options.settings.rescan();
+      });
+    });
+  }
+
+  /** SIGHUP: a reload of everything that no caller asked for (op reload, args=sighup). */
+  async reloadOnSignal(): Promise<void> {
+    await this.options.audit.recordUnattributed({ op: 'reload', args: 'sighup' }, async () => {
+      const config = await this.readConfig();
+      const turningOn = !this.options.audit.isEnabled && config.logging.audit;
+      return {
+        recordAfterApply: turningOn,
+        commit: async () => {
+          await this.options.applyConfig(config);
+          await this.options.settings.rescan();
+        },
+      };
+    });
+  }
+
+  getLogging(): LoggingState {
+    const logger = this.options.logger;
+    const domains = logger.getDomains();
+    const list = domains.length === LOG_DOMAINS.length ? ['ALL'] : [...domains];
+    if (!this.options.audit.isEnabled) list.push('AUDIT:OFF');
+    return { level: logger.getLevel(), domains: list.join(',') };
+  }
+
+  /**
+   * SetLogging(level, domains): "" keeps a value. Domains are a comma list of
+   * ALL or domain names; the item AUDIT:OFF / AUDIT:ON switches auditing
+   * until the next configuration reload.
+   */
+  async setLogging(ref: CallerRef, level: string, domains: string): Promise<void> {
+    return this.options.audit.audited(ref, { op: 'logging-control', args: `level=${level} domains=${domains}` }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.logging');
+      const parsed = parseLogging(level, domains);
+      return this.commitSwitch(tx, parsed.audit, () => {
+        const logger = this.options.logger;
+        if (parsed.level) logger.setLevel(parsed.level);
+        if (parsed.domains) logger.setDomains(parsed.domains);
+        if (parsed.audit !== undefined) this.options.audit.setEnabled(parsed.audit);
+      });
+    });
+  }
+
+  private async readConfig(): Promise<Config> {
+    try {
+      return await this.options.loadConfig();
+    } catch (e) {
+      throw new NetauditError(
+        'Failed',
+        `The configuration was not reloaded, the last good one stays in effect: ${(e as Error).message}`,
+        'invalid-config',
+      );
+    }
+  }
+
+  private commitSwitch<T>(tx: AuditTransaction, auditAfter: boolean | undefined, apply: () => T | Promise<T>): Promise<T> {
+    const turningOn = auditAfter === true && !this.options.audit.isEnabled;
+    return tx.commit(apply, { recordAfterApply: turningOn });
+  }
+}
+
+export function parseLogging(level: string, domains: string): { level?: LogLevel; domains?: LogDomain[]; audit?: boolean } {
+  const out: { level?: LogLevel; domains?: LogDomain[]; audit?: boolean } = {};
+  const lvl = level.trim().toUpperCase();
+  if (lvl !== '' && lvl !== 'KEEP') {
+    const known = LOG_LEVELS.find((l) => l === lvl || (l === 'ERR' && lvl === 'ERROR') || (l === 'WARN' && lvl === 'WARNING'));
+    if (!known) throw new NetauditError('InvalidArgument', `Unknown log level ${quote(level)}; use one of ${LOG_LEVELS.join(', ')}.`);
+    out.level = known;
+  }
+  if (domains.trim() === '') return out;
+  const chosen = new Set<LogDomain>();
+  let named = false;
+  for (const raw of domains.split(',')) {
+    const item = raw.trim().toUpperCase();
+    if (item === '') continue;
+    if (item === 'AUDIT:OFF' || item === 'AUDIT:ON') {
+      out.audit = item === 'AUDIT:ON';
+      continue;
+    }
+    named = true;
+    if (item === 'ALL') {
+      for (const d of LOG_DOMAINS) chosen.add(d);
+      continue;
+    }
+    const known = LOG_DOMAINS.find((d) => d === item);
+    if (!known) throw new NetauditError('InvalidArgument', `Unknown log domain ${quote(raw.trim())}; use ALL or a comma list of ${LOG_DOMAINS.join(', ')} (AUDIT:OFF/AUDIT:ON switch auditing).`);
+    chosen.add(known);
+  }
+  if (named) out.domains = [...chosen];
+  return out;
+}

@@ -1,0 +1,254 @@
+// Schema: the settings and properties a profile may hold (SPEC §2), each with
+// its NetworkManager D-Bus signature and keyfile group, and which properties
+// are secrets. Secrets are marked here and nowhere else: every filter of
+// secrets (GetSettings, the log, the writer) asks this table.
+
+export type Signature = 's' | 'b' | 'u' | 'i' | 'ay' | 'as' | 'au' | 'aay' | 'aa{sv}';
+
+// What a property holds beyond its signature: validation and the keyfile
+// codec both dispatch on it, so a new property needs no code of its own.
+export type PropertyKind =
+  | 'plain'
+  | 'id'
+  | 'uuid'
+  | 'connection-type'
+  | 'ifname'
+  | 'parent'
+  | 'mac'
+  | 'cloned-mac'
+  | 'mtu'
+  | 'ssid'
+  | 'cert'
+  | 'address-data'
+  | 'route-data'
+  | 'gateway'
+  | 'dns'
+  | 'dns-search'
+  | 'ip'
+  | 'permissions';
+
+export interface PropertySpec {
+  readonly name: string;
+  readonly signature: Signature;
+  readonly kind: PropertyKind;
+  readonly range?: readonly [number, number];
+  readonly choices?: readonly string[];
+  readonly secret: boolean;
+  // The property whose bits say who owns this secret and whether it is saved.
+  readonly secretFlags?: string;
+}
+
+export interface SettingSpec {
+  readonly name: string;
+  readonly keyfileGroup: string;
+  readonly properties: ReadonlyMap<string, PropertySpec>;
+}
+
+// NetworkManager's secret flags (nm-setting.h NMSettingSecretFlags).
+export const SECRET_FLAG_AGENT_OWNED = 0x1;
+export const SECRET_FLAG_NOT_SAVED = 0x2;
+export const SECRET_FLAGS_MAX = 0xf;
+
+const U32: readonly [number, number] = [0, 0xffffffff];
+const U16: readonly [number, number] = [0, 0xffff];
+const FLAGS: readonly [number, number] = [0, SECRET_FLAGS_MAX];
+
+interface Declared {
+  readonly signature: Signature;
+  readonly kind?: PropertyKind;
+  readonly range?: readonly [number, number];
+  readonly choices?: readonly string[];
+  readonly secret?: boolean;
+  readonly secretFlags?: string;
+}
+
+const s = (kind: PropertyKind = 'plain', choices?: readonly string[]): Declared => ({ signature: 's', kind, ...(choices ? { choices } : {}) });
+const b: Declared = { signature: 'b' };
+const u = (range: readonly [number, number] = U32): Declared => ({ signature: 'u', range });
+const secretString = (secretFlags: string): Declared => ({ signature: 's', secret: true, secretFlags });
+const flags: Declared = { signature: 'u', range: FLAGS };
+const mac: Declared = { signature: 'ay', kind: 'mac' };
+const clonedMac: Declared = { signature: 'ay', kind: 'cloned-mac' };
+const mtu: Declared = { signature: 'u', kind: 'mtu' };
+const cert: Declared = { signature: 'ay', kind: 'cert' };
+
+function ipSetting(methods: readonly string[], dns: Declared): Record<string, Declared> {
+  return {
+    'address-data': { signature: 'aa{sv}', kind: 'address-data' },
+    dns,
+    'dns-search': { signature: 'as', kind: 'dns-search' },
+    gateway: s('gateway'),
+    'may-fail': b,
+    method: s('plain', methods),
+    'never-default': b,
+    'route-data': { signature: 'aa{sv}', kind: 'route-data' },
+  };
+}
+
+// The order of settings is the order of groups in a profile file and of
+// normalized settings; that of properties, of normalized properties.
+const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, properties: Record<string, Declared>]> = [
+  [
+    'connection',
+    'connection',
+    {
+      id: s('id'),
+      uuid: s('uuid'),
+      type: s('connection-type'),
+      autoconnect: b,
+      'autoconnect-priority': { signature: 'i', range: [-999, 999] },
+      'interface-name': s('ifname'),
+      master: s('parent'),
+      permissions: { signature: 'as', kind: 'permissions' },
+      'slave-type': s('plain', ['bridge']),
+      zone: s(),
+    },
+  ],
+  ['802-3-ethernet', 'ethernet', { 'cloned-mac-address': clonedMac, 'mac-address': mac, mtu }],
+  [
+    '802-11-wireless',
+    'wifi',
+    {
+      band: s('plain', ['a', 'bg', '6GHz']),
+      channel: u(),
+      'cloned-mac-address': clonedMac,
+      hidden: b,
+      mode: s('plain', ['infrastructure', 'adhoc', 'ap', 'mesh']),
+      mtu,
+      ssid: { signature: 'ay', kind: 'ssid' },
+    },
+  ],
+  [
+    '802-11-wireless-security',
+    'wifi-security',
+    {
+      'auth-alg': s('plain', ['open', 'shared', 'leap']),
+      'key-mgmt': s('plain', ['none', 'ieee8021x', 'owe', 'wpa-psk', 'sae', 'wpa-eap', 'wpa-eap-suite-b-192']),
+      'leap-password': secretString('leap-password-flags'),
+      'leap-password-flags': flags,
+      psk: secretString('psk-flags'),
+      'psk-flags': flags,
+      'wep-key-flags': flags,
+      'wep-key0': secretString('wep-key-flags'),
+      'wep-key1': secretString('wep-key-flags'),
+      'wep-key2': secretString('wep-key-flags'),
+      'wep-key3': secretString('wep-key-flags'),
+    },
+  ],
+  [
+    '802-1x',
+    '802-1x',
+    {
+      'ca-cert': cert,
+      'client-cert': cert,
+      eap: { signature: 'as', choices: ['leap', 'md5', 'tls', 'peap', 'ttls', 'pwd', 'fast', 'sim', 'aka', "aka'", 'external'] },
+      identity: s(),
+      password: secretString('password-flags'),
+      'password-flags': flags,
+      'private-key': cert,
+      'private-key-password': secretString('private-key-password-flags'),
+      'private-key-password-flags': flags,
+    },
+  ],
+  // Ranges from NetworkManager's libnm-base/nm-base.h (NM_BRIDGE_*).
+  ['bridge', 'bridge', { 'forward-delay': u([0, 30]), 'mac-address': mac, priority: u(U16), stp: b }],
+  ['bridge-port', 'bridge-port', { 'path-cost': u(U16), priority: u([0, 63]) }],
+  ['vlan', 'vlan', { flags: u([0, 15]), id: u([0, 4094]), parent: s('parent') }],
+  ['veth', 'veth', { peer: s('ifname') }],
+  // macvlan.mode: NMSettingMacvlanMode, 1 vepa … 5 source.
+  ['macvlan', 'macvlan', { mode: u([1, 5]), parent: s('parent'), promiscuous: b, tap: b }],
+  ['vxlan', 'vxlan', { 'destination-port': u(U16), id: u([0, 0xffffff]), local: s('ip'), parent: s('parent'), remote: s('ip') }],
+  ['dummy', 'dummy', {}],
+  ['ipv4', 'ipv4', ipSetting(['auto', 'link-local', 'manual', 'disabled'], { signature: 'au', kind: 'dns' })],
+  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' })],
+];
+
+function build(): ReadonlyMap<string, SettingSpec> {
+  const out = new Map<string, SettingSpec>();
+  for (const [name, keyfileGroup, declared] of DECLARED) {
+    const properties = new Map<string, PropertySpec>();
+    for (const [prop, d] of Object.entries(declared)) {
+      // Generic rule of SPEC §2: a property with a "-flags" sibling is a secret.
+      const flagsProp = d.secretFlags ?? (`${prop}-flags` in declared ? `${prop}-flags` : undefined);
+      properties.set(prop, {
+        name: prop,
+        signature: d.signature,
+        kind: d.kind ?? 'plain',
+        ...(d.range ? { range: d.range } : {}),
+        ...(d.choices ? { choices: d.choices } : {}),
+        secret: d.secret === true || flagsProp !== undefined,
+        ...(flagsProp !== undefined ? { secretFlags: flagsProp } : {}),
+      });
+    }
+    out.set(name, { name, keyfileGroup, properties });
+  }
+  return out;
+}
+
+const SETTINGS = build();
+const BY_GROUP = new Map([...SETTINGS.values()].flatMap((spec) => [[spec.keyfileGroup, spec], [spec.name, spec]] as const));
+
+// Settings any connection may carry besides its base setting.
+const COMMON = ['connection', 'ipv4', 'ipv6', 'bridge-port'];
+// Software links are ethernet-like: NetworkManager lets them carry an
+// 802-3-ethernet setting for their mtu and MAC address.
+const VIRTUAL = ['bridge', 'vlan', 'veth', 'macvlan', 'vxlan', 'dummy'];
+
+const TYPES: ReadonlyMap<string, readonly string[]> = new Map<string, readonly string[]>([
+  ['802-3-ethernet', ['802-3-ethernet', '802-1x', ...COMMON]],
+  ['802-11-wireless', ['802-11-wireless', '802-11-wireless-security', '802-1x', ...COMMON]],
+  ...VIRTUAL.map((t): [string, readonly string[]] => [t, [t, '802-3-ethernet', ...COMMON]]),
+]);
+
+// nmcli's aliases for connection.type; NetworkManager's keyfile writes the same words.
+const TYPE_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['ethernet', '802-3-ethernet'],
+  ['wifi', '802-11-wireless'],
+]);
+
+export function settingNames(): string[] {
+  return [...SETTINGS.keys()];
+}
+
+export function settingSpec(name: string): SettingSpec | undefined {
+  return SETTINGS.get(name);
+}
+
+export function propertySpec(setting: string, prop: string): PropertySpec | undefined {
+  return SETTINGS.get(setting)?.properties.get(prop);
+}
+
+export function isSecret(setting: string, prop: string): boolean {
+  return propertySpec(setting, prop)?.secret === true;
+}
+
+/** The setting a keyfile group holds: NetworkManager accepts the alias and the D-Bus name. */
+export function settingForGroup(group: string): SettingSpec | undefined {
+  return BY_GROUP.get(group);
+}
+
+export function connectionTypes(): string[] {
+  return [...TYPES.keys()];
+}
+
+/** The D-Bus type name for a connection.type value or alias; undefined when unknown. */
+export function canonicalType(type: string): string | undefined {
+  const t = TYPE_ALIASES.get(type) ?? type;
+  return TYPES.has(t) ? t : undefined;
+}
+
+/** The word NetworkManager's keyfile writes for a type ("ethernet", "wifi", or the name itself). */
+export function keyfileTypeName(type: string): string {
+  for (const [alias, name] of TYPE_ALIASES) if (name === type) return alias;
+  return type;
+}
+
+// In NetworkManager the base setting of a connection is named as its type.
+export function baseSettingOf(type: string): string | undefined {
+  return canonicalType(type);
+}
+
+export function allowedSettingsOf(type: string): readonly string[] {
+  const t = canonicalType(type);
+  return t === undefined ? [] : (TYPES.get(t) ?? []);
+}

@@ -1,0 +1,340 @@
+// Settings: the connection profiles and every operation on them (SPEC §2),
+// each changing one audited through the AuditManager and committed through
+// the ProfileStore.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { DomainLogger } from '../../log/logger.js';
+import { parseKeyfile } from '../../config/ini.js';
+import type { AuditManager, AuditTransaction } from '../audit/audit-manager.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { CallerRef } from '../caller.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import { NetauditError, quote } from '../errors.js';
+import { SettingsConnection } from './connection.js';
+import { changedKeys } from './diff.js';
+import { profileFileName } from './filename.js';
+import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
+import { toKeyfile } from './keyfile-writer.js';
+import type { ProfileStore } from './profile-store.js';
+import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
+import { validateSettings } from './validate.js';
+import { getString, type Settings, type SettingsInput } from './value.js';
+
+export type ConnectionProperty = 'unsaved' | 'fileName';
+
+export interface SettingsEvents {
+  added: [SettingsConnection];
+  removed: [SettingsConnection];
+  updated: [SettingsConnection];
+  changed: [SettingsConnection, ConnectionProperty[]];
+}
+
+export interface SettingsOptions {
+  readonly store: ProfileStore;
+  readonly audit: AuditManager;
+  readonly auth: () => Authorizer;
+  readonly log: DomainLogger;
+}
+
+const MODIFY = 'org.netaudit1.settings.modify.system' as const;
+
+export class SettingsService extends EventEmitter<SettingsEvents> {
+  private readonly byNumber = new Map<number, SettingsConnection>();
+  private readonly byUuid = new Map<string, SettingsConnection>();
+  /** file names promised to changes not yet applied */
+  private readonly reservedNames = new Set<string>();
+  private readonly locks = new KeyedMutex();
+  private lastNumber = 0;
+
+  constructor(private readonly options: SettingsOptions) {
+    super();
+  }
+
+  private get audit(): AuditManager {
+    return this.options.audit;
+  }
+
+  private get store(): ProfileStore {
+    return this.options.store;
+  }
+
+  get profilesDir(): string {
+    return this.store.dir;
+  }
+
+  list(): SettingsConnection[] {
+    return [...this.byNumber.values()];
+  }
+
+  byObjectNumber(number: number): SettingsConnection | undefined {
+    return this.byNumber.get(number);
+  }
+
+  getByUuid(uuid: string): SettingsConnection {
+    const conn = this.byUuid.get(uuid.toLowerCase());
+    if (!conn) throw new NetauditError('UnknownConnection', `No connection has the uuid ${quote(uuid)}.`);
+    return conn;
+  }
+
+  getSettings(number: number): Settings {
+    return withoutSecrets(this.require(number).settings);
+  }
+
+  /** Loads the profiles directory at start; a file that does not parse is reported and skipped. */
+  async load(): Promise<void> {
+    await this.rescan();
+  }
+
+  async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
+    return this.audit.audited(ref, { op: 'connection-add', ...input.sent, ...(save ? {} : { args: 'unsaved' }) }, async (tx) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
+      const uuid = requireString(settings, 'uuid');
+      tx.describe({ uuid, name: requireString(settings, 'id') });
+      return this.locks.run([uuid], async () => {
+        if (this.byUuid.has(uuid)) {
+          throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
+        }
+        const conn = new SettingsConnection(++this.lastNumber, settings, new Map(), null, !save);
+        if (!save) return tx.commit(() => this.insert(conn));
+        const fileName = this.chooseFileName(conn.id, uuid, null);
+        return this.persist(tx, { write: fileName, content: toKeyfile(settings, conn.extra) }, () => {
+          conn.fileName = fileName;
+          return this.insert(conn);
+        }, [fileName]);
+      });
+    });
+  }
+
+  async update(ref: CallerRef, number: number, input: SettingsInput, save: boolean): Promise<void> {
+    const sentName = input.sent.name;
+    return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, async (tx, conn) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      const validated = validateSettings(input.decode(), { generateUuid: () => conn.uuid });
+      if (requireString(validated, 'uuid') !== conn.uuid) {
+        throw new NetauditError('InvalidArgument', `connection.uuid: a connection's uuid cannot change (it is ${quote(conn.uuid)}).`);
+      }
+      const next = hasSecrets(validated) ? validated : keepSecrets(validated, conn.settings);
+      tx.describe({ uuid: conn.uuid, name: requireString(next, 'id'), changed: changedKeys(conn.settings, next) });
+      const applyInMemory = (fileName: string | null): void => {
+        const renamed = fileName !== conn.fileName;
+        conn.settings = next;
+        conn.fileName = fileName;
+        const wasUnsaved = conn.unsaved;
+        conn.unsaved = !save;
+        this.emit('updated', conn);
+        const props: ConnectionProperty[] = [];
+        if (renamed) props.push('fileName');
+        if (wasUnsaved !== conn.unsaved) props.push('unsaved');
+        if (props.length) this.emit('changed', conn, props);
+      };
+      if (!save) return tx.commit(() => applyInMemory(conn.fileName));
+      const fileName = this.chooseFileName(requireString(next, 'id'), conn.uuid, conn.fileName);
+      return this.persist(
+        tx,
+        { write: fileName, content: toKeyfile(next, conn.extra), ...(conn.fileName && conn.fileName !== fileName ? { remove: conn.fileName } : {}) },
+        () => applyInMemory(fileName),
+        [fileName],
+      );
+    });
+  }
+
+  async save(ref: CallerRef, number: number): Promise<void> {
+    return this.withConnection(ref, number, { op: 'connection-update', args: 'save' }, async (tx, conn) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      if (!conn.unsaved) return;
+      const fileName = this.chooseFileName(conn.id, conn.uuid, conn.fileName);
+      return this.persist(
+        tx,
+        { write: fileName, content: toKeyfile(conn.settings, conn.extra), ...(conn.fileName && conn.fileName !== fileName ? { remove: conn.fileName } : {}) },
+        () => {
+          const props: ConnectionProperty[] = ['unsaved'];
+          if (fileName !== conn.fileName) props.push('fileName');
+          conn.fileName = fileName;
+          conn.unsaved = false;
+          this.emit('changed', conn, props);
+        },
+        [fileName],
+      );
+    });
+  }
+
+  async delete(ref: CallerRef, number: number): Promise<void> {
+    return this.withConnection(ref, number, { op: 'connection-delete' }, async (tx, conn) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      const remove = () => this.removeFromMemory(conn);
+      if (conn.fileName === null) return tx.commit(remove);
+      return this.persist(tx, { remove: conn.fileName }, remove, []);
+    });
+  }
+
+  async clearSecrets(ref: CallerRef, number: number): Promise<void> {
+    return this.withConnection(ref, number, { op: 'connection-clear-secrets' }, async (tx, conn) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      const next = clearSecrets(conn.settings);
+      tx.describe({ changed: changedKeys(conn.settings, next) });
+      const apply = () => {
+        conn.settings = next;
+        this.emit('updated', conn);
+      };
+      if (conn.fileName === null || conn.unsaved) return tx.commit(apply);
+      return this.persist(tx, { write: conn.fileName, content: toKeyfile(next, conn.extra) }, apply, []);
+    });
+  }
+
+  async getSecrets(ref: CallerRef, number: number, setting: string): Promise<Settings> {
+    return this.withConnection(ref, number, { op: 'connection-get-secrets', args: setting }, async (tx, conn) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.secrets');
+      return tx.commit(() => secretsOf(conn.settings, setting));
+    });
+  }
+
+  /** ReloadConnections: re-reads the profiles directory (SPEC §4 op reload, args=connections). */
+  async reload(ref: CallerRef): Promise<void> {
+    return this.audit.audited(ref, { op: 'reload', args: 'connections' }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
+      return tx.commit(() => this.rescan());
+    });
+  }
+
+  private require(number: number): SettingsConnection {
+    const conn = this.byNumber.get(number);
+    if (!conn) throw new NetauditError('UnknownConnection', `The connection object ${number} does not exist (it may have been deleted); list them with ListConnections.`);
+    return conn;
+  }
+
+  /**
+   * An audited operation on an existing connection: the uuid lock is held
+   * throughout, and the object is looked up again once it is held, since a
+   * Delete may have run while this call waited.
+   */
+  private async withConnection<T>(
+    ref: CallerRef,
+    number: number,
+    context: Parameters<AuditManager['audited']>[1],
+    fn: (tx: AuditTransaction, conn: SettingsConnection) => Promise<T>,
+  ): Promise<T> {
+    const known = this.byNumber.get(number);
+    const identity = known ? { uuid: known.uuid, name: known.id } : {};
+    return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
+      const first = this.byNumber.get(number);
+      if (!first) {
+        await this.options.auth().require(tx.caller, MODIFY);
+        this.require(number);
+      }
+      return this.locks.run([first!.uuid], async () => fn(tx, this.require(number)));
+    });
+  }
+
+  /**
+   * Commits a change to disk through the trail: prepared (temp + intent),
+   * recorded, applied. Without a trail the rename itself is the commit.
+   */
+  private async persist<T>(
+    tx: AuditTransaction,
+    change: { write?: string; content?: string; remove?: string },
+    applyInMemory: () => T,
+    reserve: readonly string[],
+  ): Promise<T> {
+    for (const name of reserve) this.reservedNames.add(name);
+    try {
+      if (!this.audit.hasCommitBackend) {
+        if (change.write !== undefined && change.content !== undefined) await this.store.writeDirect(change.write, change.content, change.remove);
+        else if (change.remove !== undefined) await this.store.removeDirect(change.remove);
+        return await tx.commit(applyInMemory);
+      }
+      const txId = this.audit.nextTx();
+      tx.describe({ tx: txId });
+      const pending = await this.store.prepare(
+        { boot: this.audit.boot, tx: txId, ...(change.write !== undefined ? { write: change.write } : {}), ...(change.remove !== undefined ? { remove: change.remove } : {}) },
+        change.content,
+      );
+      try {
+        return await tx.commit(async () => {
+          await this.store.apply(pending).catch((e: Error) => {
+            this.options.log.err(`change ${this.audit.boot}-${txId} is committed but could not be applied on disk (${e.message}); it will be rolled forward at the next start`);
+          });
+          return applyInMemory();
+        });
+      } catch (e) {
+        if (!tx.committed) await this.store.abort(pending);
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof NetauditError) throw e;
+      throw new NetauditError('Failed', `The profile could not be written to ${this.store.dir}: ${(e as Error).message}.`, 'io-error');
+    } finally {
+      for (const name of reserve) this.reservedNames.delete(name);
+    }
+  }
+
+  private chooseFileName(id: string, uuid: string, current: string | null): string {
+    const taken = (name: string): boolean => {
+      if (name === current) return false;
+      if (this.reservedNames.has(name)) return true;
+      for (const c of this.byNumber.values()) if (c.fileName === name) return true;
+      return false;
+    };
+    return profileFileName(id, uuid, taken);
+  }
+
+  private insert(conn: SettingsConnection): SettingsConnection {
+    this.byNumber.set(conn.number, conn);
+    this.byUuid.set(conn.uuid, conn);
+    this.emit('added', conn);
+    return conn;
+  }
+
+  private removeFromMemory(conn: SettingsConnection): void {
+    this.byNumber.delete(conn.number);
+    this.byUuid.delete(conn.uuid);
+    this.emit('removed', conn);
+  }
+
+  /**
+   * Makes memory agree with the profiles directory: new files are added,
+   * changed ones updated, vanished ones removed. Unsaved profiles stay.
+   */
+  async rescan(): Promise<void> {
+    const seen = new Set<string>();
+    for (const file of await this.store.list()) {
+      let parsed: { settings: Settings; extra: ExtraKeys };
+      try {
+        const read = fromKeyfile(parseKeyfile(file.text, `${this.store.dir}/${file.fileName}`));
+        parsed = { settings: validateSettings(read.settings, { generateUuid: randomUUID }), extra: read.extra };
+      } catch (e) {
+        this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: ${(e as Error).message}`);
+        continue;
+      }
+      const uuid = requireString(parsed.settings, 'uuid');
+      if (seen.has(uuid)) {
+        this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: its uuid ${uuid} is used by another file`);
+        continue;
+      }
+      seen.add(uuid);
+      const existing = this.byUuid.get(uuid);
+      if (!existing) {
+        this.insert(new SettingsConnection(++this.lastNumber, parsed.settings, parsed.extra, file.fileName, false));
+        continue;
+      }
+      if (existing.unsaved) continue;
+      const changed = changedKeys(existing.settings, parsed.settings).length > 0;
+      const renamed = existing.fileName !== file.fileName;
+      existing.settings = parsed.settings;
+      existing.extra = parsed.extra;
+      existing.fileName = file.fileName;
+      if (changed) this.emit('updated', existing);
+      if (renamed) this.emit('changed', existing, ['fileName']);
+    }
+    for (const conn of [...this.byNumber.values()]) {
+      if (!seen.has(conn.uuid) && !conn.unsaved && conn.fileName !== null) this.removeFromMemory(conn);
+    }
+  }
+}
+
+function requireString(settings: Settings, prop: 'id' | 'uuid'): string {
+  const v = getString(settings, 'connection', prop);
+  if (v === undefined) throw new NetauditError('InvalidArgument', `connection.${prop} is missing.`);
+  return v;
+}
+

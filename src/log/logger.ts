@@ -1,0 +1,122 @@
+// Logger: the daemon's own log in NetworkManager's shape,
+//   <info>  [1795359215.2990] settings: message
+// with a level and a set of domains that SetLogging and reload change at run
+// time. Audit lines bypass both (SPEC §4: the log backend writes its audit
+// line whatever the level says).
+import { writeSync } from 'node:fs';
+
+export const LOG_LEVELS = ['ERR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const LOG_DOMAINS = ['CORE', 'CONFIG', 'BUS', 'SETTINGS', 'AUDIT', 'AUTH'] as const;
+export type LogDomain = (typeof LOG_DOMAINS)[number];
+
+const TAG: Record<LogLevel, string> = {
+  ERR: '<error>',
+  WARN: '<warn> ',
+  INFO: '<info> ',
+  DEBUG: '<debug>',
+  TRACE: '<trace>',
+};
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+/** Writes whole lines to a file descriptor; a line is one write(2), so lines never interleave. */
+export class FdSink implements LogSink {
+  constructor(private readonly fd: number) {}
+  write(line: string): void {
+    try {
+      writeSync(this.fd, line);
+    } catch {
+      // The log has nowhere to report its own failure; the trail remains the record.
+    }
+  }
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export function formatTimestamp(ms: number): string {
+  return `${Math.floor(ms / 1000)}.${String(Math.floor((ms % 1000) * 10)).padStart(4, '0')}`;
+}
+
+export class Logger {
+  private level: LogLevel = 'INFO';
+  private domains: ReadonlySet<LogDomain> = new Set(LOG_DOMAINS);
+
+  constructor(
+    private sink: LogSink,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  setSink(sink: LogSink): void {
+    this.sink = sink;
+  }
+
+  setLevel(level: LogLevel): void {
+    this.level = level;
+  }
+
+  setDomains(domains: Iterable<LogDomain>): void {
+    this.domains = new Set(domains);
+  }
+
+  getLevel(): LogLevel {
+    return this.level;
+  }
+
+  getDomains(): LogDomain[] {
+    return LOG_DOMAINS.filter((d) => this.domains.has(d));
+  }
+
+  enabled(level: LogLevel, domain: LogDomain): boolean {
+    return LOG_LEVELS.indexOf(level) <= LOG_LEVELS.indexOf(this.level) && this.domains.has(domain);
+  }
+
+  domain(domain: LogDomain): DomainLogger {
+    return new DomainLogger(this, domain);
+  }
+
+  /** Writes a line at the given level; `text` must already be escaped. */
+  emit(level: LogLevel, domain: LogDomain, text: string): void {
+    if (!this.enabled(level, domain)) return;
+    this.writeLine(level, domain, text);
+  }
+
+  /** The audit line: written at INFO whatever the level and domains say. */
+  audit(text: string): void {
+    this.writeLine('INFO', 'AUDIT', text);
+  }
+
+  private writeLine(level: LogLevel, domain: LogDomain, text: string): void {
+    const oneLine = text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
+    this.sink.write(`${TAG[level]} [${formatTimestamp(this.clock.now())}] ${domain.toLowerCase()}: ${oneLine}\n`);
+  }
+}
+
+export class DomainLogger {
+  constructor(
+    private readonly logger: Logger,
+    readonly name: LogDomain,
+  ) {}
+  err(text: string): void {
+    this.logger.emit('ERR', this.name, text);
+  }
+  warn(text: string): void {
+    this.logger.emit('WARN', this.name, text);
+  }
+  info(text: string): void {
+    this.logger.emit('INFO', this.name, text);
+  }
+  debug(text: string): void {
+    this.logger.emit('DEBUG', this.name, text);
+  }
+  trace(text: string): void {
+    this.logger.emit('TRACE', this.name, text);
+  }
+}

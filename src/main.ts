@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// netauditd: command line, signals, start and stop.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_FILE } from './config/config.js';
+import { Daemon } from './daemon.js';
+
+const USAGE = `Usage: netauditd [OPTION]...
+Manage network configuration over D-Bus and audit every change to it.
+
+  --config FILE         main configuration file (default ${DEFAULT_CONFIG_FILE});
+                        FILE's directory may hold conf.d/*.conf
+  --bus-address ADDRESS D-Bus address of the system bus to use (default:
+                        $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)
+  --log-file FILE       append the daemon's log to FILE instead of standard error
+  -h, --help            show this help and exit
+  -V, --version         show the version and exit
+
+Signals: SIGHUP reloads the configuration and the profiles; SIGTERM and
+SIGINT stop the daemon. Exit status: 0 after a clean stop, 1 when it cannot
+start or loses the bus, 2 for a wrong command line.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(): Promise<number> {
+  let values: { config?: string; 'bus-address'?: string; 'log-file'?: string; help?: boolean; version?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string' },
+        'bus-address': { type: 'string' },
+        'log-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    process.stderr.write(`netauditd: ${(e as Error).message}\nTry 'netauditd --help'.\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`netauditd ${version()}\n`);
+    return 0;
+  }
+
+  let daemon: Daemon;
+  let stopping = false;
+  const fatal = (reason: string): void => {
+    process.stderr.write(`netauditd: ${reason}; exiting\n`);
+    process.exit(1);
+  };
+  try {
+    daemon = await Daemon.start({
+      configFile: values.config ?? DEFAULT_CONFIG_FILE,
+      configRequired: values.config !== undefined,
+      ...(values['bus-address'] !== undefined ? { busAddress: values['bus-address'] } : {}),
+      ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
+      version: version(),
+      onFatal: fatal,
+    });
+  } catch (e) {
+    process.stderr.write(`netauditd: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  process.on('SIGHUP', () => void daemon.reloadOnSignal());
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    daemon.stop().then(
+      () => process.exit(0),
+      (e: Error) => {
+        process.stderr.write(`netauditd: error while stopping: ${e.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('unhandledRejection', (e) => {
+    daemon.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  });
+  return -1;
+}
+
+main().then((code) => {
+  if (code >= 0) process.exit(code);
+});

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
+import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/record.js';
+import type { CallerRef } from '../../../../src/core/caller.js';
+import { NetauditError } from '../../../../src/core/errors.js';
+import { Logger } from '../../../../src/log/logger.js';
+
+class MemoryBackend implements AuditBackend {
+  readonly name = 'file' as const;
+  records: AuditRecord[] = [];
+  failWith: Error | null = null;
+  constructor(readonly commits: boolean) {}
+  async write(r: AuditRecord): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.records.push(r);
+  }
+  async close(): Promise<void> {}
+}
+
+function setup(enabled = true) {
+  const lines: string[] = [];
+  const logger = new Logger({ write: (l) => lines.push(l) }, { now: () => 0 });
+  const trail = new MemoryBackend(true);
+  const other = new MemoryBackend(false);
+  const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: [trail, other], enabled, now: () => 1_000, boot: 'boot1' });
+  return { audit, trail, other, lines };
+}
+
+const root: CallerRef = { busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid: 0, exe: '/usr/bin/busctl' }) };
+
+describe('AuditManager.audited', () => {
+  it('records one success with the caller from the bus, after the record the change applies', async () => {
+    const { audit, trail, other } = setup();
+    const order: string[] = [];
+    const result = await audit.audited(root, { op: 'connection-add', uuid: 'u1', name: 'lan' }, (tx) =>
+      tx.commit(() => {
+        order.push(`apply after ${trail.records.length} record(s)`);
+        return 'done';
+      }),
+    );
+    expect(result).toBe('done');
+    expect(order).toEqual(['apply after 1 record(s)']);
+    expect(trail.records).toEqual([
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', uuid: 'u1', name: 'lan', pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
+    ]);
+    expect(other.records).toHaveLength(1);
+  });
+
+  it('records a refusal with its reason token and rethrows it', async () => {
+    const { audit, trail } = setup();
+    const refusal = new NetauditError('PermissionDenied', 'no', 'not-authorized');
+    await expect(audit.audited(root, { op: 'connection-delete', uuid: 'u' }, async () => Promise.reject(refusal))).rejects.toBe(refusal);
+    expect(trail.records.map((r) => [r.seq, r.result, r.reason])).toEqual([[1, 'fail', 'not-authorized']]);
+  });
+
+  it('refuses a caller the bus cannot identify and records the attempt without pid or uid', async () => {
+    const { audit, trail } = setup();
+    const ghost: CallerRef = { busName: ':1.9', resolve: async () => Promise.reject(new Error('no such name')) };
+    let ran = false;
+    const err = await audit
+      .audited(ghost, { op: 'connection-add', name: 'x' }, async () => {
+        ran = true;
+      })
+      .catch((e: NetauditError) => e);
+    expect(ran).toBe(false);
+    expect(err).toMatchObject({ code: 'PermissionDenied', reason: 'caller-unknown' });
+    expect(trail.records).toEqual([{ ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', name: 'x', result: 'fail', reason: 'caller-unknown', actor: { busName: ':1.9' } }]);
+  });
+
+  it('refuses the change when the trail cannot take its record, and never applies it', async () => {
+    const { audit, trail, other } = setup();
+    trail.failWith = new Error('ENOSPC');
+    let applied = false;
+    const err = await audit
+      .audited(root, { op: 'connection-add' }, (tx) =>
+        tx.commit(() => {
+          applied = true;
+        }),
+      )
+      .catch((e: NetauditError) => e);
+    expect(applied).toBe(false);
+    expect(err).toMatchObject({ code: 'Failed', reason: 'audit-trail-unavailable' });
+    expect(other.records.map((r) => [r.result, r.reason ?? null])).toEqual([
+      ['success', null],
+      ['fail', 'audit-trail-unavailable'],
+    ]);
+  });
+
+  it('hides an internal error from the caller and logs it', async () => {
+    const { audit, trail, lines } = setup();
+    const err = await audit.audited(root, { op: 'reload' }, async () => Promise.reject(new TypeError('oops at x.js:1'))).catch((e: NetauditError) => e);
+    expect(err).toMatchObject({ code: 'Failed', reason: 'failed' });
+    expect((err as Error).message).not.toContain('x.js');
+    expect(lines.join('')).toContain('oops at x.js:1');
+    expect(trail.records.map((r) => r.reason)).toEqual(['failed']);
+  });
+
+  it('makes an implicit commit when the operation returns without one', async () => {
+    const { audit, trail } = setup();
+    await audit.audited(root, { op: 'connection-get-secrets', args: 'wifi' }, async () => 1);
+    expect(trail.records.map((r) => r.result)).toEqual(['success']);
+  });
+
+  it('records nothing while auditing is off, and records a switch on after it', async () => {
+    const { audit, trail } = setup(false);
+    await audit.audited(root, { op: 'connection-add' }, (tx) => tx.commit(() => undefined));
+    expect(trail.records).toHaveLength(0);
+    await audit.audited(root, { op: 'reload', args: 'conf' }, (tx) => tx.commit(() => audit.setEnabled(true), { recordAfterApply: true }));
+    expect(trail.records.map((r) => [r.op, r.seq])).toEqual([['reload', 1]]);
+  });
+
+  it('counts seq from 1 in call order', async () => {
+    const { audit, trail } = setup();
+    await Promise.all([1, 2, 3].map((i) => audit.audited(root, { op: 'connection-add', name: String(i) }, (tx) => tx.commit(() => undefined))));
+    expect(trail.records.map((r) => [r.seq, r.name])).toEqual([
+      [1, '1'],
+      [2, '2'],
+      [3, '3'],
+    ]);
+  });
+
+  it('reports a failing non-committing backend once while the trail goes on', async () => {
+    const { audit, trail, other, lines } = setup();
+    other.failWith = new Error('socket gone');
+    for (let i = 0; i < 3; i++) await audit.audited(root, { op: 'reload' }, (tx) => tx.commit(() => undefined));
+    expect(trail.records).toHaveLength(3);
+    expect(lines.filter((l) => l.includes('socket gone'))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { formatAuditLine } from '../../../../src/core/audit/backends/log-line.js';
+import { escapeLogValue } from '../../../../src/core/audit/encode.js';
+import type { AuditRecord } from '../../../../src/core/audit/record.js';
+
+const base: AuditRecord = { ts: 0, boot: 'b', seq: 1, op: 'connection-add', uuid: 'u', name: 'n', pid: 42, uid: 0, result: 'success' };
+
+/** Splits a log line the way a reader does: key=value or key="value" with backslash escapes. */
+function parseFields(line: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const re = /([a-z_]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))(?: |$)/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(line)) !== null) {
+    out.push([m[1]!, m[2] ?? m[3]!]);
+    consumed = re.lastIndex;
+  }
+  expect(consumed).toBe(line.length);
+  return out;
+}
+
+describe('the audit log line', () => {
+  it('has NetworkManager’s shape', () => {
+    expect(formatAuditLine(base)).toBe('op="connection-add" uuid="u" name="n" pid=42 uid=0 result="success"');
+  });
+
+  it('adds the reason of a failure and leaves absent fields out', () => {
+    expect(formatAuditLine({ ts: 0, boot: 'b', seq: 2, op: 'reload', args: 'sighup', result: 'fail', reason: 'invalid-config' })).toBe(
+      'op="reload" args="sighup" result="fail" reason="invalid-config"',
+    );
+  });
+
+  it.each([
+    ['a quote and a fake field', 'evil" result="success x=1', 'evil\\" result=\\"success x=1'],
+    ['key=value pairs', 'a=b c=d', 'a=b c=d'],
+    ['a fake ares field', 'ares=success', 'ares=success'],
+    ['a newline', 'x\nop="evil"', 'x\\nop=\\"evil\\"'],
+    ['a tab and carriage return', 'a\tb\rc', 'a\\tb\\rc'],
+    ['a backslash before a quote', 'x\\" y', 'x\\\\\\" y'],
+    ['a terminal escape', '\u001b[2J\u001b[1;1H', '\\x1b[2J\\x1b[1;1H'],
+    ['an RTL override', 'abc\u202edef', 'abc\\u{202e}def'],
+    ['DEL and a C1 control', '\u007f\u0085', '\\x7f\\x85'],
+    ['a line separator', 'a\u2028b', 'a\\u{2028}b'],
+  ])('keeps %s inside the name field', (_what, name, escaped) => {
+    const line = formatAuditLine({ ...base, result: 'fail', reason: 'invalid-argument', name });
+    expect(line).toBe(`op="connection-add" uuid="u" name="${escaped}" pid=42 uid=0 result="fail" reason="invalid-argument"`);
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202e]/);
+    const fields = parseFields(line);
+    expect(fields.map(([k]) => k)).toEqual(['op', 'uuid', 'name', 'pid', 'uid', 'result', 'reason']);
+    expect(fields.find(([k]) => k === 'result')![1]).toBe('fail');
+  });
+
+  it('keeps printable non-ASCII text readable', () => {
+    expect(escapeLogValue('Büro Wi-Fi 日本')).toBe('Büro Wi-Fi 日本');
+  });
+
+  it('cuts a 4 KiB value with a marker and stays one field', () => {
+    const name = 'x'.repeat(4096);
+    const escaped = escapeLogValue(name);
+    expect(escaped).toBe(`${'x'.repeat(1024)}...[3072 more characters]`);
+    const fields = parseFields(formatAuditLine({ ...base, name }));
+    expect(fields.map(([k]) => k)).toEqual(['op', 'uuid', 'name', 'pid', 'uid', 'result']);
+  });
+});

@@ -1,0 +1,226 @@
+// Trail line: exact bytes of a record on the trail, its hash, and the parser
+// that refuses anything the daemon would not have written.
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { NetauditError } from '../../../../src/core/errors.js';
+import type { AuditRecord } from '../../../../src/core/audit/record.js';
+import { formatTrailLine, lineHashOk, parseTrailLine, ZERO_HASH } from '../../../../src/core/audit/trail/trail-line.js';
+
+const TS = Date.UTC(2026, 10, 22, 18, 30, 0, 123);
+const PREV = 'ab'.repeat(32);
+
+function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
+  return { ts: TS, boot: 'b1', seq: 1, op: 'connection-add', result: 'success', ...overrides };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
+}
+
+/** The line as SPEC §4 defines it, built from the JSON text without the hash key. */
+function expectedLine(body: string): string {
+  return `${body.slice(0, -1)},"hash":"${sha256(body)}"}\n`;
+}
+
+describe('formatTrailLine', () => {
+  it('writes every field under its trail name, in trail order, with the hash last', () => {
+    const { line, hash } = formatTrailLine(
+      record({
+        seq: 7,
+        op: 'connection-update',
+        uuid: '5f1c3a9e-7c59-4c47-9f0e-3b1f3f8a2d10',
+        name: 'office',
+        ifindex: 3,
+        iface: 'eth0',
+        args: 'save',
+        changed: ['ipv4.address-data', 'connection.id'],
+        pid: 1234,
+        uid: 0,
+        result: 'fail',
+        reason: 'not-authorized',
+        actor: { busName: ':1.42', exe: '/usr/bin/busctl' },
+        tx: 9,
+      }),
+      PREV,
+    );
+    const body =
+      '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":7,"op":"connection-update",' +
+      '"uuid":"5f1c3a9e-7c59-4c47-9f0e-3b1f3f8a2d10","name":"office","ifindex":3,"iface":"eth0","args":"save",' +
+      '"changed":"ipv4.address-data,connection.id","pid":1234,"uid":0,"result":"fail","reason":"not-authorized",' +
+      `"actor":{"bus_name":":1.42","exe":"/usr/bin/busctl"},"tx":9,"prev":"${PREV}"}`;
+    expect(line).toBe(expectedLine(body));
+    expect(hash).toBe(sha256(body));
+  });
+
+  it('omits absent fields, and the actor when it has neither bus name nor executable', () => {
+    expect(formatTrailLine(record({ actor: {} }), PREV).line).toBe(
+      expectedLine(`{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add","result":"success","prev":"${PREV}"}`),
+    );
+  });
+
+  it('omits the actor key that is absent and keeps the other', () => {
+    const { line } = formatTrailLine(record({ actor: { busName: ':1.7' } }), PREV);
+    expect(line).toContain('"result":"success","actor":{"bus_name":":1.7"},"prev":');
+  });
+
+  it('chains the first record of a trail onto 64 zeros', () => {
+    expect(ZERO_HASH).toBe('0000000000000000000000000000000000000000000000000000000000000000');
+    expect(parseTrailLine(formatTrailLine(record(), ZERO_HASH).line).prev).toBe(ZERO_HASH);
+  });
+
+  it('uses the UTC date and time with milliseconds, whatever the local time zone', () => {
+    const { line } = formatTrailLine(record({ ts: Date.UTC(2026, 0, 1, 0, 0, 0, 5) }), PREV);
+    expect(line.startsWith('{"ts":"2026-01-01T00:00:00.005Z",')).toBe(true);
+  });
+
+  it('hashes exactly the line without its hash key, as an independent SHA-256 finds', () => {
+    const { line, hash } = formatTrailLine(record({ name: 'é ✓ 𝄞' }), PREV);
+    const withoutHash = line.replace(/,"hash":"[0-9a-f]{64}"\}\n$/, '}');
+    expect(hash).toBe(createHash('sha256').update(Buffer.from(withoutHash, 'utf8')).digest('hex'));
+    expect(JSON.parse(line).hash).toBe(hash);
+  });
+
+  it('keeps hostile values inside their field and the record on one line', () => {
+    const hostile = 'a"b\nc","hash":"x\u0000\u202e\ud800z';
+    const { line } = formatTrailLine(record({ name: hostile }), PREV);
+    // JSON escapes the quote, newline, NUL and the lone surrogate; U+202E stays a character inside the string.
+    expect(line).toBe(
+      expectedLine(
+        '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add",' +
+          '"name":"a\\"b\\nc\\",\\"hash\\":\\"x\\u0000\u202e\\ud800z",' +
+          `"result":"success","prev":"${PREV}"}`,
+      ),
+    );
+  });
+
+  it.each([
+    ['a quote', 'x"y'],
+    ['a newline and a carriage return', 'x\ny\rz'],
+    ['a forged hash key', '","hash":"' + '0'.repeat(64)],
+    ['a NUL byte', 'x\u0000y'],
+    ['a right-to-left override', '\u202eevil'],
+    ['lone surrogates', '\ud800x\udc00'],
+    ['8 KiB', 'x'.repeat(8192)],
+  ])('keeps %s in every text field, round trip exact', (_what, hostile) => {
+    const input = record({
+      uuid: hostile,
+      name: hostile,
+      iface: hostile,
+      args: hostile,
+      changed: [hostile, 'connection.id'],
+      actor: { busName: hostile, exe: hostile },
+    });
+    const { line, hash } = formatTrailLine(input, PREV);
+    expect(line.indexOf('\n')).toBe(line.length - 1);
+    expect(lineHashOk(line)).toBe(true);
+    const entry = parseTrailLine(line);
+    expect(Object.keys(entry)).toEqual(['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'iface', 'args', 'changed', 'result', 'actor', 'prev', 'hash']);
+    expect(entry).toMatchObject({ uuid: hostile, name: hostile, iface: hostile, args: hostile, changed: `${hostile},connection.id` });
+    expect(entry.actor).toEqual({ bus_name: hostile, exe: hostile });
+    expect(entry.hash).toBe(hash);
+  });
+});
+
+describe('lineHashOk', () => {
+  const { line } = formatTrailLine(record({ name: 'office' }), PREV);
+
+  it('accepts a line with or without its newline', () => {
+    expect(lineHashOk(line)).toBe(true);
+    expect(lineHashOk(line.slice(0, -1))).toBe(true);
+  });
+
+  it('rejects a line with one changed byte', () => {
+    expect(lineHashOk(line.replace('"office"', '"offica"'))).toBe(false);
+  });
+
+  it('rejects a line whose hash was changed', () => {
+    expect(lineHashOk(line.replace(/"hash":"(.)/, (_m, c: string) => `"hash":"${c === '0' ? '1' : '0'}`))).toBe(false);
+  });
+
+  it('rejects a line without a hash, or with an upper-case one', () => {
+    expect(lineHashOk(line.replace(/,"hash":"[0-9a-f]{64}"/, ''))).toBe(false);
+    expect(lineHashOk(line.replace(/"hash":"([0-9a-f]{64})"/, (_m, h: string) => `"hash":"${h.toUpperCase()}"`))).toBe(false);
+    expect(lineHashOk('')).toBe(false);
+  });
+});
+
+describe('parseTrailLine', () => {
+  const { line, hash } = formatTrailLine(record({ pid: 42, actor: { busName: ':1.42' }, tx: 3 }), PREV);
+
+  it('returns the fields of a line as written', () => {
+    expect(parseTrailLine(line)).toEqual({
+      ts: '2026-11-22T18:30:00.123Z',
+      boot: 'b1',
+      seq: 1,
+      op: 'connection-add',
+      pid: 42,
+      result: 'success',
+      actor: { bus_name: ':1.42' },
+      tx: 3,
+      prev: PREV,
+      hash,
+    });
+  });
+
+  function reject(text: string, message: string): void {
+    let error: unknown;
+    try {
+      parseTrailLine(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NetauditError);
+    expect((error as NetauditError).message).toBe(`not a trail record: ${message}`);
+  }
+
+  const body = `"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add","result":"success","prev":"${PREV}","hash":"${PREV}"`;
+
+  it('refuses text that is not JSON, or not an object', () => {
+    reject('{"ts":', 'not valid JSON');
+    reject('', 'not valid JSON');
+    reject('[1]', 'not a JSON object');
+    reject('null', 'not a JSON object');
+  });
+
+  it('refuses an unknown key, even __proto__', () => {
+    reject(`{${body.replace('"result"', '"color":"red","result"')}}`, 'unknown key "color"');
+    reject(`{"__proto__":{},${body}}`, 'unknown key "__proto__"');
+  });
+
+  it('refuses keys out of trail order', () => {
+    reject(`{"boot":"b1","ts":"2026-11-22T18:30:00.123Z"}`, 'key "ts" is out of order');
+  });
+
+  it('refuses a record without a required key', () => {
+    reject(`{${body.replace('"boot":"b1",', '')}}`, 'key "boot" is missing');
+    reject(`{${body.replace(`,"hash":"${PREV}"`, '')}}`, 'key "hash" is missing');
+  });
+
+  it.each([
+    ['"seq":1', '"seq":0', '"seq" has an invalid value 0'],
+    ['"seq":1', '"seq":1.5', '"seq" has an invalid value 1.5'],
+    ['"seq":1', '"seq":"1"', '"seq" has an invalid value "1"'],
+    ['"result":"success"', '"result":"maybe"', '"result" has an invalid value "maybe"'],
+    ['"boot":"b1"', '"boot":null', '"boot" has an invalid value null'],
+    ['.123Z', 'Z', '"ts" has an invalid value "2026-11-22T18:30:00Z"'],
+    ['2026-11-22', '2026-02-30', '"ts" has an invalid value "2026-02-30T18:30:00.123Z"'],
+    [`"prev":"${PREV}"`, `"prev":"${PREV.toUpperCase()}"`, `"prev" has an invalid value "${PREV.toUpperCase()}"`],
+    ['"result"', '"actor":{"exe":"/x"},"result"', 'key "result" is out of order'],
+    ['"prev"', '"actor":{},"prev"', '"actor" has an invalid value {}'],
+    ['"prev"', '"actor":{"exe":"/x","bus_name":":1.1"},"prev"', '"actor" has an invalid value {"exe":"/x","bus_name":":1.1"}'],
+    ['"prev"', '"actor":{"uid":0},"prev"', '"actor" has an invalid value {"uid":0}'],
+  ])('refuses a value of the wrong form (%s → %s)', (from, to, message) => {
+    reject(`{${body.replace(from, to)}}`, message);
+  });
+
+  it('refuses another spelling of the same JSON: whitespace, escapes, a repeated key', () => {
+    const why = 'not in the form the daemon writes (whitespace, escapes or a repeated key)';
+    reject(line.replace('"boot":"b1"', '"boot": "b1"'), why);
+    reject(line.replace('"boot":"b1"', '"boot":"\\u0062\\u0031"'), why);
+    reject(line.replace('"boot":"b1"', '"boot":"x","boot":"b1"'), why);
+  });
+
+  it('refuses two records on one line', () => {
+    reject(line + line, 'not valid JSON');
+  });
+});
