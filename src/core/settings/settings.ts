@@ -1,7 +1,7 @@
 // Settings: the connection profiles and every operation on them (SPEC §2),
 // each changing one audited through the AuditManager and committed through
 // the ProfileStore.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import { parseKeyfile } from '../../config/ini.js';
@@ -18,7 +18,7 @@ import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
-import { getString, type Settings, type SettingsInput } from './value.js';
+import { getString, value, type Settings, type SettingsInput, type Value } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
 
@@ -185,7 +185,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async getSecrets(ref: CallerRef, number: number, setting: string): Promise<Settings> {
     return this.withConnection(ref, number, { op: 'connection-get-secrets', args: setting }, async (tx, conn) => {
       await this.options.auth().require(tx.caller, 'org.netaudit1.secrets');
-      return tx.commit(() => secretsOf(conn.settings, setting));
+      const secrets = secretsOf(conn.settings, setting);
+      // Handed out only once the record of the disclosure is durable.
+      return tx.commit(() => secrets);
     });
   }
 
@@ -299,11 +301,17 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const seen = new Set<string>();
     for (const file of await this.store.list()) {
       let parsed: { settings: Settings; extra: ExtraKeys };
+      const path = `${this.store.dir}/${file.fileName}`;
       try {
-        const read = fromKeyfile(parseKeyfile(file.text, `${this.store.dir}/${file.fileName}`));
-        parsed = { settings: validateSettings(read.settings, { generateUuid: randomUUID }), extra: read.extra };
+        const read = fromKeyfile(parseKeyfile(file.text, path));
+        // As NetworkManager does for hand-written files: the id defaults to the file name, and a
+        // missing uuid is derived from the path so that it stays the same across reloads.
+        const conn = read.settings.get('connection') ?? new Map<string, Value>();
+        if (!conn.has('id')) conn.set('id', value('s', file.fileName.slice(0, -'.nmconnection'.length)));
+        read.settings.set('connection', conn);
+        parsed = { settings: validateSettings(read.settings, { generateUuid: () => uuidFromPath(path) }), extra: read.extra };
       } catch (e) {
-        this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: ${(e as Error).message}`);
+        this.options.log.warn(`skipping profile ${path}: ${(e as Error).message}`);
         continue;
       }
       const uuid = requireString(parsed.settings, 'uuid');
@@ -338,3 +346,12 @@ function requireString(settings: Settings, prop: 'id' | 'uuid'): string {
   return v;
 }
 
+
+/** A stable name-based uuid (RFC 4122 version 5 layout over SHA-256) for a profile file that has none. */
+function uuidFromPath(path: string): string {
+  const h = createHash('sha256').update(`netauditd-profile:${path}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
