@@ -41,7 +41,7 @@ export interface TestDaemon {
   start(): Promise<void>;
   /** The log file's content ('' before it exists). */
   log(): string;
-  /** What the current process wrote to stderr. */
+  /** What the current process wrote to stdout and stderr (reset by start()). */
   stderr(): string;
   /** Waits for a log line matching `pattern`; resolves with the line. Default 10 s. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
