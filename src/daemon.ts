@@ -40,6 +40,7 @@ export class Daemon {
   private polkitNoticeGiven = false;
   private lock: RunLock | null = null;
   private logFd: number | null = null;
+  private sink: FdSink | null = null;
   private readonly log: DomainLogger;
   private audit!: AuditManager;
 
@@ -53,8 +54,10 @@ export class Daemon {
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const logFd = options.logFile ? openSync(options.logFile, 'a', 0o640) : null;
-    const daemon = new Daemon(options, new Logger(new FdSink(logFd ?? 2)));
+    const sink = new FdSink(logFd ?? 2);
+    const daemon = new Daemon(options, new Logger(sink));
     daemon.logFd = logFd;
+    daemon.sink = sink;
     try {
       await daemon.init();
     } catch (e) {
@@ -182,6 +185,7 @@ export class Daemon {
     this.trail = null;
     this.lock?.release();
     this.lock = null;
+    this.sink?.flushSync();
     if (this.logFd !== null) closeSync(this.logFd);
     this.logFd = null;
   }

@@ -21,8 +21,7 @@ function fromWire(signature: string, v: unknown, where: string): unknown {
     return (v as unknown[]).map((entry, i) => dictToMap(entry, `${where}[${i}]`));
   }
   if (signature === 'a{sv}') return dictToMap(v, where);
-  if (signature.startsWith('a') && Array.isArray(v)) return [...v];
-  if (typeof v === 'bigint') return v;
+  if (Array.isArray(v)) return [...v];
   return v;
 }
 
@@ -42,7 +41,7 @@ export function settingsFromWire(body: unknown): Settings {
   const settings: Settings = new Map();
   for (const [setting, props] of dictEntries(body, 'settings')) {
     const map = new Map<string, Value>();
-    for (const [prop, v] of dictEntries(props, quote(setting))) map.set(prop, variantToValue(v, `${setting}.${prop}`));
+    for (const [prop, v] of dictEntries(props, quote(setting))) map.set(prop, variantToValue(v, quote(`${setting}.${prop}`)));
     settings.set(setting, map);
   }
   return settings;

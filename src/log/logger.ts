@@ -3,7 +3,7 @@
 // with a level and a set of domains that SetLogging and reload change at run
 // time. Audit lines bypass both (SPEC §4: the log backend writes its audit
 // line whatever the level says).
-import { writeSync } from 'node:fs';
+import { write, writeSync } from 'node:fs';
 
 export const LOG_LEVELS = ['ERR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,15 +23,66 @@ export interface LogSink {
   write(line: string): void;
 }
 
-/** Writes whole lines to a file descriptor; a line is one write(2), so lines never interleave. */
+const QUEUE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Writes lines to a file descriptor off the event loop: standard error is
+ * journald's socket under systemd, and a stalled journald must not stall the
+ * daemon. One write is in flight at a time (so lines keep their order and at
+ * most one thread-pool thread can wait); past QUEUE_LIMIT bytes new lines
+ * are dropped, counted, and the count reported once the queue drains. The
+ * trail, not this log, is the record of truth.
+ */
 export class FdSink implements LogSink {
+  private queue: string[] = [];
+  private queued = 0;
+  private writing = false;
+  private dropped = 0;
+
   constructor(private readonly fd: number) {}
+
   write(line: string): void {
-    try {
-      writeSync(this.fd, line);
-    } catch {
-      // The log has nowhere to report its own failure; the trail remains the record.
+    if (this.queued + line.length > QUEUE_LIMIT) {
+      this.dropped++;
+      return;
     }
+    this.queue.push(line);
+    this.queued += line.length;
+    if (!this.writing) this.drain();
+  }
+
+  private drain(): void {
+    if (this.queue.length === 0) {
+      this.writing = false;
+      if (this.dropped > 0) {
+        const n = this.dropped;
+        this.dropped = 0;
+        this.write(`<warn>  [${formatTimestamp(Date.now())}] core: ${n} log line(s) dropped while the log could not keep up\n`);
+      }
+      return;
+    }
+    this.writing = true;
+    const chunk = Buffer.from(this.queue.join(''), 'utf8');
+    this.queue = [];
+    this.queued = 0;
+    const send = (from: number): void => {
+      write(this.fd, chunk, from, chunk.length - from, null, (err, n) => {
+        if (!err && from + n < chunk.length) send(from + n);
+        else this.drain();
+      });
+    };
+    send(0);
+  }
+
+  /** At exit: writes what is still queued, waiting if it must. */
+  flushSync(): void {
+    try {
+      if (this.queue.length > 0) writeSync(this.fd, this.queue.join(''));
+    } catch {
+      // Nowhere left to report it.
+    }
+    this.queue = [];
+    this.queued = 0;
   }
 }
 

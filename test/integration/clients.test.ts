@@ -76,46 +76,57 @@ async function lastRecord(): Promise<TrailRecord> {
   return (await daemon.trail()).at(-1)!;
 }
 
+async function listConnections(): Promise<string[]> {
+  const [paths] = await client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
+  return paths as string[];
+}
+
 async function settingsOf(path: string): Promise<Record<string, Record<string, unknown>>> {
   const [settings] = await client.call(path, CONNECTION_IFACE, 'GetSettings');
   return unwrap(settings) as Record<string, Record<string, unknown>>;
 }
 
 describe('busctl', () => {
+  // busctl's own syntax for a{sa{sv}}: a count, then per entry the key and its a{sv} (a count,
+  // then per entry the key, the variant's signature and its value).
+  const ADD = [
+    'call', SERVICE, SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}',
+    '2', 'connection', '3', 'id', 's', 'lan0', 'type', 's', 'ethernet', 'interface-name', 's', 'eth0',
+    'ipv4', '1', 'method', 's', 'disabled',
+  ];
+  let added: Awaited<ReturnType<typeof busctlWithPid>>;
+  let recordsBefore: number;
   let path: string;
   let uuid: string;
 
+  beforeAll(async () => {
+    recordsBefore = (await daemon.trail()).length;
+    added = await busctlWithPid(ADD);
+    path = /^o "(\/org\/netaudit1\/Settings\/\d+)"\n$/.exec(added.stdout)?.[1] ?? '';
+    uuid = path === '' ? '' : ((await settingsOf(path)).connection!.uuid as string);
+  });
+
   it('adds a connection from a dictionary on its command line, recorded with busctl as the caller', async () => {
-    const before = (await daemon.trail()).length;
-    const result = await busctlWithPid([
-      'call', SERVICE, SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}',
-      '2', 'connection', '3', 'id', 's', 'lan0', 'type', 's', 'ethernet', 'interface-name', 's', 'eth0',
-      'ipv4', '1', 'method', 's', 'disabled',
-    ]);
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    const printed = /^o "(\/org\/netaudit1\/Settings\/\d+)"\n$/.exec(result.stdout);
-    expect(printed, result.stdout).not.toBeNull();
-    path = printed![1]!;
+    expect({ code: added.code, stderr: added.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(added.stdout).toMatch(/^o "\/org\/netaudit1\/Settings\/\d+"\n$/);
 
     const file = join(daemon.profilesDir, 'lan0.nmconnection');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const text = await readFile(file, 'utf8');
-    const m = /^\[connection\]\nid=lan0\nuuid=([0-9a-f-]{36})\ntype=ethernet\ninterface-name=eth0\n/.exec(text);
-    expect(m, text).not.toBeNull();
-    uuid = m![1]!;
+    expect(text).toMatch(new RegExp(`^\\[connection\\]\nid=lan0\nuuid=${uuid}\ntype=ethernet\ninterface-name=eth0\n`));
     expect(text).toContain('\n[ipv4]\nmethod=disabled\n');
 
     const trail = await daemon.trail();
-    expect(trail).toHaveLength(before + 1);
+    expect(trail).toHaveLength(recordsBefore + 1);
     const record = trail.at(-1)!;
     expect(record).toMatchObject({
-      op: 'connection-add', uuid, name: 'lan0', pid: result.pid, uid: 0, result: 'success',
+      op: 'connection-add', uuid, name: 'lan0', pid: added.pid, uid: 0, result: 'success',
       actor: { bus_name: expect.stringMatching(/^:1\.\d+$/), exe: busctlExe },
     });
     expect(record.pid).not.toBe(daemon.pid);
     const line = auditLines(daemon.log()).find((l) => l.includes(`uuid="${uuid}"`));
     expect(parseAuditLine(line!)).toEqual([
-      ['op', 'connection-add'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(result.pid)], ['uid', '0'], ['result', 'success'],
+      ['op', 'connection-add'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(added.pid)], ['uid', '0'], ['result', 'success'],
     ]);
   });
 
@@ -140,7 +151,9 @@ describe('busctl', () => {
   it('gets properties of the Manager, the Settings and a connection', async () => {
     expect(await ok(['get-property', SERVICE, MANAGER, MANAGER_IFACE, 'Version'])).toBe(`s "${version}"\n`);
     expect(await ok(['get-property', SERVICE, MANAGER, MANAGER_IFACE, 'State'])).toBe('u 20\n');
-    expect(await ok(['get-property', SERVICE, SETTINGS, SETTINGS_IFACE, 'Connections'])).toBe(`ao 1 "${path}"\n`);
+    const listed = (await listConnections()).map((p) => ` "${p}"`).join('');
+    expect(listed).toContain(path);
+    expect(await ok(['get-property', SERVICE, SETTINGS, SETTINGS_IFACE, 'Connections'])).toBe(`ao ${(await listConnections()).length}${listed}\n`);
     expect(await ok(['get-property', SERVICE, path, CONNECTION_IFACE, 'Filename', 'Unsaved']))
       .toBe(`s "${join(daemon.profilesDir, 'lan0.nmconnection')}"\nb false\n`);
   });
@@ -155,7 +168,8 @@ describe('busctl', () => {
     expect(settings).toMatch(row('.GetConnectionByUuid', 'method', 's', 'o'));
     expect(settings).toMatch(row('.ListConnections', 'method', '-', 'ao'));
     expect(settings).toMatch(row('.ReloadConnections', 'method', '-', 'b'));
-    expect(settings).toMatch(row('.Connections', 'property', 'ao', `1 "${path}"`, 'emits-change'));
+    const listed = await listConnections();
+    expect(settings).toMatch(row('.Connections', 'property', 'ao', `${listed.length} ${listed.map((p) => `"${p}"`).join(' ')}`, 'emits-change'));
     expect(settings).toMatch(row('.NewConnection', 'signal', 'o', '-'));
     expect(settings).toMatch(row('.ConnectionRemoved', 'signal', 'o', '-'));
     expect(settings).toMatch(row('org.freedesktop.DBus.Properties', 'interface', '-', '-'));
@@ -177,7 +191,8 @@ describe('busctl', () => {
   it('walks the object tree from / down to the connections', async () => {
     const tree = await ok(['tree', '--no-pager', SERVICE]);
     const paths = tree.split('\n').map((l) => l.replace(/^[\s│├└─]+/, '')).filter(Boolean);
-    expect(paths).toEqual(['/org', '/org/netaudit1', '/org/netaudit1/Settings', path]);
+    expect(paths).toEqual(['/org', '/org/netaudit1', '/org/netaudit1/Settings', ...(await listConnections()).sort()]);
+    expect(paths).toContain(path);
   });
 
   it('sees a daemon error as a failed call with the daemon\'s message', async () => {
@@ -345,7 +360,7 @@ report(errors={
     expect(errors['bad-flags']).toEqual(['org.netaudit1.Error.InvalidArgument', expect.stringContaining('Reload flags 7 are not known')]);
     expect(errors['bad-signature']).toEqual(['org.netaudit1.Error.InvalidArgument', 'Reload takes arguments of signature "u", not "s".']);
     expect(errors['unknown-method']).toEqual(['org.netaudit1.Error.UnknownMethod', 'org.netaudit1.Manager has no method "Explode".']);
-    for (const [name, text] of Object.values(errors)) expect({ name, text }).not.toMatchObject({ text: expect.stringMatching(/\n\s+at /) });
+    for (const [, text] of Object.values(errors)) expect(text).not.toMatch(/\n\s+at /);
     expect(existsSync(join(daemon.profilesDir, 'py-bad.nmconnection'))).toBe(false);
     // The malformed Reload is an attempted change too: recorded as failed.
     expect(await lastRecord()).toMatchObject({ op: 'reload', result: 'fail', reason: 'invalid-argument', pid: out.pid, uid: 0 });

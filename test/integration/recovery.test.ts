@@ -230,6 +230,22 @@ describe('a change left half done by a crash', () => {
     expect(await idOf(uuid)).toBeNull();
   });
 
+  it('is dropped with its temp file when the intent itself was torn: the change never reached the trail', async () => {
+    await stop();
+    const run = crashedRun();
+    const tx = run.tx();
+    const uuid = randomUUID();
+    const base = join(daemon.profilesDir, `.netauditd-${run.boot}-${tx}`);
+    await writeFile(`${base}.tmp`, keyfile('half-written', uuid), { mode: 0o600 });
+    await writeFile(`${base}.intent`, `{"boot":"${run.boot}","tx":`, { mode: 0o600 });
+
+    const log = await start();
+    expect(await readdir(daemon.profilesDir)).not.toContain('half-written.nmconnection');
+    expect(await leftovers()).toEqual([]);
+    expect(log()).toContain(`removing unreadable intent file ${base}.intent, whose change was never committed`);
+    expect(await idOf(uuid)).toBeNull();
+  });
+
   it('is rolled forward as a delete: the profile file is removed', async () => {
     const uuid = randomUUID();
     await add('doomed', uuid);
