@@ -56,9 +56,11 @@ export class BusConnection {
     const address = options.address ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS;
     const bus = await connect(address);
     const self = new BusConnection(bus);
-    bus.on('error', (e: unknown) => self.lost(options, e instanceof Error ? e.message : String(e)));
-    // dbus-next reports a closed socket only on its internal connection.
-    (bus as unknown as { _connection: NodeJS.EventEmitter })._connection.on('end', () => self.lost(options, 'the bus closed the connection'));
+    // dbus-next emits 'error' for a message it cannot read as well as for a broken socket;
+    // only the socket's close means the bus is gone.
+    bus.on('error', (e: unknown) => options.log.warn(`bus connection: ${e instanceof Error ? e.message : String(e)}, ignoring`));
+    const stream = (bus as unknown as { _connection: { stream: NodeJS.EventEmitter } })._connection.stream;
+    stream.on('close', () => self.lost(options, 'the bus closed the connection'));
 
     const callers = new BusCallers(bus);
     await callers.start();
