@@ -21,6 +21,7 @@ need_pkg python3-dbus
 need_cmd iproute2 ip
 need_cmd util-linux setpriv
 need_cmd systemd busctl
+need_cmd network-manager nmcli # its keyfile parser checks the profiles we write
 if [ -n "$missing" ]; then
 	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 		echo "test.sh: missing packages:$missing (install them as root with apt-get)" >&2
