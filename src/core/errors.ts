@@ -48,7 +48,12 @@ export class NetauditError extends Error {
   }
 }
 
-/** Quotes a caller-supplied value for an error message: JSON keeps it on one line. */
+/** Quotes a path or name of ours for a message, whole, on one line. */
+export function quotePath(path: string): string {
+  return JSON.stringify(path);
+}
+
+/** Quotes a caller-supplied value for an error message: JSON keeps it on one line, and long values are cut. */
 export function quote(value: unknown): string {
   const text = JSON.stringify(typeof value === 'string' && value.length > 64 ? `${value.slice(0, 64)}…` : value);
   return text === undefined ? String(value) : text;

@@ -237,30 +237,34 @@ export class AuditManager {
     return new NetauditError('Failed', `The operation ${op} failed because of an internal error; the daemon log has the details.`, 'failed');
   }
 
+  /**
+   * The committing backend (the trail) takes the record first; the others
+   * get it only once it is durable there, so no backend shows a success
+   * that the trail then refused (the refusal follows as its own record).
+   */
   private async emit(fields: Omit<AuditRecord, 'ts' | 'boot' | 'seq'>): Promise<void> {
     if (!this.enabled) return;
     const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...fields };
-    const commits: Promise<void>[] = [];
-    for (const backend of this.backends) {
-      const written = backend.write(record);
-      if (backend.commits) {
-        commits.push(
-          written.then(
-            () => this.recovered(backend),
-            (e: unknown) => {
-              this.failed(backend, e);
-              throw this.trailError();
-            },
-          ),
-        );
-      } else {
-        written.then(
-          () => this.recovered(backend),
-          (e: unknown) => this.failed(backend, e),
-        );
+    const committing = this.backends.filter((b) => b.commits);
+    const results = await Promise.allSettled(committing.map((b) => b.write(record)));
+    let refused = false;
+    results.forEach((r, i) => {
+      const backend = committing[i]!;
+      if (r.status === 'fulfilled') this.recovered(backend);
+      else {
+        this.failed(backend, r.reason);
+        refused = true;
       }
+    });
+    if (refused && record.result === 'success') throw this.trailError();
+    for (const backend of this.backends) {
+      if (backend.commits) continue;
+      backend.write(record).then(
+        () => this.recovered(backend),
+        (e: unknown) => this.failed(backend, e),
+      );
     }
-    await Promise.all(commits);
+    if (refused) throw this.trailError();
   }
 
   private trailError(): NetauditError {

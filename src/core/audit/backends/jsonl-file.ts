@@ -3,7 +3,7 @@
 // that arrive while a sync is under way share the next one (group commit).
 import { constants, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NetauditError, quote } from '../../errors.js';
+import { NetauditError, quote, quotePath } from '../../errors.js';
 import type { AuditBackend, AuditRecord } from '../record.js';
 import { dayFileName } from '../trail/day-file.js';
 import { readTail } from '../trail/reader.js';
@@ -99,13 +99,13 @@ export class JsonlFileBackend implements AuditBackend {
         await handle.close();
       }
       log.warn(
-        `audit trail file ${quote(path)}: cut ${tail.tornLength} bytes at byte ${tail.completeLength}, a line torn by a crash; no caller was told of it`,
+        `audit trail file ${quotePath(path)}: cut ${tail.tornLength} bytes at byte ${tail.completeLength}, a line torn by a crash; no caller was told of it`,
       );
     }
     log.info(
       tail.last === null
-        ? `audit trail ${quote(dir)}: starting a new hash chain`
-        : `audit trail ${quote(dir)}: the hash chain resumes after boot=${quote(tail.last.entry.boot)} seq=${tail.last.entry.seq} in ${quote(tail.last.file)}`,
+        ? `audit trail ${quotePath(dir)}: starting a new hash chain`
+        : `audit trail ${quotePath(dir)}: the hash chain resumes after boot=${quote(tail.last.entry.boot)} seq=${tail.last.entry.seq} in ${quotePath(tail.last.file)}`,
     );
     const newest = tail.newestFile === null ? null : { name: tail.newestFile, handle: null, goodSize: tail.completeLength, cutPending: false };
     return new JsonlFileBackend(options, tail.lastHash, newest);
@@ -117,7 +117,7 @@ export class JsonlFileBackend implements AuditBackend {
 
   async write(record: AuditRecord): Promise<void> {
     if (this.closed) {
-      throw new NetauditError('Failed', `audit trail ${quote(this.dir)} is closed: the daemon is stopping`, 'audit-trail-unavailable');
+      throw new NetauditError('Failed', `audit trail ${quotePath(this.dir)} is closed: the daemon is stopping`, 'audit-trail-unavailable');
     }
     const day = dayFileName(record.ts);
     const file = this.newestName !== null && this.newestName > day ? this.newestName : day;
@@ -225,7 +225,7 @@ export class JsonlFileBackend implements AuditBackend {
   private fail(name: string, doomed: Pending[], error: unknown): void {
     const failure = new NetauditError(
       'Failed',
-      `audit trail file ${quote(join(this.dir, name))} cannot be written: ${errorText(error)}; the change is refused (free space or repair the file system; the next change retries)`,
+      `audit trail file ${quotePath(join(this.dir, name))} cannot be written: ${errorText(error)}; the change is refused (free space or repair the file system; the next change retries)`,
       'audit-trail-unavailable',
     );
     this.prev = this.durableHash;
@@ -246,7 +246,7 @@ export class JsonlFileBackend implements AuditBackend {
     } catch (error) {
       file.cutPending = true;
       this.log.warn(
-        `audit trail file ${quote(join(this.dir, file.name))}: cannot cut back to ${file.goodSize} bytes after a failed write (${errorText(error)}), retrying before the next write`,
+        `audit trail file ${quotePath(join(this.dir, file.name))}: cannot cut back to ${file.goodSize} bytes after a failed write (${errorText(error)}), retrying before the next write`,
       );
     }
     await handle.close().catch(() => undefined);

@@ -3,7 +3,7 @@
 // committed) and for netauditctl (list, verify).
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NetauditError, quote } from '../../errors.js';
+import { NetauditError, quotePath } from '../../errors.js';
 import { listDayFiles } from './day-file.js';
 import { lineHashOk, parseTrailLine, ZERO_HASH, type TrailEntry } from './trail-line.js';
 
@@ -53,7 +53,7 @@ export interface FindOptions {
 }
 
 function trailError(path: string, where: string, problem: string): NetauditError {
-  return new NetauditError('Failed', `audit trail file ${quote(path)} ${where}: ${problem}`);
+  return new NetauditError('Failed', `audit trail file ${quotePath(path)} ${where}: ${problem}`);
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {

@@ -80,10 +80,8 @@ describe('AuditManager.audited', () => {
       .catch((e: NetauditError) => e);
     expect(applied).toBe(false);
     expect(err).toMatchObject({ code: 'Failed', reason: 'audit-trail-unavailable' });
-    expect(other.records.map((r) => [r.result, r.reason ?? null])).toEqual([
-      ['success', null],
-      ['fail', 'audit-trail-unavailable'],
-    ]);
+    // The other backends never show the success the trail refused: only the refusal.
+    expect(other.records.map((r) => [r.seq, r.result, r.reason ?? null])).toEqual([[2, 'fail', 'audit-trail-unavailable']]);
   });
 
   it('hides an internal error from the caller and logs it', async () => {
