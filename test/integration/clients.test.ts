@@ -10,6 +10,7 @@ import { startBus, type TestBus } from '../helpers/bus.js';
 import { connect, unwrap, type TestClient } from '../helpers/client.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { busctl, python } from '../helpers/exec.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   auditLines,
   CONNECTION_IFACE,
@@ -124,8 +125,9 @@ describe('busctl', () => {
       actor: { bus_name: expect.stringMatching(/^:1\.\d+$/), exe: busctlExe },
     });
     expect(record.pid).not.toBe(daemon.pid);
-    const line = auditLines(daemon.log()).find((l) => l.includes(`uuid="${uuid}"`));
-    expect(parseAuditLine(line!)).toEqual([
+    // The log is written off the event loop: the line may follow the reply.
+    const line = await waitFor(() => auditLines(daemon.log()).find((l) => l.includes(`uuid="${uuid}"`)), { what: 'the audit line of lan0' });
+    expect(parseAuditLine(line)).toEqual([
       ['op', 'connection-add'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(added.pid)], ['uid', '0'], ['result', 'success'],
     ]);
   });
