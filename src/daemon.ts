@@ -11,7 +11,8 @@ import type { AuditBackend, BackendName } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
-import { Manager } from './core/manager.js';
+import { NetauditError } from './core/errors.js';
+import { Manager, type PreparedConfig } from './core/manager.js';
 import { RunLock } from './core/run-lock.js';
 import { ProfileStore, type Intent } from './core/settings/profile-store.js';
 import { SettingsService } from './core/settings/settings.js';
@@ -32,7 +33,7 @@ export interface DaemonOptions {
 const NOT_BUILT: readonly BackendName[] = ['libaudit', 'journal'];
 
 export class Daemon {
-  private config!: Config;
+  private config: Config | null = null;
   private bus: BusConnection | null = null;
   private trail: JsonlFileBackend | null = null;
   private readonly logBackend: LogLineBackend;
@@ -73,12 +74,10 @@ export class Daemon {
 
   private async init(): Promise<void> {
     const config = await this.readConfig();
-    this.config = config;
     this.applyLogging(config);
     this.lock = RunLock.acquire(config.main.runDir);
     this.audit = new AuditManager({ log: this.logger.domain('AUDIT'), backends: [], enabled: config.logging.audit });
-    await this.applyBackends(config);
-    this.applyAuth(config);
+    (await this.prepareConfig(config)).apply();
 
     const store = new ProfileStore(config.main.profilesDir, this.logger.domain('SETTINGS'));
     await store.init();
@@ -93,7 +92,7 @@ export class Daemon {
       settings,
       logger: this.logger,
       loadConfig: () => this.readConfig(),
-      applyConfig: (c) => this.applyConfig(c),
+      prepareConfig: (c) => this.prepareConfig(c),
     });
     this.manager = manager;
     this.bus = await BusConnection.open({
@@ -123,7 +122,7 @@ export class Daemon {
     const wanted = new Set(intents.map((i) => `${i.boot}-${i.tx}`));
     const boots = new Set(intents.map((i) => i.boot));
     const found = await findRecords(
-      this.config.audit.dir,
+      this.config!.audit.dir,
       (e) => e.result === 'success' && e.tx !== undefined && wanted.has(`${e.boot}-${e.tx}`),
       // The records of the interrupted run are at the end of the trail.
       { stopWhen: (scanned) => !boots.has(scanned.boots[0] ?? '') },
@@ -147,35 +146,57 @@ export class Daemon {
     this.authorizer = new RootOnlyAuthorizer();
   }
 
-  private async applyBackends(config: Config): Promise<void> {
+  /** Opens what the configuration needs (the trail) so that applying it cannot fail. */
+  private async backendsFor(config: Config): Promise<AuditBackend[]> {
     const backends: AuditBackend[] = [];
     for (const name of config.audit.backends) {
       if (name === 'log') backends.push(this.logBackend);
       if (name === 'file') {
-        this.trail ??= await JsonlFileBackend.open({ dir: config.audit.dir, log: this.logger.domain('AUDIT') });
+        if (!this.trail) {
+          try {
+            this.trail = await JsonlFileBackend.open({ dir: config.audit.dir, log: this.logger.domain('AUDIT') });
+          } catch (e) {
+            throw new NetauditError('Failed', `The audit trail in ${JSON.stringify(config.audit.dir)} cannot be opened: ${(e as Error).message}`, 'audit-trail-unavailable');
+          }
+        }
         backends.push(this.trail);
       }
     }
-    const missing = config.audit.backends.filter((b) => NOT_BUILT.includes(b));
-    if (missing.length > 0) this.logger.domain('AUDIT').warn(`audit backends ${missing.join(', ')} are not available in this version; records go to ${backends.map((b) => b.name).join(', ') || 'no backend'}`);
-    this.audit.setBackends(backends);
+    return backends;
   }
 
-  /** Makes a reloaded configuration current; keys that need a restart keep their running values. */
-  private async applyConfig(next: Config): Promise<void> {
-    const pinned = restartOnlyChanges(this.config, next);
+  /**
+   * Readies a configuration: everything that can fail happens here, before
+   * the reload is recorded; `apply` then only switches. Keys that need a
+   * restart keep their running values.
+   */
+  private async prepareConfig(next: Config): Promise<PreparedConfig> {
+    const previous = this.config;
+    const pinned = previous ? restartOnlyChanges(previous, next) : [];
     const effective: Config = pinned.length === 0 ? next : {
       ...next,
-      main: { ...next.main, profilesDir: this.config.main.profilesDir, runDir: this.config.main.runDir },
-      audit: { ...next.audit, dir: this.config.audit.dir },
+      main: { ...next.main, profilesDir: previous!.main.profilesDir, runDir: previous!.main.runDir },
+      audit: { ...next.audit, dir: previous!.audit.dir },
     };
-    if (pinned.length > 0) this.log.warn(`configuration keys ${pinned.join(', ')} changed; they take effect at the next start`);
-    await this.applyBackends(effective);
-    this.applyLogging(effective);
-    this.applyAuth(effective);
-    this.audit.setEnabled(effective.logging.audit);
-    this.config = effective;
-    this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
+    const backends = await this.backendsFor(effective);
+    const current = this.audit.activeBackends;
+    const addsBackend = backends.some((b) => !current.includes(b));
+    const turningOn = effective.logging.audit && (!this.audit.isEnabled || addsBackend);
+    return {
+      // A record of a switch reaches the backends that are on after it when they are more.
+      recordAfterApply: turningOn,
+      apply: () => {
+        if (pinned.length > 0) this.log.warn(`configuration keys ${pinned.join(', ')} changed; they take effect at the next start`);
+        const missing = effective.audit.backends.filter((b) => NOT_BUILT.includes(b));
+        if (missing.length > 0) this.logger.domain('AUDIT').warn(`audit backends ${missing.join(', ')} are not available in this version; records go to ${backends.map((b) => b.name).join(', ') || 'no backend'}`);
+        this.audit.setBackends(backends);
+        this.applyLogging(effective);
+        this.applyAuth(effective);
+        this.audit.setEnabled(effective.logging.audit);
+        if (previous) this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
+        this.config = effective;
+      },
+    };
   }
 
   async stop(): Promise<void> {

@@ -23,8 +23,15 @@ export interface ManagerOptions {
   readonly logger: Logger;
   /** reads the configuration files again; rejects with a message naming file and line */
   readonly loadConfig: () => Promise<Config>;
-  /** makes a new configuration current (backends, audit switch, log level) */
-  readonly applyConfig: (config: Config) => Promise<void>;
+  /** readies a new configuration (opening what it needs) without making it current */
+  readonly prepareConfig: (config: Config) => Promise<PreparedConfig>;
+}
+
+export interface PreparedConfig {
+  /** true when the switch turns auditing (or a backend) on: its record comes after it (SPEC §4) */
+  readonly recordAfterApply: boolean;
+  /** makes the configuration current; cannot fail */
+  apply(): void;
 }
 
 export interface LoggingState {
@@ -43,31 +50,36 @@ export class Manager {
     return NM_STATE_DISCONNECTED;
   }
 
-  /** Reload(u flags): 0 all, 1 configuration, 2 connection profiles. */
+  /** Reload(u flags): a bitmask of 1 (configuration) and 2 (connection profiles); 0 means both. */
   async reload(ref: CallerRef, flags: number): Promise<void> {
-    const args = flags === 0 ? 'all' : flags === RELOAD_CONF ? 'conf' : flags === RELOAD_CONNECTIONS ? 'connections' : String(flags);
+    const conf = flags === 0 || (flags & RELOAD_CONF) !== 0;
+    const profiles = flags === 0 || (flags & RELOAD_CONNECTIONS) !== 0;
+    const known = (flags & ~(RELOAD_CONF | RELOAD_CONNECTIONS)) === 0;
+    const args = !known ? String(flags) : conf && profiles ? 'all' : conf ? 'conf' : 'connections';
     return this.options.audit.audited(ref, { op: 'reload', args }, async (tx) => {
       await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
-      if (flags !== 0 && flags !== RELOAD_CONF && flags !== RELOAD_CONNECTIONS) {
-        throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration) or 2 (connection profiles).`);
+      if (!known) {
+        throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration), 2 (connection profiles) or 3 (both).`);
       }
-      const config = flags === RELOAD_CONNECTIONS ? null : await this.readConfig();
-      return this.commitSwitch(tx, config?.logging.audit, async () => {
-        if (config) await this.options.applyConfig(config);
-        if (flags !== RELOAD_CONF) await this.options.settings.rescan();
-      });
+      const prepared = conf ? await this.prepareConfig() : null;
+      return tx.commit(
+        async () => {
+          prepared?.apply();
+          if (profiles) await this.options.settings.rescan();
+        },
+        { recordAfterApply: prepared?.recordAfterApply ?? false },
+      );
     });
   }
 
   /** SIGHUP: a reload of everything that no caller asked for (op reload, args=sighup). */
   async reloadOnSignal(): Promise<void> {
     await this.options.audit.recordUnattributed({ op: 'reload', args: 'sighup' }, async () => {
-      const config = await this.readConfig();
-      const turningOn = !this.options.audit.isEnabled && config.logging.audit;
+      const prepared = await this.prepareConfig();
       return {
-        recordAfterApply: turningOn,
+        recordAfterApply: prepared.recordAfterApply,
         commit: async () => {
-          await this.options.applyConfig(config);
+          prepared.apply();
           await this.options.settings.rescan();
         },
       };
@@ -100,9 +112,10 @@ export class Manager {
     });
   }
 
-  private async readConfig(): Promise<Config> {
+  private async prepareConfig(): Promise<PreparedConfig> {
+    let config: Config;
     try {
-      return await this.options.loadConfig();
+      config = await this.options.loadConfig();
     } catch (e) {
       throw new NetauditError(
         'Failed',
@@ -110,6 +123,7 @@ export class Manager {
         'invalid-config',
       );
     }
+    return this.options.prepareConfig(config);
   }
 
   private commitSwitch<T>(tx: AuditTransaction, auditAfter: boolean | undefined, apply: () => T | Promise<T>): Promise<T> {

@@ -370,9 +370,10 @@ describe('a running daemon', () => {
       const offset = daemon.log().length;
       await rewriteConfig(daemon);
       await reload(1);
-      // Recorded before the switch, so in the log only.
-      const [recorded, switched] = await logIndexes(daemon, offset, [/audit: op="reload" args="conf" /, /configuration reloaded .*: audit on, backends log,file$/]);
-      expect(recorded).toBeLessThan(switched!);
+      // A switch that turns a backend on is recorded after it, so the trail has it too.
+      const [switched, recorded] = await logIndexes(daemon, offset, [/configuration reloaded .*: audit on, backends log,file$/, /audit: op="reload" args="conf" /]);
+      expect(switched).toBeLessThan(recorded!);
+      expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'reload', args: 'conf', result: 'success', ...fromClient() });
 
       await add('trail-again');
       const now = await daemon.trail();
@@ -380,6 +381,26 @@ describe('a running daemon', () => {
       expect(now.some((r) => r.name === 'log-only')).toBe(false);
       expect(await waitForAuditLinesOf('trail-again')).toHaveLength(1);
       expectIntactChain(now);
+    });
+  });
+
+  describe('a trail that cannot be opened at reload', () => {
+    beforeEach(() => startWith({ config: { audit: { backends: 'log' } } }));
+
+    it('fails Manager.Reload(1) that turns the file backend on, and records no success', async () => {
+      // The trail was never opened; its directory is now a plain file.
+      await writeFile(daemon.auditDir, 'not a directory\n');
+      await rewriteConfig(daemon, { audit: { backends: 'log,file' } });
+      const offset = daemon.log().length;
+      const err = await failure(reload(1));
+      expect(err.type).toBe('org.netaudit1.Error.Failed');
+      expect(err.text).toContain('audit trail');
+      expect(err.text).not.toContain('internal error');
+      await waitForLastAuditLine(`op="reload" args="conf" pid=${process.pid} uid=0 result="fail" reason="audit-trail-unavailable"`);
+      expect(auditLines(daemon.log().slice(offset)).filter((l) => l.includes('result="success"'))).toEqual([]);
+      expect(daemon.log().slice(offset)).not.toMatch(/configuration reloaded/);
+      await add('after-failed-reload');
+      await waitForAuditLinesOf('after-failed-reload');
     });
   });
 

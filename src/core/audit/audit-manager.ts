@@ -122,6 +122,10 @@ export class AuditManager {
     return this.backends.map((b) => b.name);
   }
 
+  get activeBackends(): readonly AuditBackend[] {
+    return this.backends;
+  }
+
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
   }
