@@ -156,7 +156,8 @@ export class Daemon {
           try {
             this.trail = await JsonlFileBackend.open({ dir: config.audit.dir, log: this.logger.domain('AUDIT') });
           } catch (e) {
-            throw new NetauditError('Failed', `The audit trail in ${JSON.stringify(config.audit.dir)} cannot be opened: ${(e as Error).message}`, 'audit-trail-unavailable');
+            const message = e instanceof NetauditError ? e.message : `The audit trail in ${JSON.stringify(config.audit.dir)} cannot be opened: ${(e as Error).message}`;
+            throw new NetauditError('Failed', message, 'audit-trail-unavailable');
           }
         }
         backends.push(this.trail);
