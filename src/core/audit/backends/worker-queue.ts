@@ -1,0 +1,121 @@
+// WorkerQueue: hands records to a backend that may block (libaudit while
+// the kernel backlog is full, sd_journal_sendv while journald's socket queue
+// is full) on a worker thread of its own, behind a bounded queue. The event
+// loop never waits: when the queue is full the record is dropped, counted,
+// and the episode reported once with its count and seq range (SPEC §4).
+import { Worker } from 'node:worker_threads';
+
+export interface WorkerReply {
+  readonly id: number;
+  /** null when the call succeeded; otherwise why it failed (errno text) */
+  readonly error: string | null;
+}
+
+export interface DropEpisode {
+  readonly count: number;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+}
+
+export interface WorkerQueueOptions {
+  /** the worker's entry module */
+  readonly url: URL;
+  readonly workerData?: unknown;
+  /** records waiting or in the worker at most */
+  readonly limit: number;
+  /** a drop episode begins (the first record dropped) */
+  readonly onDropStart: (seq: number) => void;
+  /** a drop episode ended: the queue took a record again */
+  readonly onDropEnd: (episode: DropEpisode) => void;
+  /** the worker died (it is restarted at the next record) */
+  readonly onWorkerError: (error: Error) => void;
+}
+
+export class WorkerQueue<T> {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private episode: { count: number; firstSeq: number; lastSeq: number } | null = null;
+  private droppedTotal = 0;
+  private closed = false;
+
+  constructor(private readonly options: WorkerQueueOptions) {}
+
+  /** Records dropped since start because the queue was full. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Queues `payload` for the worker. Resolves when the worker has handled
+   * it, rejects when the worker's call failed; resolves at once (dropped,
+   * counted) when the queue is full.
+   */
+  submit(seq: number, payload: T): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.pending.size >= this.options.limit) {
+      this.droppedTotal++;
+      if (this.episode === null) {
+        this.episode = { count: 0, firstSeq: seq, lastSeq: seq };
+        this.options.onDropStart(seq);
+      }
+      this.episode.count++;
+      this.episode.lastSeq = seq;
+      return Promise.resolve();
+    }
+    if (this.episode !== null) {
+      const ended = this.episode;
+      this.episode = null;
+      this.options.onDropEnd(ended);
+    }
+    const id = ++this.nextId;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ensureWorker().postMessage({ id, payload });
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.options.url, { workerData: this.options.workerData });
+    // The worker must not keep the daemon alive at exit.
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      const entry = this.pending.get(reply.id);
+      if (!entry) return;
+      this.pending.delete(reply.id);
+      if (reply.error === null) entry.resolve();
+      else entry.reject(new Error(reply.error));
+    });
+    worker.on('error', (e) => this.lost(worker, e));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.lost(worker, new Error(`the worker thread exited with code ${code}`));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private lost(worker: Worker, e: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of failed) p.reject(e);
+    this.options.onWorkerError(e);
+  }
+
+  /** Stops the worker; records still queued are abandoned (the trail holds them). */
+  close(): void {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = null;
+    for (const p of this.pending.values()) p.resolve();
+    this.pending.clear();
+    // A worker blocked inside a native call cannot be interrupted: do not wait for it.
+    if (worker) void worker.terminate();
+  }
+}
