@@ -52,6 +52,16 @@ export interface AuditRecord {
   readonly tx?: number;
 }
 
+/** What a backend has lost or failed since start, for the Manager's AuditBackends property. */
+export interface BackendStats {
+  /** records dropped because its queue was full */
+  readonly dropped: number;
+  /** records it could not write (the call failed) */
+  readonly failed: number;
+  /** records waiting for it now */
+  readonly queued: number;
+}
+
 export interface AuditBackend {
   readonly name: BackendName;
   /**
@@ -61,4 +71,6 @@ export interface AuditBackend {
   readonly commits: boolean;
   write(record: AuditRecord): Promise<void>;
   close(): Promise<void>;
+  /** for backends that can lose records on their way (queues, failing calls) */
+  stats?(): BackendStats;
 }
