@@ -1,7 +1,10 @@
 // org.netaudit1.Manager at /org/netaudit1: translation between the bus and
 // the core Manager.
+import dbus from 'dbus-next';
 import type { Manager } from '../core/manager.js';
 import type { BusObject } from './object-tree.js';
+
+const { Variant } = dbus;
 
 export const MANAGER_PATH = '/org/netaudit1';
 export const MANAGER_IFACE = 'org.netaudit1.Manager';
@@ -52,6 +55,24 @@ export function managerObject(manager: Manager): BusObject {
         properties: [
           { name: 'Version', signature: 's', get: () => manager.version },
           { name: 'State', signature: 'u', get: () => manager.state },
+          { name: 'AuditEnabled', signature: 'b', get: () => manager.auditEnabled },
+          {
+            // backend → failing (b), failed, dropped (t: records since start), queued (u)
+            name: 'AuditBackends',
+            signature: 'a{sa{sv}}',
+            get: () =>
+              Object.fromEntries(
+                manager.auditBackends().map((b) => [
+                  b.name,
+                  {
+                    failing: new Variant('b', b.failing),
+                    failed: new Variant('t', BigInt(b.failed)),
+                    dropped: new Variant('t', BigInt(b.dropped)),
+                    queued: new Variant('u', b.queued),
+                  },
+                ]),
+              ),
+          },
         ],
         signals: [{ name: 'StateChanged', args: [['state', 'u']] }],
       },

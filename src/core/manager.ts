@@ -3,7 +3,7 @@
 // before the switch when it turns off, after it when it turns on (SPEC §4).
 import type { Config } from '../config/config.js';
 import { LOG_DOMAINS, LOG_LEVELS, type LogDomain, type Logger, type LogLevel } from '../log/logger.js';
-import type { AuditManager, AuditTransaction } from './audit/audit-manager.js';
+import type { AuditManager, AuditTransaction, BackendStatus } from './audit/audit-manager.js';
 import type { Authorizer } from './auth/authorizer.js';
 import type { CallerRef } from './caller.js';
 import { NetauditError, quote } from './errors.js';
@@ -48,6 +48,14 @@ export class Manager {
 
   get state(): number {
     return NM_STATE_DISCONNECTED;
+  }
+
+  get auditEnabled(): boolean {
+    return this.options.audit.isEnabled;
+  }
+
+  auditBackends(): BackendStatus[] {
+    return this.options.audit.status();
   }
 
   /** Reload(u flags): a bitmask of 1 (configuration) and 2 (connection profiles); 0 means both. */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Caller, CallerRef } from '../caller.js';
 import { NetauditError, type Reason } from '../errors.js';
 import type { DomainLogger } from '../../log/logger.js';
-import type { AuditBackend, AuditOp, AuditRecord } from './record.js';
+import type { AuditBackend, AuditOp, AuditRecord, BackendName } from './record.js';
 
 export interface AuditFields {
   uuid?: string;
@@ -83,6 +83,14 @@ export class AuditTransaction {
   }
 }
 
+export interface BackendStatus {
+  readonly name: BackendName;
+  readonly failing: boolean;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly queued: number;
+}
+
 export interface AuditManagerOptions {
   readonly log: DomainLogger;
   readonly backends: readonly AuditBackend[];
@@ -98,6 +106,8 @@ export class AuditManager {
   private enabled: boolean;
   private backends: readonly AuditBackend[];
   private readonly failing = new Set<AuditBackend>();
+  /** failed writes per backend since start */
+  private readonly failures = new Map<AuditBackend, number>();
   private readonly log: DomainLogger;
   private readonly now: () => number;
 
@@ -133,6 +143,20 @@ export class AuditManager {
   setBackends(backends: readonly AuditBackend[]): void {
     this.backends = backends;
     for (const b of [...this.failing]) if (!backends.includes(b)) this.failing.delete(b);
+  }
+
+  /** Each active backend: whether it fails now, and what it failed or dropped since start. */
+  status(): BackendStatus[] {
+    return this.backends.map((b) => {
+      const stats = b.stats?.();
+      return {
+        name: b.name,
+        failing: this.failing.has(b),
+        failed: this.failures.get(b) ?? 0,
+        dropped: stats?.dropped ?? 0,
+        queued: stats?.queued ?? 0,
+      };
+    });
   }
 
   /** A new commit id for a profile change (trail field `tx`). */
@@ -284,6 +308,7 @@ export class AuditManager {
   }
 
   private failed(backend: AuditBackend, e: unknown): void {
+    this.failures.set(backend, (this.failures.get(backend) ?? 0) + 1);
     if (!this.failing.has(backend)) {
       this.failing.add(backend);
       this.log.warn(`audit backend ${backend.name} failed: ${e instanceof Error ? e.message : String(e)}; the other backends go on`);
