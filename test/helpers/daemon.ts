@@ -1,11 +1,12 @@
 // The daemon under test: config in a scratch dir, `node dist/main.js` on a test bus, ready when it answers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { onBusStop, type TestBus } from './bus.js';
 import { connect, SERVICE } from './client.js';
 import { repoPath } from './repo.js';
+import { dayFiles } from './trail.js';
 import { waitFor } from './wait.js';
 
 export interface DaemonOptions {
@@ -17,6 +18,11 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** How long start-up may take until the daemon answers; default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * Put the trail in a fresh dir of a few characters under /tmp (removed by `bus.stop()`): the
+   * daemon cuts the paths it quotes after 64 characters, and this keeps a day file's name whole.
+   */
+  shortAuditDir?: boolean;
 }
 
 export interface TestDaemon {
@@ -24,6 +30,7 @@ export interface TestDaemon {
   dir: string;
   configFile: string;
   profilesDir: string;
+  /** The trail's dir: audit/, unless `config` or `shortAuditDir` says otherwise. */
   auditDir: string;
   runDir: string;
   logFile: string;
@@ -66,13 +73,21 @@ export async function startDaemon(bus: TestBus, options: DaemonOptions = {}): Pr
   assertBuilt();
   const dir = await mkdtemp(join(bus.dir, 'daemon-'));
   await chmod(dir, 0o755);
-  const daemon = new Daemon(bus, dir, options);
+  const daemon = new Daemon(bus, dir, await withShortAuditDir(bus, options));
   await daemon.writeConfig();
   onBusStop(bus, async () => {
     if (daemon.running) await daemon.stop();
   });
   await daemon.start();
   return daemon;
+}
+
+async function withShortAuditDir(bus: TestBus, options: DaemonOptions): Promise<DaemonOptions> {
+  if (!options.shortAuditDir) return options;
+  const scratch = await mkdtemp('/tmp/na-');
+  // Registered before the daemon's own stop, so it runs after it.
+  onBusStop(bus, () => rm(scratch, { recursive: true, force: true }));
+  return { ...options, config: { ...options.config, audit: { ...options.config?.audit, dir: join(scratch, 'audit') } } };
 }
 
 /**
@@ -113,7 +128,8 @@ function assertBuilt(): void {
   if (!existsSync(daemonMain)) throw new Error(`${daemonMain} is missing: run "npm run build" first`);
 }
 
-function toIni(config: Record<string, Record<string, string>>): string {
+/** A configuration as INI text: `[section]` groups of `key=value` lines. */
+export function toIni(config: Record<string, Record<string, string>>): string {
   return Object.entries(config)
     .map(([section, keys]) => [`[${section}]`, ...Object.entries(keys).map(([k, v]) => `${k}=${v}`)].join('\n'))
     .join('\n\n') + '\n';
@@ -133,7 +149,7 @@ class Daemon implements TestDaemon {
   constructor(readonly bus: TestBus, readonly dir: string, private readonly options: DaemonOptions) {
     this.configFile = join(dir, 'netauditd.conf');
     this.profilesDir = join(dir, 'profiles');
-    this.auditDir = join(dir, 'audit');
+    this.auditDir = options.config?.audit?.dir ?? join(dir, 'audit');
     this.runDir = join(dir, 'run');
     this.logFile = join(dir, 'netauditd.log');
   }
@@ -267,9 +283,7 @@ class Daemon implements TestDaemon {
   }
 
   async trail(): Promise<Array<Record<string, unknown>>> {
-    const files = (await readdir(this.auditDir).catch(() => [] as string[]))
-      .filter((name) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(name))
-      .sort();
+    const files = await dayFiles(this.auditDir).catch(() => [] as string[]);
     const records: Array<Record<string, unknown>> = [];
     for (const name of files) {
       const lines = (await readFile(join(this.auditDir, name), 'utf8')).split('\n');

@@ -13,6 +13,8 @@ export interface RunOptions {
 }
 
 export interface RunResult {
+  /** The command's pid (setpriv execs it, so with `uid` too): the caller pid the daemon records. */
+  pid: number;
   /** Exit code; null when the command was ended by a signal. */
   code: number | null;
   stdout: string;
@@ -44,7 +46,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ pid: child.pid!, code, stdout, stderr });
     });
     child.stdin.on('error', () => { /* the command may exit without reading its input */ });
     child.stdin.end(input ?? '');

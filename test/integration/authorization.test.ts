@@ -3,10 +3,9 @@
 // uid the bus gives; reads stay open to everyone; only root may own org.netaudit1 (SPEC §2, §3).
 import { mkdtemp, chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, unwrap, variant, type TestClient } from '../helpers/client.js';
-import { daemonMain, defaultConfig, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE, unwrap, variant } from '../helpers/client.js';
+import { daemonMain, defaultConfig, toIni } from '../helpers/daemon.js';
 import { busctl, python, run } from '../helpers/exec.js';
 import {
   CONNECTION_IFACE,
@@ -17,15 +16,14 @@ import {
   SETTINGS_IFACE,
   wifi,
 } from '../helpers/profiles.js';
+import { useDaemon } from '../helpers/use-daemon.js';
 
 type TrailRecord = Record<string, unknown>;
 
-const SERVICE = 'org.netaudit1';
 const PSK = 'nauser-must-never-see-this';
 
-let bus: TestBus;
-let daemon: TestDaemon;
-let root: TestClient;
+// harness.client is root's connection.
+const harness = useDaemon();
 let nauserUid: number;
 /** A saved wifi profile with a secret, and an unsaved ethernet one: the targets of the refused calls. */
 let wifiPath: string;
@@ -37,45 +35,37 @@ beforeAll(async () => {
   const id = await run('id', ['-u', 'nauser']);
   if (id.code !== 0) throw new Error(`user nauser is missing (useradd -M -s /usr/sbin/nologin -U nauser): ${id.stderr}`);
   nauserUid = Number(id.stdout.trim());
-  bus = await startBus();
-  daemon = await startDaemon(bus);
-  root = await connect(bus.address);
-  [wifiPath] = (await root.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [wifi('guarded wifi', PSK)])) as [string];
-  [unsavedPath] = (await root.call(SETTINGS, SETTINGS_IFACE, 'AddConnectionUnsaved', 'a{sa{sv}}', [ethernet('guarded unsaved')])) as [string];
+  [wifiPath] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [wifi('guarded wifi', PSK)])) as [string];
+  [unsavedPath] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnectionUnsaved', 'a{sa{sv}}', [ethernet('guarded unsaved')])) as [string];
   wifiUuid = await uuidOf(wifiPath);
   unsavedUuid = await uuidOf(unsavedPath);
 });
 
-afterAll(async () => {
-  root?.close();
-  await bus?.stop();
-});
-
 async function uuidOf(path: string): Promise<string> {
-  const [settings] = await root.call(path, CONNECTION_IFACE, 'GetSettings');
+  const [settings] = await harness.client.call(path, CONNECTION_IFACE, 'GetSettings');
   return (unwrap(settings) as { connection: { uuid: string } }).connection.uuid;
 }
 
 /** What a refused call must leave unchanged: the profile files, the logging state, the stored secret. */
 async function state(): Promise<unknown> {
   const files: Record<string, string> = {};
-  for (const name of (await readdir(daemon.profilesDir)).sort()) files[name] = await readFile(join(daemon.profilesDir, name), 'utf8');
-  const [secrets] = await root.call(wifiPath, CONNECTION_IFACE, 'GetSecrets', 's', ['802-11-wireless-security']);
-  const [connections] = await root.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
+  for (const name of (await readdir(harness.daemon.profilesDir)).sort()) files[name] = await readFile(join(harness.daemon.profilesDir, name), 'utf8');
+  const [secrets] = await harness.client.call(wifiPath, CONNECTION_IFACE, 'GetSecrets', 's', ['802-11-wireless-security']);
+  const [connections] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
   return {
     files,
     connections,
-    logging: await root.call(MANAGER, MANAGER_IFACE, 'GetLogging'),
-    unsaved: await root.getProperty(unsavedPath, CONNECTION_IFACE, 'Unsaved'),
+    logging: await harness.client.call(MANAGER, MANAGER_IFACE, 'GetLogging'),
+    unsaved: await harness.client.getProperty(unsavedPath, CONNECTION_IFACE, 'Unsaved'),
     secrets: unwrap(secrets),
   };
 }
 
 /** The records appended to the trail while `action` ran; GetSecrets in state() adds one of its own. */
 async function newRecords(action: () => Promise<void>): Promise<TrailRecord[]> {
-  const before = (await daemon.trail()).length;
+  const before = (await harness.daemon.trail()).length;
   await action();
-  return (await daemon.trail()).slice(before);
+  return (await harness.daemon.trail()).slice(before);
 }
 
 interface PythonOutcome {
@@ -108,7 +98,7 @@ async function pythonCall(
   signature: string,
   args: unknown[],
 ): Promise<PythonOutcome> {
-  const { code, stdout, stderr } = await python(bus.address, PYTHON_CALL, {
+  const { code, stdout, stderr } = await python(harness.bus.address, PYTHON_CALL, {
     ...(as === 'nauser' ? { uid: 'nauser' } : {}),
     input: JSON.stringify({ path, iface, member, signature, args }),
   });
@@ -255,7 +245,7 @@ describe('a non-root caller', () => {
       let result: Awaited<ReturnType<typeof busctl>> | undefined;
       const records = await newRecords(async () => {
         const signature = change.signature === '' ? [] : [change.signature];
-        result = await busctl(bus.address, ['call', SERVICE, change.path(), change.iface, change.member, ...signature, ...change.busctlArgs()], { uid: 'nauser' });
+        result = await busctl(harness.bus.address, ['call', SERVICE, change.path(), change.iface, change.member, ...signature, ...change.busctlArgs()], { uid: 'nauser' });
       });
       // busctl prints the error's message, not its name.
       expect(result).toMatchObject({ code: 1, stdout: '' });
@@ -265,7 +255,7 @@ describe('a non-root caller', () => {
       const record = records[0]!;
       expect(record).toMatchObject(refusal(change));
       expect(Number.isSafeInteger(record.pid) && (record.pid as number) > 0).toBe(true);
-      expect(record.pid).not.toBe(daemon.pid);
+      expect(record.pid).not.toBe(harness.daemon.pid);
       expect(record.pid).not.toBe(process.pid);
       expect(record.actor).toEqual({ bus_name: expect.stringMatching(/^:1\.\d+$/), exe: '/usr/bin/busctl' });
       expect(await state()).toEqual(before);
@@ -345,7 +335,7 @@ describe('a non-root caller', () => {
   it('may read: ListConnections, GetSettings, Properties.Get/GetAll, Introspect and GetLogging (busctl)', async () => {
     const as = { uid: 'nauser' };
     const ok = async (args: string[]): Promise<string> => {
-      const { code, stdout, stderr } = await busctl(bus.address, args, as);
+      const { code, stdout, stderr } = await busctl(harness.bus.address, args, as);
       expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
       return stdout;
     };
@@ -355,7 +345,7 @@ describe('a non-root caller', () => {
       expect(settings.data[0].connection!.id!.data).toBe('guarded wifi');
       expect(settings.data[0]['802-11-wireless-security']).toEqual({ 'key-mgmt': { type: 's', data: 'wpa-psk' } });
       expect(await ok(['get-property', SERVICE, MANAGER, MANAGER_IFACE, 'State'])).toBe('u 20\n');
-      expect(await ok(['get-property', SERVICE, wifiPath, CONNECTION_IFACE, 'Filename'])).toBe(`s "${join(daemon.profilesDir, 'guarded wifi.nmconnection')}"\n`);
+      expect(await ok(['get-property', SERVICE, wifiPath, CONNECTION_IFACE, 'Filename'])).toBe(`s "${join(harness.daemon.profilesDir, 'guarded wifi.nmconnection')}"\n`);
       const all = JSON.parse(await ok(['--json=short', 'call', SERVICE, MANAGER, 'org.freedesktop.DBus.Properties', 'GetAll', 's', MANAGER_IFACE])) as { data: [Record<string, { data: unknown }>] };
       expect(all.data[0].State!.data).toBe(20);
       expect(all.data[0].Version!.data).toMatch(/^\d+\.\d+\.\d+/);
@@ -387,7 +377,7 @@ print(json.dumps({
 `;
     let stdout = '';
     const records = await newRecords(async () => {
-      const result = await python(bus.address, script, { uid: 'nauser' });
+      const result = await python(harness.bus.address, script, { uid: 'nauser' });
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
       stdout = result.stdout;
     });
@@ -396,17 +386,17 @@ print(json.dumps({
       id: 'guarded wifi',
       security: { 'key-mgmt': 'wpa-psk' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      all: ['State', 'Version'],
+      all: ['AuditBackends', 'AuditEnabled', 'State', 'Version'],
       logging: ['INFO', 'ALL'],
-      filename: join(daemon.profilesDir, 'guarded wifi.nmconnection'),
+      filename: join(harness.daemon.profilesDir, 'guarded wifi.nmconnection'),
     });
     expect(stdout).not.toContain(PSK);
     expect(records).toEqual([]);
   });
 
   it('cannot own org.netaudit1: the bus policy refuses the name, and the daemon keeps it', async () => {
-    const [ownerBefore] = await root.callBus('GetNameOwner', 's', [SERVICE]);
-    const { code, stdout, stderr } = await python(bus.address, [
+    const [ownerBefore] = await harness.client.callBus('GetNameOwner', 's', [SERVICE]);
+    const { code, stdout, stderr } = await python(harness.bus.address, [
       'import dbus',
       'try:',
       `    print(dbus.SystemBus().request_name("${SERVICE}", dbus.bus.NAME_FLAG_DO_NOT_QUEUE | dbus.bus.NAME_FLAG_REPLACE_EXISTING))`,
@@ -414,34 +404,32 @@ print(json.dumps({
       '    print(e.get_dbus_name())',
     ].join('\n'), { uid: 'nauser' });
     expect({ code, stdout, stderr }).toEqual({ code: 0, stdout: 'org.freedesktop.DBus.Error.AccessDenied\n', stderr: '' });
-    const [ownerAfter] = await root.callBus('GetNameOwner', 's', [SERVICE]);
+    const [ownerAfter] = await harness.client.callBus('GetNameOwner', 's', [SERVICE]);
     expect(ownerAfter).toBe(ownerBefore);
-    expect(await root.callBus('GetConnectionUnixProcessID', 's', [ownerAfter])).toEqual([daemon.pid]);
+    expect(await harness.client.callBus('GetConnectionUnixProcessID', 's', [ownerAfter])).toEqual([harness.daemon.pid]);
   });
 
   it('cannot run netauditd: started as nauser it fails to own the name and exits 1', async () => {
-    const dir = await mkdtemp(join(bus.dir, 'nauser-daemon-'));
+    const dir = await mkdtemp(join(harness.bus.dir, 'nauser-daemon-'));
     await chmod(dir, 0o777);
     const config = defaultConfig(dir);
     const file = join(dir, 'netauditd.conf');
-    await writeFile(file, Object.entries(config)
-      .map(([section, keys]) => [`[${section}]`, ...Object.entries(keys).map(([k, v]) => `${k}=${v}`)].join('\n'))
-      .join('\n\n') + '\n', { mode: 0o644 });
-    const { code, stderr } = await run(process.execPath, [daemonMain, '--config', file, '--bus-address', bus.address], { uid: 'nauser' });
+    await writeFile(file, toIni(config), { mode: 0o644 });
+    const { code, stderr } = await run(process.execPath, [daemonMain, '--config', file, '--bus-address', harness.bus.address], { uid: 'nauser' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/netauditd: cannot start: cannot own the bus name org\.netaudit1: Connection ":1\.\d+" is not allowed to own the service "org\.netaudit1" due to security policies/);
-    const [owner] = await root.callBus('GetNameOwner', 's', [SERVICE]);
-    expect(await root.callBus('GetConnectionUnixProcessID', 's', [owner])).toEqual([daemon.pid]);
+    const [owner] = await harness.client.callBus('GetNameOwner', 's', [SERVICE]);
+    expect(await harness.client.callBus('GetConnectionUnixProcessID', 's', [owner])).toEqual([harness.daemon.pid]);
   });
 });
 
 describe('root', () => {
   it('is still allowed what nauser was refused', async () => {
-    await root.call(unsavedPath, CONNECTION_IFACE, 'Save');
-    expect(await root.getProperty(unsavedPath, CONNECTION_IFACE, 'Unsaved')).toBe(false);
-    await root.call(wifiPath, CONNECTION_IFACE, 'ClearSecrets');
-    expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'connection-clear-secrets', uid: 0, pid: process.pid, result: 'success' });
-    await root.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('root-added', { connection: { autoconnect: variant('b', false) } })]);
-    expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'connection-add', name: 'root-added', uid: 0, result: 'success' });
+    await harness.client.call(unsavedPath, CONNECTION_IFACE, 'Save');
+    expect(await harness.client.getProperty(unsavedPath, CONNECTION_IFACE, 'Unsaved')).toBe(false);
+    await harness.client.call(wifiPath, CONNECTION_IFACE, 'ClearSecrets');
+    expect((await harness.daemon.trail()).at(-1)).toMatchObject({ op: 'connection-clear-secrets', uid: 0, pid: process.pid, result: 'success' });
+    await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('root-added', { connection: { autoconnect: variant('b', false) } })]);
+    expect((await harness.daemon.trail()).at(-1)).toMatchObject({ op: 'connection-add', name: 'root-added', uid: 0, result: 'success' });
   });
 });

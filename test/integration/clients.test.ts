@@ -1,16 +1,12 @@
 // Clients we did not write: busctl (sd-bus) and python3-dbus (libdbus) drive the real daemon on a
 // private bus. What they send lands on disk and in the trail with them as the caller, and what they
 // read (properties, introspection, settings, error names) is what they expect.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, unwrap, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { busctl, python } from '../helpers/exec.js';
-import { waitFor } from '../helpers/wait.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE, unwrap } from '../helpers/client.js';
+import { busctl, python, type RunResult } from '../helpers/exec.js';
 import {
   auditLines,
   CONNECTION_IFACE,
@@ -20,70 +16,37 @@ import {
   SETTINGS,
   SETTINGS_IFACE,
 } from '../helpers/profiles.js';
+import { useDaemon } from '../helpers/use-daemon.js';
+import { waitFor } from '../helpers/wait.js';
 
 type TrailRecord = Record<string, unknown>;
 
-const SERVICE = 'org.netaudit1';
-
-let bus: TestBus;
-let daemon: TestDaemon;
-let client: TestClient;
+const harness = useDaemon();
 let busctlExe: string;
 let version: string;
 
 beforeAll(async () => {
-  bus = await startBus();
-  daemon = await startDaemon(bus);
-  client = await connect(bus.address);
   busctlExe = await realpath('/usr/bin/busctl');
   ({ version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string });
 });
 
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-});
-
-/** Runs busctl as root and tells its pid, which the daemon must report as the caller's. */
-function busctlWithPid(args: string[], timeoutMs = 30_000): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('busctl', [`--address=${bus.address}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`busctl ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ pid: child.pid!, code, stdout, stderr });
-    });
-  });
-}
-
 async function ok(args: string[]): Promise<string> {
-  const { code, stdout, stderr } = await busctl(bus.address, args);
+  const { code, stdout, stderr } = await busctl(harness.bus.address, args);
   expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
   return stdout;
 }
 
 async function lastRecord(): Promise<TrailRecord> {
-  return (await daemon.trail()).at(-1)!;
+  return (await harness.daemon.trail()).at(-1)!;
 }
 
 async function listConnections(): Promise<string[]> {
-  const [paths] = await client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
+  const [paths] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
   return paths as string[];
 }
 
 async function settingsOf(path: string): Promise<Record<string, Record<string, unknown>>> {
-  const [settings] = await client.call(path, CONNECTION_IFACE, 'GetSettings');
+  const [settings] = await harness.client.call(path, CONNECTION_IFACE, 'GetSettings');
   return unwrap(settings) as Record<string, Record<string, unknown>>;
 }
 
@@ -95,14 +58,15 @@ describe('busctl', () => {
     '2', 'connection', '3', 'id', 's', 'lan0', 'type', 's', 'ethernet', 'interface-name', 's', 'eth0',
     'ipv4', '1', 'method', 's', 'disabled',
   ];
-  let added: Awaited<ReturnType<typeof busctlWithPid>>;
+  let added: RunResult;
   let recordsBefore: number;
   let path: string;
   let uuid: string;
 
   beforeAll(async () => {
-    recordsBefore = (await daemon.trail()).length;
-    added = await busctlWithPid(ADD);
+    recordsBefore = (await harness.daemon.trail()).length;
+    // As root: the record must name busctl's pid as the caller's.
+    added = await busctl(harness.bus.address, ADD);
     path = /^o "(\/org\/netaudit1\/Settings\/\d+)"\n$/.exec(added.stdout)?.[1] ?? '';
     uuid = path === '' ? '' : ((await settingsOf(path)).connection!.uuid as string);
   });
@@ -111,22 +75,22 @@ describe('busctl', () => {
     expect({ code: added.code, stderr: added.stderr }).toEqual({ code: 0, stderr: '' });
     expect(added.stdout).toMatch(/^o "\/org\/netaudit1\/Settings\/\d+"\n$/);
 
-    const file = join(daemon.profilesDir, 'lan0.nmconnection');
+    const file = join(harness.daemon.profilesDir, 'lan0.nmconnection');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const text = await readFile(file, 'utf8');
     expect(text).toMatch(new RegExp(`^\\[connection\\]\nid=lan0\nuuid=${uuid}\ntype=ethernet\ninterface-name=eth0\n`));
     expect(text).toContain('\n[ipv4]\nmethod=disabled\n');
 
-    const trail = await daemon.trail();
+    const trail = await harness.daemon.trail();
     expect(trail).toHaveLength(recordsBefore + 1);
     const record = trail.at(-1)!;
     expect(record).toMatchObject({
       op: 'connection-add', uuid, name: 'lan0', pid: added.pid, uid: 0, result: 'success',
       actor: { bus_name: expect.stringMatching(/^:1\.\d+$/), exe: busctlExe },
     });
-    expect(record.pid).not.toBe(daemon.pid);
+    expect(record.pid).not.toBe(harness.daemon.pid);
     // The log is written off the event loop: the line may follow the reply.
-    const line = await waitFor(() => auditLines(daemon.log()).find((l) => l.includes(`uuid="${uuid}"`)), { what: 'the audit line of lan0' });
+    const line = await waitFor(() => auditLines(harness.daemon.log()).find((l) => l.includes(`uuid="${uuid}"`)), { what: 'the audit line of lan0' });
     expect(parseAuditLine(line)).toEqual([
       ['op', 'connection-add'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(added.pid)], ['uid', '0'], ['result', 'success'],
     ]);
@@ -157,7 +121,7 @@ describe('busctl', () => {
     expect(listed).toContain(path);
     expect(await ok(['get-property', SERVICE, SETTINGS, SETTINGS_IFACE, 'Connections'])).toBe(`ao ${(await listConnections()).length}${listed}\n`);
     expect(await ok(['get-property', SERVICE, path, CONNECTION_IFACE, 'Filename', 'Unsaved']))
-      .toBe(`s "${join(daemon.profilesDir, 'lan0.nmconnection')}"\nb false\n`);
+      .toBe(`s "${join(harness.daemon.profilesDir, 'lan0.nmconnection')}"\nb false\n`);
   });
 
   it('introspects each object into methods, properties and signals with their signatures', async () => {
@@ -198,12 +162,12 @@ describe('busctl', () => {
   });
 
   it('sees a daemon error as a failed call with the daemon\'s message', async () => {
-    const { code, stderr } = await busctl(bus.address, ['call', SERVICE, SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}',
+    const { code, stderr } = await busctl(harness.bus.address, ['call', SERVICE, SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}',
       '1', 'connection', '2', 'id', 's', 'lan1', 'type', 's', 'token-ring']);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^Call failed: .*connection\.type/);
     expect(await lastRecord()).toMatchObject({ op: 'connection-add', name: 'lan1', result: 'fail', reason: 'invalid-argument', uid: 0 });
-    expect(existsSync(join(daemon.profilesDir, 'lan1.nmconnection'))).toBe(false);
+    expect(existsSync(join(harness.daemon.profilesDir, 'lan1.nmconnection'))).toBe(false);
   });
 });
 
@@ -259,7 +223,7 @@ def report(**fields):
 `;
 
 async function runPython(body: string): Promise<Record<string, unknown>> {
-  const { code, stdout, stderr } = await python(bus.address, PRELUDE + body);
+  const { code, stdout, stderr } = await python(harness.bus.address, PRELUDE + body);
   expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
@@ -286,7 +250,7 @@ report(path=str(path), settings=plain(connection(path).GetSettings()))
     // The same as a dbus-next client reads it.
     expect(await settingsOf(path)).toEqual({ ...settings, '802-3-ethernet': { ...settings['802-3-ethernet'], 'mac-address': Buffer.from([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]) } });
 
-    const text = await readFile(join(daemon.profilesDir, 'py-lan.nmconnection'), 'utf8');
+    const text = await readFile(join(harness.daemon.profilesDir, 'py-lan.nmconnection'), 'utf8');
     expect(text).toContain('address1=192.0.2.20/24\n');
     expect(text).toContain('gateway=192.0.2.1\n');
     expect(text).toContain('mtu=1400\n');
@@ -315,7 +279,7 @@ report(path=str(path), settings=plain(conn.GetSettings()))
     const record = await lastRecord();
     expect(record).toMatchObject({ op: 'connection-update', name: 'py-update', uuid: settings.connection!.uuid, pid: out.pid, uid: 0, result: 'success' });
     expect((record.changed as string).split(',').sort()).toEqual(['connection.autoconnect', 'ipv4.address-data']);
-    const text = await readFile(join(daemon.profilesDir, 'py-update.nmconnection'), 'utf8');
+    const text = await readFile(join(harness.daemon.profilesDir, 'py-update.nmconnection'), 'utf8');
     expect(text).toContain('address1=198.51.100.30/25\n');
     expect(text).not.toContain('192.0.2.30');
   });
@@ -328,7 +292,7 @@ connection(path).Delete()
 report(path=str(path), uuid=uuid, listed=[str(p) for p in settings.ListConnections()])
 `);
     expect(out.listed).not.toContain(out.path);
-    expect(existsSync(join(daemon.profilesDir, 'py-delete.nmconnection'))).toBe(false);
+    expect(existsSync(join(harness.daemon.profilesDir, 'py-delete.nmconnection'))).toBe(false);
     expect(await lastRecord()).toMatchObject({ op: 'connection-delete', uuid: out.uuid, name: 'py-delete', pid: out.pid, uid: 0, result: 'success' });
   });
 
@@ -363,7 +327,7 @@ report(errors={
     expect(errors['bad-signature']).toEqual(['org.netaudit1.Error.InvalidArgument', 'Reload takes arguments of signature "u", not "s".']);
     expect(errors['unknown-method']).toEqual(['org.netaudit1.Error.UnknownMethod', 'org.netaudit1.Manager has no method "Explode".']);
     for (const [, text] of Object.values(errors)) expect(text).not.toMatch(/\n\s+at /);
-    expect(existsSync(join(daemon.profilesDir, 'py-bad.nmconnection'))).toBe(false);
+    expect(existsSync(join(harness.daemon.profilesDir, 'py-bad.nmconnection'))).toBe(false);
     // The malformed Reload is an attempted change too: recorded as failed.
     expect(await lastRecord()).toMatchObject({ op: 'reload', result: 'fail', reason: 'invalid-argument', pid: out.pid, uid: 0 });
   });

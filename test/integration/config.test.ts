@@ -1,22 +1,20 @@
 // The configuration through the real daemon: start-up refuses a bad file with its file:line, and
 // SIGHUP, Manager.Reload and SetLogging switch auditing, backends and logging without a restart,
 // each switch audited on the right side of itself (SPEC §4, §5).
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startBus, type TestBus } from '../helpers/bus.js';
 import { connect, variant, type TestClient } from '../helpers/client.js';
-import { defaultConfig, runDaemonOnce, startDaemon, type DaemonOptions, type TestDaemon } from '../helpers/daemon.js';
+import { defaultConfig, runDaemonOnce, startDaemon, toIni, type DaemonOptions, type TestDaemon } from '../helpers/daemon.js';
 import { busctl } from '../helpers/exec.js';
 import { auditLines, ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
+import { verifiedChain } from '../helpers/trail.js';
 import { waitFor } from '../helpers/wait.js';
 
 type Ini = Record<string, Record<string, string>>;
 type TrailRecord = Record<string, unknown>;
-
-const ZERO_HASH = '0'.repeat(64);
 
 let bus: TestBus;
 
@@ -27,12 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await bus?.stop();
 });
-
-function toIni(config: Ini): string {
-  return Object.entries(config)
-    .map(([section, keys]) => [`[${section}]`, ...Object.entries(keys).map(([k, v]) => `${k}=${v}`)].join('\n'))
-    .join('\n\n') + '\n';
-}
 
 /** The harness's configuration for `dir` with `changes` merged over it, as INI text. */
 function configText(dir: string, changes: Ini = {}): string {
@@ -78,17 +70,6 @@ async function logIndexes(daemon: TestDaemon, offset: number, patterns: RegExp[]
     const found = patterns.map((p) => lines.findIndex((line) => p.test(line)));
     return found.every((i) => i >= 0) ? found : undefined;
   }, { timeoutMs, what: `lines matching ${patterns.join(', ')} in ${daemon.logFile}` });
-}
-
-/** Checks every record's hash and that each one's prev is the hash of the record before it. */
-function expectIntactChain(records: TrailRecord[]): void {
-  let prev = ZERO_HASH;
-  records.forEach((record, i) => {
-    const { hash, ...rest } = record;
-    expect({ i, prev: record.prev }).toEqual({ i, prev });
-    expect({ i, hash }).toEqual({ i, hash: createHash('sha256').update(JSON.stringify(rest)).digest('hex') });
-    prev = hash as string;
-  });
 }
 
 describe('start-up', () => {
@@ -290,7 +271,7 @@ describe('a running daemon', () => {
       expect(await waitForAuditLinesOf('after-on')).toHaveLength(1);
       // The log is written in order: with this later line in it, an audit line of while-off would be too.
       expect(auditLinesOf('while-off')).toEqual([]);
-      expectIntactChain(await daemon.trail());
+      await verifiedChain(daemon.auditDir);
     });
 
     it('with Manager.Reload(1) records both switches with the caller, off before and on after', async () => {
@@ -327,7 +308,7 @@ describe('a running daemon', () => {
       expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'connection-add', name: 'loud', result: 'success' });
       expect(await waitForAuditLinesOf('loud')).toHaveLength(1);
       expect(auditLinesOf('quiet')).toEqual([]);
-      expectIntactChain(await daemon.trail());
+      await verifiedChain(daemon.auditDir);
     });
 
     it('with a conf.d snippet added and removed between reloads', async () => {
@@ -380,7 +361,7 @@ describe('a running daemon', () => {
       expect(now.at(-1)).toMatchObject({ op: 'connection-add', name: 'trail-again', result: 'success', ...fromClient() });
       expect(now.some((r) => r.name === 'log-only')).toBe(false);
       expect(await waitForAuditLinesOf('trail-again')).toHaveLength(1);
-      expectIntactChain(now);
+      await verifiedChain(daemon.auditDir);
     });
   });
 
@@ -585,7 +566,7 @@ describe('a running daemon', () => {
       // Written in order: with the later line in the log, one for unheard would be there too.
       expect(auditLinesOf('unheard')).toEqual([]);
       expect(auditLines(daemon.log().slice(offset))).toHaveLength(2);
-      expectIntactChain(await daemon.trail());
+      await verifiedChain(daemon.auditDir);
     });
 
     it('AUDIT:OFF lasts until the next configuration reload, which records turning audit on after it', async () => {

@@ -4,8 +4,8 @@
 // moments. After each restart: no profile is torn, every change a caller was
 // told succeeded has its record, the profiles are exactly what the records
 // say, and the hash chain is whole and goes on with a new boot.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKeyfile } from '../../src/config/ini.js';
@@ -15,9 +15,9 @@ import { startBus, type TestBus } from '../helpers/bus.js';
 import { connect, unwrap, variant, type TestClient } from '../helpers/client.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { CONNECTION_IFACE, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
+import { dayFiles, verifiedChain, type TrailEntry } from '../helpers/trail.js';
 import { waitFor } from '../helpers/wait.js';
 
-type Entry = Record<string, unknown> & { hash: string; prev: string; boot: string; seq: number; op: string; result: string };
 type ChangeOp = 'connection-add' | 'connection-update' | 'connection-delete';
 
 /** One call a client made, and what came of it. */
@@ -34,8 +34,6 @@ interface Attempt {
 }
 
 const CLIENTS = 4;
-const ZERO_HASH = '0'.repeat(64);
-const DAY_FILE = /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/;
 const PROFILE_OPS: ReadonlySet<string> = new Set<ChangeOp>(['connection-add', 'connection-update', 'connection-delete']);
 
 // When each kill comes: after some records of the round, and in some rounds only while a
@@ -50,59 +48,24 @@ const KILLS = [
 let bus: TestBus;
 let daemon: TestDaemon;
 const clients: TestClient[] = [];
-let scratch: string | undefined;
-let auditDir: string;
 
 beforeAll(async () => {
   bus = await startBus();
-  // The daemon quotes paths as it quotes caller values, cutting them after 64
-  // characters: a short trail dir keeps the day file's name whole in its log.
-  scratch = await mkdtemp('/tmp/na-');
-  auditDir = join(scratch, 'audit');
-  daemon = await startDaemon(bus, { config: { audit: { dir: auditDir } } });
+  // A short trail dir keeps the day file's name whole in the daemon's log.
+  daemon = await startDaemon(bus, { shortAuditDir: true });
   for (let i = 0; i < CLIENTS; i++) clients.push(await connect(bus.address));
 });
 
 afterAll(async () => {
   for (const c of clients) c.close();
   await bus?.stop();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
 });
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-async function dayFiles(): Promise<string[]> {
-  return (await readdir(auditDir).catch(() => [] as string[])).filter((n) => DAY_FILE.test(n)).sort();
-}
-
-/** Reads the whole trail and checks every line's hash and link, recomputed here; returns the records. */
-async function verifiedChain(): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let prev = ZERO_HASH;
-  for (const name of await dayFiles()) {
-    const text = await readFile(join(auditDir, name), 'utf8');
-    expect(text === '' || text.endsWith('\n'), `${name} ends with a whole line`).toBe(true);
-    text.split('\n').slice(0, -1).forEach((line, i) => {
-      const where = `${name}:${i + 1}`;
-      const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line);
-      expect(m, `${where} ends with its hash`).not.toBeNull();
-      expect(sha256(`${m![1]}}`), `${where} matches its hash`).toBe(m![2]);
-      const entry = JSON.parse(line) as Entry;
-      expect(entry.prev, `${where} links to the record before it`).toBe(prev);
-      prev = entry.hash;
-      entries.push(entry);
-    });
-  }
-  return entries;
-}
 
 /** Complete lines in the trail now, while the daemon may be writing. */
 async function trailLineCount(): Promise<number> {
   let n = 0;
-  for (const name of await dayFiles()) {
-    const bytes = await readFile(join(auditDir, name));
+  for (const name of await dayFiles(daemon.auditDir)) {
+    const bytes = await readFile(join(daemon.auditDir, name));
     for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) n++;
   }
   return n;
@@ -110,9 +73,9 @@ async function trailLineCount(): Promise<number> {
 
 /** Bytes after the last newline of the newest day file: a line a crash tore. */
 async function tornBytes(): Promise<{ file: string; bytes: number }> {
-  const name = (await dayFiles()).at(-1)!;
-  const data = await readFile(join(auditDir, name));
-  return { file: join(auditDir, name), bytes: data.length - (data.lastIndexOf(0x0a) + 1) };
+  const name = (await dayFiles(daemon.auditDir)).at(-1)!;
+  const data = await readFile(join(daemon.auditDir, name));
+  return { file: join(daemon.auditDir, name), bytes: data.length - (data.lastIndexOf(0x0a) + 1) };
 }
 
 function profile(id: string, uuid: string, n: number): Record<string, Record<string, unknown>> {
@@ -198,7 +161,7 @@ async function profilesListed(client: TestClient): Promise<Map<string, string>> 
 }
 
 /** What the trail says the profiles are: for each uuid, the outcome of its last successful change. */
-function profilesRecorded(chain: readonly Entry[]): Map<string, string> {
+function profilesRecorded(chain: readonly TrailEntry[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of chain) {
     if (e.result !== 'success' || !PROFILE_OPS.has(e.op)) continue;
@@ -218,7 +181,7 @@ describe('SIGKILL while four clients change profiles', () => {
     let running = startLine.exec(daemon.log())![1]!;
     const boots = new Set([running]);
     for (const [round, kill] of KILLS.entries()) {
-      const before = await verifiedChain();
+      const before = await verifiedChain(daemon.auditDir);
       const attempts: Attempt[] = [];
       let stop = false;
       let ended = 0;
@@ -267,7 +230,7 @@ describe('SIGKILL while four clients change profiles', () => {
       expect(await clients[0]!.call(SETTINGS, SETTINGS_IFACE, 'ReloadConnections')).toEqual([true]);
       expect(log()).not.toMatch(/skipping profile|ignoring .*\.nmconnection/);
 
-      const chain = await verifiedChain();
+      const chain = await verifiedChain(daemon.auditDir);
       const killed = chain.slice(before.length);
       expect(chain.slice(0, before.length)).toEqual(before);
 

@@ -1,27 +1,12 @@
 // Values built to forge audit fields, sent by a real client: in the log line and in the trail
 // each stays inside its own field, read back the way a reader parses them.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, variant, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { variant } from '../helpers/client.js';
 import { auditLines, CONNECTION_IFACE, ethernet, MANAGER, MANAGER_IFACE, parseAuditLine, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
+import { TRAIL_KEYS, verifiedChain } from '../helpers/trail.js';
+import { useDaemon } from '../helpers/use-daemon.js';
 
-let bus: TestBus;
-let daemon: TestDaemon;
-let client: TestClient;
-
-beforeAll(async () => {
-  bus = await startBus();
-  daemon = await startDaemon(bus);
-  client = await connect(bus.address);
-});
-
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-});
+const harness = useDaemon();
 
 const CORPUS: Array<[string, string]> = [
   ['a quote and fake fields', 'x" op=evil result="success'],
@@ -46,18 +31,16 @@ function unescapeLog(text: string): string {
   });
 }
 
-const TRAIL_KEYS = new Set(['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'actor', 'tx', 'prev', 'hash']);
-
 async function attempt(fn: () => Promise<unknown>): Promise<{ record: Record<string, unknown>; line: Array<[string, string]> }> {
-  const before = (await daemon.trail()).length;
-  const linesBefore = auditLines(daemon.log()).length;
+  const before = (await harness.daemon.trail()).length;
+  const linesBefore = auditLines(harness.daemon.log()).length;
   await fn().catch(() => undefined);
-  const trail = await daemon.trail();
+  const trail = await harness.daemon.trail();
   expect(trail).toHaveLength(before + 1);
-  const lines = auditLines(daemon.log());
+  const lines = auditLines(harness.daemon.log());
   expect(lines).toHaveLength(linesBefore + 1);
   const record = trail[before]!;
-  for (const key of Object.keys(record)) expect(TRAIL_KEYS.has(key)).toBe(true);
+  for (const key of Object.keys(record)) expect(TRAIL_KEYS).toContain(key);
   return { record, line: parseAuditLine(lines[linesBefore]!) };
 }
 
@@ -67,7 +50,7 @@ function field(line: Array<[string, string]>, key: string): string[] {
 
 describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value with $what', ({ value }) => {
   it('stays the name, whole, in the trail and the log line of AddConnection', async () => {
-    const { record, line } = await attempt(() => client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet(value)]));
+    const { record, line } = await attempt(() => harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet(value)]));
     expect(record.name).toBe(value);
     expect(record.op).toBe('connection-add');
     expect(field(line, 'op')).toEqual(['connection-add']);
@@ -77,14 +60,14 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
     const [logged] = field(line, 'name');
     if (value.length <= 1024) expect(unescapeLog(logged!)).toBe(value);
     else expect(unescapeLog(logged!.replace(/\.\.\.\[\d+ more characters\]$/, ''))).toBe(value.slice(0, 1024));
-    const raw = daemon.log();
+    const raw = harness.daemon.log();
     expect(raw).not.toMatch(/[\u001b\u0007\u202e]/);
     expect(raw.split('\n').every((l) => l === '' || /^<(info|warn|error|debug|trace)> ?\s\[\d+\.\d{4}\] [a-z]+: /.test(l))).toBe(true);
   });
 
   it('stays the uuid sent in a refused attempt', async () => {
     const { record, line } = await attempt(() =>
-      client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('lan', { connection: { uuid: variant('s', value) } })]),
+      harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('lan', { connection: { uuid: variant('s', value) } })]),
     );
     expect(record).toMatchObject({ op: 'connection-add', uuid: value, result: 'fail', reason: 'invalid-argument' });
     expect(field(line, 'result')).toEqual(['fail']);
@@ -92,12 +75,12 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
   });
 
   it('stays the args of GetSecrets and SetLogging', async () => {
-    const [path] = (await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [wifi(`w${Math.random()}`, 'canary-psk-0123')])) as [string];
-    const secrets = await attempt(() => client.call(path, CONNECTION_IFACE, 'GetSecrets', 's', [value]));
+    const [path] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [wifi(`w${Math.random()}`, 'canary-psk-0123')])) as [string];
+    const secrets = await attempt(() => harness.client.call(path, CONNECTION_IFACE, 'GetSecrets', 's', [value]));
     expect(secrets.record).toMatchObject({ op: 'connection-get-secrets', args: value, result: 'fail', reason: 'invalid-argument' });
     expect(field(secrets.line, 'result')).toEqual(['fail']);
 
-    const logging = await attempt(() => client.call(MANAGER, MANAGER_IFACE, 'SetLogging', 'ss', [value, '']));
+    const logging = await attempt(() => harness.client.call(MANAGER, MANAGER_IFACE, 'SetLogging', 'ss', [value, '']));
     expect(logging.record).toMatchObject({ op: 'logging-control', args: `level=${value} domains=`, result: 'fail', reason: 'invalid-argument' });
     expect(field(logging.line, 'result')).toEqual(['fail']);
   });
@@ -105,20 +88,11 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
 
 describe('the trail', () => {
   it('holds each record on one line whose hash covers it', async () => {
-    const { createHash } = await import('node:crypto');
-    const files = (await import('node:fs/promises')).readdir(daemon.auditDir);
-    for (const name of await files) {
-      const text = await readFile(join(daemon.auditDir, name), 'utf8');
-      for (const line of text.split('\n').filter(Boolean)) {
-        const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line);
-        expect(m).not.toBeNull();
-        expect(createHash('sha256').update(`${m![1]}}`).digest('hex')).toBe(m![2]);
-      }
-    }
+    await verifiedChain(harness.daemon.auditDir);
   });
 
   it('never holds a secret', async () => {
-    const all = JSON.stringify(await daemon.trail()) + daemon.log();
+    const all = JSON.stringify(await harness.daemon.trail()) + harness.daemon.log();
     expect(all).not.toContain('canary-psk');
   });
 });

@@ -3,12 +3,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, variant, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { variant } from '../helpers/client.js';
 import { run } from '../helpers/exec.js';
 import { ethernet, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
+import { useDaemon } from '../helpers/use-daemon.js';
 
 function hasOfflineNmcli(): boolean {
   try {
@@ -39,27 +38,15 @@ const PROFILES: Array<[string, Record<string, Record<string, unknown>>]> = [
 ];
 
 const nmcli = hasOfflineNmcli();
-let bus: TestBus;
-let daemon: TestDaemon;
-let client: TestClient;
-
-beforeAll(async () => {
-  if (!nmcli) return;
-  bus = await startBus();
-  daemon = await startDaemon(bus);
-  client = await connect(bus.address);
-});
-
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-});
 
 describe.skipIf(!nmcli)('NetworkManager reads what netauditd writes', () => {
+  // Inside the block that skipIf skips: without nmcli, no bus or daemon starts.
+  const harness = useDaemon();
+
   it.each(PROFILES.map(([what, dict]) => ({ what, dict })))('$what', async ({ dict }) => {
-    await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]);
+    await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]);
     const id = (dict.connection!.id as { value: string }).value;
-    const text = await readFile(join(daemon.profilesDir, `${id}.nmconnection`), 'utf8');
+    const text = await readFile(join(harness.daemon.profilesDir, `${id}.nmconnection`), 'utf8');
     const out = await run('nmcli', ['--offline', 'connection', 'modify', 'connection.zone', 'netaudit-check'], { input: text });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);

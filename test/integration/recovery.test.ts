@@ -2,93 +2,37 @@
 // hand while the daemon is stopped. A change whose success record is in the
 // trail is rolled forward, any other is rolled back; a torn last trail line is
 // cut; a last record that does not match its hash stops the daemon.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, unwrap, variant, type TestClient } from '../helpers/client.js';
-import { runDaemonOnce, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { unwrap, variant } from '../helpers/client.js';
+import { runDaemonOnce } from '../helpers/daemon.js';
 import { CONNECTION_IFACE, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
+import { dayFiles, sha256, TRAIL_KEYS, verifiedChain, ZERO_HASH } from '../helpers/trail.js';
+import { useDaemon } from '../helpers/use-daemon.js';
 
-type Entry = Record<string, unknown> & { hash: string; prev: string; boot: string; seq: number };
-
-const ZERO_HASH = '0'.repeat(64);
-const DAY_FILE = /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/;
-
-let bus: TestBus;
-let daemon: TestDaemon;
-let client: TestClient;
-let scratch: string;
-let auditDir: string;
-
-beforeAll(async () => {
-  bus = await startBus();
-  // The daemon quotes paths as it quotes caller values, cutting them after 64
-  // characters: a short trail dir keeps the day file's name whole in the
-  // messages checked here.
-  scratch = await mkdtemp('/tmp/na-');
-  auditDir = join(scratch, 'audit');
-  daemon = await startDaemon(bus, { config: { audit: { dir: auditDir } } });
-  client = await connect(bus.address);
-});
-
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-  if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
-});
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-// The key order of a trail line (src/core/audit/trail/trail-line.ts): the hash covers the text.
-const KEYS = ['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'actor', 'tx'];
+// A short trail dir keeps the day file's name whole in the messages checked here.
+const harness = useDaemon({ shortAuditDir: true });
 
 /** A trail line as SPEC §4 fixes it: keys in trail order, `hash` over the text without it, then "\n". */
 function trailLine(fields: Record<string, unknown>, prev: string): { line: string; hash: string } {
   const all: Record<string, unknown> = { ts: new Date().toISOString(), pid: 4242, uid: 0, actor: { bus_name: ':1.4242' }, ...fields };
-  const text = JSON.stringify({ ...Object.fromEntries(KEYS.filter((k) => k in all).map((k) => [k, all[k]])), prev });
+  const text = JSON.stringify({ ...Object.fromEntries(TRAIL_KEYS.filter((k) => k in all).map((k) => [k, all[k]])), prev });
   const hash = sha256(text);
   return { line: `${text.slice(0, -1)},"hash":"${hash}"}\n`, hash };
-}
-
-async function dayFiles(): Promise<string[]> {
-  return (await readdir(auditDir)).filter((n) => DAY_FILE.test(n)).sort();
-}
-
-/** Reads the whole trail and checks every line's hash and link, recomputed here; returns the records. */
-async function verifiedChain(): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let prev = ZERO_HASH;
-  for (const name of await dayFiles()) {
-    const text = await readFile(join(auditDir, name), 'utf8');
-    expect(text === '' || text.endsWith('\n'), `${name} ends with a whole line`).toBe(true);
-    text.split('\n').slice(0, -1).forEach((line, i) => {
-      const where = `${name}:${i + 1}`;
-      const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line);
-      expect(m, `${where} ends with its hash`).not.toBeNull();
-      expect(sha256(`${m![1]}}`), `${where} matches its hash`).toBe(m![2]);
-      const entry = JSON.parse(line) as Entry;
-      expect(entry.prev, `${where} links to the record before it`).toBe(prev);
-      prev = entry.hash;
-      entries.push(entry);
-    });
-  }
-  return entries;
 }
 
 /** The newest day file, where the trail is appended to (today's, if the daemon wrote none yet today). */
 async function newestDayFile(): Promise<string> {
   const today = `audit-${new Date().toISOString().slice(0, 10)}.jsonl`;
-  const newest = (await dayFiles()).at(-1);
-  return join(auditDir, newest !== undefined && newest > today ? newest : today);
+  const newest = (await dayFiles(harness.daemon.auditDir)).at(-1);
+  return join(harness.daemon.auditDir, newest !== undefined && newest > today ? newest : today);
 }
 
 /** Appends a well-formed, chained record of a run that crashed; returns its line. */
 async function appendRecord(fields: Record<string, unknown>): Promise<string> {
-  const last = (await verifiedChain()).at(-1);
+  const last = (await verifiedChain(harness.daemon.auditDir)).at(-1);
   const { line } = trailLine(fields, last?.hash ?? ZERO_HASH);
   await appendFile(await newestDayFile(), line);
   return line;
@@ -106,30 +50,30 @@ function keyfile(id: string, uuid: string): string {
 
 /** Leaves what prepare() leaves: the temp file (if any) and the intent, both 0600. */
 async function leaveIntent(intent: { boot: string; tx: number; write?: string; remove?: string }, content?: string): Promise<void> {
-  const base = join(daemon.profilesDir, `.netauditd-${intent.boot}-${intent.tx}`);
+  const base = join(harness.daemon.profilesDir, `.netauditd-${intent.boot}-${intent.tx}`);
   if (content !== undefined) await writeFile(`${base}.tmp`, content, { mode: 0o600 });
   await writeFile(`${base}.intent`, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
 }
 
 async function leftovers(): Promise<string[]> {
-  return (await readdir(daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-'));
+  return (await readdir(harness.daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-'));
 }
 
 /** Starts the stopped daemon; returns a reader of what this start wrote to the log. */
 async function start(): Promise<() => string> {
-  const from = daemon.log().length;
-  await daemon.start();
-  return () => daemon.log().slice(from);
+  const from = harness.daemon.log().length;
+  await harness.daemon.start();
+  return () => harness.daemon.log().slice(from);
 }
 
 /** Stops the daemon with SIGTERM (a clean stop) unless an earlier failure left it stopped. */
 async function stop(): Promise<void> {
-  const running = daemon.process.exitCode === null && daemon.process.signalCode === null;
-  if (running) expect(await daemon.stop()).toBe(0);
+  const running = harness.daemon.process.exitCode === null && harness.daemon.process.signalCode === null;
+  if (running) expect(await harness.daemon.stop()).toBe(0);
 }
 
 async function add(id: string, uuid: string): Promise<string> {
-  const [path] = await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [
+  const [path] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [
     ethernet(id, { connection: { uuid: variant('s', uuid) } }),
   ]);
   return path as string;
@@ -139,12 +83,12 @@ async function add(id: string, uuid: string): Promise<string> {
 async function idOf(uuid: string): Promise<string | null> {
   let path: string;
   try {
-    [path] = (await client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', [uuid])) as [string];
+    [path] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', [uuid])) as [string];
   } catch (e) {
     expect(e).toMatchObject({ type: 'org.netaudit1.Error.UnknownConnection' });
     return null;
   }
-  const settings = unwrap((await client.call(path, CONNECTION_IFACE, 'GetSettings'))[0]) as { connection: { id: string } };
+  const settings = unwrap((await harness.client.call(path, CONNECTION_IFACE, 'GetSettings'))[0]) as { connection: { id: string } };
   return settings.connection.id;
 }
 
@@ -159,7 +103,7 @@ describe('a change left half done by a crash', () => {
     await appendRecord({ boot: run.boot, seq: 1, op: 'connection-add', uuid, name: 'rolled-forward', result: 'success', tx });
 
     const log = await start();
-    const file = join(daemon.profilesDir, 'rolled-forward.nmconnection');
+    const file = join(harness.daemon.profilesDir, 'rolled-forward.nmconnection');
     expect(await readFile(file, 'utf8')).toBe(content);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await leftovers()).toEqual([]);
@@ -182,10 +126,10 @@ describe('a change left half done by a crash', () => {
     });
 
     const log = await start();
-    const files = await readdir(daemon.profilesDir);
+    const files = await readdir(harness.daemon.profilesDir);
     expect(files).toContain('after-rename.nmconnection');
     expect(files).not.toContain('before-rename.nmconnection');
-    expect(await readFile(join(daemon.profilesDir, 'after-rename.nmconnection'), 'utf8')).toBe(content);
+    expect(await readFile(join(harness.daemon.profilesDir, 'after-rename.nmconnection'), 'utf8')).toBe(content);
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`rolling forward change ${run.boot}-${tx} (after-rename.nmconnection)`);
     expect(await idOf(uuid)).toBe('after-rename');
@@ -194,23 +138,23 @@ describe('a change left half done by a crash', () => {
   it('is rolled back when the trail has no record of it: temp and intent go, the old profile stays as it was', async () => {
     const uuid = randomUUID();
     await add('steady', uuid);
-    const file = join(daemon.profilesDir, 'steady.nmconnection');
+    const file = join(harness.daemon.profilesDir, 'steady.nmconnection');
     const before = await readFile(file, 'utf8');
     await stop();
     const run = crashedRun();
     const tx = run.tx();
     // An Update that renames: had it been committed, steady.nmconnection would be gone.
     await leaveIntent({ boot: run.boot, tx, write: 'unsteady.nmconnection', remove: 'steady.nmconnection' }, keyfile('unsteady', uuid));
-    const trailBefore = await verifiedChain();
+    const trailBefore = await verifiedChain(harness.daemon.auditDir);
 
     const log = await start();
     expect(await readFile(file, 'utf8')).toBe(before);
-    expect(await readdir(daemon.profilesDir)).not.toContain('unsteady.nmconnection');
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain('unsteady.nmconnection');
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`rolling back change ${run.boot}-${tx}: it has no audit record, so no caller was told it succeeded`);
     expect(log()).not.toContain('rolling forward');
     expect(await idOf(uuid)).toBe('steady');
-    expect(await verifiedChain()).toEqual(trailBefore);
+    expect(await verifiedChain(harness.daemon.auditDir)).toEqual(trailBefore);
   });
 
   it('is rolled back when its only record says it failed', async () => {
@@ -224,7 +168,7 @@ describe('a change left half done by a crash', () => {
     });
 
     const log = await start();
-    expect(await readdir(daemon.profilesDir)).not.toContain('refused.nmconnection');
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain('refused.nmconnection');
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`rolling back change ${run.boot}-${tx}:`);
     expect(await idOf(uuid)).toBeNull();
@@ -235,12 +179,12 @@ describe('a change left half done by a crash', () => {
     const run = crashedRun();
     const tx = run.tx();
     const uuid = randomUUID();
-    const base = join(daemon.profilesDir, `.netauditd-${run.boot}-${tx}`);
+    const base = join(harness.daemon.profilesDir, `.netauditd-${run.boot}-${tx}`);
     await writeFile(`${base}.tmp`, keyfile('half-written', uuid), { mode: 0o600 });
     await writeFile(`${base}.intent`, `{"boot":"${run.boot}","tx":`, { mode: 0o600 });
 
     const log = await start();
-    expect(await readdir(daemon.profilesDir)).not.toContain('half-written.nmconnection');
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain('half-written.nmconnection');
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`removing unreadable intent file ${base}.intent, whose change was never committed`);
     expect(await idOf(uuid)).toBeNull();
@@ -256,7 +200,7 @@ describe('a change left half done by a crash', () => {
     await appendRecord({ boot: run.boot, seq: 1, op: 'connection-delete', uuid, name: 'doomed', result: 'success', tx });
 
     const log = await start();
-    expect(await readdir(daemon.profilesDir)).not.toContain('doomed.nmconnection');
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain('doomed.nmconnection');
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`rolling forward change ${run.boot}-${tx} (doomed.nmconnection)`);
     expect(await idOf(uuid)).toBeNull();
@@ -266,7 +210,7 @@ describe('a change left half done by a crash', () => {
 describe('the trail at start', () => {
   it('cuts a torn last line, says so with the file, rolls back the change it would have committed, and continues the chain', async () => {
     await stop();
-    const last = (await verifiedChain()).at(-1)!;
+    const last = (await verifiedChain(harness.daemon.auditDir)).at(-1)!;
     const run = crashedRun();
     const tx = run.tx();
     const uuid = randomUUID();
@@ -284,13 +228,13 @@ describe('the trail at start', () => {
     );
     expect((await stat(file)).size).toBe(goodSize);
     expect(log()).toContain(`rolling back change ${run.boot}-${tx}:`);
-    expect(await readdir(daemon.profilesDir)).not.toContain('torn.nmconnection');
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain('torn.nmconnection');
     expect(await leftovers()).toEqual([]);
     expect(await idOf(uuid)).toBeNull();
 
     const next = randomUUID();
     await add('after-the-cut', next);
-    const chain = await verifiedChain();
+    const chain = await verifiedChain(harness.daemon.auditDir);
     const first = chain.findIndex((e) => e.hash === last.hash) + 1;
     expect(first).toBeGreaterThan(0);
     expect(chain.slice(first)).toHaveLength(1);
@@ -312,7 +256,7 @@ describe('the trail at start', () => {
     await writeFile(file, [...lines.slice(0, -2), forged, ''].join('\n'));
     const forgedBytes = await readFile(file, 'utf8');
 
-    const args = ['--config', daemon.configFile, '--bus-address', bus.address, '--log-file', daemon.logFile];
+    const args = ['--config', harness.daemon.configFile, '--bus-address', harness.bus.address, '--log-file', harness.daemon.logFile];
     const { code, stdout, stderr } = await runDaemonOnce(args);
     expect(code).toBe(1);
     expect(stdout).toBe('');
@@ -326,6 +270,6 @@ describe('the trail at start', () => {
     // Once the record is put back, the daemon starts and the chain verifies.
     await writeFile(file, original);
     await start();
-    expect((await verifiedChain()).at(-1)).toMatchObject({ name: 'tampered', result: 'success' });
+    expect((await verifiedChain(harness.daemon.auditDir)).at(-1)).toMatchObject({ name: 'tampered', result: 'success' });
   });
 });

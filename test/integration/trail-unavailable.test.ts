@@ -2,8 +2,8 @@
 // tmpfs that the test fills. A change is then refused with Failed and reason
 // audit-trail-unavailable, nothing reaches the profiles dir, and once there is
 // space again the next change is taken and the hash chain goes on unbroken.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, open, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBus, type TestBus } from '../helpers/bus.js';
@@ -11,11 +11,7 @@ import { connect, variant, type TestClient } from '../helpers/client.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { run } from '../helpers/exec.js';
 import { auditLines, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
-
-type Entry = Record<string, unknown> & { hash: string; prev: string; boot: string; seq: number };
-
-const ZERO_HASH = '0'.repeat(64);
-const DAY_FILE = /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/;
+import { verifiedChain, type TrailEntry } from '../helpers/trail.js';
 
 let bus: TestBus;
 let daemon: TestDaemon | undefined;
@@ -54,31 +50,6 @@ afterAll(async () => {
   }
 });
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** Reads the whole trail and checks every line's hash and link, recomputed here; returns the records. */
-async function verifiedChain(): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let prev = ZERO_HASH;
-  for (const name of (await readdir(auditDir!)).filter((n) => DAY_FILE.test(n)).sort()) {
-    const text = await readFile(join(auditDir!, name), 'utf8');
-    expect(text === '' || text.endsWith('\n'), `${name} ends with a whole line`).toBe(true);
-    text.split('\n').slice(0, -1).forEach((line, i) => {
-      const where = `${name}:${i + 1}`;
-      const m = /^(.*),"hash":"([0-9a-f]{64})"\}$/.exec(line);
-      expect(m, `${where} ends with its hash`).not.toBeNull();
-      expect(sha256(`${m![1]}}`), `${where} matches its hash`).toBe(m![2]);
-      const entry = JSON.parse(line) as Entry;
-      expect(entry.prev, `${where} links to the record before it`).toBe(prev);
-      prev = entry.hash;
-      entries.push(entry);
-    });
-  }
-  return entries;
-}
-
 /** Writes a file until the file system says ENOSPC. */
 async function fillUp(path: string): Promise<void> {
   const handle = await open(path, 'w');
@@ -104,7 +75,7 @@ async function profileFiles(): Promise<string[]> {
 }
 
 describe('a full audit trail', () => {
-  let lastBefore: Entry;
+  let lastBefore: TrailEntry;
   const refused = { id: '', uuid: '' };
 
   it('refuses AddConnection with Failed naming the audit trail, writes no profile, and logs the refusal', async () => {
@@ -137,7 +108,7 @@ describe('a full audit trail', () => {
     ));
 
     // The partial line the file system took was cut: the trail is whole and holds no trace of the refused change.
-    const chain = await verifiedChain();
+    const chain = await verifiedChain(auditDir!);
     expect(chain.filter((e) => e.uuid === refused.uuid)).toEqual([]);
     lastBefore = chain.at(-1)!;
   });
@@ -158,7 +129,7 @@ describe('a full audit trail', () => {
     await add('after-space', uuid);
     expect(await profileFiles()).toContain('after-space.nmconnection');
 
-    const chain = await verifiedChain();
+    const chain = await verifiedChain(auditDir!);
     const last = chain.at(-1)!;
     expect(last).toMatchObject({ op: 'connection-add', uuid, name: 'after-space', result: 'success', prev: lastBefore.hash, boot: lastBefore.boot });
     // The records lost to the full disk show as a gap in seq.

@@ -1,26 +1,12 @@
 // Invalid settings through the real daemon: each is refused with a named error that names the
 // offending setting and property, nothing reaches the disk, and the attempt is recorded.
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, variant, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { variant } from '../helpers/client.js';
 import { auditLines, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
+import { useDaemon } from '../helpers/use-daemon.js';
 
-let bus: TestBus;
-let daemon: TestDaemon;
-let client: TestClient;
-
-beforeAll(async () => {
-  bus = await startBus();
-  daemon = await startDaemon(bus);
-  client = await connect(bus.address);
-});
-
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-});
+const harness = useDaemon();
 
 type Dict = Record<string, Record<string, unknown>>;
 
@@ -62,16 +48,16 @@ const cases: Array<[string, Dict, string]> = [
 
 describe('AddConnection refuses', () => {
   it.each(cases.map(([what, dict, names]) => ({ what, dict, names })))('$what with InvalidArgument naming $names, and records the attempt', async ({ dict, names }) => {
-    const before = (await daemon.trail()).length;
-    const filesBefore = await readdir(daemon.profilesDir);
-    const err = await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]).catch((e: { type: string; text: string }) => e);
+    const before = (await harness.daemon.trail()).length;
+    const filesBefore = await readdir(harness.daemon.profilesDir);
+    const err = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]).catch((e: { type: string; text: string }) => e);
     expect(err).toMatchObject({ type: 'org.netaudit1.Error.InvalidArgument' });
     const text = (err as { text: string }).text;
     expect(text).toContain(names);
     expect(text).not.toMatch(/\n\s+at /);
-    expect(await readdir(daemon.profilesDir)).toEqual(filesBefore);
+    expect(await readdir(harness.daemon.profilesDir)).toEqual(filesBefore);
 
-    const trail = await daemon.trail();
+    const trail = await harness.daemon.trail();
     expect(trail).toHaveLength(before + 1);
     const record = trail[before]!;
     expect(record).toMatchObject({ op: 'connection-add', result: 'fail', reason: 'invalid-argument', pid: process.pid, uid: 0 });
@@ -81,11 +67,11 @@ describe('AddConnection refuses', () => {
   });
 
   it('a call with the wrong signature, as a recorded attempt', async () => {
-    const before = (await daemon.trail()).length;
-    const err = await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 's', ['lan']).catch((e: { type: string; text: string }) => e);
+    const before = (await harness.daemon.trail()).length;
+    const err = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 's', ['lan']).catch((e: { type: string; text: string }) => e);
     expect(err).toMatchObject({ type: 'org.netaudit1.Error.InvalidArgument' });
     expect((err as { text: string }).text).toContain('a{sa{sv}}');
-    const trail = await daemon.trail();
+    const trail = await harness.daemon.trail();
     expect(trail.slice(before)).toMatchObject([{ op: 'connection-add', result: 'fail', reason: 'invalid-argument', uid: 0 }]);
   });
 
@@ -94,14 +80,14 @@ describe('AddConnection refuses', () => {
     (dict['__proto__'] as Record<string, unknown>).x = variant('s', 'y');
     Object.assign(dict, ethernet('proto'));
     expect(Object.keys(dict)).toContain('__proto__');
-    const err = await client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]).catch((e: { type: string }) => e);
+    const err = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [dict]).catch((e: { type: string }) => e);
     expect(err).toMatchObject({ type: 'org.netaudit1.Error.InvalidArgument' });
     // The daemon still serves.
-    await client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
+    await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
   });
 
   it('each of these with one audit log line of result fail', async () => {
-    const lines = auditLines(daemon.log()).filter((l) => l.startsWith('op="connection-add"') && l.includes('result="fail"'));
+    const lines = auditLines(harness.daemon.log()).filter((l) => l.startsWith('op="connection-add"') && l.includes('result="fail"'));
     expect(lines.length).toBeGreaterThanOrEqual(cases.length + 1);
     for (const l of lines) expect(l).toMatch(/ result="fail" reason="(invalid-argument|uuid-exists)"$/);
   });
@@ -109,13 +95,13 @@ describe('AddConnection refuses', () => {
 
 describe('unknown objects and methods', () => {
   it('answer with named errors', async () => {
-    const noObject = await client.call('/org/netaudit1/Nowhere', SETTINGS_IFACE, 'ListConnections').catch((e: { type: string }) => e);
+    const noObject = await harness.client.call('/org/netaudit1/Nowhere', SETTINGS_IFACE, 'ListConnections').catch((e: { type: string }) => e);
     expect(noObject).toMatchObject({ type: 'org.netaudit1.Error.UnknownObject' });
-    const noMethod = await client.call(SETTINGS, SETTINGS_IFACE, 'Explode').catch((e: { type: string }) => e);
+    const noMethod = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'Explode').catch((e: { type: string }) => e);
     expect(noMethod).toMatchObject({ type: 'org.netaudit1.Error.UnknownMethod' });
-    const readOnly = await client.setProperty(SETTINGS, SETTINGS_IFACE, 'Connections', 'ao', []).catch((e: { type: string }) => e);
+    const readOnly = await harness.client.setProperty(SETTINGS, SETTINGS_IFACE, 'Connections', 'ao', []).catch((e: { type: string }) => e);
     expect(readOnly).toMatchObject({ type: 'org.netaudit1.Error.PropertyReadOnly' });
-    const noUuid = await client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', ['0b5e1d7a-0000-4000-8000-000000000000']).catch((e: { type: string }) => e);
+    const noUuid = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', ['0b5e1d7a-0000-4000-8000-000000000000']).catch((e: { type: string }) => e);
     expect(noUuid).toMatchObject({ type: 'org.netaudit1.Error.UnknownConnection' });
   });
 });
