@@ -42,6 +42,7 @@ export class Daemon {
   private lock: RunLock | null = null;
   private logFd: number | null = null;
   private sink: FdSink | null = null;
+  private store: ProfileStore | null = null;
   private readonly log: DomainLogger;
   private audit!: AuditManager;
 
@@ -80,6 +81,7 @@ export class Daemon {
     (await this.prepareConfig(config)).apply();
 
     const store = new ProfileStore(config.main.profilesDir, this.logger.domain('SETTINGS'));
+    this.store = store;
     await store.init();
     await store.recover((intents) => this.committedChanges(intents));
     const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
@@ -203,6 +205,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
+    await this.store?.settle();
     await this.trail?.close();
     this.trail = null;
     this.lock?.release();

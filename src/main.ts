@@ -27,6 +27,10 @@ function version(): string {
 }
 
 async function main(): Promise<number> {
+  // Every profile change waits on a few fsyncs, each holding one of libuv's
+  // thread-pool threads; with the default four, sixteen callers queue behind
+  // each other's fsyncs. Set before the pool is first used.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   let values: { config?: string; 'bus-address'?: string; 'log-file'?: string; help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({

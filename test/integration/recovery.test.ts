@@ -49,7 +49,7 @@ function keyfile(id: string, uuid: string): string {
 }
 
 /** Leaves what prepare() leaves: the temp file (if any) and the intent, both 0600. */
-async function leaveIntent(intent: { boot: string; tx: number; write?: string; remove?: string }, content?: string): Promise<void> {
+async function leaveIntent(intent: { boot: string; tx: number; uuid: string; write?: string; remove?: string }, content?: string): Promise<void> {
   const base = join(harness.daemon.profilesDir, `.netauditd-${intent.boot}-${intent.tx}`);
   if (content !== undefined) await writeFile(`${base}.tmp`, content, { mode: 0o600 });
   await writeFile(`${base}.intent`, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
@@ -99,7 +99,7 @@ describe('a change left half done by a crash', () => {
     const tx = run.tx();
     const uuid = randomUUID();
     const content = keyfile('rolled-forward', uuid);
-    await leaveIntent({ boot: run.boot, tx, write: 'rolled-forward.nmconnection' }, content);
+    await leaveIntent({ boot: run.boot, tx, uuid, write: 'rolled-forward.nmconnection' }, content);
     await appendRecord({ boot: run.boot, seq: 1, op: 'connection-add', uuid, name: 'rolled-forward', result: 'success', tx });
 
     const log = await start();
@@ -120,7 +120,7 @@ describe('a change left half done by a crash', () => {
     const run = crashedRun();
     const tx = run.tx();
     const content = keyfile('after-rename', uuid);
-    await leaveIntent({ boot: run.boot, tx, write: 'after-rename.nmconnection', remove: 'before-rename.nmconnection' }, content);
+    await leaveIntent({ boot: run.boot, tx, uuid, write: 'after-rename.nmconnection', remove: 'before-rename.nmconnection' }, content);
     await appendRecord({
       boot: run.boot, seq: 1, op: 'connection-update', uuid, name: 'after-rename', changed: 'connection.id', result: 'success', tx,
     });
@@ -144,7 +144,7 @@ describe('a change left half done by a crash', () => {
     const run = crashedRun();
     const tx = run.tx();
     // An Update that renames: had it been committed, steady.nmconnection would be gone.
-    await leaveIntent({ boot: run.boot, tx, write: 'unsteady.nmconnection', remove: 'steady.nmconnection' }, keyfile('unsteady', uuid));
+    await leaveIntent({ boot: run.boot, tx, uuid, write: 'unsteady.nmconnection', remove: 'steady.nmconnection' }, keyfile('unsteady', uuid));
     const trailBefore = await verifiedChain(harness.daemon.auditDir);
 
     const log = await start();
@@ -162,7 +162,7 @@ describe('a change left half done by a crash', () => {
     await stop();
     const run = crashedRun();
     const tx = run.tx();
-    await leaveIntent({ boot: run.boot, tx, write: 'refused.nmconnection' }, keyfile('refused', uuid));
+    await leaveIntent({ boot: run.boot, tx, uuid, write: 'refused.nmconnection' }, keyfile('refused', uuid));
     await appendRecord({
       boot: run.boot, seq: 1, op: 'connection-add', uuid, name: 'refused', result: 'fail', reason: 'audit-trail-unavailable', tx,
     });
@@ -196,7 +196,7 @@ describe('a change left half done by a crash', () => {
     await stop();
     const run = crashedRun();
     const tx = run.tx();
-    await leaveIntent({ boot: run.boot, tx, remove: 'doomed.nmconnection' });
+    await leaveIntent({ boot: run.boot, tx, uuid, remove: 'doomed.nmconnection' });
     await appendRecord({ boot: run.boot, seq: 1, op: 'connection-delete', uuid, name: 'doomed', result: 'success', tx });
 
     const log = await start();
@@ -204,6 +204,24 @@ describe('a change left half done by a crash', () => {
     expect(await leftovers()).toEqual([]);
     expect(log()).toContain(`rolling forward change ${run.boot}-${tx} (doomed.nmconnection)`);
     expect(await idOf(uuid)).toBeNull();
+  });
+
+  it('never removes a file that a later change gave to another connection, whatever an old intent says', async () => {
+    // An applied change's intent is cleared lazily; if the daemon died first, the intent
+    // outlives the change, and the name it removed may belong to a new profile by now.
+    const uuid = randomUUID();
+    const other = randomUUID();
+    await add('reused-name', other);
+    await stop();
+    const run = crashedRun();
+    const tx = run.tx();
+    await leaveIntent({ boot: run.boot, tx, uuid, remove: 'reused-name.nmconnection' });
+    await appendRecord({ boot: run.boot, seq: 1, op: 'connection-delete', uuid, name: 'reused-name', result: 'success', tx });
+
+    await start();
+    expect(await readdir(harness.daemon.profilesDir)).toContain('reused-name.nmconnection');
+    expect(await leftovers()).toEqual([]);
+    expect(await idOf(other)).toBe('reused-name');
   });
 });
 
@@ -214,7 +232,7 @@ describe('the trail at start', () => {
     const run = crashedRun();
     const tx = run.tx();
     const uuid = randomUUID();
-    await leaveIntent({ boot: run.boot, tx, write: 'torn.nmconnection' }, keyfile('torn', uuid));
+    await leaveIntent({ boot: run.boot, tx, uuid, write: 'torn.nmconnection' }, keyfile('torn', uuid));
     // The whole record but its "\n": the crash came before the line was complete, so it commits nothing.
     const { line } = trailLine({ boot: run.boot, seq: 1, op: 'connection-add', uuid, name: 'torn', result: 'success', tx }, last.hash);
     const torn = line.slice(0, -1);

@@ -1,8 +1,10 @@
 // ProfileStore: the profiles directory on disk. Every change goes through an
 // intent file so that the trail record is its commit point (SPEC §4):
 //   temp + intent written and fsynced → record appended and fsynced →
-//   temp renamed into place (or the old file removed) → intent removed.
-// At start, intents whose record exists are rolled forward, the others back.
+//   temp renamed into place (or the old file removed) → reply;
+// the intents of applied changes are removed later, in batches, after an
+// fsync of the directory has made the renames durable. At start, intents
+// whose record exists are rolled forward, the others back.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ export interface ProfileFile {
 export interface Intent {
   readonly boot: string;
   readonly tx: number;
+  /** the connection changed: recovery removes a file only if it still holds this connection */
+  readonly uuid: string;
   /** the profile file the temp file becomes */
   readonly write?: string;
   /** a profile file removed by the change (deleted, or renamed away) */
@@ -41,6 +45,11 @@ async function fsyncPath(path: string, flags: number): Promise<void> {
 }
 
 export class ProfileStore {
+  /** names the temp files of direct writes, which may run side by side */
+  private directWrites = 0;
+  private appliedIntents: string[] = [];
+  private flushing: Promise<void> | null = null;
+
   constructor(
     readonly dir: string,
     private readonly log: DomainLogger,
@@ -54,22 +63,30 @@ export class ProfileStore {
     return join(this.dir, `${INTENT_PREFIX}${boot}-${tx}`);
   }
 
-  /** Writes the new content to a temp file and the intent, both fsynced: nothing visible changes yet. */
+  /** Writes the new content to a temp file and the intent, fsynced with their directory entries: nothing visible changes yet. */
   async prepare(intent: Intent, content?: string): Promise<PendingChange> {
     const base = this.base(intent.boot, intent.tx);
     const tempPath = content === undefined ? undefined : `${base}.tmp`;
-    if (tempPath !== undefined && content !== undefined) await this.writeSynced(tempPath, content);
     const intentPath = `${base}.intent`;
-    await this.writeSynced(intentPath, `${JSON.stringify(intent)}\n`);
-    await this.syncDir();
+    const files = [{ path: intentPath, content: `${JSON.stringify(intent)}\n` }];
+    if (tempPath !== undefined && content !== undefined) files.push({ path: tempPath, content });
+    await this.writeSynced(files);
     return { intent, tempPath, intentPath };
   }
 
-  /** Makes a committed change visible. Safe to repeat (recovery uses it too). */
+  /**
+   * Makes a committed change visible. The intent stays until a later fsync
+   * of the directory has made this rename durable (see flushIntents).
+   */
   async apply(change: PendingChange): Promise<void> {
-    const { intent } = change;
-    if (change.tempPath !== undefined && intent.write !== undefined) {
-      await rename(change.tempPath, join(this.dir, intent.write)).catch((e: NodeJS.ErrnoException) => {
+    await this.applyFiles(change.intent, change.tempPath);
+    this.appliedIntents.push(change.intentPath);
+    this.flushIntents();
+  }
+
+  private async applyFiles(intent: Intent, tempPath: string | undefined): Promise<void> {
+    if (tempPath !== undefined && intent.write !== undefined) {
+      await rename(tempPath, join(this.dir, intent.write)).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       });
     }
@@ -78,8 +95,29 @@ export class ProfileStore {
         if (e.code !== 'ENOENT') throw e;
       });
     }
-    await this.syncDir();
-    await unlink(change.intentPath);
+  }
+
+  /** Removes the intents of applied changes, one directory fsync for all that are waiting. */
+  private flushIntents(): void {
+    if (this.flushing) return;
+    this.flushing = (async () => {
+      while (this.appliedIntents.length > 0) {
+        const batch = this.appliedIntents.splice(0);
+        try {
+          await this.syncDir();
+          await Promise.all(batch.map((p) => unlink(p).catch(() => undefined)));
+        } catch (e) {
+          // A stale intent is harmless: recovery finds its record and re-applies nothing twice.
+          this.log.warn(`could not clear ${batch.length} applied intent(s): ${(e as Error).message}`);
+        }
+      }
+      this.flushing = null;
+    })();
+  }
+
+  /** Waits until no applied intent is left (at stop). */
+  async settle(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   /** Drops an uncommitted change. */
@@ -90,8 +128,8 @@ export class ProfileStore {
 
   /** Writes a profile directly (no trail to commit through: auditing off or no file backend). */
   async writeDirect(fileName: string, content: string, remove?: string): Promise<void> {
-    const temp = join(this.dir, `${INTENT_PREFIX}direct-${process.pid}-${Date.now()}.tmp`);
-    await this.writeSynced(temp, content);
+    const temp = join(this.dir, `${INTENT_PREFIX}direct-${process.pid}-${++this.directWrites}.tmp`);
+    await this.writeSynced([{ path: temp, content }]);
     await rename(temp, join(this.dir, fileName));
     if (remove !== undefined && remove !== fileName) await unlink(join(this.dir, remove)).catch(() => undefined);
     await this.syncDir();
@@ -131,7 +169,12 @@ export class ProfileStore {
       const key = `${pending.intent.boot}-${pending.intent.tx}`;
       if (done.has(key)) {
         this.log.warn(`rolling forward change ${key} (${pending.intent.write ?? pending.intent.remove ?? ''}): its audit record was committed before the daemon stopped`);
-        await this.apply(pending);
+        const { intent } = pending;
+        // An intent may outlive its change (it is cleared lazily): never remove a file that now holds another connection.
+        const removable = intent.remove !== undefined && (await this.holds(intent.remove, intent.uuid));
+        await this.applyFiles(removable ? intent : { ...intent, remove: undefined }, pending.tempPath);
+        await this.syncDir();
+        await unlink(pending.intentPath);
       } else {
         this.log.warn(`rolling back change ${key}: it has no audit record, so no caller was told it succeeded`);
         await this.abort(pending);
@@ -142,6 +185,12 @@ export class ProfileStore {
       if (name.startsWith(INTENT_PREFIX) && name.endsWith('.tmp')) await unlink(join(this.dir, name)).catch(() => undefined);
     }
     await this.syncDir();
+  }
+
+  /** True when `fileName` exists and is the profile of connection `uuid`. */
+  private async holds(fileName: string, uuid: string): Promise<boolean> {
+    const text = await readFile(join(this.dir, fileName), 'utf8').catch(() => null);
+    return text !== null && new RegExp(`^uuid=${uuid}$`, 'mi').test(text);
   }
 
   /** Lists the profile files, refusing those anyone but root could have written (as NetworkManager does). */
@@ -168,14 +217,17 @@ export class ProfileStore {
     return out;
   }
 
-  private async writeSynced(path: string, content: string): Promise<void> {
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  /**
+   * Writes files and makes them durable with their names: the files' and the
+   * directory's fsyncs run side by side, so one change costs one fsync's wait.
+   */
+  private async writeSynced(files: ReadonlyArray<{ path: string; content: string }>): Promise<void> {
+    const handles = await Promise.all(files.map((f) => open(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)));
     try {
-      await handle.writeFile(content, 'utf8');
-      await handle.chmod(0o600);
-      await handle.sync();
+      await Promise.all(handles.map((h, i) => h.writeFile(files[i]!.content, 'utf8')));
+      await Promise.all([...handles.map((h) => h.sync()), this.syncDir()]);
     } finally {
-      await handle.close();
+      await Promise.all(handles.map((h) => h.close()));
     }
   }
 

@@ -45,6 +45,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   private readonly reservedNames = new Set<string>();
   private readonly locks = new KeyedMutex();
   private lastNumber = 0;
+  /** the file names of the profiles in memory, kept with them (a scan per change would grow with their number) */
+  private readonly fileNames = new Set<string>();
 
   constructor(private readonly options: SettingsOptions) {
     super();
@@ -99,7 +101,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         if (!save) return tx.commit(() => this.insert(conn));
         const fileName = this.chooseFileName(conn.id, uuid, null);
         return this.persist(tx, { write: fileName, content: toKeyfile(settings, conn.extra) }, () => {
-          conn.fileName = fileName;
+          this.setFileName(conn, fileName);
           return this.insert(conn);
         }, [fileName]);
       });
@@ -119,7 +121,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       const applyInMemory = (fileName: string | null): void => {
         const renamed = fileName !== conn.fileName;
         conn.settings = next;
-        conn.fileName = fileName;
+        this.setFileName(conn, fileName);
         const wasUnsaved = conn.unsaved;
         conn.unsaved = !save;
         this.emit('updated', conn);
@@ -150,7 +152,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         () => {
           const props: ConnectionProperty[] = ['unsaved'];
           if (fileName !== conn.fileName) props.push('fileName');
-          conn.fileName = fileName;
+          this.setFileName(conn, fileName);
           conn.unsaved = false;
           this.emit('changed', conn, props);
         },
@@ -248,7 +250,13 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       const txId = this.audit.nextTx();
       tx.describe({ tx: txId });
       const pending = await this.store.prepare(
-        { boot: this.audit.boot, tx: txId, ...(change.write !== undefined ? { write: change.write } : {}), ...(change.remove !== undefined ? { remove: change.remove } : {}) },
+        {
+          boot: this.audit.boot,
+          tx: txId,
+          uuid: tx.snapshot().uuid ?? '',
+          ...(change.write !== undefined ? { write: change.write } : {}),
+          ...(change.remove !== undefined ? { remove: change.remove } : {}),
+        },
         change.content,
       );
       try {
@@ -271,16 +279,19 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   private chooseFileName(id: string, uuid: string, current: string | null): string {
-    const taken = (name: string): boolean => {
-      if (name === current) return false;
-      if (this.reservedNames.has(name)) return true;
-      for (const c of this.byNumber.values()) if (c.fileName === name) return true;
-      return false;
-    };
+    const taken = (name: string): boolean => name !== current && (this.reservedNames.has(name) || this.fileNames.has(name));
     return profileFileName(id, uuid, taken);
   }
 
+  private setFileName(conn: SettingsConnection, fileName: string | null): void {
+    const inMemory = this.byNumber.get(conn.number) === conn;
+    if (inMemory && conn.fileName !== null) this.fileNames.delete(conn.fileName);
+    conn.fileName = fileName;
+    if (inMemory && fileName !== null) this.fileNames.add(fileName);
+  }
+
   private insert(conn: SettingsConnection): SettingsConnection {
+    if (conn.fileName !== null) this.fileNames.add(conn.fileName);
     this.byNumber.set(conn.number, conn);
     this.byUuid.set(conn.uuid, conn);
     this.emit('added', conn);
@@ -288,6 +299,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   private removeFromMemory(conn: SettingsConnection): void {
+    if (conn.fileName !== null) this.fileNames.delete(conn.fileName);
     this.byNumber.delete(conn.number);
     this.byUuid.delete(conn.uuid);
     this.emit('removed', conn);
@@ -330,7 +342,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       const renamed = existing.fileName !== file.fileName;
       existing.settings = parsed.settings;
       existing.extra = parsed.extra;
-      existing.fileName = file.fileName;
+      this.setFileName(existing, file.fileName);
       if (changed) this.emit('updated', existing);
       if (renamed) this.emit('changed', existing, ['fileName']);
     }
