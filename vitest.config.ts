@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    benchmark: { include: ['bench/**/*.bench.ts'] },
+    // journald and auditd, started when missing and left running: tests read records back from them.
+    globalSetup: ['test/setup/system-services.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
