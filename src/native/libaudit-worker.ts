@@ -1,0 +1,71 @@
+// The libaudit worker thread: sends each audit record to the kernel with
+// audit_log_user_message, which blocks while the kernel's backlog is full
+// (up to backlog_wait_time), so that neither the event loop nor the thread
+// pool that file I/O uses ever waits for it (SPEC §4). It runs behind the
+// bounded WorkerQueue of the libaudit backend: `{ id, payload }` in,
+// `{ id, error }` out, one at a time.
+import { parentPort } from 'node:worker_threads';
+import { formatAuditMessage } from '../core/audit/audit-message.js';
+import type { AuditRecord } from '../core/audit/record.js';
+import type { WorkerReply } from '../core/audit/backends/worker-queue.js';
+import { AUDIT_USYS_CONFIG, auditLogUserMessage, auditOpen, errnoText, userName } from './libaudit.js';
+
+/** A user name found (or not) is trusted this long; users come and go without a restart. */
+const ACCT_TTL_MS = 60_000;
+const ACCT_CACHE_MAX = 1024;
+
+const acctCache = new Map<number, { name: string | null; at: number }>();
+let fd: number | null = null;
+
+/** The caller's user name, from NSS on this thread (it may ask a directory server). */
+function acctOf(uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  const now = Date.now();
+  const cached = acctCache.get(uid);
+  if (cached && now - cached.at < ACCT_TTL_MS) return cached.name ?? undefined;
+  let name: string | null;
+  try {
+    name = userName(uid);
+  } catch {
+    // A failing lookup leaves acct out of this record; caller_uid is there.
+    return undefined;
+  }
+  if (acctCache.size >= ACCT_CACHE_MAX) acctCache.clear();
+  acctCache.set(uid, { name, at: now });
+  return name ?? undefined;
+}
+
+const EPERM = 1;
+
+function describe(errno: number, call: string): string {
+  if (errno === 0) return `${call} failed without an errno`;
+  const hint = errno === EPERM ? '; the daemon needs CAP_AUDIT_WRITE' : '';
+  return `${errnoText(errno)} (${call}${hint})`;
+}
+
+/** Sends one record; null when the kernel took it, else why not. */
+function send(record: AuditRecord): string | null {
+  if (fd === null) {
+    // Opened once; a failed open is tried again at the next record.
+    const opened = auditOpen();
+    if (!opened.ok) return describe(opened.errno, 'audit_open');
+    fd = opened.fd;
+  }
+  const message = formatAuditMessage(record, acctOf(record.uid));
+  const sent = auditLogUserMessage(fd, AUDIT_USYS_CONFIG, message, record.result === 'success');
+  return sent.ok ? null : describe(sent.errno, 'audit_log_user_message');
+}
+
+const port = parentPort;
+if (port === null) throw new Error('libaudit-worker.js runs as a worker thread of the libaudit backend');
+port.on('message', ({ id, payload }: { id: number; payload: AuditRecord }) => {
+  let error: string | null;
+  try {
+    error = send(payload);
+  } catch (e) {
+    // libaudit.so.1 missing, most likely: every record fails with the reason.
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const reply: WorkerReply = { id, error };
+  port.postMessage(reply);
+});
