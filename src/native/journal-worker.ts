@@ -1,0 +1,44 @@
+// The journal backend's worker thread (WorkerQueue): sd_journal_sendv blocks
+// while journald's socket queue is full, so it runs here, never on the event
+// loop and never in the thread pool that file I/O shares (issue item 3).
+// Message in: { id, payload: [name, value][] }; reply: { id, error }.
+import { getSystemErrorMap } from 'node:util';
+import { parentPort } from 'node:worker_threads';
+import { journalSendv } from './libsystemd.js';
+
+interface Request {
+  readonly id: number;
+  readonly payload: ReadonlyArray<readonly [string, string]>;
+}
+
+// journald's rule for field names: A-Z, 0-9 and _, not first, at most 64 characters. A name
+// it rejects would be dropped silently, so it is refused here, loudly.
+const FIELD_NAME = /^[A-Z0-9][A-Z0-9_]{0,63}$/;
+
+/** `NAME=` and the value's UTF-8 bytes: the iovec carries the length, so any byte may follow. */
+function encode([name, value]: readonly [string, string]): Buffer {
+  return Buffer.concat([Buffer.from(`${name}=`, 'latin1'), Buffer.from(value, 'utf8')]);
+}
+
+/** "ENAME: message" for a negative errno. */
+function errnoText(rc: number): string {
+  const [name, message] = getSystemErrorMap().get(rc) ?? [`E${-rc}`, 'unknown error'];
+  return `${name}: ${message}`;
+}
+
+/** null when the entry was sent; otherwise "<errno name>: <message>". */
+function send(payload: Request['payload']): string | null {
+  const bad = payload.find(([name]) => !FIELD_NAME.test(name));
+  if (bad) return `EINVAL: ${JSON.stringify(bad[0])} is not a journal field name`;
+  let rc: number;
+  try {
+    rc = journalSendv(payload.map(encode));
+  } catch (e) {
+    return `ELIBACC: cannot call sd_journal_sendv in libsystemd.so.0 (${e instanceof Error ? e.message : String(e)})`;
+  }
+  return rc < 0 ? errnoText(rc) : null;
+}
+
+parentPort?.on('message', ({ id, payload }: Request) => {
+  parentPort!.postMessage({ id, error: send(payload) });
+});
