@@ -5,9 +5,11 @@ import { closeSync, openSync } from 'node:fs';
 import { BusConnection } from './bus/connection.js';
 import { loadConfig, restartOnlyChanges, type Config } from './config/config.js';
 import { AuditManager } from './core/audit/audit-manager.js';
+import { JournalBackend } from './core/audit/backends/journal.js';
 import { JsonlFileBackend } from './core/audit/backends/jsonl-file.js';
+import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
-import type { AuditBackend, BackendName } from './core/audit/record.js';
+import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
@@ -29,13 +31,13 @@ export interface DaemonOptions {
   readonly onFatal: (reason: string) => void;
 }
 
-/** Backends of SPEC §4 that the next release brings; until then they are named, not faked. */
-const NOT_BUILT: readonly BackendName[] = ['libaudit', 'journal'];
-
 export class Daemon {
   private config: Config | null = null;
   private bus: BusConnection | null = null;
   private trail: JsonlFileBackend | null = null;
+  /** made when first enabled and kept, so that their counts survive a switch off and on */
+  private libaudit: LibauditBackend | null = null;
+  private journal: JournalBackend | null = null;
   private readonly logBackend: LogLineBackend;
   private authorizer: Authorizer = new RootOnlyAuthorizer();
   private polkitNoticeGiven = false;
@@ -153,6 +155,8 @@ export class Daemon {
     const backends: AuditBackend[] = [];
     for (const name of config.audit.backends) {
       if (name === 'log') backends.push(this.logBackend);
+      if (name === 'libaudit') backends.push((this.libaudit ??= new LibauditBackend({ log: this.logger.domain('AUDIT') })));
+      if (name === 'journal') backends.push((this.journal ??= new JournalBackend({ log: this.logger.domain('AUDIT') })));
       if (name === 'file') {
         if (!this.trail) {
           try {
@@ -190,8 +194,6 @@ export class Daemon {
       recordAfterApply: turningOn,
       apply: () => {
         if (pinned.length > 0) this.log.warn(`configuration keys ${pinned.join(', ')} changed; they take effect at the next start`);
-        const missing = effective.audit.backends.filter((b) => NOT_BUILT.includes(b));
-        if (missing.length > 0) this.logger.domain('AUDIT').warn(`audit backends ${missing.join(', ')} are not available in this version; records go to ${backends.map((b) => b.name).join(', ') || 'no backend'}`);
         this.audit.setBackends(backends);
         this.applyLogging(effective);
         this.applyAuth(effective);
@@ -208,6 +210,8 @@ export class Daemon {
     await this.store?.settle();
     await this.trail?.close();
     this.trail = null;
+    await this.libaudit?.close();
+    await this.journal?.close();
     this.lock?.release();
     this.lock = null;
     this.sink?.flushSync();

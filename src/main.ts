@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './config/config.js';
 import { Daemon } from './daemon.js';
+import { exitNow } from './native/libc.js';
 
 const USAGE = `Usage: netauditd [OPTION]...
 Manage network configuration over D-Bus and audit every change to it.
@@ -57,11 +58,12 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  let daemon: Daemon;
+  let daemon: Daemon | undefined;
   let stopping = false;
   const fatal = (reason: string): void => {
     process.stderr.write(`netauditd: ${reason}; exiting\n`);
-    process.exit(1);
+    if (!daemon) exitNow(1);
+    daemon.stop().finally(() => exitNow(1));
   };
   try {
     daemon = await Daemon.start({
@@ -77,22 +79,23 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  process.on('SIGHUP', () => void daemon.reloadOnSignal());
+  const running = daemon;
+  process.on('SIGHUP', () => void running.reloadOnSignal());
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    daemon.stop().then(
-      () => process.exit(0),
+    running.stop().then(
+      () => exitNow(0),
       (e: Error) => {
         process.stderr.write(`netauditd: error while stopping: ${e.message}\n`);
-        process.exit(1);
+        exitNow(1);
       },
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('unhandledRejection', (e) => {
-    daemon.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    running.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   });
   return -1;
 }

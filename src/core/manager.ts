@@ -103,12 +103,14 @@ export class Manager {
   }
 
   /**
-   * SetLogging(level, domains): "" keeps a value. Domains are a comma list of
+   * SetLogging(level, domains): "" keeps a value. Recorded with args
+   * LEVEL:DOMAINS (a level holds no colon), which stays a readable token in
+   * every backend. Domains are a comma list of
    * ALL or domain names; the item AUDIT:OFF / AUDIT:ON switches auditing
    * until the next configuration reload.
    */
   async setLogging(ref: CallerRef, level: string, domains: string): Promise<void> {
-    return this.options.audit.audited(ref, { op: 'logging-control', args: `level=${level} domains=${domains}` }, async (tx) => {
+    return this.options.audit.audited(ref, { op: 'logging-control', args: `${level}:${domains}` }, async (tx) => {
       await this.options.auth().require(tx.caller, 'org.netaudit1.logging');
       const parsed = parseLogging(level, domains);
       return this.commitSwitch(tx, parsed.audit, () => {

@@ -209,7 +209,7 @@ const changes: Change[] = [
     args: () => ['DEBUG', 'ALL'],
     busctlArgs: () => ['DEBUG', 'ALL'],
     action: 'org.netaudit1.logging',
-    record: () => ({ op: 'logging-control', args: 'level=DEBUG domains=ALL' }),
+    record: () => ({ op: 'logging-control', args: 'DEBUG:ALL' }),
   },
 ];
 
@@ -311,7 +311,7 @@ describe('a non-root caller', () => {
       what: 'SetLogging with an unknown level',
       call: () => [MANAGER, MANAGER_IFACE, 'SetLogging', 'ss', ['LOUD', '']] as const,
       rootError: 'org.netaudit1.Error.InvalidArgument',
-      record: () => ({ op: 'logging-control', args: 'level=LOUD domains=' }),
+      record: () => ({ op: 'logging-control', args: 'LOUD:' }),
     },
   ];
 
