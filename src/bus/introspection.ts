@@ -27,7 +27,13 @@ function interfaceXml(iface: InterfaceSpec): string {
     const args = [...m.in.map(([n, t]) => arg(n, t, 'in')), ...m.out.map(([n, t]) => arg(n, t, 'out'))];
     lines.push(`    <method name="${m.name}">${args.join('')}</method>`);
   }
-  for (const p of iface.properties) lines.push(`    <property name="${p.name}" type="${p.signature}" access="read"/>`);
+  for (const p of iface.properties) {
+    lines.push(
+      p.emitsChanged === 'invalidates'
+        ? `    <property name="${p.name}" type="${p.signature}" access="read"><annotation name="org.freedesktop.DBus.Property.EmitsChangedSignal" value="invalidates"/></property>`
+        : `    <property name="${p.name}" type="${p.signature}" access="read"/>`,
+    );
+  }
   for (const s of iface.signals) lines.push(`    <signal name="${s.name}">${s.args.map(([n, t]) => arg(n, t)).join('')}</signal>`);
   lines.push('  </interface>');
   return `${lines.join('\n')}\n`;

@@ -25,6 +25,12 @@ export interface PropertySpec {
   readonly signature: string;
   /** the current value in dbus-next's wire form */
   readonly get: () => unknown;
+  /**
+   * 'invalidates': PropertiesChanged names the property without its value
+   * (for lists that grow with the objects: sending the whole list on every
+   * change would cost time in proportion to their number).
+   */
+  readonly emitsChanged?: 'invalidates';
 }
 
 export interface SignalSpec {

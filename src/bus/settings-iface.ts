@@ -54,7 +54,7 @@ export function settingsObject(settings: SettingsService): BusObject {
             },
           },
         ],
-        properties: [{ name: 'Connections', signature: 'ao', get: paths }],
+        properties: [{ name: 'Connections', signature: 'ao', get: paths, emitsChanged: 'invalidates' }],
         signals: [
           { name: 'NewConnection', args: [['connection', 'o']] },
           { name: 'ConnectionRemoved', args: [['connection', 'o']] },

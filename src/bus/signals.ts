@@ -24,7 +24,12 @@ export class SignalEmitter {
     const spec = object.interfaces.find((i) => i.name === iface);
     if (!spec) return;
     const changed: Record<string, InstanceType<typeof Variant>> = {};
-    for (const p of spec.properties) if (names.includes(p.name)) changed[p.name] = new Variant(p.signature, p.get());
-    this.emit(object.path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [iface, changed, []]);
+    const invalidated: string[] = [];
+    for (const p of spec.properties) {
+      if (!names.includes(p.name)) continue;
+      if (p.emitsChanged === 'invalidates') invalidated.push(p.name);
+      else changed[p.name] = new Variant(p.signature, p.get());
+    }
+    this.emit(object.path, 'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{sv}as', [iface, changed, invalidated]);
   }
 }

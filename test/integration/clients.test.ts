@@ -135,7 +135,7 @@ describe('busctl', () => {
     expect(settings).toMatch(row('.ListConnections', 'method', '-', 'ao'));
     expect(settings).toMatch(row('.ReloadConnections', 'method', '-', 'b'));
     const listed = await listConnections();
-    expect(settings).toMatch(row('.Connections', 'property', 'ao', `${listed.length} ${listed.map((p) => `"${p}"`).join(' ')}`, 'emits-change'));
+    expect(settings).toMatch(row('.Connections', 'property', 'ao', `${listed.length} ${listed.map((p) => `"${p}"`).join(' ')}`, 'emits-invalidation'));
     expect(settings).toMatch(row('.NewConnection', 'signal', 'o', '-'));
     expect(settings).toMatch(row('.ConnectionRemoved', 'signal', 'o', '-'));
     expect(settings).toMatch(row('org.freedesktop.DBus.Properties', 'interface', '-', '-'));
