@@ -43,7 +43,7 @@ level=INFO
 audit=yes
 
 [audit]
-backends=log,file
+backends=libaudit,journal,log,file
 dir=$state/audit
 CONF
 fi
@@ -133,6 +133,9 @@ netauditd is starting on a private bus. From another terminal:
       AddConnection 'a{sa{sv}}' 2 connection 3 id s lan0 type s ethernet interface-name s eth0 \\
       ipv4 1 method s auto
   tail -f $state/audit/audit-*.jsonl
+  journalctl NETAUDIT_OP=connection-add -o verbose      (when journald runs)
+  ausearch -m USYS_CONFIG -ts recent -i                 (when auditd runs)
+  node dist/cli/main.js audit verify --dir $state/audit
 Stop it with Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads $config.
 
 HELP
