@@ -5,6 +5,7 @@
 // Clients: python3-dbus (one call at a time, a separate process, as a shell script would) and
 // dbus-next 0.10.2 (16 connections in this process, each with one call in flight).
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { startBus, type TestBus } from '../test/helpers/bus.js';
 import { connect, type TestClient } from '../test/helpers/client.js';
 import { startDaemon } from '../test/helpers/daemon.js';
@@ -24,6 +25,14 @@ interface Figures {
   readonly callsPerSecond: number;
   readonly p50: number;
   readonly p99: number;
+  /** the daemon's CPU time (user + system, all its threads) per call */
+  cpuPerCall?: number;
+}
+
+/** CPU time of a process so far, in ms (utime + stime of /proc/PID/stat). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 function figures(latencies: number[], wallMs: number): Figures {
@@ -62,11 +71,12 @@ print(json.dumps({'add': add, 'del': dele, 'addWall': (t1 - t0) * 1000, 'delWall
 }
 
 /** dbus-next, `inFlight` connections each with one call in flight. */
-async function parallel(clients: TestClient[], n: number, tag: string): Promise<{ add: Figures; del: Figures }> {
+async function parallel(clients: TestClient[], n: number, tag: string, daemonPid: number): Promise<{ add: Figures; del: Figures }> {
   const perClient = Math.ceil(n / clients.length);
   const addLat: number[] = [];
   const delLat: number[] = [];
   const paths: string[][] = clients.map(() => []);
+  let cpu0 = cpuMs(daemonPid);
   let t0 = performance.now();
   await Promise.all(
     clients.map(async (c, k) => {
@@ -79,6 +89,8 @@ async function parallel(clients: TestClient[], n: number, tag: string): Promise<
     }),
   );
   const addWall = performance.now() - t0;
+  const addCpu = cpuMs(daemonPid) - cpu0;
+  cpu0 = cpuMs(daemonPid);
   t0 = performance.now();
   await Promise.all(
     clients.map(async (c, k) => {
@@ -90,13 +102,17 @@ async function parallel(clients: TestClient[], n: number, tag: string): Promise<
     }),
   );
   const delWall = performance.now() - t0;
-  return { add: figures(addLat, addWall), del: figures(delLat, delWall) };
+  const delCpu = cpuMs(daemonPid) - cpu0;
+  return {
+    add: { ...figures(addLat, addWall), cpuPerCall: addCpu / addLat.length },
+    del: { ...figures(delLat, delWall), cpuPerCall: delCpu / delLat.length },
+  };
 }
 
 async function scenario(audit: 'no' | 'yes'): Promise<Record<string, Figures>> {
   const bus = await startBus();
   try {
-    await startDaemon(bus, {
+    const daemon = await startDaemon(bus, {
       config: { logging: { audit }, audit: { backends: process.env.BENCH_BACKENDS ?? 'libaudit,journal,log,file' } },
       ...(process.env.BENCH_DAEMON_NODE_OPTIONS ? { env: { NODE_OPTIONS: process.env.BENCH_DAEMON_NODE_OPTIONS } } : {}),
     });
@@ -104,8 +120,8 @@ async function scenario(audit: 'no' | 'yes'): Promise<Record<string, Figures>> {
     const clients = await Promise.all(Array.from({ length: IN_FLIGHT }, () => connect(bus.address)));
     try {
       // A warm-up round so that both configurations are measured with a warm JIT.
-      await parallel(clients, IN_FLIGHT * 4, `warm-${audit}`);
-      const par = await parallel(clients, PARALLEL_CALLS, `par-${audit}`);
+      await parallel(clients, IN_FLIGHT * 4, `warm-${audit}`, daemon.pid);
+      const par = await parallel(clients, PARALLEL_CALLS, `par-${audit}`, daemon.pid);
       return {
         'AddConnection, 1 at a time (python3-dbus)': serial.add,
         'Delete, 1 at a time (python3-dbus)': serial.del,
@@ -121,7 +137,8 @@ async function scenario(audit: 'no' | 'yes'): Promise<Record<string, Figures>> {
 }
 
 function cell(f: Figures): string {
-  return `${f.callsPerSecond.toFixed(0).padStart(6)}/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms`;
+  const cpu = f.cpuPerCall === undefined ? '' : `  cpu ${f.cpuPerCall.toFixed(2)} ms`;
+  return `${f.callsPerSecond.toFixed(0).padStart(6)}/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms${cpu}`;
 }
 
 /** The trail alone: records/s when each caller waits for its fsync, serially and 64 at once. */
@@ -153,12 +170,12 @@ async function main(): Promise<void> {
   const lines = [
     `netauditd bench: ${SERIAL_CALLS} serial calls, ${PARALLEL_CALLS} calls with ${IN_FLIGHT} in flight; ${cpu} CPUs; private dbus-daemon; each change durable (fsync) with the trail on`,
     '',
-    `${'scenario'.padEnd(44)}${'audit=no'.padEnd(42)}${'audit=yes, libaudit+journal+log+file'.padEnd(42)}audited/unaudited`,
+    `${'scenario'.padEnd(44)}${'audit=no'.padEnd(56)}${'audit=yes, libaudit+journal+log+file'.padEnd(56)}audited/unaudited`,
   ];
   for (const name of Object.keys(on)) {
     const a = off[name]!;
     const b = on[name]!;
-    lines.push(`${name.padEnd(44)}${cell(a).padEnd(42)}${cell(b).padEnd(42)}${(b.callsPerSecond / a.callsPerSecond).toFixed(2)}× calls/s, ${(b.p50 / a.p50).toFixed(2)}× p50`);
+    lines.push(`${name.padEnd(44)}${cell(a).padEnd(56)}${cell(b).padEnd(56)}${(b.callsPerSecond / a.callsPerSecond).toFixed(2)}× calls/s, ${(b.p50 / a.p50).toFixed(2)}× p50`);
   }
   const trail = await trailGroupCommit();
   lines.push('', `trail alone, each record fsynced before its caller goes on: ${trail.serial.toFixed(0)} records/s one at a time, ${trail.grouped.toFixed(0)} records/s 64 at once (group commit, ${(trail.grouped / trail.serial).toFixed(1)}×)`);

@@ -40,6 +40,26 @@ function connect(address: string): Promise<dbus.MessageBus> {
   });
 }
 
+/**
+ * dbus-next writes each message with its own write(2); a reply, its signals
+ * and the calls of one turn of the event loop now leave in one write.
+ */
+function coalesceWrites(connection: { stream: import('node:net').Socket; message: (msg: unknown) => void }): void {
+  const send = connection.message.bind(connection);
+  let corked = false;
+  connection.message = (msg: unknown) => {
+    if (!corked) {
+      corked = true;
+      connection.stream.cork();
+      setImmediate(() => {
+        corked = false;
+        connection.stream.uncork();
+      });
+    }
+    send(msg);
+  };
+}
+
 export class BusConnection {
   private closing = false;
   private dispatcher: Dispatcher | null = null;
@@ -59,8 +79,9 @@ export class BusConnection {
     // dbus-next emits 'error' for a message it cannot read as well as for a broken socket;
     // only the socket's close means the bus is gone.
     bus.on('error', (e: unknown) => options.log.warn(`bus connection: ${e instanceof Error ? e.message : String(e)}, ignoring`));
-    const stream = (bus as unknown as { _connection: { stream: NodeJS.EventEmitter } })._connection.stream;
-    stream.on('close', () => self.lost(options, 'the bus closed the connection'));
+    const connection = (bus as unknown as { _connection: { stream: import('node:net').Socket; message: (msg: unknown) => void } })._connection;
+    connection.stream.on('close', () => self.lost(options, 'the bus closed the connection'));
+    coalesceWrites(connection);
 
     const callers = new BusCallers(bus);
     await callers.start();

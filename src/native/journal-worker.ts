@@ -1,15 +1,12 @@
 // The journal backend's worker thread (WorkerQueue): sd_journal_sendv blocks
 // while journald's socket queue is full, so it runs here, never on the event
 // loop and never in the thread pool that file I/O shares (issue item 3).
-// Message in: { id, payload: [name, value][] }; reply: { id, error }.
+// Requests carry the fields as [name, value][] (see worker-protocol.ts).
 import { getSystemErrorMap } from 'node:util';
-import { parentPort } from 'node:worker_threads';
 import { journalSendv } from './libsystemd.js';
+import { serveBatches } from './worker-protocol.js';
 
-interface Request {
-  readonly id: number;
-  readonly payload: ReadonlyArray<readonly [string, string]>;
-}
+type Fields = ReadonlyArray<readonly [string, string]>;
 
 // journald's rule for field names: A-Z, 0-9 and _, not first, at most 64 characters. A name
 // it rejects would be dropped silently, so it is refused here, loudly.
@@ -27,7 +24,7 @@ function errnoText(rc: number): string {
 }
 
 /** null when the entry was sent; otherwise "<errno name>: <message>". */
-function send(payload: Request['payload']): string | null {
+function send(payload: Fields): string | null {
   const bad = payload.find(([name]) => !FIELD_NAME.test(name));
   if (bad) return `EINVAL: ${JSON.stringify(bad[0])} is not a journal field name`;
   let rc: number;
@@ -39,6 +36,4 @@ function send(payload: Request['payload']): string | null {
   return rc < 0 ? errnoText(rc) : null;
 }
 
-parentPort?.on('message', ({ id, payload }: Request) => {
-  parentPort!.postMessage({ id, error: send(payload) });
-});
+serveBatches('journal-worker.js', send);

@@ -4,10 +4,9 @@
 // pool that file I/O uses ever waits for it (SPEC §4). It runs behind the
 // bounded WorkerQueue of the libaudit backend: `{ id, payload }` in,
 // `{ id, error }` out, one at a time.
-import { parentPort } from 'node:worker_threads';
 import { formatAuditMessage } from '../core/audit/audit-message.js';
 import type { AuditRecord } from '../core/audit/record.js';
-import type { WorkerReply } from '../core/audit/backends/worker-queue.js';
+import { serveBatches } from './worker-protocol.js';
 import { AUDIT_USYS_CONFIG, auditLogUserMessage, auditOpen, errnoText, userName } from './libaudit.js';
 
 /** A user name found (or not) is trusted this long; users come and go without a restart. */
@@ -56,16 +55,5 @@ function send(record: AuditRecord): string | null {
   return sent.ok ? null : describe(sent.errno, 'audit_log_user_message');
 }
 
-const port = parentPort;
-if (port === null) throw new Error('libaudit-worker.js runs as a worker thread of the libaudit backend');
-port.on('message', ({ id, payload }: { id: number; payload: AuditRecord }) => {
-  let error: string | null;
-  try {
-    error = send(payload);
-  } catch (e) {
-    // libaudit.so.1 missing, most likely: every record fails with the reason.
-    error = e instanceof Error ? e.message : String(e);
-  }
-  const reply: WorkerReply = { id, error };
-  port.postMessage(reply);
-});
+// libaudit.so.1 missing, most likely, makes every record fail with the reason.
+serveBatches('libaudit-worker.js', send);

@@ -4,12 +4,7 @@
 // loop never waits: when the queue is full the record is dropped, counted,
 // and the episode reported once with its count and seq range (SPEC §4).
 import { Worker } from 'node:worker_threads';
-
-export interface WorkerReply {
-  readonly id: number;
-  /** null when the call succeeded; otherwise why it failed (errno text) */
-  readonly error: string | null;
-}
+import type { WorkerReply, WorkerRequest } from '../../../native/worker-protocol.js';
 
 export interface DropEpisode {
   readonly count: number;
@@ -38,6 +33,8 @@ export class WorkerQueue<T> {
   private episode: { count: number; firstSeq: number; lastSeq: number } | null = null;
   private droppedTotal = 0;
   private closed = false;
+  /** requests not yet posted: those of one turn of the event loop go in one message */
+  private outbox: Array<WorkerRequest<T>> = [];
 
   constructor(private readonly options: WorkerQueueOptions) {}
 
@@ -75,8 +72,16 @@ export class WorkerQueue<T> {
     const id = ++this.nextId;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.ensureWorker().postMessage({ id, payload });
+      this.outbox.push({ id, payload });
+      if (this.outbox.length === 1) setImmediate(() => this.post());
     });
+  }
+
+  private post(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length === 0 || this.closed) return;
+    this.ensureWorker().postMessage(batch);
   }
 
   private ensureWorker(): Worker {
@@ -84,12 +89,14 @@ export class WorkerQueue<T> {
     const worker = new Worker(this.options.url, { workerData: this.options.workerData });
     // The worker must not keep the daemon alive at exit.
     worker.unref();
-    worker.on('message', (reply: WorkerReply) => {
-      const entry = this.pending.get(reply.id);
-      if (!entry) return;
-      this.pending.delete(reply.id);
-      if (reply.error === null) entry.resolve();
-      else entry.reject(new Error(reply.error));
+    worker.on('message', (replies: readonly WorkerReply[]) => {
+      for (const reply of replies) {
+        const entry = this.pending.get(reply.id);
+        if (!entry) continue;
+        this.pending.delete(reply.id);
+        if (reply.error === null) entry.resolve();
+        else entry.reject(new Error(reply.error));
+      }
     });
     worker.on('error', (e) => this.lost(worker, e));
     worker.on('exit', (code) => {
