@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFile, rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { MAX_VALUE_LENGTH } from '../../src/core/audit/record.js';
 import { variant } from '../helpers/client.js';
 import { busctl, run } from '../helpers/exec.js';
 import { auditLines, CONNECTION_IFACE, ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
@@ -38,6 +39,7 @@ const FIELD_OF: Record<string, string> = {
   uid: 'NETAUDIT_CALLER_UID',
   seq: 'NETAUDIT_SEQ',
   boot: 'NETAUDIT_BOOT',
+  cut: 'NETAUDIT_CUT',
 };
 
 const CORPUS: Array<[string, string]> = [
@@ -229,12 +231,16 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
       'connection-add', 'connection-add', 'connection-add', 'connection-update', 'connection-update',
       'connection-get-secrets', 'logging-control', 'logging-control', 'connection-delete', 'reload', 'connection-delete',
     ]);
-    expect(records[0]!.name).toBe(value);
-    expect(records[1]!.uuid).toBe(value);
-    expect(records[3]!.name).toBe(value);
-    expect(records[5]!.args).toBe(value);
-    expect(records[6]!.args).toBe(`${value}:`);
-    expect(records[7]!.args).toBe(`:${value}`);
+    // A record keeps MAX_VALUE_LENGTH characters of a caller value and names the fields it cut.
+    const kept = (v: string): string => v.slice(0, MAX_VALUE_LENGTH);
+    expect(records[0]!.name).toBe(kept(value));
+    expect(records[1]!.uuid).toBe(kept(value));
+    expect(records[3]!.name).toBe(kept(value));
+    expect(records[5]!.args).toBe(kept(value));
+    expect(records[6]!.args).toBe(kept(`${value}:`));
+    expect(records[7]!.args).toBe(kept(`:${value}`));
+    if (value.length > MAX_VALUE_LENGTH) expect(records[0]!.cut).toBe('name');
+    else expect(records[0]).not.toHaveProperty('cut');
     const bySeq = await entriesOf(records);
     const all = await harness.daemon.trail();
     const lines = await logLines();

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Caller, CallerRef } from '../caller.js';
 import { NetauditError, type Reason } from '../errors.js';
 import type { DomainLogger } from '../../log/logger.js';
-import type { AuditBackend, AuditOp, AuditRecord, BackendName } from './record.js';
+import { MAX_VALUE_LENGTH, type AuditBackend, type AuditOp, type AuditRecord, type BackendName, type CallerField } from './record.js';
 
 export interface AuditFields {
   uuid?: string;
@@ -81,6 +81,21 @@ export class AuditTransaction {
   get started(): boolean {
     return this.state !== 'open';
   }
+}
+
+const CALLER_FIELDS: readonly CallerField[] = ['uuid', 'name', 'iface', 'args'];
+
+/** Cuts caller values to MAX_VALUE_LENGTH characters and names the fields cut. */
+function capValues<T extends Partial<Record<CallerField, string>>>(fields: T): T & { cut?: readonly CallerField[] } {
+  const cut = CALLER_FIELDS.filter((f) => (fields[f]?.length ?? 0) > MAX_VALUE_LENGTH);
+  if (cut.length === 0) return fields;
+  const out: Record<string, unknown> = { ...fields, cut };
+  for (const f of cut) {
+    const head = fields[f]!.slice(0, MAX_VALUE_LENGTH);
+    // Never end on half a surrogate pair.
+    out[f] = /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head;
+  }
+  return out as T & { cut: readonly CallerField[] };
 }
 
 export interface BackendStatus {
@@ -272,7 +287,7 @@ export class AuditManager {
    */
   private async emit(fields: Omit<AuditRecord, 'ts' | 'boot' | 'seq'>): Promise<void> {
     if (!this.enabled) return;
-    const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...fields };
+    const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...capValues(fields) };
     const committing = this.backends.filter((b) => b.commits);
     const results = await Promise.allSettled(committing.map((b) => b.write(record)));
     let refused = false;

@@ -87,11 +87,12 @@ export function formatAuditMessage(record: AuditRecord, acct?: string, limits: M
 
   const build = (): string => {
     const encoded = new Map<CappedField, string>();
-    const cut: CappedField[] = [];
+    // Cut before the record reached us (record.cut, iface shown as device) or here.
+    const cut: CappedField[] = (record.cut ?? []).map((f) => (f === 'iface' ? 'device' : f));
     for (const f of callerFields) {
       const capped = capBytes(f.value, f.cap);
       encoded.set(f.key, encodeCallerValue(capped.bytes));
-      if (capped.cut) cut.push(f.key);
+      if (capped.cut && !cut.includes(f.key)) cut.push(f.key);
     }
     const parts = [`op=${record.op}`];
     const add = (key: CappedField): void => {

@@ -28,6 +28,7 @@ export const NETAUDIT_FIELDS = {
   uid: 'NETAUDIT_CALLER_UID',
   seq: 'NETAUDIT_SEQ',
   boot: 'NETAUDIT_BOOT',
+  cut: 'NETAUDIT_CUT',
 } as const;
 
 export type JournalFieldName =
@@ -43,7 +44,7 @@ export type JournalField = readonly [name: JournalFieldName, value: string];
 function fieldValue(record: AuditRecord, key: keyof typeof NETAUDIT_FIELDS): string | undefined {
   const value = record[key];
   if (value === undefined) return undefined;
-  if (key === 'changed') return (value as readonly string[]).join(',');
+  if (key === 'changed' || key === 'cut') return (value as readonly string[]).join(',');
   return String(value);
 }
 

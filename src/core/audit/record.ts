@@ -25,6 +25,12 @@ export type AuditResult = 'success' | 'fail';
 
 export type BackendName = 'libaudit' | 'journal' | 'log' | 'file';
 
+/** The record fields whose values come from callers. */
+export type CallerField = 'uuid' | 'name' | 'iface' | 'args';
+
+/** Characters of a caller value that a record keeps (an id may hold 1024 bytes; see validate.ts). */
+export const MAX_VALUE_LENGTH = 4096;
+
 export interface AuditRecord {
   /** milliseconds since the epoch */
   readonly ts: number;
@@ -42,6 +48,12 @@ export interface AuditRecord {
   readonly uid?: number;
   readonly result: AuditResult;
   readonly reason?: Reason;
+  /**
+   * Caller values longer than MAX_VALUE_LENGTH, cut to it before any backend
+   * saw them (an attempt is recorded whatever a caller sends, but not a
+   * megabyte of it in every backend): the names of the fields cut.
+   */
+  readonly cut?: readonly CallerField[];
   /** the caller's unique bus name and executable */
   readonly actor?: { readonly busName?: string; readonly exe?: string };
   /**

@@ -16,6 +16,7 @@ export function formatAuditLine(r: AuditRecord): string {
   if (r.uid !== undefined) parts.push(`uid=${r.uid}`);
   parts.push(quotedField('result', r.result));
   if (r.reason !== undefined) parts.push(quotedField('reason', r.reason));
+  if (r.cut !== undefined) parts.push(quotedField('cut', r.cut.join(',')));
   return parts.join(' ');
 }
 

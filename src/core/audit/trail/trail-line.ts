@@ -29,6 +29,8 @@ export interface TrailEntry {
   readonly uid?: number;
   readonly result: AuditResult;
   readonly reason?: string;
+  /** caller fields cut to their limit, joined with "," */
+  readonly cut?: string;
   readonly actor?: { readonly bus_name?: string; readonly exe?: string };
   readonly tx?: number;
   readonly prev: string;
@@ -54,6 +56,7 @@ const FIELDS: Record<keyof TrailEntry, FieldKind> = {
   uid: 'count',
   result: 'result',
   reason: 'text',
+  cut: 'text',
   actor: 'actor',
   tx: 'count',
   prev: 'hash',
@@ -94,6 +97,7 @@ export function formatTrailLine(record: AuditRecord, prev: string): { line: stri
     uid: record.uid,
     result: record.result,
     reason: record.reason,
+    cut: record.cut?.join(','),
     actor,
     tx: record.tx,
     prev,

@@ -124,4 +124,21 @@ describe('AuditManager.audited', () => {
     expect(trail.records).toHaveLength(3);
     expect(lines.filter((l) => l.includes('socket gone'))).toHaveLength(1);
   });
+
+  it('cuts a caller value past 4096 characters, whole characters only, and names the field', async () => {
+    const { audit, trail } = setup();
+    const name = `${'a'.repeat(4095)}😀${'b'.repeat(10_000)}`;
+    await audit.audited(root, { op: 'connection-add', name, uuid: 'u' }, (tx) => tx.commit(() => undefined));
+    const [record] = trail.records;
+    expect(record!.name).toBe('a'.repeat(4095));
+    expect(record!.uuid).toBe('u');
+    expect(record!.cut).toEqual(['name']);
+  });
+
+  it('leaves values within the limit and adds no cut field', async () => {
+    const { audit, trail } = setup();
+    await audit.audited(root, { op: 'connection-add', name: 'x'.repeat(4096) }, (tx) => tx.commit(() => undefined));
+    expect(trail.records[0]!.name).toHaveLength(4096);
+    expect(trail.records[0]).not.toHaveProperty('cut');
+  });
 });
