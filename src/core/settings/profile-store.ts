@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainLogger } from '../../log/logger.js';
+import { FileJobs } from './file-jobs.js';
 
 const PROFILE_SUFFIX = '.nmconnection';
 const INTENT_PREFIX = '.netauditd-';
@@ -49,6 +50,7 @@ export class ProfileStore {
   private directWrites = 0;
   private appliedIntents: string[] = [];
   private flushing: Promise<void> | null = null;
+  private readonly jobs = new FileJobs();
 
   constructor(
     readonly dir: string,
@@ -70,7 +72,7 @@ export class ProfileStore {
     const intentPath = `${base}.intent`;
     const files = [{ path: intentPath, content: `${JSON.stringify(intent)}\n` }];
     if (tempPath !== undefined && content !== undefined) files.push({ path: tempPath, content });
-    await this.writeSynced(files);
+    await this.jobs.run({ kind: 'write', dir: this.dir, files });
     return { intent, tempPath, intentPath };
   }
 
@@ -79,7 +81,14 @@ export class ProfileStore {
    * of the directory has made this rename durable (see flushIntents).
    */
   async apply(change: PendingChange): Promise<void> {
-    await this.applyFiles(change.intent, change.tempPath);
+    const { intent, tempPath } = change;
+    await this.jobs.run({
+      kind: 'move',
+      dir: this.dir,
+      renames: tempPath !== undefined && intent.write !== undefined ? [[tempPath, join(this.dir, intent.write)]] : [],
+      unlinks: intent.remove !== undefined && intent.remove !== intent.write ? [join(this.dir, intent.remove)] : [],
+      syncDir: false,
+    });
     this.appliedIntents.push(change.intentPath);
     this.flushIntents();
   }
@@ -104,8 +113,7 @@ export class ProfileStore {
       while (this.appliedIntents.length > 0) {
         const batch = this.appliedIntents.splice(0);
         try {
-          await this.syncDir();
-          await Promise.all(batch.map((p) => unlink(p).catch(() => undefined)));
+          await this.jobs.run({ kind: 'sync-then-unlink', dir: this.dir, unlinks: batch });
         } catch (e) {
           // A stale intent is harmless: recovery finds its record and re-applies nothing twice.
           this.log.warn(`could not clear ${batch.length} applied intent(s): ${(e as Error).message}`);
@@ -115,31 +123,33 @@ export class ProfileStore {
     })();
   }
 
-  /** Waits until no applied intent is left (at stop). */
+  /** Waits until no applied intent is left, then stops the file workers (at stop). */
   async settle(): Promise<void> {
     while (this.flushing) await this.flushing;
+    this.jobs.close();
   }
 
   /** Drops an uncommitted change. */
   async abort(change: PendingChange): Promise<void> {
-    if (change.tempPath !== undefined) await unlink(change.tempPath).catch(() => undefined);
-    await unlink(change.intentPath).catch(() => undefined);
+    const unlinks = change.tempPath !== undefined ? [change.tempPath, change.intentPath] : [change.intentPath];
+    await this.jobs.run({ kind: 'move', dir: this.dir, renames: [], unlinks, syncDir: false }).catch(() => undefined);
   }
 
   /** Writes a profile directly (no trail to commit through: auditing off or no file backend). */
   async writeDirect(fileName: string, content: string, remove?: string): Promise<void> {
     const temp = join(this.dir, `${INTENT_PREFIX}direct-${process.pid}-${++this.directWrites}.tmp`);
-    await this.writeSynced([{ path: temp, content }]);
-    await rename(temp, join(this.dir, fileName));
-    if (remove !== undefined && remove !== fileName) await unlink(join(this.dir, remove)).catch(() => undefined);
-    await this.syncDir();
+    await this.jobs.run({ kind: 'write', dir: this.dir, files: [{ path: temp, content }] });
+    await this.jobs.run({
+      kind: 'move',
+      dir: this.dir,
+      renames: [[temp, join(this.dir, fileName)]],
+      unlinks: remove !== undefined && remove !== fileName ? [join(this.dir, remove)] : [],
+      syncDir: true,
+    });
   }
 
   async removeDirect(fileName: string): Promise<void> {
-    await unlink(join(this.dir, fileName)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
-    await this.syncDir();
+    await this.jobs.run({ kind: 'move', dir: this.dir, renames: [], unlinks: [join(this.dir, fileName)], syncDir: true });
   }
 
   /**
@@ -215,20 +225,6 @@ export class ProfileStore {
       }
     }
     return out;
-  }
-
-  /**
-   * Writes files and makes them durable with their names: the files' and the
-   * directory's fsyncs run side by side, so one change costs one fsync's wait.
-   */
-  private async writeSynced(files: ReadonlyArray<{ path: string; content: string }>): Promise<void> {
-    const handles = await Promise.all(files.map((f) => open(f.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)));
-    try {
-      await Promise.all(handles.map((h, i) => h.writeFile(files[i]!.content, 'utf8')));
-      await Promise.all([...handles.map((h) => h.sync()), this.syncDir()]);
-    } finally {
-      await Promise.all(handles.map((h) => h.close()));
-    }
   }
 
   private async syncDir(): Promise<void> {
