@@ -67,7 +67,10 @@ export class FdSink implements LogSink {
     this.queued = 0;
     const send = (from: number): void => {
       write(this.fd, chunk, from, chunk.length - from, null, (err, n) => {
-        if (!err && from + n < chunk.length) send(from + n);
+        // A non-blocking descriptor (Node makes stdio pipes so once process.stderr is used) answers
+        // EAGAIN while the reader is behind: try again shortly rather than lose the lines.
+        if (err?.code === 'EAGAIN') setTimeout(() => send(from), 5);
+        else if (!err && from + n < chunk.length) send(from + n);
         else this.drain();
       });
     };

@@ -15,12 +15,12 @@ afterEach(() => {
 });
 
 /** A pipe whose reader reads nothing until told: a stalled journald. */
-function stalledPipe(): { writeFd: number; readAll: () => string } {
+function stalledPipe(nonBlocking = false): { writeFd: number; readAll: () => string } {
   dir = mkdtempSync(join(tmpdir(), 'fdsink-'));
   const fifo = join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
   const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const writeFd = openSync(fifo, constants.O_WRONLY);
+  const writeFd = openSync(fifo, constants.O_WRONLY | (nonBlocking ? constants.O_NONBLOCK : 0));
   fds.push(readFd, writeFd);
   let text = '';
   const buf = Buffer.alloc(1 << 16);
@@ -71,5 +71,15 @@ describe('FdSink', () => {
     let text = '';
     await waitFor(() => (text = pipe.readAll()).endsWith('line 999\n'), { what: 'all lines' });
     expect(text.split('\n').slice(0, -1)).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
+  });
+
+  it('loses no line to EAGAIN on a non-blocking descriptor whose reader is behind', async () => {
+    const pipe = stalledPipe(true);
+    const sink = new FdSink(pipe.writeFd);
+    // 200 KiB: more than the pipe holds, less than the sink's queue.
+    for (let i = 0; i < 200; i++) sink.write(`${String(i).padStart(4, '0')}${'y'.repeat(1019)}\n`);
+    let text = '';
+    await waitFor(() => (text = pipe.readAll()).split('\n').length > 200, { what: 'every line', timeoutMs: 20_000 });
+    expect(text.split('\n').slice(0, -1).map((l) => l.slice(0, 4))).toEqual(Array.from({ length: 200 }, (_, i) => String(i).padStart(4, '0')));
   });
 });
