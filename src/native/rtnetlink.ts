@@ -1,0 +1,480 @@
+// rtnetlink: the kernel's routing socket spoken directly (socket(AF_NETLINK,
+// NETLINK_ROUTE) through koffi), with the encoding and decoding of the link
+// and address messages the daemon reads. Requests and event reads wait on
+// libuv's thread pool, never on the event loop; decoding never throws.
+import { read, write, closeSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import koffi from 'koffi';
+
+const AF_NETLINK = 16;
+const AF_UNSPEC = 0;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_ROUTE = 0;
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+const SOL_NETLINK = 270;
+const NETLINK_CAP_ACK = 10;
+const NETLINK_EXT_ACK = 11;
+const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+const POLLIN = 0x1;
+const EFD_CLOEXEC = 0o2000000;
+
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_MULTI = 0x2;
+const NLM_F_DUMP_INTR = 0x10;
+const NLM_F_DUMP = 0x300;
+const NLM_F_CAPPED = 0x100;
+const NLM_F_ACK_TLVS = 0x200;
+const NLMSGERR_ATTR_MSG = 1;
+
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
+
+export const RTMGRP_LINK = 0x1;
+export const RTMGRP_IPV4_IFADDR = 0x10;
+export const RTMGRP_IPV6_IFADDR = 0x100;
+
+const IFINFOMSG_LEN = 16;
+const IFADDRMSG_LEN = 8;
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_MASTER = 10;
+const IFLA_OPERSTATE = 16;
+const IFLA_LINKINFO = 18;
+const IFLA_EXT_MASK = 29;
+const IFLA_INFO_KIND = 1;
+const RTEXT_FILTER_VF = 1;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const NLA_TYPE_MASK = 0x3fff;
+
+export const IFF_UP = 0x1;
+export const IFF_LOWER_UP = 0x10000;
+
+/** One netlink message: its header fields and its payload (a view into the datagram). */
+export interface NetlinkMessage {
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+  readonly body: Buffer;
+}
+
+/** RTM_NEWLINK / RTM_DELLINK, decoded. */
+export interface LinkMessage {
+  readonly ifindex: number;
+  /** ARPHRD_* (1 ethernet, 772 loopback) */
+  readonly arphrd: number;
+  /** IFF_* */
+  readonly flags: number;
+  readonly name: string | null;
+  readonly mtu: number | null;
+  /** lower-case colon hex, as ip(8) prints it; null without IFLA_ADDRESS */
+  readonly address: string | null;
+  /** IF_OPER_* (RFC 2863) */
+  readonly operstate: number | null;
+  /** IFLA_INFO_KIND: veth, bridge, macvlan, vxlan… */
+  readonly kind: string | null;
+  readonly master: number | null;
+}
+
+/** RTM_NEWADDR / RTM_DELADDR, decoded. */
+export interface AddressMessage {
+  readonly ifindex: number;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefix: number;
+}
+
+/** A request the kernel refused (NLMSG_ERROR), or a socket call that failed. */
+export class NetlinkError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  /** the kernel's extended ack message, when it gave one */
+  readonly extAck: string | null;
+
+  constructor(operation: string, errno: number, extAck: string | null = null) {
+    const code = errnoName(errno);
+    super(`${operation}: ${code}${extAck ? ` (${extAck})` : ''}`);
+    this.name = 'NetlinkError';
+    this.errno = errno;
+    this.code = code;
+    this.extAck = extAck;
+  }
+}
+
+function errnoName(errno: number): string {
+  if (errno === 95) return 'EOPNOTSUPP'; // ENOTSUP shares the number; the kernel means this one
+  const found = Object.entries(osConstants.errno).find(([, v]) => v === errno);
+  return found ? found[0] : `errno ${errno}`;
+}
+
+// ---- encoding ----
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+function attribute(type: number, payload: Buffer): Buffer {
+  const out = Buffer.alloc(align4(4 + payload.length));
+  out.writeUInt16LE(4 + payload.length, 0);
+  out.writeUInt16LE(type, 2);
+  payload.copy(out, 4);
+  return out;
+}
+
+function u32(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32LE(value >>> 0, 0);
+  return out;
+}
+
+/** A netlink message: the 16-byte header (pid 0: to the kernel) and the payload. */
+export function encodeMessage(type: number, flags: number, seq: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(NLMSG_HDRLEN);
+  header.writeUInt32LE(NLMSG_HDRLEN + payload.length, 0);
+  header.writeUInt16LE(type, 4);
+  header.writeUInt16LE(flags, 6);
+  header.writeUInt32LE(seq >>> 0, 8);
+  return Buffer.concat([header, payload]);
+}
+
+/** RTM_GETLINK dump of every link; IFLA_EXT_MASK asks for no per-VF data (it can overflow a datagram). */
+export function linkDumpRequest(seq: number): Buffer {
+  const ifinfo = Buffer.alloc(IFINFOMSG_LEN); // family AF_UNSPEC, index 0: all links
+  return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, Buffer.concat([ifinfo, attribute(IFLA_EXT_MASK, u32(RTEXT_FILTER_VF))]));
+}
+
+/** RTM_GETADDR dump of every IPv4 and IPv6 address. */
+export function addressDumpRequest(seq: number): Buffer {
+  const ifaddr = Buffer.alloc(IFADDRMSG_LEN); // family AF_UNSPEC: both
+  return encodeMessage(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq, ifaddr);
+}
+
+// ---- decoding: a malformed part is skipped, never thrown ----
+
+/** The messages of one datagram; decoding stops at a header that does not fit. */
+export function splitMessages(data: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= data.length) {
+    const len = data.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || off + len > data.length) break;
+    out.push({ type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6), seq: data.readUInt32LE(off + 8), body: data.subarray(off + NLMSG_HDRLEN, off + len) });
+    off += align4(len);
+  }
+  return out;
+}
+
+/** Attributes from `offset` on, by type (the nested/byte-order bits masked off); stops at one that does not fit. */
+export function parseAttributes(data: Buffer, offset = 0): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  let off = offset;
+  while (off + 4 <= data.length) {
+    const len = data.readUInt16LE(off);
+    if (len < 4 || off + len > data.length) break;
+    out.set(data.readUInt16LE(off + 2) & NLA_TYPE_MASK, data.subarray(off + 4, off + len));
+    off += align4(len);
+  }
+  return out;
+}
+
+function cString(value: Buffer | undefined): string | null {
+  if (!value) return null;
+  const nul = value.indexOf(0);
+  return value.toString('utf8', 0, nul < 0 ? value.length : nul);
+}
+
+function readU32(value: Buffer | undefined): number | null {
+  return value && value.length >= 4 ? value.readUInt32LE(0) : null;
+}
+
+function hex(value: Buffer): string {
+  return [...value].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** RTM_NEWLINK/RTM_DELLINK body; null when it is too short or not an AF_UNSPEC link (bridge port messages are AF_BRIDGE). */
+export function decodeLink(body: Buffer): LinkMessage | null {
+  if (body.length < IFINFOMSG_LEN || body.readUInt8(0) !== AF_UNSPEC) return null;
+  const attrs = parseAttributes(body, IFINFOMSG_LEN);
+  const info = attrs.get(IFLA_LINKINFO);
+  const operstate = attrs.get(IFLA_OPERSTATE);
+  const address = attrs.get(IFLA_ADDRESS);
+  return {
+    ifindex: body.readInt32LE(4),
+    arphrd: body.readUInt16LE(2),
+    flags: body.readUInt32LE(8),
+    name: cString(attrs.get(IFLA_IFNAME)),
+    mtu: readU32(attrs.get(IFLA_MTU)),
+    address: address && address.length > 0 ? hex(address) : null,
+    operstate: operstate && operstate.length >= 1 ? operstate.readUInt8(0) : null,
+    kind: info ? cString(parseAttributes(info).get(IFLA_INFO_KIND)) : null,
+    master: readU32(attrs.get(IFLA_MASTER)),
+  };
+}
+
+function ipv6String(b: Buffer): string {
+  const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
+  // RFC 5952: the longest run (of two or more) of zero groups becomes "::"
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const text = groups.map((g) => g.toString(16));
+  if (best < 0) return text.join(':');
+  return `${text.slice(0, best).join(':')}::${text.slice(best + bestLen).join(':')}`;
+}
+
+/** RTM_NEWADDR/RTM_DELADDR body; null when it is too short, of another family or without an address. */
+export function decodeAddress(body: Buffer): AddressMessage | null {
+  if (body.length < IFADDRMSG_LEN) return null;
+  const family = body.readUInt8(0);
+  const attrs = parseAttributes(body, IFADDRMSG_LEN);
+  // IPv4 puts the peer of a point-to-point address in IFA_ADDRESS and our own in IFA_LOCAL.
+  const raw = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
+  const ifindex = body.readUInt32LE(4);
+  const prefix = body.readUInt8(1);
+  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix };
+  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix };
+  return null;
+}
+
+/** NLMSG_ERROR body: errno 0 is an ack; the extended ack text when the kernel sent one. */
+export function decodeError(message: NetlinkMessage): { errno: number; extAck: string | null } {
+  if (message.body.length < 4) return { errno: 71 /* EPROTO */, extAck: null };
+  const errno = Math.abs(message.body.readInt32LE(0)); // the kernel sends -errno
+  if (!(message.flags & NLM_F_ACK_TLVS)) return { errno, extAck: null };
+  // The request's header (capped) or the whole request follows the error code.
+  const echoed = message.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : message.body.length >= 8 ? message.body.readUInt32LE(4) : 0;
+  return { errno, extAck: cString(parseAttributes(message.body, align4(4 + echoed)).get(NLMSGERR_ATTR_MSG)) };
+}
+
+// ---- sockets ----
+
+interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
+  setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  eventfd(initval: number, flags: number): number;
+  poll: ((fds: Buffer, nfds: number, timeout: number) => number) & { async: (fds: Buffer, nfds: number, timeout: number, cb: (err: unknown, n: number) => void) => void };
+}
+
+let libc: Libc | undefined;
+
+function lib(): Libc {
+  if (libc) return libc;
+  const l = koffi.load('libc.so.6');
+  libc = {
+    socket: l.func('int socket(int, int, int)'),
+    bind: l.func('int bind(int, const void *, uint32_t)'),
+    setsockopt: l.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    recv: l.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
+    eventfd: l.func('int eventfd(unsigned int, int)'),
+    poll: l.func('int poll(void *, unsigned long, int)'),
+  } as unknown as Libc;
+  return libc;
+}
+
+function setIntOption(fd: number, level: number, name: number, value: number): boolean {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(value, 0);
+  return lib().setsockopt(fd, level, name, b, 4) === 0;
+}
+
+function openSocket(groups: number): number {
+  const fd = lib().socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) throw new NetlinkError('socket(AF_NETLINK)', koffi.errno());
+  // Extended acks carry the kernel's reason; capped acks do not echo the request back.
+  setIntOption(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+  setIntOption(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+  const sa = Buffer.alloc(12);
+  sa.writeUInt16LE(AF_NETLINK, 0);
+  sa.writeUInt32LE(groups, 8);
+  if (lib().bind(fd, sa, sa.length) < 0) {
+    const errno = koffi.errno();
+    closeSync(fd);
+    throw new NetlinkError('bind(AF_NETLINK)', errno);
+  }
+  return fd;
+}
+
+const RECV_BUFFER = 64 * 1024;
+
+/**
+ * The request socket: one request at a time, its write and reads on the
+ * thread pool (the kernel does a request's work inside the write).
+ */
+export class RtnetlinkSocket {
+  private seq = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly buffer = Buffer.alloc(RECV_BUFFER);
+  private closed = false;
+
+  private constructor(private readonly fd: number) {}
+
+  static open(): RtnetlinkSocket {
+    return new RtnetlinkSocket(openSocket(0));
+  }
+
+  /** The messages of a dump; an interrupted dump (the table changed meanwhile) is asked again. */
+  async dump(operation: string, request: (seq: number) => Buffer): Promise<NetlinkMessage[]> {
+    for (let attempt = 0; ; attempt++) {
+      const { messages, interrupted } = await this.serialized(() => this.exchange(operation, request));
+      if (!interrupted || attempt >= 4) return messages;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // After the requests in flight: their reads hold the descriptor.
+    void this.chain.finally(() => closeSync(this.fd));
+  }
+
+  private serialized<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(run, run);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async exchange(operation: string, request: (seq: number) => Buffer): Promise<{ messages: NetlinkMessage[]; interrupted: boolean }> {
+    if (this.closed) throw new NetlinkError(operation, 9 /* EBADF */);
+    const seq = (this.seq = (this.seq % 0x7fffffff) + 1);
+    const message = request(seq);
+    await new Promise<void>((resolve, reject) =>
+      write(this.fd, message, 0, message.length, null, (e) => (e ? reject(new NetlinkError(operation, -(e.errno ?? -5))) : resolve())),
+    );
+    const messages: NetlinkMessage[] = [];
+    let interrupted = false;
+    for (;;) {
+      const n = await new Promise<number>((resolve, reject) =>
+        read(this.fd, this.buffer, 0, this.buffer.length, null, (e, bytes) => (e ? reject(new NetlinkError(operation, -(e.errno ?? -5))) : resolve(bytes))),
+      );
+      for (const m of splitMessages(this.buffer.subarray(0, n))) {
+        if (m.seq !== seq) continue;
+        if (m.flags & NLM_F_DUMP_INTR) interrupted = true;
+        if (m.type === NLMSG_DONE) return { messages, interrupted };
+        if (m.type === NLMSG_ERROR) {
+          const { errno, extAck } = decodeError(m);
+          if (errno !== 0) throw new NetlinkError(operation, errno, extAck);
+          return { messages, interrupted };
+        }
+        // copied: the buffer is reused by the next read
+        messages.push({ ...m, body: Buffer.from(m.body) });
+        if (!(m.flags & NLM_F_MULTI)) return { messages, interrupted };
+      }
+    }
+  }
+}
+
+export interface MonitorHandlers {
+  readonly message: (message: NetlinkMessage) => void;
+  /** the socket's queue overflowed (ENOBUFS) or a datagram was cut: events were lost */
+  readonly overrun: () => void;
+  readonly error: (error: NetlinkError) => void;
+}
+
+/** Datagrams read per turn of the event loop before waiting again, so a burst does not starve it. */
+const DRAIN_BATCH = 64;
+
+/**
+ * The event socket, subscribed to multicast groups. A thread-pool thread
+ * waits in poll(2) on it and on an eventfd that close() signals; the
+ * datagrams are then read without blocking on the event loop.
+ */
+export class RtnetlinkMonitor {
+  private readonly pollfds = Buffer.alloc(16);
+  private readonly buffer = Buffer.alloc(RECV_BUFFER);
+  private stopping = false;
+  private polling = false;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly wake: number,
+  ) {
+    this.pollfds.writeInt32LE(fd, 0);
+    this.pollfds.writeInt16LE(POLLIN, 4);
+    this.pollfds.writeInt32LE(wake, 8);
+    this.pollfds.writeInt16LE(POLLIN, 12);
+  }
+
+  /** Subscribes to `groups` now: what happens from here on is queued (up to `receiveBuffer` bytes) until start(). */
+  static open(groups: number, receiveBuffer: number): RtnetlinkMonitor {
+    const fd = openSocket(groups);
+    // SO_RCVBUFFORCE passes net.core.rmem_max (CAP_NET_ADMIN); without it the kernel caps SO_RCVBUF.
+    if (!setIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, receiveBuffer)) setIntOption(fd, SOL_SOCKET, SO_RCVBUF, receiveBuffer);
+    const wake = lib().eventfd(0, EFD_CLOEXEC);
+    if (wake < 0) {
+      const errno = koffi.errno();
+      closeSync(fd);
+      throw new NetlinkError('eventfd', errno);
+    }
+    return new RtnetlinkMonitor(fd, wake);
+  }
+
+  start(handlers: MonitorHandlers): void {
+    this.wait(handlers);
+  }
+
+  close(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.polling) writeSync(this.wake, u64One());
+    else this.release();
+  }
+
+  private release(): void {
+    closeSync(this.fd);
+    closeSync(this.wake);
+  }
+
+  private wait(handlers: MonitorHandlers): void {
+    this.polling = true;
+    lib().poll.async(this.pollfds, 2, -1, () => {
+      this.polling = false;
+      if (this.stopping) return this.release();
+      this.drain(handlers);
+      this.wait(handlers);
+    });
+  }
+
+  private drain(handlers: MonitorHandlers): void {
+    for (let i = 0; i < DRAIN_BATCH; i++) {
+      const n = Number(lib().recv(this.fd, this.buffer, this.buffer.length, MSG_DONTWAIT | MSG_TRUNC));
+      if (n < 0) {
+        const errno = koffi.errno();
+        if (errno === osConstants.errno.EAGAIN) return;
+        if (errno === osConstants.errno.EINTR) continue;
+        if (errno === osConstants.errno.ENOBUFS) handlers.overrun();
+        else handlers.error(new NetlinkError('recv(rtnetlink events)', errno));
+        continue;
+      }
+      if (n > this.buffer.length) {
+        handlers.overrun();
+        continue;
+      }
+      for (const m of splitMessages(this.buffer.subarray(0, n))) handlers.message(m);
+    }
+  }
+}
+
+function u64One(): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(1n, 0);
+  return b;
+}
