@@ -1,0 +1,87 @@
+// DeviceList: the devices of the daemon's network namespace, keyed by
+// ifindex and kept current from the Platform's link events (no polling).
+// It tells its listeners which device came, went, or which of its
+// properties changed.
+import { EventEmitter } from 'node:events';
+import type { DomainLogger } from '../../log/logger.js';
+import type { Link, Platform, PlatformEvents } from '../platform/platform.js';
+import { Device, type DeviceProperty } from './device.js';
+
+export interface DeviceListEvents {
+  added: [Device];
+  removed: [Device];
+  changed: [Device, DeviceProperty[]];
+}
+
+export interface DeviceListOptions {
+  readonly platform: Platform;
+  readonly log: DomainLogger;
+}
+
+export class DeviceList extends EventEmitter<DeviceListEvents> {
+  private readonly devices = new Map<number, Device>();
+  private readonly platformListeners: { [K in 'link-added' | 'link-changed' | 'link-removed']: (...args: PlatformEvents[K]) => void } = {
+    'link-added': (link) => this.put(link),
+    'link-changed': (link) => this.put(link),
+    'link-removed': (link) => this.remove(link),
+  };
+
+  constructor(private readonly options: DeviceListOptions) {
+    super();
+  }
+
+  /** Follows the platform's events, then takes its links (subscribing first, nothing is missed). */
+  async load(): Promise<void> {
+    const { platform } = this.options;
+    platform.on('link-added', this.platformListeners['link-added']);
+    platform.on('link-changed', this.platformListeners['link-changed']);
+    platform.on('link-removed', this.platformListeners['link-removed']);
+    for (const link of await platform.links()) this.put(link);
+  }
+
+  /** Stops following the platform. */
+  close(): void {
+    const { platform } = this.options;
+    platform.off('link-added', this.platformListeners['link-added']);
+    platform.off('link-changed', this.platformListeners['link-changed']);
+    platform.off('link-removed', this.platformListeners['link-removed']);
+  }
+
+  /** The devices by ifindex. */
+  list(): Device[] {
+    return [...this.devices.values()].sort((a, b) => a.ifindex - b.ifindex);
+  }
+
+  byIfindex(ifindex: number): Device | undefined {
+    return this.devices.get(ifindex);
+  }
+
+  byName(name: string): Device | undefined {
+    for (const device of this.devices.values()) if (device.name === name) return device;
+    return undefined;
+  }
+
+  private put(link: Link): void {
+    const known = this.devices.get(link.ifindex);
+    if (!known) {
+      const device = new Device(link);
+      this.devices.set(link.ifindex, device);
+      this.options.log.info(`device ${JSON.stringify(device.name)} (ifindex ${device.ifindex}, ${device.type}) appeared`);
+      this.emit('added', device);
+      return;
+    }
+    const before = known.name;
+    const changed = known.update(link);
+    if (changed.length === 0) return;
+    if (changed.includes('name')) this.options.log.info(`device ${JSON.stringify(before)} (ifindex ${known.ifindex}) is now ${JSON.stringify(known.name)}`);
+    this.emit('changed', known, changed);
+  }
+
+  private remove(link: Link): void {
+    const device = this.devices.get(link.ifindex);
+    if (!device) return;
+    this.devices.delete(link.ifindex);
+    this.options.log.info(`device ${JSON.stringify(device.name)} (ifindex ${device.ifindex}) disappeared`);
+    this.emit('removed', device);
+  }
+}

@@ -1,0 +1,81 @@
+// Device: one kernel link as NetworkManager users know it (SPEC §2, Device).
+// Its identity is the ifindex: a renamed link is the same device.
+import { ARPHRD_ETHER, ARPHRD_LOOPBACK, type Link } from '../platform/platform.js';
+
+/** NetworkManager's NMDeviceState values that apply before activation exists. */
+export const DEVICE_STATE = {
+  unmanaged: 10,
+  unavailable: 20,
+  disconnected: 30,
+} as const;
+
+export type DeviceProperty = 'name' | 'type' | 'state' | 'mtu' | 'hwAddress' | 'managed' | 'autoconnect';
+
+/**
+ * NetworkManager's device type names: the link kind for software links
+ * (veth, bridge, macvlan, vxlan, tun…), `loopback`, `ethernet` for an
+ * ethernet link without a kind, `generic` for anything else.
+ */
+export function deviceType(link: Link): string {
+  if (link.arphrd === ARPHRD_LOOPBACK) return 'loopback';
+  if (link.kind) return link.kind;
+  return link.arphrd === ARPHRD_ETHER ? 'ethernet' : 'generic';
+}
+
+export class Device {
+  readonly ifindex: number;
+  private current: Link;
+
+  constructor(link: Link) {
+    this.ifindex = link.ifindex;
+    this.current = link;
+  }
+
+  get name(): string {
+    return this.current.name;
+  }
+
+  get type(): string {
+    return deviceType(this.current);
+  }
+
+  /** The loopback is never managed (as in NetworkManager). */
+  get managed(): boolean {
+    return this.type !== 'loopback';
+  }
+
+  get autoconnect(): boolean {
+    return true;
+  }
+
+  /**
+   * Without activation a device is: unmanaged (not managed), unavailable
+   * (no carrier: IFF_LOWER_UP clear, which includes a link that is down) or
+   * disconnected (carrier, nothing active on it).
+   */
+  get state(): number {
+    if (!this.managed) return DEVICE_STATE.unmanaged;
+    return this.current.lowerUp ? DEVICE_STATE.disconnected : DEVICE_STATE.unavailable;
+  }
+
+  get mtu(): number {
+    return this.current.mtu;
+  }
+
+  /** Upper-case colon hex as NetworkManager shows it; '' without one. */
+  get hwAddress(): string {
+    return this.current.hwAddress.toUpperCase();
+  }
+
+  /** Takes the link's new state; returns the properties whose value changed. */
+  update(link: Link): DeviceProperty[] {
+    const before = this.snapshot();
+    this.current = link;
+    const after = this.snapshot();
+    return (Object.keys(after) as DeviceProperty[]).filter((k) => before[k] !== after[k]);
+  }
+
+  private snapshot(): Record<DeviceProperty, string | number | boolean> {
+    return { name: this.name, type: this.type, state: this.state, mtu: this.mtu, hwAddress: this.hwAddress, managed: this.managed, autoconnect: this.autoconnect };
+  }
+}

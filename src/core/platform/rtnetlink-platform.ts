@@ -1,0 +1,226 @@
+// RtnetlinkPlatform: the Platform over rtnetlink (src/native/rtnetlink.ts).
+// It subscribes to link and address events before listing, keeps the links
+// and addresses it has seen, and turns the kernel's messages into added /
+// changed / removed events. When the event socket overflows (ENOBUFS) events
+// were lost: it lists everything again and reports the difference.
+import { EventEmitter } from 'node:events';
+import type { DomainLogger } from '../../log/logger.js';
+import {
+  addressDumpRequest,
+  decodeAddress,
+  decodeLink,
+  IFF_LOWER_UP,
+  IFF_UP,
+  linkDumpRequest,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTMGRP_IPV4_IFADDR,
+  RTMGRP_IPV6_IFADDR,
+  RTMGRP_LINK,
+  RtnetlinkMonitor,
+  RtnetlinkSocket,
+  type LinkMessage,
+  type NetlinkMessage,
+} from '../../native/rtnetlink.js';
+import type { Address, Link, Platform, PlatformEvents } from './platform.js';
+
+/** Room for a burst of about 10,000 link events before the kernel drops any (then: a full re-list). */
+const EVENT_BUFFER = 4 * 1024 * 1024;
+
+/**
+ * Under a storm of changes a re-list is always overtaken by events: after this many rounds the
+ * events alone (which are being read again) keep the state.
+ */
+const MAX_RELIST_ROUNDS = 8;
+
+export interface RtnetlinkPlatformOptions {
+  readonly log: DomainLogger;
+}
+
+function toLink(m: LinkMessage, previous?: Link): Link | null {
+  // A RTM_NEWLINK without a name is not a full description: keep what was known.
+  const name = m.name ?? previous?.name;
+  if (name === undefined || m.ifindex <= 0) return null;
+  return Object.freeze({
+    ifindex: m.ifindex,
+    name,
+    kind: m.kind ?? previous?.kind ?? null,
+    arphrd: m.arphrd,
+    mtu: m.mtu ?? previous?.mtu ?? 0,
+    hwAddress: m.address ?? previous?.hwAddress ?? '',
+    up: (m.flags & IFF_UP) !== 0,
+    lowerUp: (m.flags & IFF_LOWER_UP) !== 0,
+    master: m.master !== null && m.master > 0 ? m.master : null,
+  });
+}
+
+const addressKey = (a: Address): string => `${a.ifindex}/${a.address}/${a.prefix}`;
+
+export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements Platform {
+  private readonly known = new Map<number, Link>();
+  private readonly knownAddresses = new Map<string, Address>();
+  private resyncing: Promise<void> | null = null;
+  private resyncAgain = false;
+  private closed = false;
+
+  private constructor(
+    private readonly requests: RtnetlinkSocket,
+    private readonly monitor: RtnetlinkMonitor,
+    private readonly log: DomainLogger,
+  ) {
+    super();
+  }
+
+  /** Subscribes, lists the links and addresses, then follows the events. */
+  static async open(options: RtnetlinkPlatformOptions): Promise<RtnetlinkPlatform> {
+    const requests = RtnetlinkSocket.open();
+    let monitor: RtnetlinkMonitor;
+    try {
+      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, EVENT_BUFFER);
+    } catch (e) {
+      requests.close();
+      throw e;
+    }
+    const platform = new RtnetlinkPlatform(requests, monitor, options.log);
+    try {
+      await platform.resync();
+    } catch (e) {
+      await platform.close();
+      throw e;
+    }
+    // Events queued since the subscription are applied in order after the listing: the last one wins.
+    monitor.start({
+      message: (m) => platform.onMessage(m),
+      overrun: () => platform.overrun(),
+      error: (e) => options.log.warn(`rtnetlink events: ${e.message}, ignoring`),
+    });
+    return platform;
+  }
+
+  async links(): Promise<Link[]> {
+    return [...this.known.values()];
+  }
+
+  async addresses(): Promise<Address[]> {
+    return [...this.knownAddresses.values()];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.monitor.close();
+    await this.resyncing?.catch(() => undefined);
+    this.requests.close();
+  }
+
+  private onMessage(m: NetlinkMessage): void {
+    // An event read while a re-list is under way may be newer than its dump: list once more after it.
+    if (this.resyncing) this.resyncAgain = true;
+    if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
+        const decoded = decodeLink(m.body);
+        if (!decoded) return;
+        if (m.type === RTM_DELLINK) this.removeLink(decoded.ifindex);
+        else this.putLink(decoded);
+      } else if (m.type === RTM_NEWADDR || m.type === RTM_DELADDR) {
+        const decoded = decodeAddress(m.body);
+        if (!decoded) return;
+        if (m.type === RTM_DELADDR) this.removeAddress(decoded);
+        else this.putAddress(decoded);
+    }
+  }
+
+  /** A listener's failure must not end the reader (it runs in a native callback) nor a re-list. */
+  private notify<K extends keyof PlatformEvents>(event: K, ...args: PlatformEvents[K]): void {
+    try {
+      (this as EventEmitter).emit(event, ...args);
+    } catch (e) {
+      this.log.err(`a listener of ${event} failed: ${(e as Error).stack ?? String(e)}`);
+    }
+  }
+
+  private putLink(m: LinkMessage): void {
+    const previous = this.known.get(m.ifindex);
+    const link = toLink(m, previous);
+    if (!link) return;
+    this.known.set(link.ifindex, link);
+    this.notify(previous ? 'link-changed' : 'link-added', link);
+  }
+
+  private removeLink(ifindex: number): void {
+    const link = this.known.get(ifindex);
+    if (!link) return;
+    this.known.delete(ifindex);
+    for (const [key, a] of this.knownAddresses) if (a.ifindex === ifindex) this.knownAddresses.delete(key);
+    this.notify('link-removed', link);
+  }
+
+  private putAddress(a: Address): void {
+    const key = addressKey(a);
+    if (this.knownAddresses.has(key)) return;
+    this.knownAddresses.set(key, Object.freeze(a));
+    this.notify('address-added', a);
+  }
+
+  private removeAddress(a: Address): void {
+    const key = addressKey(a);
+    const known = this.knownAddresses.get(key);
+    if (!known) return;
+    this.knownAddresses.delete(key);
+    this.notify('address-removed', known);
+  }
+
+  private overrun(): void {
+    this.log.warn('the kernel dropped link or address events (ENOBUFS): listing links and addresses again');
+    this.resync().catch((e: Error) => this.log.err(`listing links and addresses again failed: ${e.message}`));
+  }
+
+  /** Lists links and addresses and reports what differs from what is known; one at a time, again while events overtake it. */
+  private resync(): Promise<void> {
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return this.resyncing;
+    }
+    const run = async (): Promise<void> => {
+      let rounds = 0;
+      do {
+        this.resyncAgain = false;
+        await this.listOnce();
+      } while (this.resyncAgain && !this.closed && ++rounds < MAX_RELIST_ROUNDS);
+    };
+    this.resyncing = run().finally(() => {
+      this.resyncing = null;
+    });
+    return this.resyncing;
+  }
+
+  private async listOnce(): Promise<void> {
+    const linkMessages = await this.requests.dump('list links', linkDumpRequest);
+    const addressMessages = await this.requests.dump('list addresses', addressDumpRequest);
+    if (this.closed) return;
+    const seen = new Set<number>();
+    for (const m of linkMessages) {
+      const decoded = m.type === RTM_NEWLINK ? decodeLink(m.body) : null;
+      if (!decoded) continue;
+      seen.add(decoded.ifindex);
+      const before = this.known.get(decoded.ifindex);
+      const after = toLink(decoded, before);
+      if (after && !sameLink(before, after)) this.putLink(decoded);
+    }
+    for (const ifindex of [...this.known.keys()]) if (!seen.has(ifindex)) this.removeLink(ifindex);
+    const seenAddresses = new Set<string>();
+    for (const m of addressMessages) {
+      const decoded = m.type === RTM_NEWADDR ? decodeAddress(m.body) : null;
+      if (!decoded || !this.known.has(decoded.ifindex)) continue;
+      seenAddresses.add(addressKey(decoded));
+      this.putAddress(decoded);
+    }
+    for (const a of [...this.knownAddresses.values()]) if (!seenAddresses.has(addressKey(a))) this.removeAddress(a);
+  }
+}
+
+function sameLink(a: Link | undefined, b: Link): boolean {
+  if (!a) return false;
+  return (Object.keys(b) as Array<keyof Link>).every((k) => a[k] === b[k]);
+}
