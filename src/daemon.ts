@@ -1,6 +1,6 @@
 // Daemon: the composition root. Builds the log, configuration, trail,
-// profiles and bus objects, wires them, and applies a new configuration
-// when asked.
+// profiles, the kernel's devices and bus objects, wires them, and applies a
+// new configuration when asked.
 import { closeSync, openSync } from 'node:fs';
 import { BusConnection } from './bus/connection.js';
 import { loadConfig, restartOnlyChanges, type Config } from './config/config.js';
@@ -13,8 +13,11 @@ import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
+import { DeviceList } from './core/devices/device-list.js';
 import { NetauditError } from './core/errors.js';
 import { Manager, type PreparedConfig } from './core/manager.js';
+import type { Platform } from './core/platform/platform.js';
+import { RtnetlinkPlatform } from './core/platform/rtnetlink-platform.js';
 import { RunLock } from './core/run-lock.js';
 import { ProfileStore, type Intent } from './core/settings/profile-store.js';
 import { SettingsService } from './core/settings/settings.js';
@@ -45,6 +48,8 @@ export class Daemon {
   private logFd: number | null = null;
   private sink: FdSink | null = null;
   private store: ProfileStore | null = null;
+  private platform: Platform | null = null;
+  private devices: DeviceList | null = null;
   private readonly log: DomainLogger;
   private audit!: AuditManager;
 
@@ -89,11 +94,17 @@ export class Daemon {
     const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
     await settings.load();
 
+    this.platform = await RtnetlinkPlatform.open({ log: this.log });
+    const devices = new DeviceList({ platform: this.platform, log: this.log });
+    this.devices = devices;
+    await devices.load();
+
     const manager = new Manager({
       version: this.options.version,
       audit: this.audit,
       auth: () => this.authorizer,
       settings,
+      devices,
       logger: this.logger,
       loadConfig: () => this.readConfig(),
       prepareConfig: (c) => this.prepareConfig(c),
@@ -103,12 +114,13 @@ export class Daemon {
       ...(this.options.busAddress !== undefined ? { address: this.options.busAddress } : {}),
       manager,
       settings,
+      devices,
       audit: this.audit,
       log: this.logger.domain('BUS'),
       onLost: (reason) => this.options.onFatal(`lost the bus: ${reason}`),
     });
     this.log.info(
-      `netauditd ${this.options.version} started: boot ${this.audit.boot}, ${settings.list().length} profile(s) in ${config.main.profilesDir}, audit ${config.logging.audit ? `on (${this.audit.backendNames.join(',') || 'no backend'})` : 'off'}`,
+      `netauditd ${this.options.version} started: boot ${this.audit.boot}, ${settings.list().length} profile(s) in ${config.main.profilesDir}, ${devices.list().length} device(s), audit ${config.logging.audit ? `on (${this.audit.backendNames.join(',') || 'no backend'})` : 'off'}`,
     );
   }
 
@@ -207,6 +219,10 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
+    this.devices?.close();
+    this.devices = null;
+    await this.platform?.close();
+    this.platform = null;
     await this.store?.settle();
     await this.trail?.close();
     this.trail = null;

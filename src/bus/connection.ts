@@ -3,14 +3,16 @@
 // an object that does not exist yet.
 import dbus from 'dbus-next';
 import type { AuditManager } from '../core/audit/audit-manager.js';
+import type { DeviceList, DeviceListEvents } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { SettingsConnection } from '../core/settings/connection.js';
 import type { SettingsService } from '../core/settings/settings.js';
 import type { DomainLogger } from '../log/logger.js';
 import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
+import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
 import { Dispatcher } from './dispatcher.js';
-import { managerObject } from './manager-iface.js';
+import { MANAGER_IFACE, MANAGER_PATH, managerObject } from './manager-iface.js';
 import { ObjectTree, type BusObject } from './object-tree.js';
 import { SETTINGS_IFACE, SETTINGS_PATH, settingsObject } from './settings-iface.js';
 import { SignalEmitter } from './signals.js';
@@ -22,6 +24,7 @@ export interface BusConnectionOptions {
   readonly address?: string;
   readonly manager: Manager;
   readonly settings: SettingsService;
+  readonly devices: DeviceList;
   readonly audit: AuditManager;
   readonly log: DomainLogger;
   /** the connection to the bus was lost: the daemon cannot serve anyone */
@@ -60,9 +63,23 @@ function coalesceWrites(connection: { stream: import('node:net').Socket; message
   };
 }
 
+/** Adds the listeners to the device list; returns what removes them. */
+function subscribe(devices: DeviceList, listeners: { [K in keyof DeviceListEvents]: (...args: DeviceListEvents[K]) => void }): () => void {
+  devices.on('added', listeners.added);
+  devices.on('removed', listeners.removed);
+  devices.on('changed', listeners.changed);
+  return () => {
+    devices.off('added', listeners.added);
+    devices.off('removed', listeners.removed);
+    devices.off('changed', listeners.changed);
+  };
+}
+
 export class BusConnection {
   private closing = false;
   private dispatcher: Dispatcher | null = null;
+  /** the device list outlives a lost bus connection: its listeners go with the connection */
+  private detachDevices: () => void = () => undefined;
 
   private constructor(private readonly bus: dbus.MessageBus) {}
 
@@ -121,6 +138,27 @@ export class BusConnection {
       signals.propertiesChanged(connectionObject(conn), CONNECTION_IFACE, names);
     });
 
+    const { devices } = options;
+    const deviceObject = (ifindex: number): BusObject => ({ path: devicePath(ifindex), interfaces: [deviceInterface(devices, ifindex)] });
+    tree.addFamily(DEVICES_PREFIX, {
+      resolve: (n) => (devices.byIfindex(n) ? deviceObject(n) : undefined),
+      list: () => devices.list().map((d) => d.ifindex),
+      fallback: [deviceInterface(devices, null)],
+    });
+    self.detachDevices = subscribe(devices, {
+      added: (device) => {
+        signals.emit(MANAGER_PATH, MANAGER_IFACE, 'DeviceAdded', 'o', [devicePath(device.ifindex)]);
+        signals.propertiesChanged(manager, MANAGER_IFACE, ['Devices']);
+      },
+      removed: (device) => {
+        signals.emit(MANAGER_PATH, MANAGER_IFACE, 'DeviceRemoved', 'o', [devicePath(device.ifindex)]);
+        signals.propertiesChanged(manager, MANAGER_IFACE, ['Devices']);
+      },
+      changed: (device, props) => {
+        signals.propertiesChanged(deviceObject(device.ifindex), DEVICE_IFACE, props.map((p) => DEVICE_PROPERTY_NAMES[p]));
+      },
+    });
+
     const dispatcher = new Dispatcher({
       bus,
       tree,
@@ -144,6 +182,7 @@ export class BusConnection {
 
   close(): void {
     this.closing = true;
+    this.detachDevices();
     this.dispatcher?.stop();
     this.bus.disconnect();
   }

@@ -2,6 +2,7 @@
 // the core Manager.
 import dbus from 'dbus-next';
 import type { Manager } from '../core/manager.js';
+import { devicePath } from './device-iface.js';
 import type { BusObject } from './object-tree.js';
 
 const { Variant } = dbus;
@@ -10,12 +11,20 @@ export const MANAGER_PATH = '/org/netaudit1';
 export const MANAGER_IFACE = 'org.netaudit1.Manager';
 
 export function managerObject(manager: Manager): BusObject {
+  const devicePaths = (): string[] => manager.devices().map((d) => devicePath(d.ifindex));
   return {
     path: MANAGER_PATH,
     interfaces: [
       {
         name: MANAGER_IFACE,
         methods: [
+          { name: 'GetDevices', in: [], out: [['devices', 'ao']], handler: async () => [devicePaths()] },
+          {
+            name: 'GetDeviceByIpIface',
+            in: [['iface', 's']],
+            out: [['device', 'o']],
+            handler: async (_ctx, [iface]) => [devicePath(manager.deviceByIpIface(iface as string).ifindex)],
+          },
           {
             name: 'Reload',
             in: [['flags', 'u']],
@@ -55,6 +64,7 @@ export function managerObject(manager: Manager): BusObject {
         properties: [
           { name: 'Version', signature: 's', get: () => manager.version },
           { name: 'State', signature: 'u', get: () => manager.state },
+          { name: 'Devices', signature: 'ao', get: devicePaths, emitsChanged: 'invalidates' },
           { name: 'AuditEnabled', signature: 'b', get: () => manager.auditEnabled },
           {
             // backend → failing (b), failed, dropped (t: records since start), queued (u)
@@ -74,7 +84,11 @@ export function managerObject(manager: Manager): BusObject {
               ),
           },
         ],
-        signals: [{ name: 'StateChanged', args: [['state', 'u']] }],
+        signals: [
+          { name: 'StateChanged', args: [['state', 'u']] },
+          { name: 'DeviceAdded', args: [['device_path', 'o']] },
+          { name: 'DeviceRemoved', args: [['device_path', 'o']] },
+        ],
       },
     ],
   };

@@ -1,11 +1,14 @@
 // Manager: the daemon-wide operations of SPEC §2 — reload, logging, version,
-// state — each changing one audited. Switching auditing is itself recorded:
-// before the switch when it turns off, after it when it turns on (SPEC §4).
+// state, the devices — each changing one audited. Switching auditing is
+// itself recorded: before the switch when it turns off, after it when it
+// turns on (SPEC §4).
 import type { Config } from '../config/config.js';
 import { LOG_DOMAINS, LOG_LEVELS, type LogDomain, type Logger, type LogLevel } from '../log/logger.js';
 import type { AuditManager, AuditTransaction, BackendStatus } from './audit/audit-manager.js';
 import type { Authorizer } from './auth/authorizer.js';
 import type { CallerRef } from './caller.js';
+import type { Device } from './devices/device.js';
+import type { DeviceList } from './devices/device-list.js';
 import { NetauditError, quote } from './errors.js';
 import type { SettingsService } from './settings/settings.js';
 
@@ -20,6 +23,7 @@ export interface ManagerOptions {
   readonly audit: AuditManager;
   readonly auth: () => Authorizer;
   readonly settings: SettingsService;
+  readonly devices: DeviceList;
   readonly logger: Logger;
   /** reads the configuration files again; rejects with a message naming file and line */
   readonly loadConfig: () => Promise<Config>;
@@ -56,6 +60,18 @@ export class Manager {
 
   auditBackends(): BackendStatus[] {
     return this.options.audit.status();
+  }
+
+  /** GetDevices: the kernel links of the daemon's namespace, by ifindex. */
+  devices(): Device[] {
+    return this.options.devices.list();
+  }
+
+  /** GetDeviceByIpIface: the device whose interface name is `iface` now. */
+  deviceByIpIface(iface: string): Device {
+    const device = this.options.devices.byName(iface);
+    if (!device) throw new NetauditError('UnknownDevice', `No device has the interface name ${quote(iface)}; GetDevices lists them.`);
+    return device;
   }
 
   /** Reload(u flags): a bitmask of 1 (configuration) and 2 (connection profiles); 0 means both. */

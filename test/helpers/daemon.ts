@@ -23,6 +23,11 @@ export interface DaemonOptions {
    * daemon cuts the paths it quotes after 64 characters, and this keeps a day file's name whole.
    */
   shortAuditDir?: boolean;
+  /**
+   * Run the daemon inside this network namespace (`ip netns exec NS node …`, which execs: the pid
+   * stays the daemon's); the bus socket, reached by its path, works from there.
+   */
+  netns?: string;
 }
 
 export interface TestDaemon {
@@ -180,9 +185,11 @@ class Daemon implements TestDaemon {
   async start(): Promise<void> {
     if (this.running) throw new Error(`the daemon is already running (pid ${this.pid})`);
     this.stderrText = '';
-    const child = spawn(process.execPath, [
-      daemonMain, '--config', this.configFile, '--bus-address', this.bus.address, '--log-file', this.logFile,
-    ], { cwd: this.dir, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = [
+      process.execPath, daemonMain, '--config', this.configFile, '--bus-address', this.bus.address, '--log-file', this.logFile,
+    ];
+    if (this.options.netns !== undefined) command.unshift('ip', 'netns', 'exec', this.options.netns);
+    const child = spawn(command[0]!, command.slice(1), { cwd: this.dir, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.running = true;
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { this.stderrText += chunk; });

@@ -386,7 +386,7 @@ print(json.dumps({
       id: 'guarded wifi',
       security: { 'key-mgmt': 'wpa-psk' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      all: ['AuditBackends', 'AuditEnabled', 'State', 'Version'],
+      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'State', 'Version'],
       logging: ['INFO', 'ALL'],
       filename: join(harness.daemon.profilesDir, 'guarded wifi.nmconnection'),
     });

@@ -157,7 +157,10 @@ describe('busctl', () => {
   it('walks the object tree from / down to the connections', async () => {
     const tree = await ok(['tree', '--no-pager', SERVICE]);
     const paths = tree.split('\n').map((l) => l.replace(/^[\s│├└─]+/, '')).filter(Boolean);
-    expect(paths).toEqual(['/org', '/org/netaudit1', '/org/netaudit1/Settings', ...(await listConnections()).sort()]);
+    const [devices] = (await harness.client.call('/org/netaudit1', 'org.netaudit1.Manager', 'GetDevices')) as [string[]];
+    const expected = ['/org', '/org/netaudit1', '/org/netaudit1/Devices', ...devices, '/org/netaudit1/Settings', ...(await listConnections())];
+    // busctl sorts paths as strings (Devices/10 before Devices/2)
+    expect(paths).toEqual(expected.sort());
     expect(paths).toContain(path);
   });
 

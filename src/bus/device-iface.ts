@@ -1,0 +1,45 @@
+// org.netaudit1.Device at /org/netaudit1/Devices/IFINDEX: translation
+// between the bus and the core Device (SPEC §2). Read-only properties.
+import type { DeviceList } from '../core/devices/device-list.js';
+import type { DeviceProperty } from '../core/devices/device.js';
+import type { InterfaceSpec } from './object-tree.js';
+
+export const DEVICES_PREFIX = '/org/netaudit1/Devices/';
+export const DEVICE_IFACE = 'org.netaudit1.Device';
+
+export function devicePath(ifindex: number): string {
+  return `${DEVICES_PREFIX}${ifindex}`;
+}
+
+/** The bus name of each core property, for PropertiesChanged. */
+export const DEVICE_PROPERTY_NAMES: Record<DeviceProperty, string> = {
+  name: 'Interface',
+  type: 'DeviceType',
+  state: 'State',
+  mtu: 'Mtu',
+  hwAddress: 'HwAddress',
+  managed: 'Managed',
+  autoconnect: 'Autoconnect',
+};
+
+/** The interface of the device with `ifindex`; null for a vanished one (no properties: the object does not exist). */
+export function deviceInterface(devices: DeviceList, ifindex: number | null): InterfaceSpec {
+  const device = () => (ifindex === null ? undefined : devices.byIfindex(ifindex));
+  return {
+    name: DEVICE_IFACE,
+    methods: [],
+    properties: [
+      { name: 'Interface', signature: 's', get: () => device()?.name ?? '' },
+      { name: 'Ifindex', signature: 'i', get: () => ifindex ?? 0 },
+      { name: 'DeviceType', signature: 's', get: () => device()?.type ?? '' },
+      { name: 'State', signature: 'u', get: () => device()?.state ?? 0 },
+      { name: 'Mtu', signature: 'u', get: () => device()?.mtu ?? 0 },
+      { name: 'HwAddress', signature: 's', get: () => device()?.hwAddress ?? '' },
+      // Activation comes with the next part of issue 5: nothing is active yet.
+      { name: 'ActiveConnection', signature: 'o', get: () => '/' },
+      { name: 'Managed', signature: 'b', get: () => device()?.managed ?? false },
+      { name: 'Autoconnect', signature: 'b', get: () => device()?.autoconnect ?? false },
+    ],
+    signals: [],
+  };
+}
