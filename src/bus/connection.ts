@@ -4,7 +4,7 @@
 import dbus from 'dbus-next';
 import type { AuditManager } from '../core/audit/audit-manager.js';
 import type { DeviceList, DeviceListEvents } from '../core/devices/device-list.js';
-import type { Manager } from '../core/manager.js';
+import type { Manager, ManagerEvents } from '../core/manager.js';
 import type { SettingsConnection } from '../core/settings/connection.js';
 import type { SettingsService } from '../core/settings/settings.js';
 import type { DomainLogger } from '../log/logger.js';
@@ -12,7 +12,7 @@ import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
 import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
 import { Dispatcher } from './dispatcher.js';
-import { MANAGER_IFACE, MANAGER_PATH, managerObject } from './manager-iface.js';
+import { MANAGER_IFACE, MANAGER_PATH, MANAGER_PROPERTY_NAMES, managerObject } from './manager-iface.js';
 import { ObjectTree, type BusObject } from './object-tree.js';
 import { SETTINGS_IFACE, SETTINGS_PATH, settingsObject } from './settings-iface.js';
 import { SignalEmitter } from './signals.js';
@@ -78,8 +78,8 @@ function subscribe(devices: DeviceList, listeners: { [K in keyof DeviceListEvent
 export class BusConnection {
   private closing = false;
   private dispatcher: Dispatcher | null = null;
-  /** the device list outlives a lost bus connection: its listeners go with the connection */
-  private detachDevices: () => void = () => undefined;
+  /** the device list and the manager outlive a lost bus connection: their listeners go with the connection */
+  private detachCore: () => void = () => undefined;
 
   private constructor(private readonly bus: dbus.MessageBus) {}
 
@@ -139,13 +139,13 @@ export class BusConnection {
     });
 
     const { devices } = options;
-    const deviceObject = (ifindex: number): BusObject => ({ path: devicePath(ifindex), interfaces: [deviceInterface(devices, ifindex)] });
+    const deviceObject = (ifindex: number): BusObject => ({ path: devicePath(ifindex), interfaces: [deviceInterface(devices, options.manager, ifindex)] });
     tree.addFamily(DEVICES_PREFIX, {
       resolve: (n) => (devices.byIfindex(n) ? deviceObject(n) : undefined),
       list: () => devices.list().map((d) => d.ifindex),
-      fallback: [deviceInterface(devices, null)],
+      fallback: [deviceInterface(devices, options.manager, null)],
     });
-    self.detachDevices = subscribe(devices, {
+    const detachDevices = subscribe(devices, {
       added: (device) => {
         signals.emit(MANAGER_PATH, MANAGER_IFACE, 'DeviceAdded', 'o', [devicePath(device.ifindex)]);
         signals.propertiesChanged(manager, MANAGER_IFACE, ['Devices']);
@@ -158,6 +158,16 @@ export class BusConnection {
         signals.propertiesChanged(deviceObject(device.ifindex), DEVICE_IFACE, props.map((p) => DEVICE_PROPERTY_NAMES[p]));
       },
     });
+
+    const managerChanged = (...[props]: ManagerEvents['changed']): void => {
+      signals.propertiesChanged(manager, MANAGER_IFACE, props.map((p) => MANAGER_PROPERTY_NAMES[p]));
+      if (props.includes('state')) signals.emit(MANAGER_PATH, MANAGER_IFACE, 'StateChanged', 'u', [options.manager.state]);
+    };
+    options.manager.on('changed', managerChanged);
+    self.detachCore = () => {
+      detachDevices();
+      options.manager.off('changed', managerChanged);
+    };
 
     const dispatcher = new Dispatcher({
       bus,
@@ -182,7 +192,7 @@ export class BusConnection {
 
   close(): void {
     this.closing = true;
-    this.detachDevices();
+    this.detachCore();
     this.dispatcher?.stop();
     this.bus.disconnect();
   }

@@ -1,6 +1,8 @@
 // org.netaudit1.Device at /org/netaudit1/Devices/IFINDEX: translation
-// between the bus and the core Device (SPEC §2). Read-only properties.
+// between the bus and the core Device (SPEC §2). Managed and Autoconnect are
+// writable: a write is an audited change made by the core Manager.
 import type { DeviceList } from '../core/devices/device-list.js';
+import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
 import type { InterfaceSpec } from './object-tree.js';
 
@@ -22,8 +24,17 @@ export const DEVICE_PROPERTY_NAMES: Record<DeviceProperty, string> = {
   autoconnect: 'Autoconnect',
 };
 
-/** The interface of the device with `ifindex`; null for a vanished one (no properties: the object does not exist). */
-export function deviceInterface(devices: DeviceList, ifindex: number | null): InterfaceSpec {
+/** The ifindex a device path names (a vanished device's path too). */
+function ifindexOf(path: string): number {
+  return Number(path.slice(DEVICES_PREFIX.length));
+}
+
+/**
+ * The interface of the device with `ifindex`; null for a vanished one (its
+ * reads are refused as the object does not exist; its writes reach the
+ * core, which refuses them with UnknownDevice and records the attempt).
+ */
+export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: number | null): InterfaceSpec {
   const device = () => (ifindex === null ? undefined : devices.byIfindex(ifindex));
   return {
     name: DEVICE_IFACE,
@@ -37,8 +48,18 @@ export function deviceInterface(devices: DeviceList, ifindex: number | null): In
       { name: 'HwAddress', signature: 's', get: () => device()?.hwAddress ?? '' },
       // Activation comes with the next part of issue 5: nothing is active yet.
       { name: 'ActiveConnection', signature: 'o', get: () => '/' },
-      { name: 'Managed', signature: 'b', get: () => device()?.managed ?? false },
-      { name: 'Autoconnect', signature: 'b', get: () => device()?.autoconnect ?? false },
+      {
+        name: 'Managed',
+        signature: 'b',
+        get: () => device()?.managed ?? false,
+        set: { op: 'device-managed', handler: (ctx, value, sig) => manager.setDeviceManaged(ctx.caller, ifindexOf(ctx.path), sig, value) },
+      },
+      {
+        name: 'Autoconnect',
+        signature: 'b',
+        get: () => device()?.autoconnect ?? false,
+        set: { op: 'device-autoconnect', handler: (ctx, value, sig) => manager.setDeviceAutoconnect(ctx.caller, ifindexOf(ctx.path), sig, value) },
+      },
     ],
     signals: [],
   };

@@ -3,7 +3,10 @@
 // to the member's core operation, and replies when the operation is done —
 // with its result or a named org.netaudit1.Error.* (SPEC §2 order:
 // signature → caller and authorization → validation → state → change →
-// record → reply; the steps after the signature run in the core).
+// record → reply; the steps after the signature run in the core). A write
+// to a writable property goes the same way: Properties.Set hands the
+// variant's value and signature to the property's core operation, which
+// checks the type after authorization and records the attempt.
 import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { AuditOp } from '../core/audit/record.js';
@@ -117,11 +120,12 @@ export class Dispatcher {
     throw new BusError('UnknownMethod', `${iface || object.path} has no method ${JSON.stringify(member)}.`);
   }
 
-  private properties(msg: Msg, object: BusObject, exists: boolean, member: string, signature: string, body: unknown[]): Msg {
+  private async properties(msg: Msg, object: BusObject, exists: boolean, member: string, signature: string, body: unknown[]): Promise<Msg> {
     const expect = (sig: string): void => {
       if (signature !== sig) throw new BusError('InvalidArgument', `${PROPERTIES}.${member} takes arguments of signature "${sig}", not "${signature}".`);
     };
-    if (!exists) throw this.unknownObject(object.path);
+    // A write to a writable property of a vanished object still reaches the core, which refuses and records it.
+    if (!exists && !(member === 'Set' && this.writable(object, signature, body))) throw this.unknownObject(object.path);
     const ifaceOf = (name: string): InterfaceSpec => {
       const found = object.interfaces.find((i) => i.name === name);
       if (!found) throw new BusError('UnknownMethod', `${object.path} has no interface ${JSON.stringify(name)}.`);
@@ -147,14 +151,25 @@ export class Dispatcher {
       }
       case 'Set': {
         expect('ssv');
-        const [ifaceName, propName] = body as [string, string];
+        const [ifaceName, propName, value] = body as [string, string, InstanceType<typeof Variant>];
         const prop = ifaceOf(ifaceName).properties.find((p) => p.name === propName);
         if (!prop) throw new BusError('InvalidArgument', `${ifaceName} has no property ${JSON.stringify(propName)}.`);
-        throw new BusError('PropertyReadOnly', `${ifaceName}.${propName} is read-only.`);
+        if (!prop.set) throw new BusError('PropertyReadOnly', `${ifaceName}.${propName} is read-only.`);
+        // The variant's type is the core's to check, after authorization (SPEC §2 order).
+        const caller = this.options.callers.ref(msg.sender ?? '');
+        await prop.set.handler({ caller, path: object.path }, value.value, value.signature);
+        return Message.newMethodReturn(msg, '', []);
       }
       default:
         throw new BusError('UnknownMethod', `${PROPERTIES} has no method ${JSON.stringify(member)}.`);
     }
+  }
+
+  /** True when `body` is a well-formed Set of a writable property of `object`. */
+  private writable(object: BusObject, signature: string, body: unknown[]): boolean {
+    if (signature !== 'ssv') return false;
+    const [ifaceName, propName] = body as [string, string];
+    return object.interfaces.some((i) => i.name === ifaceName && i.properties.some((p) => p.name === propName && p.set !== undefined));
   }
 
   private unknownObject(path: string): BusError {

@@ -28,10 +28,11 @@ function interfaceXml(iface: InterfaceSpec): string {
     lines.push(`    <method name="${m.name}">${args.join('')}</method>`);
   }
   for (const p of iface.properties) {
+    const access = p.set ? 'readwrite' : 'read';
     lines.push(
       p.emitsChanged === 'invalidates'
-        ? `    <property name="${p.name}" type="${p.signature}" access="read"><annotation name="org.freedesktop.DBus.Property.EmitsChangedSignal" value="invalidates"/></property>`
-        : `    <property name="${p.name}" type="${p.signature}" access="read"/>`,
+        ? `    <property name="${p.name}" type="${p.signature}" access="${access}"><annotation name="org.freedesktop.DBus.Property.EmitsChangedSignal" value="invalidates"/></property>`
+        : `    <property name="${p.name}" type="${p.signature}" access="${access}"/>`,
     );
   }
   for (const s of iface.signals) lines.push(`    <signal name="${s.name}">${s.args.map(([n, t]) => arg(n, t)).join('')}</signal>`);

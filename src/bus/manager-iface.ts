@@ -1,7 +1,7 @@
 // org.netaudit1.Manager at /org/netaudit1: translation between the bus and
-// the core Manager.
+// the core Manager. WirelessEnabled is writable: a write is an audited change.
 import dbus from 'dbus-next';
-import type { Manager } from '../core/manager.js';
+import type { Manager, ManagerProperty } from '../core/manager.js';
 import { devicePath } from './device-iface.js';
 import type { BusObject } from './object-tree.js';
 
@@ -9,6 +9,12 @@ const { Variant } = dbus;
 
 export const MANAGER_PATH = '/org/netaudit1';
 export const MANAGER_IFACE = 'org.netaudit1.Manager';
+
+/** The bus name of each core property the Manager announces, for PropertiesChanged. */
+export const MANAGER_PROPERTY_NAMES: Record<ManagerProperty, string> = {
+  state: 'State',
+  wirelessEnabled: 'WirelessEnabled',
+};
 
 export function managerObject(manager: Manager): BusObject {
   const devicePaths = (): string[] => manager.devices().map((d) => devicePath(d.ifindex));
@@ -32,6 +38,16 @@ export function managerObject(manager: Manager): BusObject {
             op: 'reload',
             handler: async (ctx, [flags]) => {
               await manager.reload(ctx.caller, flags as number);
+              return [];
+            },
+          },
+          {
+            name: 'Sleep',
+            in: [['sleep', 'b']],
+            out: [],
+            op: 'sleep-control',
+            handler: async (ctx, [sleep]) => {
+              await manager.sleep(ctx.caller, sleep as boolean);
               return [];
             },
           },
@@ -64,6 +80,12 @@ export function managerObject(manager: Manager): BusObject {
         properties: [
           { name: 'Version', signature: 's', get: () => manager.version },
           { name: 'State', signature: 'u', get: () => manager.state },
+          {
+            name: 'WirelessEnabled',
+            signature: 'b',
+            get: () => manager.wirelessEnabled,
+            set: { op: 'radio-control', handler: (ctx, value, sig) => manager.setWirelessEnabled(ctx.caller, sig, value) },
+          },
           { name: 'Devices', signature: 'ao', get: devicePaths, emitsChanged: 'invalidates' },
           { name: 'AuditEnabled', signature: 'b', get: () => manager.auditEnabled },
           {

@@ -31,6 +31,18 @@ export interface PropertySpec {
    * change would cost time in proportion to their number).
    */
   readonly emitsChanged?: 'invalidates';
+  /**
+   * A writable property: the audit op of a write, declared beside it, and
+   * the core operation that authorizes, checks the value's type (`signature`
+   * is the variant's, whatever the caller chose), re-checks that the object
+   * exists, sets and records (NetworkManager's
+   * nm_manager_dbus_set_property_handle). Without it the property is
+   * read-only and a write is refused unrecorded.
+   */
+  readonly set?: {
+    readonly op: AuditOp;
+    readonly handler: (ctx: CallContext, value: unknown, signature: string) => Promise<void>;
+  };
 }
 
 export interface SignalSpec {

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'UnknownDevice'
   | 'UuidExists'
   | 'NotSupported'
+  | 'AlreadyAsleepOrAwake'
   | 'Failed';
 
 export type Reason =
@@ -22,6 +23,7 @@ export type Reason =
   | 'unknown-device'
   | 'not-supported'
   | 'kernel-error'
+  | 'already-asleep-or-awake'
   | 'audit-trail-unavailable'
   | 'io-error'
   | 'failed';
@@ -33,6 +35,7 @@ const DEFAULT_REASON: Record<ErrorCode, Reason> = {
   UnknownDevice: 'unknown-device',
   UuidExists: 'uuid-exists',
   NotSupported: 'not-supported',
+  AlreadyAsleepOrAwake: 'already-asleep-or-awake',
   Failed: 'failed',
 };
 

@@ -1,7 +1,9 @@
-// Manager: the daemon-wide operations of SPEC §2 — reload, logging, version,
-// state, the devices — each changing one audited. Switching auditing is
+// Manager: the daemon-wide operations of SPEC §2 — reload, logging, sleep,
+// the wireless switch, version, state, the devices — each changing one
+// audited. Switching auditing is
 // itself recorded: before the switch when it turns off, after it when it
 // turns on (SPEC §4).
+import { EventEmitter } from 'node:events';
 import type { Config } from '../config/config.js';
 import { LOG_DOMAINS, LOG_LEVELS, type LogDomain, type Logger, type LogLevel } from '../log/logger.js';
 import type { AuditManager, AuditTransaction, BackendStatus } from './audit/audit-manager.js';
@@ -9,11 +11,20 @@ import type { Authorizer } from './auth/authorizer.js';
 import type { CallerRef } from './caller.js';
 import type { Device } from './devices/device.js';
 import type { DeviceList } from './devices/device-list.js';
+import { DeviceOps } from './devices/device-ops.js';
 import { NetauditError, quote } from './errors.js';
+import { booleanValue, onOff } from './property-value.js';
 import type { SettingsService } from './settings/settings.js';
 
-/** NetworkManager's NMState values that apply before devices exist. */
+/** NetworkManager's NMState values that apply before activation exists. */
+export const NM_STATE_ASLEEP = 10;
 export const NM_STATE_DISCONNECTED = 20;
+
+export type ManagerProperty = 'state' | 'wirelessEnabled';
+
+export interface ManagerEvents {
+  changed: [ManagerProperty[]];
+}
 
 export const RELOAD_CONF = 1;
 export const RELOAD_CONNECTIONS = 2;
@@ -43,15 +54,32 @@ export interface LoggingState {
   readonly domains: string;
 }
 
-export class Manager {
-  constructor(private readonly options: ManagerOptions) {}
+export class Manager extends EventEmitter<ManagerEvents> {
+  /** Sleep(true) .. Sleep(false); in memory only, as NetworkManager keeps it. */
+  private sleeping = false;
+  /**
+   * The WirelessEnabled switch. Without Wi-Fi hardware it is stored state
+   * (still an audited change); in memory only for now — persisting it, as
+   * NetworkManager does in its state file, is a later concern.
+   */
+  private wireless = true;
+  private readonly deviceOps: DeviceOps;
+
+  constructor(private readonly options: ManagerOptions) {
+    super();
+    this.deviceOps = new DeviceOps({ audit: options.audit, auth: options.auth, devices: options.devices });
+  }
 
   get version(): string {
     return this.options.version;
   }
 
   get state(): number {
-    return NM_STATE_DISCONNECTED;
+    return this.sleeping ? NM_STATE_ASLEEP : NM_STATE_DISCONNECTED;
+  }
+
+  get wirelessEnabled(): boolean {
+    return this.wireless;
   }
 
   get auditEnabled(): boolean {
@@ -72,6 +100,48 @@ export class Manager {
     const device = this.options.devices.byName(iface);
     if (!device) throw new NetauditError('UnknownDevice', `No device has the interface name ${quote(iface)}; GetDevices lists them.`);
     return device;
+  }
+
+  /** Device.Managed write (`signature`: the variant's; a wrong type is a recorded InvalidArgument). */
+  setDeviceManaged(ref: CallerRef, ifindex: number, signature: string, value: unknown): Promise<void> {
+    return this.deviceOps.setManaged(ref, ifindex, signature, value);
+  }
+
+  setDeviceAutoconnect(ref: CallerRef, ifindex: number, signature: string, value: unknown): Promise<void> {
+    return this.deviceOps.setAutoconnect(ref, ifindex, signature, value);
+  }
+
+  /** The WirelessEnabled property write: op radio-control, args on/off. */
+  async setWirelessEnabled(ref: CallerRef, signature: string, value: unknown): Promise<void> {
+    return this.options.audit.audited(ref, { op: 'radio-control', ...onOff(signature, value) }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.enable-disable-wifi');
+      const on = booleanValue('WirelessEnabled', signature, value);
+      await tx.commit(() => {
+        if (this.wireless === on) return;
+        this.wireless = on;
+        this.emit('changed', ['wirelessEnabled']);
+      });
+    });
+  }
+
+  /**
+   * Sleep(b): op sleep-control, args sleep/wake. As in NetworkManager,
+   * asking for the state the daemon is in already is an error
+   * (AlreadyAsleepOrAwake), recorded as a failed attempt. While asleep the
+   * Manager's State is NetworkManager's 10 (asleep); deactivating what is
+   * active comes with activation.
+   */
+  async sleep(ref: CallerRef, sleep: boolean): Promise<void> {
+    return this.options.audit.audited(ref, { op: 'sleep-control', args: sleep ? 'sleep' : 'wake' }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.sleep-wake');
+      if (this.sleeping === sleep) {
+        throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
+      }
+      await tx.commit(() => {
+        this.sleeping = sleep;
+        this.emit('changed', ['state']);
+      });
+    });
   }
 
   /** Reload(u flags): a bitmask of 1 (configuration) and 2 (connection profiles); 0 means both. */

@@ -211,6 +211,16 @@ const changes: Change[] = [
     action: 'org.netaudit1.logging',
     record: () => ({ op: 'logging-control', args: 'DEBUG:ALL' }),
   },
+  {
+    member: 'Sleep',
+    path: () => MANAGER,
+    iface: MANAGER_IFACE,
+    signature: 'b',
+    args: () => [true],
+    busctlArgs: () => ['true'],
+    action: 'org.netaudit1.sleep-wake',
+    record: () => ({ op: 'sleep-control', args: 'sleep' }),
+  },
 ];
 
 /** A refusal says what was refused and why: the polkit action and the caller's uid. */
@@ -386,7 +396,7 @@ print(json.dumps({
       id: 'guarded wifi',
       security: { 'key-mgmt': 'wpa-psk' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'State', 'Version'],
+      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'State', 'Version', 'WirelessEnabled'],
       logging: ['INFO', 'ALL'],
       filename: join(harness.daemon.profilesDir, 'guarded wifi.nmconnection'),
     });

@@ -61,6 +61,12 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     return undefined;
   }
 
+  /** Applies a caller's setting to `device` and announces what it changed. */
+  configure(device: Device, setting: { managed: boolean } | { autoconnect: boolean }): void {
+    const changed = 'managed' in setting ? device.setManaged(setting.managed) : device.setAutoconnect(setting.autoconnect);
+    if (changed.length > 0) this.emit('changed', device, changed);
+  }
+
   private put(link: Link): void {
     const known = this.devices.get(link.ifindex);
     if (!known) {

@@ -25,6 +25,13 @@ export function deviceType(link: Link): string {
 export class Device {
   readonly ifindex: number;
   private current: Link;
+  /**
+   * What a caller set through the Managed and Autoconnect properties; null
+   * keeps the default. Kept in memory only for now: persisting device
+   * settings across restarts is a later concern (issue 5, item 3).
+   */
+  private managedSetting: boolean | null = null;
+  private autoconnectSetting = true;
 
   constructor(link: Link) {
     this.ifindex = link.ifindex;
@@ -39,13 +46,13 @@ export class Device {
     return deviceType(this.current);
   }
 
-  /** The loopback is never managed (as in NetworkManager). */
+  /** By default the loopback is not managed (as in NetworkManager); a caller may say otherwise. */
   get managed(): boolean {
-    return this.type !== 'loopback';
+    return this.managedSetting ?? this.type !== 'loopback';
   }
 
   get autoconnect(): boolean {
-    return true;
+    return this.autoconnectSetting;
   }
 
   /**
@@ -69,8 +76,27 @@ export class Device {
 
   /** Takes the link's new state; returns the properties whose value changed. */
   update(link: Link): DeviceProperty[] {
+    return this.changing(() => {
+      this.current = link;
+    });
+  }
+
+  /** Sets Managed; returns the properties whose value changed (State follows it). */
+  setManaged(managed: boolean): DeviceProperty[] {
+    return this.changing(() => {
+      this.managedSetting = managed;
+    });
+  }
+
+  setAutoconnect(autoconnect: boolean): DeviceProperty[] {
+    return this.changing(() => {
+      this.autoconnectSetting = autoconnect;
+    });
+  }
+
+  private changing(change: () => void): DeviceProperty[] {
     const before = this.snapshot();
-    this.current = link;
+    change();
     const after = this.snapshot();
     return (Object.keys(after) as DeviceProperty[]).filter((k) => before[k] !== after[k]);
   }

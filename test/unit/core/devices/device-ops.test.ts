@@ -1,0 +1,104 @@
+// DeviceOps over a fake Platform and an in-memory trail: the order of SPEC §2 (authorization, the
+// value's type, the device's existence, the change), one record per write, and the change applied
+// only once its record is in the trail.
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
+import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/record.js';
+import { RootOnlyAuthorizer } from '../../../../src/core/auth/root-only.js';
+import type { CallerRef } from '../../../../src/core/caller.js';
+import { DeviceList } from '../../../../src/core/devices/device-list.js';
+import { DeviceOps } from '../../../../src/core/devices/device-ops.js';
+import type { DeviceProperty } from '../../../../src/core/devices/device.js';
+import type { Address, Link, Platform, PlatformEvents } from '../../../../src/core/platform/platform.js';
+import { Logger } from '../../../../src/log/logger.js';
+
+class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
+  constructor(public current: Link[] = []) {
+    super();
+  }
+  async links(): Promise<Link[]> {
+    return this.current;
+  }
+  async addresses(): Promise<Address[]> {
+    return [];
+  }
+  async close(): Promise<void> {}
+}
+
+class MemoryTrail implements AuditBackend {
+  readonly name = 'file' as const;
+  readonly commits = true;
+  records: AuditRecord[] = [];
+  failWith: Error | null = null;
+  async write(r: AuditRecord): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.records.push(r);
+  }
+  async close(): Promise<void> {}
+}
+
+const link = (over: Partial<Link> = {}): Link => ({
+  ifindex: 2, name: 'v0', kind: 'veth', arphrd: 1, mtu: 1500, hwAddress: '02:00:5e:00:00:01', up: true, lowerUp: true, master: null, ...over,
+});
+
+const caller = (uid: number): CallerRef => ({ busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid }) });
+
+async function setup() {
+  const logger = new Logger({ write: () => undefined }, { now: () => 0 });
+  const platform = new FakePlatform([link()]);
+  const devices = new DeviceList({ platform, log: logger.domain('CORE') });
+  await devices.load();
+  const trail = new MemoryTrail();
+  const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: [trail], enabled: true, now: () => 0, boot: 'b' });
+  const ops = new DeviceOps({ audit, auth: () => new RootOnlyAuthorizer(), devices });
+  const changes: Array<[number, DeviceProperty[]]> = [];
+  devices.on('changed', (d, props) => changes.push([d.ifindex, props]));
+  return { platform, devices, trail, ops, changes };
+}
+
+const fields = (r: AuditRecord) => ({ op: r.op, ifindex: r.ifindex, iface: r.iface, args: r.args, uid: r.uid, result: r.result, reason: r.reason });
+
+describe('DeviceOps', () => {
+  it('sets Managed with one device-managed record, and announces Managed and the State it implies', async () => {
+    const { devices, trail, ops, changes } = await setup();
+    await ops.setManaged(caller(0), 2, 'b', false);
+    expect(devices.byIfindex(2)?.managed).toBe(false);
+    expect(devices.byIfindex(2)?.state).toBe(10);
+    expect(changes).toEqual([[2, ['state', 'managed']]]);
+    expect(trail.records.map(fields)).toEqual([{ op: 'device-managed', ifindex: 2, iface: 'v0', args: 'off', uid: 0, result: 'success', reason: undefined }]);
+  });
+
+  it('sets Autoconnect, and announces nothing when the value is the same', async () => {
+    const { devices, trail, ops, changes } = await setup();
+    await ops.setAutoconnect(caller(0), 2, 'b', false);
+    await ops.setAutoconnect(caller(0), 2, 'b', false);
+    expect(devices.byIfindex(2)?.autoconnect).toBe(false);
+    expect(changes).toEqual([[2, ['autoconnect']]]);
+    expect(trail.records.map((r) => [r.op, r.args, r.result])).toEqual([['device-autoconnect', 'off', 'success'], ['device-autoconnect', 'off', 'success']]);
+  });
+
+  it('refuses a non-root caller before looking at the value or the device', async () => {
+    const { trail, ops } = await setup();
+    await expect(ops.setManaged(caller(1000), 99, 's', 'x')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    expect(trail.records.map(fields)).toEqual([{ op: 'device-managed', ifindex: 99, iface: undefined, args: undefined, uid: 1000, result: 'fail', reason: 'not-authorized' }]);
+  });
+
+  it('refuses a value that is not a boolean, then a device that is gone, each recorded', async () => {
+    const { platform, devices, trail, ops, changes } = await setup();
+    await expect(ops.setManaged(caller(0), 2, 'i', 0)).rejects.toMatchObject({ code: 'InvalidArgument' });
+    platform.emit('link-removed', link());
+    await expect(ops.setManaged(caller(0), 2, 'b', false)).rejects.toMatchObject({ code: 'UnknownDevice' });
+    expect(devices.list()).toEqual([]);
+    expect(changes).toEqual([]);
+    expect(trail.records.map((r) => [r.iface, r.args, r.reason])).toEqual([['v0', undefined, 'invalid-argument'], [undefined, 'off', 'unknown-device']]);
+  });
+
+  it('changes nothing when the trail refuses the record', async () => {
+    const { devices, trail, ops, changes } = await setup();
+    trail.failWith = new Error('ENOSPC');
+    await expect(ops.setManaged(caller(0), 2, 'b', false)).rejects.toMatchObject({ code: 'Failed', reason: 'audit-trail-unavailable' });
+    expect(devices.byIfindex(2)?.managed).toBe(true);
+    expect(changes).toEqual([]);
+  });
+});
