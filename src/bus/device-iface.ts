@@ -1,6 +1,7 @@
 // org.netaudit1.Device at /org/netaudit1/Devices/IFINDEX: translation
 // between the bus and the core Device (SPEC §2). Managed and Autoconnect are
-// writable: a write is an audited change made by the core Manager.
+// writable and Delete deletes a software link: each an audited change made
+// by the core Manager.
 import type { DeviceList } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
@@ -38,7 +39,18 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
   const device = () => (ifindex === null ? undefined : devices.byIfindex(ifindex));
   return {
     name: DEVICE_IFACE,
-    methods: [],
+    methods: [
+      {
+        name: 'Delete',
+        in: [],
+        out: [],
+        op: 'device-delete',
+        handler: async (ctx) => {
+          await manager.deleteDevice(ctx.caller, ifindexOf(ctx.path));
+          return [];
+        },
+      },
+    ],
     properties: [
       { name: 'Interface', signature: 's', get: () => device()?.name ?? '' },
       { name: 'Ifindex', signature: 'i', get: () => ifindex ?? 0 },

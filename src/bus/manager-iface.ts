@@ -1,5 +1,6 @@
 // org.netaudit1.Manager at /org/netaudit1: translation between the bus and
-// the core Manager. WirelessEnabled is writable: a write is an audited change.
+// the core Manager. WirelessEnabled is writable: a write is an audited change;
+// NetworkingEnabled is read-only, changed by Enable(b).
 import dbus from 'dbus-next';
 import type { Manager, ManagerProperty } from '../core/manager.js';
 import { devicePath } from './device-iface.js';
@@ -13,6 +14,7 @@ export const MANAGER_IFACE = 'org.netaudit1.Manager';
 /** The bus name of each core property the Manager announces, for PropertiesChanged. */
 export const MANAGER_PROPERTY_NAMES: Record<ManagerProperty, string> = {
   state: 'State',
+  networkingEnabled: 'NetworkingEnabled',
   wirelessEnabled: 'WirelessEnabled',
 };
 
@@ -38,6 +40,16 @@ export function managerObject(manager: Manager): BusObject {
             op: 'reload',
             handler: async (ctx, [flags]) => {
               await manager.reload(ctx.caller, flags as number);
+              return [];
+            },
+          },
+          {
+            name: 'Enable',
+            in: [['enable', 'b']],
+            out: [],
+            op: 'networking-control',
+            handler: async (ctx, [enable]) => {
+              await manager.enable(ctx.caller, enable as boolean);
               return [];
             },
           },
@@ -80,6 +92,7 @@ export function managerObject(manager: Manager): BusObject {
         properties: [
           { name: 'Version', signature: 's', get: () => manager.version },
           { name: 'State', signature: 'u', get: () => manager.state },
+          { name: 'NetworkingEnabled', signature: 'b', get: () => manager.networkingEnabled },
           {
             name: 'WirelessEnabled',
             signature: 'b',

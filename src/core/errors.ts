@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'UuidExists'
   | 'NotSupported'
   | 'AlreadyAsleepOrAwake'
+  | 'AlreadyEnabledOrDisabled'
   | 'Failed';
 
 export type Reason =
@@ -24,6 +25,7 @@ export type Reason =
   | 'not-supported'
   | 'kernel-error'
   | 'already-asleep-or-awake'
+  | 'already-enabled-or-disabled'
   | 'audit-trail-unavailable'
   | 'io-error'
   | 'failed';
@@ -36,6 +38,7 @@ const DEFAULT_REASON: Record<ErrorCode, Reason> = {
   UuidExists: 'uuid-exists',
   NotSupported: 'not-supported',
   AlreadyAsleepOrAwake: 'already-asleep-or-awake',
+  AlreadyEnabledOrDisabled: 'already-enabled-or-disabled',
   Failed: 'failed',
 };
 

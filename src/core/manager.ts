@@ -1,6 +1,6 @@
 // Manager: the daemon-wide operations of SPEC §2 — reload, logging, sleep,
-// the wireless switch, version, state, the devices — each changing one
-// audited. Switching auditing is
+// networking on/off, the wireless switch, version, state, the devices —
+// each changing one audited. Switching auditing is
 // itself recorded: before the switch when it turns off, after it when it
 // turns on (SPEC §4).
 import { EventEmitter } from 'node:events';
@@ -20,7 +20,7 @@ import type { SettingsService } from './settings/settings.js';
 export const NM_STATE_ASLEEP = 10;
 export const NM_STATE_DISCONNECTED = 20;
 
-export type ManagerProperty = 'state' | 'wirelessEnabled';
+export type ManagerProperty = 'state' | 'networkingEnabled' | 'wirelessEnabled';
 
 export interface ManagerEvents {
   changed: [ManagerProperty[]];
@@ -63,6 +63,15 @@ export class Manager extends EventEmitter<ManagerEvents> {
    * NetworkManager does in its state file, is a later concern.
    */
   private wireless = true;
+  /**
+   * Enable(b): in memory only, as NetworkManager keeps it unless its state
+   * file says otherwise. Activation (issue 5, item 2) must refuse to start
+   * while this is false (`networkingEnabled`), and Enable(false) must then
+   * also deactivate what is active — that hook comes with activation; until
+   * then nothing is active, so turning networking off changes this state
+   * (and State) only.
+   */
+  private networking = true;
   private readonly deviceOps: DeviceOps;
 
   constructor(private readonly options: ManagerOptions) {
@@ -74,8 +83,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.options.version;
   }
 
+  /** As in NetworkManager, networking off counts as asleep (NM_STATE_ASLEEP), like Sleep(true). */
   get state(): number {
-    return this.sleeping ? NM_STATE_ASLEEP : NM_STATE_DISCONNECTED;
+    return this.sleeping || !this.networking ? NM_STATE_ASLEEP : NM_STATE_DISCONNECTED;
+  }
+
+  /** NetworkingEnabled: false after Enable(false); activation checks it here. */
+  get networkingEnabled(): boolean {
+    return this.networking;
   }
 
   get wirelessEnabled(): boolean {
@@ -111,6 +126,34 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.deviceOps.setAutoconnect(ref, ifindex, signature, value);
   }
 
+  /** Device.Delete: a software link only (op device-delete). */
+  deleteDevice(ref: CallerRef, ifindex: number): Promise<void> {
+    return this.deviceOps.delete(ref, ifindex);
+  }
+
+  /**
+   * Enable(b): op networking-control, args on/off, authorized by
+   * enable-disable-network. As in NetworkManager, asking for the state
+   * networking is in already is an error (AlreadyEnabledOrDisabled),
+   * recorded as a failed attempt.
+   */
+  async enable(ref: CallerRef, enable: boolean): Promise<void> {
+    return this.options.audit.audited(ref, { op: 'networking-control', args: enable ? 'on' : 'off' }, async (tx) => {
+      await this.options.auth().require(tx.caller, 'org.netaudit1.enable-disable-network');
+      if (this.networking === enable) {
+        throw new NetauditError(
+          'AlreadyEnabledOrDisabled',
+          enable ? 'Networking is already enabled: Enable(false) disables it.' : 'Networking is already disabled: Enable(true) enables it.',
+        );
+      }
+      await tx.commit(() => {
+        const stateBefore = this.state;
+        this.networking = enable;
+        this.emit('changed', this.state === stateBefore ? ['networkingEnabled'] : ['networkingEnabled', 'state']);
+      });
+    });
+  }
+
   /** The WirelessEnabled property write: op radio-control, args on/off. */
   async setWirelessEnabled(ref: CallerRef, signature: string, value: unknown): Promise<void> {
     return this.options.audit.audited(ref, { op: 'radio-control', ...onOff(signature, value) }, async (tx) => {
@@ -138,8 +181,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
         throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
       }
       await tx.commit(() => {
+        const stateBefore = this.state;
         this.sleeping = sleep;
-        this.emit('changed', ['state']);
+        if (this.state !== stateBefore) this.emit('changed', ['state']);
       });
     });
   }

@@ -29,6 +29,7 @@ const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_MULTI = 0x2;
+const NLM_F_ACK = 0x4;
 const NLM_F_DUMP_INTR = 0x10;
 const NLM_F_DUMP = 0x300;
 const NLM_F_CAPPED = 0x100;
@@ -153,6 +154,13 @@ export function encodeMessage(type: number, flags: number, seq: number, payload:
 export function linkDumpRequest(seq: number): Buffer {
   const ifinfo = Buffer.alloc(IFINFOMSG_LEN); // family AF_UNSPEC, index 0: all links
   return encodeMessage(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, Buffer.concat([ifinfo, attribute(IFLA_EXT_MASK, u32(RTEXT_FILTER_VF))]));
+}
+
+/** RTM_DELLINK of the link with `ifindex`, acknowledged (the ack carries the kernel's errno and extended-ack text). */
+export function deleteLinkRequest(seq: number, ifindex: number): Buffer {
+  const ifinfo = Buffer.alloc(IFINFOMSG_LEN); // family AF_UNSPEC
+  ifinfo.writeInt32LE(ifindex, 4);
+  return encodeMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, ifinfo);
 }
 
 /** RTM_GETADDR dump of every IPv4 and IPv6 address. */
@@ -337,6 +345,11 @@ export class RtnetlinkSocket {
       const { messages, interrupted } = await this.serialized(() => this.exchange(operation, request));
       if (!interrupted || attempt >= 4) return messages;
     }
+  }
+
+  /** A change request: resolves on the kernel's ack, rejects with its errno and extended-ack text. */
+  async request(operation: string, request: (seq: number) => Buffer): Promise<void> {
+    await this.serialized(() => this.exchange(operation, request));
   }
 
   close(): void {

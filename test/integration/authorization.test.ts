@@ -56,6 +56,7 @@ async function state(): Promise<unknown> {
     files,
     connections,
     logging: await harness.client.call(MANAGER, MANAGER_IFACE, 'GetLogging'),
+    networking: await harness.client.getProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled'),
     unsaved: await harness.client.getProperty(unsavedPath, CONNECTION_IFACE, 'Unsaved'),
     secrets: unwrap(secrets),
   };
@@ -221,6 +222,16 @@ const changes: Change[] = [
     action: 'org.netaudit1.sleep-wake',
     record: () => ({ op: 'sleep-control', args: 'sleep' }),
   },
+  {
+    member: 'Enable',
+    path: () => MANAGER,
+    iface: MANAGER_IFACE,
+    signature: 'b',
+    args: () => [false],
+    busctlArgs: () => ['false'],
+    action: 'org.netaudit1.enable-disable-network',
+    record: () => ({ op: 'networking-control', args: 'off' }),
+  },
 ];
 
 /** A refusal says what was refused and why: the polkit action and the caller's uid. */
@@ -312,6 +323,19 @@ describe('a non-root caller', () => {
       record: () => ({ op: 'connection-get-secrets' }),
     },
     {
+      what: 'Enable(true) while networking is on',
+      call: () => [MANAGER, MANAGER_IFACE, 'Enable', 'b', [true]] as const,
+      rootError: 'org.netaudit1.Error.AlreadyEnabledOrDisabled',
+      record: () => ({ op: 'networking-control', args: 'on' }),
+    },
+    {
+      // No link has this ifindex, so nothing in this (the root) namespace is ever at stake.
+      what: 'Delete of a device that does not exist',
+      call: () => ['/org/netaudit1/Devices/999999', 'org.netaudit1.Device', 'Delete', '', []] as const,
+      rootError: 'org.netaudit1.Error.UnknownDevice',
+      record: () => ({ op: 'device-delete', ifindex: 999999 }),
+    },
+    {
       what: 'Reload with unknown flags',
       call: () => [MANAGER, MANAGER_IFACE, 'Reload', 'u', [7]] as const,
       rootError: 'org.netaudit1.Error.InvalidArgument',
@@ -396,7 +420,7 @@ print(json.dumps({
       id: 'guarded wifi',
       security: { 'key-mgmt': 'wpa-psk' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'State', 'Version', 'WirelessEnabled'],
+      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'NetworkingEnabled', 'State', 'Version', 'WirelessEnabled'],
       logging: ['INFO', 'ALL'],
       filename: join(harness.daemon.profilesDir, 'guarded wifi.nmconnection'),
     });

@@ -2,6 +2,8 @@
 // recorded (SPEC §4). `audited()` wraps an operation so that it produces
 // exactly one record once its outcome is known, success or failure, and so
 // that a change is applied only after its record is durable in the trail.
+// A change that can still fail after its record (a kernel request) gets a
+// second, `fail` record naming the first; see CommitOptions.kernelChange.
 import { randomBytes } from 'node:crypto';
 import type { Caller, CallerRef } from '../caller.js';
 import { NetauditError, type Reason } from '../errors.js';
@@ -28,12 +30,29 @@ export interface CommitOptions {
    * a record made before the switch would not be made at all (SPEC §4).
    */
   readonly recordAfterApply?: boolean;
+  /**
+   * The change is a request to the kernel, which can refuse it only once it
+   * is made (EBUSY, the link gone meanwhile…). The success record still
+   * comes first, durable, so that no change is ever made without its record
+   * and a trail that cannot be written refuses the change (SPEC §4). If
+   * `apply` then fails, the attempt is overturned by a `fail` record with
+   * its reason, carrying the same fields and the same `tx` as the success
+   * it overturns (a tx is given to the attempt for this), and the caller
+   * gets that error: an attempt that failed never ends with only a success
+   * record. (`tx` is a trail field; the other backends show the fail
+   * record with the next seq, the same op, device and caller.) Recording
+   * only after the kernel answered was rejected: when the trail then
+   * refused the record, a change would stand with no record of it, and
+   * could not be taken back. What remains: a daemon that dies between the
+   * record and the kernel's answer leaves the success alone.
+   */
+  readonly kernelChange?: boolean;
 }
 
 /** The record under construction for one operation; see AuditManager.audited. */
 export class AuditTransaction {
   private fields: AuditFields;
-  private state: 'open' | 'committing' | 'committed' = 'open';
+  private state: 'open' | 'committing' | 'committed' | 'overturned' = 'open';
 
   constructor(
     private readonly manager: AuditManager,
@@ -47,6 +66,11 @@ export class AuditTransaction {
   /** True once the success record is durable: from then on the change stands. */
   get committed(): boolean {
     return this.state === 'committed';
+  }
+
+  /** True once the attempt's outcome is on record: committed, or overturned after its commit. */
+  get settled(): boolean {
+    return this.state === 'committed' || this.state === 'overturned';
   }
 
   /** Adds or corrects fields once they are known (a generated uuid, the changed keys). */
@@ -72,9 +96,18 @@ export class AuditTransaction {
       this.state = 'committed';
       return result;
     }
+    if (options.kernelChange && this.fields.tx === undefined) this.describe({ tx: this.manager.nextTx() });
     await this.manager.recordOutcome(this, 'success');
     this.state = 'committed';
-    return apply();
+    if (!options.kernelChange) return apply();
+    try {
+      return await apply();
+    } catch (e) {
+      const error = this.manager.publicError(e, this.op);
+      this.state = 'overturned';
+      await this.manager.recordOutcome(this, 'fail', error.reason).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** True when commit() was called, whatever came of it. */
@@ -174,7 +207,7 @@ export class AuditManager {
     });
   }
 
-  /** A new commit id for a profile change (trail field `tx`). */
+  /** A new commit id for a profile change or a kernel change (trail field `tx`). */
   nextTx(): number {
     return ++this.txCounter;
   }
@@ -213,7 +246,7 @@ export class AuditManager {
       return result;
     } catch (e) {
       const error = this.publicError(e, op);
-      if (!tx.committed) await this.recordOutcome(tx, 'fail', error.reason).catch(() => undefined);
+      if (!tx.settled) await this.recordOutcome(tx, 'fail', error.reason).catch(() => undefined);
       throw error;
     }
   }
@@ -274,7 +307,8 @@ export class AuditManager {
     await this.emit({ ...fields, op, result: 'fail', reason, actor: { busName } }).catch(() => undefined);
   }
 
-  private publicError(e: unknown, op: AuditOp): NetauditError {
+  /** The error a caller sees for `e`: a NetauditError as it is; anything else logged here and shown as a plain Failed. */
+  publicError(e: unknown, op: AuditOp): NetauditError {
     if (e instanceof NetauditError) return e;
     this.log.err(`internal error during ${op}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     return new NetauditError('Failed', `The operation ${op} failed because of an internal error; the daemon log has the details.`, 'failed');

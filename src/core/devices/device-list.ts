@@ -67,6 +67,14 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     if (changed.length > 0) this.emit('changed', device, changed);
   }
 
+  /**
+   * Asks the kernel to delete the device's link; rejects with the kernel's
+   * refusal. The device leaves the list when the kernel's event says so.
+   */
+  deleteLink(device: Device): Promise<void> {
+    return this.options.platform.deleteLink(device.ifindex);
+  }
+
   private put(link: Link): void {
     const known = this.devices.get(link.ifindex);
     if (!known) {

@@ -1,14 +1,17 @@
-// DeviceOps: the audited changes a caller makes to a device through its
-// writable properties, Managed and Autoconnect (SPEC §2 Device, §4 ops
-// device-managed and device-autoconnect). Each runs in SPEC §2's order:
-// authorization → the value's type → the device still exists → the change,
-// committed by its record. The values live in memory only for now:
-// persisting device settings is a later concern.
+// DeviceOps: the audited changes a caller makes to a device — its writable
+// properties, Managed and Autoconnect, and Delete (SPEC §2 Device, §4 ops
+// device-managed, device-autoconnect and device-delete). Each runs in SPEC
+// §2's order: authorization → the value's type → the device still exists
+// (and, for Delete, is a software link) → the change, committed by its
+// record. The property values live in memory only for now: persisting
+// device settings is a later concern.
 import type { AuditManager } from '../audit/audit-manager.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
-import { NetauditError } from '../errors.js';
+import { NetauditError, quote } from '../errors.js';
+import { KernelRefusal } from '../platform/platform.js';
 import { booleanValue, onOff } from '../property-value.js';
+import type { Device } from './device.js';
 import type { DeviceList } from './device-list.js';
 
 export interface DeviceOpsOptions {
@@ -36,6 +39,60 @@ export class DeviceOps {
     return this.set(ref, 'autoconnect', ifindex, signature, value);
   }
 
+  /**
+   * Device.Delete: deletes a software link (one the kernel reports with a
+   * kind: veth, bridge, macvlan, vxlan…); a hardware link or the loopback is
+   * NotSupported, as in NetworkManager. Authorized by network-control, as
+   * NetworkManager's Delete is. Deleting a veth deletes its peer too (the
+   * kernel does): one attempt, one record naming the link asked for.
+   *
+   * A kernel change: its success record is made before the request, and a
+   * kernel refusal (EBUSY, or the link gone meanwhile: UnknownDevice)
+   * overturns it with a fail record (CommitOptions.kernelChange).
+   */
+  delete(ref: CallerRef, ifindex: number): Promise<void> {
+    const { audit, auth, devices } = this.options;
+    const known = devices.byIfindex(ifindex);
+    const context = { op: 'device-delete' as const, ifindex, ...(known ? { iface: known.name } : {}) };
+    return audit.audited(ref, context, async (tx) => {
+      await auth().require(tx.caller, 'org.netaudit1.network-control');
+      const device = this.existing(ifindex);
+      tx.describe({ iface: device.name });
+      if (device.kind === null) {
+        throw new NetauditError(
+          'NotSupported',
+          `${quote(device.name)} (ifindex ${ifindex}) is ${device.type === 'loopback' ? 'the loopback' : 'a hardware link'}: only software links (veth, bridge, macvlan, vxlan…) can be deleted.`,
+        );
+      }
+      await tx.commit(() => this.deleteLink(device), { kernelChange: true });
+    });
+  }
+
+  private async deleteLink(device: Device): Promise<void> {
+    try {
+      await this.options.devices.deleteLink(device);
+    } catch (e) {
+      if (!(e instanceof KernelRefusal)) throw e;
+      const name = `${quote(device.name)} (ifindex ${device.ifindex})`;
+      if (e.code === 'ENODEV') {
+        throw new NetauditError('UnknownDevice', `The link ${name} was removed before it could be deleted; GetDevices lists the devices.`);
+      }
+      if (e.code === 'EOPNOTSUPP') {
+        throw new NetauditError('NotSupported', `The kernel cannot delete the link ${name}: ${e.detail ?? e.code}.`);
+      }
+      throw new NetauditError('Failed', `The kernel refused to delete the link ${name}: ${e.code}${e.detail ? ` (${e.detail})` : ''}.`, 'kernel-error');
+    }
+  }
+
+  private existing(ifindex: number): Device {
+    // Re-checked after authorization: the link may have gone meanwhile.
+    const device = this.options.devices.byIfindex(ifindex);
+    if (!device) {
+      throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
+    }
+    return device;
+  }
+
   private set(ref: CallerRef, setting: Setting, ifindex: number, signature: string, value: unknown): Promise<void> {
     const { audit, auth, devices } = this.options;
     const { op, name } = PROPERTY[setting];
@@ -44,11 +101,7 @@ export class DeviceOps {
     return audit.audited(ref, context, async (tx) => {
       await auth().require(tx.caller, 'org.netaudit1.network-control');
       const on = booleanValue(name, signature, value);
-      // Re-checked after authorization: the link may have gone meanwhile.
-      const device = devices.byIfindex(ifindex);
-      if (!device) {
-        throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
-      }
+      const device = this.existing(ifindex);
       tx.describe({ iface: device.name });
       await tx.commit(() => devices.configure(device, setting === 'managed' ? { managed: on } : { autoconnect: on }));
     });

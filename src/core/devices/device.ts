@@ -46,6 +46,11 @@ export class Device {
     return deviceType(this.current);
   }
 
+  /** The kernel's link kind (veth, bridge, macvlan, vxlan…): set for a software link, null for hardware and the loopback. */
+  get kind(): string | null {
+    return this.current.arphrd === ARPHRD_LOOPBACK ? null : this.current.kind;
+  }
+
   /** By default the loopback is not managed (as in NetworkManager); a caller may say otherwise. */
   get managed(): boolean {
     return this.managedSetting ?? this.type !== 'loopback';

@@ -42,9 +42,27 @@ export interface PlatformEvents {
   'address-removed': [Address];
 }
 
+/** A change the kernel refused: its errno name (ENODEV, EBUSY, EOPNOTSUPP…) and its extended-ack text, when it gave one. */
+export class KernelRefusal extends Error {
+  constructor(
+    readonly operation: string,
+    readonly code: string,
+    readonly detail: string | null,
+  ) {
+    super(`${operation}: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'KernelRefusal';
+  }
+}
+
 export interface Platform extends EventEmitter<PlatformEvents> {
   /** the links as of the last event processed; a listener subscribed before calling misses nothing */
   links(): Promise<Link[]>;
   addresses(): Promise<Address[]>;
+  /**
+   * Deletes the link (a veth's peer goes with it); resolves once the kernel
+   * acknowledged, rejects with a KernelRefusal. The removal itself is then
+   * announced as 'link-removed', like any other.
+   */
+  deleteLink(ifindex: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import {
   addressDumpRequest,
   decodeAddress,
   decodeLink,
+  deleteLinkRequest,
   IFF_LOWER_UP,
   IFF_UP,
   linkDumpRequest,
@@ -22,9 +23,10 @@ import {
   RtnetlinkMonitor,
   RtnetlinkSocket,
   type LinkMessage,
+  NetlinkError,
   type NetlinkMessage,
 } from '../../native/rtnetlink.js';
-import type { Address, Link, Platform, PlatformEvents } from './platform.js';
+import { KernelRefusal, type Address, type Link, type Platform, type PlatformEvents } from './platform.js';
 
 /** Room for a burst of about 10,000 link events before the kernel drops any (then: a full re-list). */
 const EVENT_BUFFER = 4 * 1024 * 1024;
@@ -105,6 +107,16 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   async addresses(): Promise<Address[]> {
     return [...this.knownAddresses.values()];
+  }
+
+  async deleteLink(ifindex: number): Promise<void> {
+    const operation = `delete link ${ifindex}`;
+    try {
+      await this.requests.request(operation, (seq) => deleteLinkRequest(seq, ifindex));
+    } catch (e) {
+      if (e instanceof NetlinkError) throw new KernelRefusal(operation, e.code, e.extAck);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   decodeAddress,
   decodeError,
   decodeLink,
+  deleteLinkRequest,
   linkDumpRequest,
   NetlinkError,
   parseAttributes,
@@ -59,6 +60,13 @@ describe('rtnetlink requests', () => {
 
   it('asks for a dump of every address with the exact bytes of RTM_GETADDR for AF_UNSPEC', () => {
     expect(addressDumpRequest(0x01020304).toString('hex')).toBe('18000000' + '1600' + '0103' + '04030201' + '00000000' + '0000000000000000');
+  });
+
+  it('deletes one link with the exact bytes of RTM_DELLINK, NLM_F_REQUEST|NLM_F_ACK and its ifindex', () => {
+    expect(deleteLinkRequest(9, 0x1234).toString('hex')).toBe(
+      '20000000' + '1100' + '0500' + '09000000' + '00000000' + // nlmsghdr: len 32, RTM_DELLINK, REQUEST|ACK, seq 9, pid 0
+        '00000000' + '34120000' + '00000000' + '00000000', // ifinfomsg: AF_UNSPEC, ifindex 0x1234
+    );
   });
 });
 

@@ -142,3 +142,72 @@ describe('AuditManager.audited', () => {
     expect(trail.records[0]).not.toHaveProperty('cut');
   });
 });
+
+describe('AuditTransaction.commit for a kernel change', () => {
+  const kernel = { kernelChange: true } as const;
+
+  it('records success before the request, with a tx, and nothing more when the kernel agrees', async () => {
+    const { audit, trail, other } = setup();
+    const order: string[] = [];
+    await audit.audited(root, { op: 'device-delete', ifindex: 7, iface: 'v0' }, (tx) =>
+      tx.commit(async () => {
+        order.push(`request after ${trail.records.length} record(s)`);
+      }, kernel),
+    );
+    expect(order).toEqual(['request after 1 record(s)']);
+    expect(trail.records).toEqual([
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'device-delete', ifindex: 7, iface: 'v0', tx: 1, pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
+    ]);
+    expect(other.records.map((r) => r.result)).toEqual(['success']);
+  });
+
+  it('overturns the success with a fail record of the same tx when the kernel refuses, and gives the caller that error', async () => {
+    const { audit, trail, other } = setup();
+    const refusal = new NetauditError('Failed', 'The kernel refused: EBUSY.', 'kernel-error');
+    const err = await audit
+      .audited(root, { op: 'device-delete', ifindex: 7, iface: 'v0' }, (tx) => tx.commit(async () => Promise.reject(refusal), kernel))
+      .catch((e: unknown) => e);
+    expect(err).toBe(refusal);
+    const shape = (r: AuditRecord) => [r.seq, r.op, r.ifindex, r.iface, r.tx, r.pid, r.result, r.reason ?? null];
+    expect(trail.records.map(shape)).toEqual([
+      [1, 'device-delete', 7, 'v0', 1, 77, 'success', null],
+      [2, 'device-delete', 7, 'v0', 1, 77, 'fail', 'kernel-error'],
+    ]);
+    expect(other.records.map(shape)).toEqual(trail.records.map(shape));
+  });
+
+  it('overturns it as a plain Failed when the request fails with an internal error, which is logged', async () => {
+    const { audit, trail, lines } = setup();
+    const err = await audit
+      .audited(root, { op: 'device-delete', ifindex: 7 }, (tx) => tx.commit(async () => Promise.reject(new TypeError('bad at y.js:2')), kernel))
+      .catch((e: NetauditError) => e);
+    expect(err).toMatchObject({ code: 'Failed', reason: 'failed' });
+    expect(lines.join('')).toContain('bad at y.js:2');
+    expect(lines.join('').split('bad at y.js:2')).toHaveLength(2);
+    expect(trail.records.map((r) => [r.result, r.reason ?? null, r.tx])).toEqual([['success', null, 1], ['fail', 'failed', 1]]);
+  });
+
+  it('never makes the request when the trail cannot take the success record', async () => {
+    const { audit, trail, other } = setup();
+    trail.failWith = new Error('EIO');
+    let requested = false;
+    const err = await audit
+      .audited(root, { op: 'device-delete', ifindex: 7 }, (tx) =>
+        tx.commit(() => {
+          requested = true;
+        }, kernel),
+      )
+      .catch((e: NetauditError) => e);
+    expect(requested).toBe(false);
+    expect(err).toMatchObject({ code: 'Failed', reason: 'audit-trail-unavailable' });
+    expect(other.records.map((r) => [r.result, r.reason])).toEqual([['fail', 'audit-trail-unavailable']]);
+  });
+
+  it('gives each kernel change its own tx, counted with the profile changes', async () => {
+    const { audit, trail } = setup();
+    expect(audit.nextTx()).toBe(1);
+    await audit.audited(root, { op: 'device-delete', ifindex: 7 }, (tx) => tx.commit(() => undefined, kernel));
+    await audit.audited(root, { op: 'device-delete', ifindex: 8 }, (tx) => tx.commit(() => undefined, kernel));
+    expect(trail.records.map((r) => r.tx)).toEqual([2, 3]);
+  });
+});

@@ -16,6 +16,7 @@ class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
   async addresses(): Promise<Address[]> {
     return [];
   }
+  async deleteLink(): Promise<void> {}
   async close(): Promise<void> {}
 }
 

@@ -10,10 +10,13 @@ import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
 import { DeviceOps } from '../../../../src/core/devices/device-ops.js';
 import type { DeviceProperty } from '../../../../src/core/devices/device.js';
-import type { Address, Link, Platform, PlatformEvents } from '../../../../src/core/platform/platform.js';
+import { KernelRefusal, type Address, type Link, type Platform, type PlatformEvents } from '../../../../src/core/platform/platform.js';
 import { Logger } from '../../../../src/log/logger.js';
 
 class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
+  /** what the kernel answers the next deleteLink with: null deletes the link */
+  refusal: KernelRefusal | null = null;
+  deleted: number[] = [];
   constructor(public current: Link[] = []) {
     super();
   }
@@ -22,6 +25,13 @@ class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
   }
   async addresses(): Promise<Address[]> {
     return [];
+  }
+  async deleteLink(ifindex: number): Promise<void> {
+    if (this.refusal) throw this.refusal;
+    const gone = this.current.find((l) => l.ifindex === ifindex);
+    this.deleted.push(ifindex);
+    this.current = this.current.filter((l) => l.ifindex !== ifindex);
+    if (gone) this.emit('link-removed', gone);
   }
   async close(): Promise<void> {}
 }
@@ -44,9 +54,9 @@ const link = (over: Partial<Link> = {}): Link => ({
 
 const caller = (uid: number): CallerRef => ({ busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid }) });
 
-async function setup() {
+async function setupWith(links: Link[] = [link()]) {
   const logger = new Logger({ write: () => undefined }, { now: () => 0 });
-  const platform = new FakePlatform([link()]);
+  const platform = new FakePlatform(links);
   const devices = new DeviceList({ platform, log: logger.domain('CORE') });
   await devices.load();
   const trail = new MemoryTrail();
@@ -56,6 +66,8 @@ async function setup() {
   devices.on('changed', (d, props) => changes.push([d.ifindex, props]));
   return { platform, devices, trail, ops, changes };
 }
+
+const setup = () => setupWith();
 
 const fields = (r: AuditRecord) => ({ op: r.op, ifindex: r.ifindex, iface: r.iface, args: r.args, uid: r.uid, result: r.result, reason: r.reason });
 
@@ -100,5 +112,56 @@ describe('DeviceOps', () => {
     await expect(ops.setManaged(caller(0), 2, 'b', false)).rejects.toMatchObject({ code: 'Failed', reason: 'audit-trail-unavailable' });
     expect(devices.byIfindex(2)?.managed).toBe(true);
     expect(changes).toEqual([]);
+  });
+});
+
+describe('DeviceOps.delete', () => {
+  const setup = () => setupWith([link(), link({ ifindex: 1, name: 'lo', kind: null, arphrd: 772 }), link({ ifindex: 3, name: 'eth0', kind: null })]);
+  const deleteFields = (r: AuditRecord) => ({ op: r.op, ifindex: r.ifindex, iface: r.iface, uid: r.uid, result: r.result, reason: r.reason, tx: r.tx });
+
+  it('deletes a software link after its record: one device-delete record, the device gone', async () => {
+    const { platform, devices, trail, ops } = await setup();
+    await ops.delete(caller(0), 2);
+    expect(platform.deleted).toEqual([2]);
+    expect(devices.byIfindex(2)).toBeUndefined();
+    expect(trail.records.map(deleteFields)).toEqual([{ op: 'device-delete', ifindex: 2, iface: 'v0', uid: 0, result: 'success', reason: undefined, tx: 1 }]);
+  });
+
+  it('refuses the loopback and a hardware link with NotSupported, each recorded, nothing asked of the kernel', async () => {
+    const { platform, trail, ops } = await setup();
+    await expect(ops.delete(caller(0), 1)).rejects.toMatchObject({ code: 'NotSupported', message: expect.stringContaining('the loopback') });
+    await expect(ops.delete(caller(0), 3)).rejects.toMatchObject({ code: 'NotSupported', message: expect.stringContaining('a hardware link') });
+    expect(platform.deleted).toEqual([]);
+    expect(trail.records.map((r) => [r.ifindex, r.iface, r.result, r.reason])).toEqual([[1, 'lo', 'fail', 'not-supported'], [3, 'eth0', 'fail', 'not-supported']]);
+  });
+
+  it('refuses a non-root caller before looking at the device', async () => {
+    const { platform, trail, ops } = await setup();
+    await expect(ops.delete(caller(1000), 1)).rejects.toMatchObject({ code: 'PermissionDenied' });
+    expect(platform.deleted).toEqual([]);
+    expect(trail.records.map(deleteFields)).toEqual([{ op: 'device-delete', ifindex: 1, iface: 'lo', uid: 1000, result: 'fail', reason: 'not-authorized', tx: undefined }]);
+  });
+
+  it('refuses a device that is gone with UnknownDevice', async () => {
+    const { trail, ops } = await setup();
+    await expect(ops.delete(caller(0), 99)).rejects.toMatchObject({ code: 'UnknownDevice' });
+    expect(trail.records.map(deleteFields)).toEqual([{ op: 'device-delete', ifindex: 99, iface: undefined, uid: 0, result: 'fail', reason: 'unknown-device', tx: undefined }]);
+  });
+
+  it('when the kernel refuses, overturns the success record: Failed with the kernel\'s words, reason kernel-error', async () => {
+    const { platform, devices, trail, ops } = await setup();
+    platform.refusal = new KernelRefusal('delete link 2', 'EBUSY', 'Device is in use');
+    const err = await ops.delete(caller(0), 2).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'Failed', reason: 'kernel-error' });
+    expect((err as Error).message).toContain('EBUSY (Device is in use)');
+    expect(devices.byIfindex(2)).toBeDefined();
+    expect(trail.records.map((r) => [r.seq, r.result, r.reason, r.tx])).toEqual([[1, 'success', undefined, 1], [2, 'fail', 'kernel-error', 1]]);
+  });
+
+  it('a link that vanished between the record and the request is UnknownDevice', async () => {
+    const { platform, trail, ops } = await setup();
+    platform.refusal = new KernelRefusal('delete link 2', 'ENODEV', null);
+    await expect(ops.delete(caller(0), 2)).rejects.toMatchObject({ code: 'UnknownDevice', reason: 'unknown-device' });
+    expect(trail.records.map((r) => [r.result, r.reason])).toEqual([['success', undefined], ['fail', 'unknown-device']]);
   });
 });
