@@ -5,96 +5,26 @@
 // the state networking is in is AlreadyEnabledOrDisabled, as in NetworkManager. The daemon runs in
 // a network namespace made for this file; the root namespace's links are never touched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, DBusError, SERVICE, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { busctl, run } from '../helpers/exec.js';
-import { auditLines } from '../helpers/profiles.js';
+import type { TestBus } from '../helpers/bus.js';
+import { SERVICE, type TestClient } from '../helpers/client.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { deviceGone, deviceOnBus, devicePaths, DEVICE_IFACE, errorOf, nauserUid as lookUpNauser, newRecords, pathOf, propertiesChanged } from '../helpers/devices.js';
+import { busctl } from '../helpers/exec.js';
+import { createNetns, ip, linkNames, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
+import { auditLines, MANAGER, MANAGER_IFACE } from '../helpers/profiles.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NS = `na-devdel-${process.pid}`;
 const PEER = `${NS}-peer`;
-const MANAGER = '/org/netaudit1';
-const MANAGER_IFACE = 'org.netaudit1.Manager';
-const DEVICE_IFACE = 'org.netaudit1.Device';
-const PROPERTIES = 'org.freedesktop.DBus.Properties';
-
-type TrailRecord = Record<string, unknown>;
 
 let bus: TestBus;
 let daemon: TestDaemon;
 let client: TestClient;
 let nauserUid: number;
 
-async function ip(...args: string[]): Promise<string> {
-  const r = await run('ip', args);
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-async function linkNames(ns: string): Promise<string[]> {
-  return (JSON.parse(await ip('-n', ns, '-j', 'link')) as Array<{ ifname: string }>).map((l) => l.ifname);
-}
-
-async function ifindexOf(name: string): Promise<number> {
-  const [found] = JSON.parse(await ip('-n', NS, '-j', 'link', 'show', 'dev', name)) as Array<{ ifindex: number }>;
-  return found!.ifindex;
-}
-
-const pathOf = (ifindex: number): string => `/org/netaudit1/Devices/${ifindex}`;
-
-async function devicePaths(): Promise<string[]> {
-  const [paths] = (await client.call(MANAGER, MANAGER_IFACE, 'GetDevices')) as [string[]];
-  return paths;
-}
-
-/** The link's ifindex once the daemon shows it as a device. */
-async function onBus(name: string): Promise<number> {
-  const ifindex = await ifindexOf(name);
-  await waitFor(async () => (await devicePaths()).includes(pathOf(ifindex)), { timeoutMs: 5_000, what: `${name} on the bus` });
-  return ifindex;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof DBusError>> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof DBusError) return e;
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
-
-async function newRecords<T>(action: () => Promise<T>): Promise<{ records: TrailRecord[]; result: T }> {
-  const before = (await daemon.trail()).length;
-  const result = await action();
-  return { records: (await daemon.trail()).slice(before), result };
-}
-
-/** The changed properties of the first PropertiesChanged for `iface` on `path` while `action` ran. */
-async function propertiesChanged(path: string, iface: string, action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  const seen: Array<Record<string, unknown>> = [];
-  const off = await client.onSignal(path, PROPERTIES, 'PropertiesChanged', (body) => {
-    if (body[0] !== iface) return;
-    seen.push(Object.fromEntries(Object.entries(body[1] as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value])));
-  });
-  try {
-    await action();
-    await waitFor(() => seen.length > 0, { timeoutMs: 5_000, what: `PropertiesChanged of ${iface} on ${path}` });
-    return seen[0]!;
-  } finally {
-    await off();
-  }
-}
-
 beforeAll(async () => {
-  const id = await run('id', ['-u', 'nauser']);
-  if (id.code !== 0) throw new Error(`user nauser is missing (useradd -M -s /usr/sbin/nologin -U nauser): ${id.stderr}`);
-  nauserUid = Number(id.stdout.trim());
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-  await ip('netns', 'add', NS);
-  await ip('netns', 'add', PEER);
+  nauserUid = await lookUpNauser();
+  await createNetns(NS, PEER);
   await ip('-n', NS, 'link', 'set', 'lo', 'up');
   await ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1', 'netns', PEER);
   await ip('-n', NS, 'link', 'add', 'br0', 'type', 'bridge');
@@ -102,28 +32,21 @@ beforeAll(async () => {
   await ip('-n', NS, 'link', 'add', 'w0', 'type', 'veth', 'peer', 'name', 'w1', 'netns', PEER);
   await ip('-n', NS, 'link', 'add', 'mv0', 'link', 'w0', 'type', 'macvlan', 'mode', 'bridge');
   await ip('-n', NS, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789');
-  bus = await startBus();
-  daemon = await startDaemon(bus, { netns: NS });
-  client = await connect(bus.address);
+  ({ bus, daemon, client } = await startDaemonInNetns(NS));
 });
 
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-});
+afterAll(() => stopDaemonInNetns({ bus, client }, NS, PEER));
 
 describe('Device.Delete', () => {
   it('is introspected as a method of the device', async () => {
-    const [xml] = (await client.call(pathOf(await onBus('v0')), 'org.freedesktop.DBus.Introspectable', 'Introspect')) as [string];
+    const [xml] = (await client.call(pathOf(await deviceOnBus(client, NS, 'v0')), 'org.freedesktop.DBus.Introspectable', 'Introspect')) as [string];
     expect(xml).toContain('<method name="Delete">');
   });
 
   it('refused to nauser with PermissionDenied: the link stays, one failed record', async () => {
-    const ifindex = await onBus('br0');
+    const ifindex = await deviceOnBus(client, NS, 'br0');
     let pid = 0;
-    const { records } = await newRecords(async () => {
+    const { records } = await newRecords(daemon, async () => {
       const r = await busctl(bus.address, ['call', SERVICE, pathOf(ifindex), DEVICE_IFACE, 'Delete'], { uid: 'nauser' });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('Not authorized');
@@ -142,21 +65,21 @@ describe('Device.Delete', () => {
     { name: 'vx0', kind: 'vxlan' },
   ]) {
     it(`deletes the ${kind} ${name} as root: gone from the kernel and the bus, DeviceRemoved, one device-delete record`, async () => {
-      const ifindex = await onBus(name);
+      const ifindex = await deviceOnBus(client, NS, name);
       const path = pathOf(ifindex);
       expect(await client.getProperty(path, DEVICE_IFACE, 'DeviceType')).toBe(kind);
       const removed: string[] = [];
       const off = await client.onSignal(MANAGER, MANAGER_IFACE, 'DeviceRemoved', (body) => removed.push(body[0] as string));
       try {
         let pid = 0;
-        const { records } = await newRecords(async () => {
+        const { records } = await newRecords(daemon, async () => {
           const r = await busctl(bus.address, ['call', SERVICE, path, DEVICE_IFACE, 'Delete']);
           expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
           pid = r.pid;
         });
         expect(await linkNames(NS)).not.toContain(name);
         await waitFor(() => removed.includes(path), { timeoutMs: 5_000, what: `DeviceRemoved(${path})` });
-        expect(await devicePaths()).not.toContain(path);
+        expect(await devicePaths(client)).not.toContain(path);
         expect(records).toHaveLength(1);
         expect(records[0]).toMatchObject({ op: 'device-delete', ifindex, iface: name, pid, uid: 0, result: 'success' });
         expect(records[0]).not.toHaveProperty('reason');
@@ -168,12 +91,12 @@ describe('Device.Delete', () => {
   }
 
   it('deletes the veth v0 with dbus-next as root, and its peer in the other namespace with it: one record', async () => {
-    const ifindex = await onBus('v0');
+    const ifindex = await deviceOnBus(client, NS, 'v0');
     const path = pathOf(ifindex);
     const removed: string[] = [];
     const off = await client.onSignal(MANAGER, MANAGER_IFACE, 'DeviceRemoved', (body) => removed.push(body[0] as string));
     try {
-      const { records } = await newRecords(() => client.call(path, DEVICE_IFACE, 'Delete'));
+      const { records } = await newRecords(daemon, () => client.call(path, DEVICE_IFACE, 'Delete'));
       expect(await linkNames(NS)).not.toContain('v0');
       expect(await linkNames(PEER)).not.toContain('v1');
       await waitFor(() => removed.includes(path), { timeoutMs: 5_000, what: `DeviceRemoved(${path})` });
@@ -184,8 +107,8 @@ describe('Device.Delete', () => {
   });
 
   it('refuses the loopback, a link without kind, with NotSupported and a failed record', async () => {
-    const ifindex = await onBus('lo');
-    const { records, result } = await newRecords(() => errorOf(client.call(pathOf(ifindex), DEVICE_IFACE, 'Delete')));
+    const ifindex = await deviceOnBus(client, NS, 'lo');
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(pathOf(ifindex), DEVICE_IFACE, 'Delete')));
     expect(result.type).toBe('org.netaudit1.Error.NotSupported');
     expect(result.text).toContain('"lo"');
     expect(result.text).toContain('only software links');
@@ -195,11 +118,11 @@ describe('Device.Delete', () => {
 
   it('refuses a device that vanished with UnknownDevice and a failed record with its ifindex', async () => {
     await ip('-n', NS, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x1', 'netns', PEER);
-    const ifindex = await onBus('x0');
+    const ifindex = await deviceOnBus(client, NS, 'x0');
     const path = pathOf(ifindex);
     await ip('-n', NS, 'link', 'del', 'x0');
-    await waitFor(async () => !(await devicePaths()).includes(path), { timeoutMs: 5_000, what: `x0 (${path}) gone from the bus` });
-    const { records, result } = await newRecords(() => errorOf(client.call(path, DEVICE_IFACE, 'Delete')));
+    await deviceGone(client, path, 'x0');
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(path, DEVICE_IFACE, 'Delete')));
     expect(result.type).toBe('org.netaudit1.Error.UnknownDevice');
     expect(result.text).toContain(String(ifindex));
     expect(records).toHaveLength(1);
@@ -208,8 +131,8 @@ describe('Device.Delete', () => {
   });
 
   it('with arguments is InvalidArgument and a failed record', async () => {
-    const ifindex = await onBus('w0');
-    const { records, result } = await newRecords(() => errorOf(client.call(pathOf(ifindex), DEVICE_IFACE, 'Delete', 's', ['now'])));
+    const ifindex = await deviceOnBus(client, NS, 'w0');
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(pathOf(ifindex), DEVICE_IFACE, 'Delete', 's', ['now'])));
     expect(result.type).toBe('org.netaudit1.Error.InvalidArgument');
     expect(await linkNames(NS)).toContain('w0');
     expect(records).toEqual([expect.objectContaining({ op: 'device-delete', uid: 0, result: 'fail', reason: 'invalid-argument' })]);
@@ -222,13 +145,13 @@ describe('Manager.Enable', () => {
     const [xml] = (await client.call(MANAGER, 'org.freedesktop.DBus.Introspectable', 'Introspect')) as [string];
     expect(xml).toContain('<property name="NetworkingEnabled" type="b" access="read"/>');
     expect(xml).toContain('<method name="Enable">');
-    const { records, result } = await newRecords(() => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled', 'b', false)));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled', 'b', false)));
     expect(result.type).toBe('org.netaudit1.Error.PropertyReadOnly');
     expect(records).toEqual([]);
   });
 
   it('refused to nauser: networking stays on, one failed record', async () => {
-    const { records, result } = await newRecords(() => busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Enable', 'b', 'false'], { uid: 'nauser' }));
+    const { records, result } = await newRecords(daemon, () => busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Enable', 'b', 'false'], { uid: 'nauser' }));
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('org.netaudit1.enable-disable-network');
     expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled')).toBe(true);
@@ -240,8 +163,8 @@ describe('Manager.Enable', () => {
     const off = await client.onSignal(MANAGER, MANAGER_IFACE, 'StateChanged', (body) => states.push(body[0] as number));
     try {
       let pid = 0;
-      const { records } = await newRecords(async () => {
-        const changed = await propertiesChanged(MANAGER, MANAGER_IFACE, async () => {
+      const { records } = await newRecords(daemon, async () => {
+        const changed = await propertiesChanged(client, MANAGER, MANAGER_IFACE, async () => {
           const r = await busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Enable', 'b', 'false']);
           expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
           pid = r.pid;
@@ -259,7 +182,7 @@ describe('Manager.Enable', () => {
   });
 
   it('Enable(false) while off is AlreadyEnabledOrDisabled, as in NetworkManager, and a failed record', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [false])));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [false])));
     expect(result.type).toBe('org.netaudit1.Error.AlreadyEnabledOrDisabled');
     expect(result.text).toContain('already disabled');
     expect(records).toEqual([expect.objectContaining({ op: 'networking-control', args: 'off', uid: 0, result: 'fail', reason: 'already-enabled-or-disabled' })]);
@@ -267,21 +190,21 @@ describe('Manager.Enable', () => {
   });
 
   it('Enable(true) turns it on again: NetworkingEnabled true, State 20, recorded with args=on', async () => {
-    const { records } = await newRecords(async () => {
-      expect(await propertiesChanged(MANAGER, MANAGER_IFACE, () => client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [true]))).toEqual({ NetworkingEnabled: true, State: 20 });
+    const { records } = await newRecords(daemon, async () => {
+      expect(await propertiesChanged(client, MANAGER, MANAGER_IFACE, () => client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [true]))).toEqual({ NetworkingEnabled: true, State: 20 });
     });
     expect(await client.getAllProperties(MANAGER, MANAGER_IFACE)).toMatchObject({ NetworkingEnabled: true, State: 20 });
     expect(records).toEqual([expect.objectContaining({ op: 'networking-control', args: 'on', pid: process.pid, uid: 0, result: 'success' })]);
   });
 
   it('Enable(true) while on is AlreadyEnabledOrDisabled too', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [true])));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [true])));
     expect(result.type).toBe('org.netaudit1.Error.AlreadyEnabledOrDisabled');
     expect(records).toEqual([expect.objectContaining({ op: 'networking-control', args: 'on', result: 'fail', reason: 'already-enabled-or-disabled' })]);
   });
 
   it('Enable with the wrong signature is InvalidArgument and a failed record', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'u', [0])));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Enable', 'u', [0])));
     expect(result.type).toBe('org.netaudit1.Error.InvalidArgument');
     expect(records).toEqual([expect.objectContaining({ op: 'networking-control', uid: 0, result: 'fail', reason: 'invalid-argument' })]);
   });

@@ -4,21 +4,17 @@
 // and puts the Manager's State at NetworkManager's 10 (asleep). The daemon runs in a network
 // namespace made for this file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, DBusError, SERVICE, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { busctl, run } from '../helpers/exec.js';
-import { auditLines } from '../helpers/profiles.js';
+import type { TestBus } from '../helpers/bus.js';
+import { SERVICE, type TestClient } from '../helpers/client.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { deviceGone, deviceOnBus, DEVICE_IFACE, errorOf, nauserUid as lookUpNauser, newRecords, pathOf, PROPERTIES, propertiesChanged } from '../helpers/devices.js';
+import { busctl } from '../helpers/exec.js';
+import { createNetns, ifindexOf, ip, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
+import { auditLines, MANAGER, MANAGER_IFACE } from '../helpers/profiles.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NS = `na-devprop-${process.pid}`;
 const PEER = `${NS}-peer`;
-const MANAGER = '/org/netaudit1';
-const MANAGER_IFACE = 'org.netaudit1.Manager';
-const DEVICE_IFACE = 'org.netaudit1.Device';
-const PROPERTIES = 'org.freedesktop.DBus.Properties';
-
-type TrailRecord = Record<string, unknown>;
 
 let bus: TestBus;
 let daemon: TestDaemon;
@@ -26,79 +22,16 @@ let client: TestClient;
 let nauserUid: number;
 let v0: { ifindex: number; path: string };
 
-async function ip(...args: string[]): Promise<string> {
-  const r = await run('ip', args);
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-async function ifindexOf(name: string): Promise<number> {
-  const [found] = JSON.parse(await ip('-n', NS, '-j', 'link', 'show', 'dev', name)) as Array<{ ifindex: number }>;
-  return found!.ifindex;
-}
-
-const pathOf = (ifindex: number): string => `/org/netaudit1/Devices/${ifindex}`;
-
-async function devicePaths(): Promise<string[]> {
-  const [paths] = (await client.call(MANAGER, MANAGER_IFACE, 'GetDevices')) as [string[]];
-  return paths;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<InstanceType<typeof DBusError>> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof DBusError) return e;
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
-
-/** The records appended to the trail while `action` ran, and what `action` returned. */
-async function newRecords<T>(action: () => Promise<T>): Promise<{ records: TrailRecord[]; result: T }> {
-  const before = (await daemon.trail()).length;
-  const result = await action();
-  return { records: (await daemon.trail()).slice(before), result };
-}
-
-/** The changed properties of the first PropertiesChanged for `iface` on `path` while `action` ran. */
-async function propertiesChanged(path: string, iface: string, action: () => Promise<unknown>): Promise<Record<string, unknown>> {
-  const seen: Array<Record<string, unknown>> = [];
-  const off = await client.onSignal(path, PROPERTIES, 'PropertiesChanged', (body) => {
-    if (body[0] !== iface) return;
-    seen.push(Object.fromEntries(Object.entries(body[1] as Record<string, { value: unknown }>).map(([k, v]) => [k, v.value])));
-  });
-  try {
-    await action();
-    await waitFor(() => seen.length > 0, { timeoutMs: 5_000, what: `PropertiesChanged of ${iface} on ${path}` });
-    return seen[0]!;
-  } finally {
-    await off();
-  }
-}
-
 beforeAll(async () => {
-  const id = await run('id', ['-u', 'nauser']);
-  if (id.code !== 0) throw new Error(`user nauser is missing (useradd -M -s /usr/sbin/nologin -U nauser): ${id.stderr}`);
-  nauserUid = Number(id.stdout.trim());
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-  await ip('netns', 'add', NS);
-  await ip('netns', 'add', PEER);
+  nauserUid = await lookUpNauser();
+  await createNetns(NS, PEER);
   await ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1', 'netns', PEER);
-  bus = await startBus();
-  daemon = await startDaemon(bus, { netns: NS });
-  client = await connect(bus.address);
-  const ifindex = await ifindexOf('v0');
+  ({ bus, daemon, client } = await startDaemonInNetns(NS));
+  const ifindex = await ifindexOf(NS, 'v0');
   v0 = { ifindex, path: pathOf(ifindex) };
 });
 
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-});
+afterAll(() => stopDaemonInNetns({ bus, client }, NS, PEER));
 
 describe('Device.Managed and Autoconnect', () => {
   it('are introspected as readwrite, the other properties as read', async () => {
@@ -110,8 +43,8 @@ describe('Device.Managed and Autoconnect', () => {
 
   it('written with busctl set-property as root: the value changes, PropertiesChanged says so, one device-managed record', async () => {
     let pid = 0;
-    const { records } = await newRecords(async () => {
-      const changed = await propertiesChanged(v0.path, DEVICE_IFACE, async () => {
+    const { records } = await newRecords(daemon, async () => {
+      const changed = await propertiesChanged(client, v0.path, DEVICE_IFACE, async () => {
         const r = await busctl(bus.address, ['set-property', SERVICE, v0.path, DEVICE_IFACE, 'Managed', 'b', 'false']);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
         pid = r.pid;
@@ -127,9 +60,9 @@ describe('Device.Managed and Autoconnect', () => {
   });
 
   it('written with dbus-next Properties.Set as root: Managed back on, Autoconnect off, each recorded', async () => {
-    const { records } = await newRecords(async () => {
-      expect(await propertiesChanged(v0.path, DEVICE_IFACE, () => client.setProperty(v0.path, DEVICE_IFACE, 'Managed', 'b', true))).toEqual({ Managed: true, State: 20 });
-      expect(await propertiesChanged(v0.path, DEVICE_IFACE, () => client.setProperty(v0.path, DEVICE_IFACE, 'Autoconnect', 'b', false))).toEqual({ Autoconnect: false });
+    const { records } = await newRecords(daemon, async () => {
+      expect(await propertiesChanged(client, v0.path, DEVICE_IFACE, () => client.setProperty(v0.path, DEVICE_IFACE, 'Managed', 'b', true))).toEqual({ Managed: true, State: 20 });
+      expect(await propertiesChanged(client, v0.path, DEVICE_IFACE, () => client.setProperty(v0.path, DEVICE_IFACE, 'Autoconnect', 'b', false))).toEqual({ Autoconnect: false });
     });
     expect(await client.getAllProperties(v0.path, DEVICE_IFACE)).toMatchObject({ Managed: true, Autoconnect: false, State: 20 });
     expect(records).toEqual([
@@ -142,7 +75,7 @@ describe('Device.Managed and Autoconnect', () => {
     const seen: unknown[] = [];
     const off = await client.onSignal(v0.path, PROPERTIES, 'PropertiesChanged', (body) => seen.push(body));
     try {
-      const { records } = await newRecords(() => client.setProperty(v0.path, DEVICE_IFACE, 'Autoconnect', 'b', false));
+      const { records } = await newRecords(daemon, () => client.setProperty(v0.path, DEVICE_IFACE, 'Autoconnect', 'b', false));
       expect(records).toEqual([expect.objectContaining({ op: 'device-autoconnect', args: 'off', result: 'success' })]);
       // The daemon sends a write's signal before its reply, and the bus keeps that order.
       expect(seen).toEqual([]);
@@ -153,7 +86,7 @@ describe('Device.Managed and Autoconnect', () => {
 
   it('refused to nauser with PermissionDenied, unchanged, recorded with reason not-authorized', async () => {
     let pid = 0;
-    const { records } = await newRecords(async () => {
+    const { records } = await newRecords(daemon, async () => {
       const r = await busctl(bus.address, ['set-property', SERVICE, v0.path, DEVICE_IFACE, 'Autoconnect', 'b', 'true'], { uid: 'nauser' });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('Not authorized');
@@ -167,7 +100,7 @@ describe('Device.Managed and Autoconnect', () => {
   });
 
   it('a variant of the wrong type is InvalidArgument and a failed attempt on record', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.setProperty(v0.path, DEVICE_IFACE, 'Managed', 's', 'no')));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.setProperty(v0.path, DEVICE_IFACE, 'Managed', 's', 'no')));
     expect(result.type).toBe('org.netaudit1.Error.InvalidArgument');
     expect(result.text).toContain('"b"');
     expect(await client.getProperty(v0.path, DEVICE_IFACE, 'Managed')).toBe(true);
@@ -177,14 +110,14 @@ describe('Device.Managed and Autoconnect', () => {
   });
 
   it('nauser with the wrong type meets PermissionDenied first (SPEC §2 order)', async () => {
-    const { records, result } = await newRecords(() =>
+    const { records, result } = await newRecords(daemon, () =>
       busctl(bus.address, ['set-property', SERVICE, v0.path, DEVICE_IFACE, 'Managed', 's', 'no'], { uid: 'nauser' }));
     expect(result.stderr).toContain('Not authorized');
     expect(records).toEqual([expect.objectContaining({ op: 'device-managed', uid: nauserUid, result: 'fail', reason: 'not-authorized' })]);
   });
 
   it('a read-only property is PropertyReadOnly and nothing is recorded', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.setProperty(v0.path, DEVICE_IFACE, 'Mtu', 'u', 1400)));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.setProperty(v0.path, DEVICE_IFACE, 'Mtu', 'u', 1400)));
     expect(result.type).toBe('org.netaudit1.Error.PropertyReadOnly');
     expect(records).toEqual([]);
     const unknown = await errorOf(client.setProperty(v0.path, DEVICE_IFACE, 'Colour', 'b', true));
@@ -193,12 +126,11 @@ describe('Device.Managed and Autoconnect', () => {
 
   it('on a device that vanished is UnknownDevice and a failed record with its ifindex', async () => {
     await ip('-n', NS, 'link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x1', 'netns', PEER);
-    const ifindex = await ifindexOf('x0');
+    const ifindex = await deviceOnBus(client, NS, 'x0');
     const path = pathOf(ifindex);
-    await waitFor(async () => (await devicePaths()).includes(path), { timeoutMs: 5_000, what: `x0 (${path}) on the bus` });
     await ip('-n', NS, 'link', 'del', 'x0');
-    await waitFor(async () => !(await devicePaths()).includes(path), { timeoutMs: 5_000, what: `x0 (${path}) gone from the bus` });
-    const { records, result } = await newRecords(() => errorOf(client.setProperty(path, DEVICE_IFACE, 'Managed', 'b', false)));
+    await deviceGone(client, path, 'x0');
+    const { records, result } = await newRecords(daemon, () => errorOf(client.setProperty(path, DEVICE_IFACE, 'Managed', 'b', false)));
     expect(result.type).toBe('org.netaudit1.Error.UnknownDevice');
     expect(result.text).toContain(String(ifindex));
     expect(records).toHaveLength(1);
@@ -218,8 +150,8 @@ describe('Manager.WirelessEnabled', () => {
 
   it('written with busctl as root: stored without Wi-Fi hardware, announced, one radio-control record', async () => {
     let pid = 0;
-    const { records } = await newRecords(async () => {
-      const changed = await propertiesChanged(MANAGER, MANAGER_IFACE, async () => {
+    const { records } = await newRecords(daemon, async () => {
+      const changed = await propertiesChanged(client, MANAGER, MANAGER_IFACE, async () => {
         const r = await busctl(bus.address, ['set-property', SERVICE, MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'b', 'false']);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
         pid = r.pid;
@@ -231,24 +163,24 @@ describe('Manager.WirelessEnabled', () => {
   });
 
   it('written with dbus-next back on, recorded with args=on', async () => {
-    const { records } = await newRecords(() => client.setProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'b', true));
+    const { records } = await newRecords(daemon, () => client.setProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'b', true));
     expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled')).toBe(true);
     expect(records).toEqual([expect.objectContaining({ op: 'radio-control', args: 'on', pid: process.pid, uid: 0, result: 'success' })]);
   });
 
   it('refused to nauser, and a wrong type refused to root, each recorded', async () => {
-    const refused = await newRecords(() =>
+    const refused = await newRecords(daemon, () =>
       busctl(bus.address, ['set-property', SERVICE, MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'b', 'false'], { uid: 'nauser' }));
     expect(refused.result.stderr).toContain('org.netaudit1.enable-disable-wifi');
     expect(refused.records).toEqual([expect.objectContaining({ op: 'radio-control', args: 'off', uid: nauserUid, result: 'fail', reason: 'not-authorized' })]);
-    const wrong = await newRecords(() => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'u', 0)));
+    const wrong = await newRecords(daemon, () => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'u', 0)));
     expect(wrong.result.type).toBe('org.netaudit1.Error.InvalidArgument');
     expect(wrong.records).toEqual([expect.objectContaining({ op: 'radio-control', uid: 0, result: 'fail', reason: 'invalid-argument' })]);
     expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled')).toBe(true);
   });
 
   it('the Manager\'s read-only properties stay read-only, unrecorded', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'State', 'u', 70)));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.setProperty(MANAGER, MANAGER_IFACE, 'State', 'u', 70)));
     expect(result.type).toBe('org.netaudit1.Error.PropertyReadOnly');
     expect(records).toEqual([]);
   });
@@ -259,8 +191,8 @@ describe('Manager.Sleep', () => {
     const states: number[] = [];
     const off = await client.onSignal(MANAGER, MANAGER_IFACE, 'StateChanged', (body) => states.push(body[0] as number));
     try {
-      const { records } = await newRecords(async () => {
-        expect(await propertiesChanged(MANAGER, MANAGER_IFACE, () => client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [true]))).toEqual({ State: 10 });
+      const { records } = await newRecords(daemon, async () => {
+        expect(await propertiesChanged(client, MANAGER, MANAGER_IFACE, () => client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [true]))).toEqual({ State: 10 });
       });
       await waitFor(() => states.length > 0, { timeoutMs: 5_000, what: 'StateChanged' });
       expect(states).toEqual([10]);
@@ -272,14 +204,14 @@ describe('Manager.Sleep', () => {
   });
 
   it('Sleep(true) while asleep is AlreadyAsleepOrAwake, as in NetworkManager, and a failed record', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [true])));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [true])));
     expect(result.type).toBe('org.netaudit1.Error.AlreadyAsleepOrAwake');
     expect(records).toEqual([expect.objectContaining({ op: 'sleep-control', args: 'sleep', result: 'fail', reason: 'already-asleep-or-awake' })]);
     expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'State')).toBe(10);
   });
 
   it('refused to nauser while asleep, which stays asleep', async () => {
-    const { records, result } = await newRecords(() => busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Sleep', 'b', 'false'], { uid: 'nauser' }));
+    const { records, result } = await newRecords(daemon, () => busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Sleep', 'b', 'false'], { uid: 'nauser' }));
     expect(result.stderr).toContain('org.netaudit1.sleep-wake');
     expect(records).toEqual([expect.objectContaining({ op: 'sleep-control', args: 'wake', uid: nauserUid, result: 'fail', reason: 'not-authorized' })]);
     expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'State')).toBe(10);
@@ -287,7 +219,7 @@ describe('Manager.Sleep', () => {
 
   it('Sleep(false) wakes: State 20 again, recorded as args=wake', async () => {
     let pid = 0;
-    const { records } = await newRecords(async () => {
+    const { records } = await newRecords(daemon, async () => {
       const r = await busctl(bus.address, ['call', SERVICE, MANAGER, MANAGER_IFACE, 'Sleep', 'b', 'false']);
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
       pid = r.pid;
@@ -297,7 +229,7 @@ describe('Manager.Sleep', () => {
   });
 
   it('Sleep with the wrong signature is InvalidArgument and a failed record', async () => {
-    const { records, result } = await newRecords(() => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Sleep', 's', ['yes'])));
+    const { records, result } = await newRecords(daemon, () => errorOf(client.call(MANAGER, MANAGER_IFACE, 'Sleep', 's', ['yes'])));
     expect(result.type).toBe('org.netaudit1.Error.InvalidArgument');
     expect(records).toEqual([expect.objectContaining({ op: 'sleep-control', uid: 0, result: 'fail', reason: 'invalid-argument' })]);
   });

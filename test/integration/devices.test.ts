@@ -1,40 +1,17 @@
 // Devices from the kernel (issue 5, item 1): the daemon runs inside a network namespace made for
 // this file, sees its links on start and follows them as `ip` changes them behind its back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBus, type TestBus } from '../helpers/bus.js';
-import { connect, DBusError, SERVICE, type TestClient } from '../helpers/client.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import type { TestBus } from '../helpers/bus.js';
+import { SERVICE, type TestClient } from '../helpers/client.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { deviceOnBus, devicePaths, DEVICE_IFACE, errorOf, pathOf, PROPERTIES } from '../helpers/devices.js';
 import { busctl, run } from '../helpers/exec.js';
+import { createNetns, ip, link, listLinks, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
+import { MANAGER, MANAGER_IFACE } from '../helpers/profiles.js';
 import { waitFor } from '../helpers/wait.js';
 
 const NS = `na-dev-${process.pid}`;
 const PEER = `${NS}-peer`;
-const MANAGER = '/org/netaudit1';
-const MANAGER_IFACE = 'org.netaudit1.Manager';
-const DEVICE_IFACE = 'org.netaudit1.Device';
-const PROPERTIES = 'org.freedesktop.DBus.Properties';
-
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  address: string;
-  mtu: number;
-  flags: string[];
-}
-
-/** `ip ARGS…`, failing the test with ip's message when it fails. */
-async function ip(...args: string[]): Promise<string> {
-  const r = await run('ip', args);
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
-async function link(name: string): Promise<IpLink> {
-  const [found] = JSON.parse(await ip('-n', NS, '-j', 'link', 'show', 'dev', name)) as IpLink[];
-  return found!;
-}
-
-const pathOf = (ifindex: number): string => `/org/netaudit1/Devices/${ifindex}`;
 
 let bus: TestBus;
 let daemon: TestDaemon;
@@ -78,56 +55,31 @@ async function deviceChange(path: string, property: string, action: () => Promis
   return changed[property]!.value;
 }
 
-async function devicePaths(): Promise<string[]> {
-  const [paths] = (await client.call(MANAGER, MANAGER_IFACE, 'GetDevices')) as [string[]];
-  return paths;
-}
-
 async function byIface(name: string): Promise<string> {
   const [path] = (await client.call(MANAGER, MANAGER_IFACE, 'GetDeviceByIpIface', 's', [name])) as [string];
   return path;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<DBusError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof DBusError) return e;
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
-
 beforeAll(async () => {
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-  await ip('netns', 'add', NS);
-  await ip('netns', 'add', PEER);
+  await createNetns(NS, PEER);
   await ip('-n', NS, 'link', 'set', 'lo', 'up');
   await ip('-n', NS, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1', 'netns', PEER);
   await ip('-n', NS, 'link', 'add', 'br0', 'type', 'bridge');
-  bus = await startBus();
-  daemon = await startDaemon(bus, { netns: NS });
-  client = await connect(bus.address);
+  ({ bus, daemon, client } = await startDaemonInNetns(NS));
 });
 
-afterAll(async () => {
-  client?.close();
-  await bus?.stop();
-  await run('ip', ['netns', 'del', NS]);
-  await run('ip', ['netns', 'del', PEER]);
-});
+afterAll(() => stopDaemonInNetns({ bus, client }, NS, PEER));
 
 describe('devices at start', () => {
   it('are the links of the daemon\'s namespace, one object per ifindex, and none of the root namespace\'s', async () => {
-    const links = JSON.parse(await ip('-n', NS, '-j', 'link')) as IpLink[];
-    expect((await devicePaths()).sort()).toEqual(links.map((l) => pathOf(l.ifindex)).sort());
-    expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'Devices')).toEqual(await devicePaths());
+    const links = await listLinks(NS);
+    expect((await devicePaths(client)).sort()).toEqual(links.map((l) => pathOf(l.ifindex)).sort());
+    expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'Devices')).toEqual(await devicePaths(client));
     expect(daemon.log()).toMatch(/started: .* 3 device\(s\)/);
   });
 
   it('show every property of a veth as the kernel has it', async () => {
-    const v0 = await link('v0');
+    const v0 = await link(NS, 'v0');
     expect(await client.getAllProperties(pathOf(v0.ifindex), DEVICE_IFACE)).toEqual({
       Interface: 'v0',
       Ifindex: v0.ifindex,
@@ -144,19 +96,19 @@ describe('devices at start', () => {
   it('show the loopback as unmanaged and the bridge by its kind', async () => {
     const lo = await client.getAllProperties(pathOf(1), DEVICE_IFACE);
     expect(lo).toMatchObject({ Interface: 'lo', Ifindex: 1, DeviceType: 'loopback', State: 10, Mtu: 65536, HwAddress: '00:00:00:00:00:00', Managed: false });
-    const br0 = await link('br0');
+    const br0 = await link(NS, 'br0');
     expect(await client.getAllProperties(pathOf(br0.ifindex), DEVICE_IFACE)).toMatchObject({ Interface: 'br0', DeviceType: 'bridge', HwAddress: br0.address.toUpperCase() });
   });
 
   it('are found by interface name, and an unknown name is UnknownDevice', async () => {
-    expect(await byIface('v0')).toBe(pathOf((await link('v0')).ifindex));
+    expect(await byIface('v0')).toBe(pathOf((await link(NS, 'v0')).ifindex));
     const e = await errorOf(byIface('nope0'));
     expect(e.type).toBe('org.netaudit1.Error.UnknownDevice');
     expect(e.text).toContain('"nope0"');
   });
 
   it('are listed by busctl, with their properties', async () => {
-    const v0 = await link('v0');
+    const v0 = await link(NS, 'v0');
     const tree = await busctl(bus.address, ['tree', '--list', SERVICE]);
     expect(tree.stdout.split('\n')).toContain(pathOf(v0.ifindex));
     const name = await busctl(bus.address, ['get-property', SERVICE, pathOf(v0.ifindex), DEVICE_IFACE, 'Interface']);
@@ -172,10 +124,10 @@ describe('kernel changes behind the daemon\'s back', () => {
       body[0] === MANAGER_IFACE && (body[2] as string[]).includes('Devices'));
     const [path] = (await signalAfter(MANAGER, MANAGER_IFACE, 'DeviceAdded', () =>
       ip('-n', NS, 'link', 'add', 'link', 'v0', 'name', 'mv0', 'type', 'macvlan', 'mode', 'bridge'))) as [string];
-    const mv0 = await link('mv0');
+    const mv0 = await link(NS, 'mv0');
     expect(path).toBe(pathOf(mv0.ifindex));
     await invalidated;
-    expect(await devicePaths()).toContain(path);
+    expect(await devicePaths(client)).toContain(path);
     expect(await client.getAllProperties(path, DEVICE_IFACE)).toMatchObject({ Interface: 'mv0', DeviceType: 'macvlan', HwAddress: mv0.address.toUpperCase() });
   });
 
@@ -198,7 +150,7 @@ describe('kernel changes behind the daemon\'s back', () => {
     await ip('-n', PEER, 'link', 'set', 'v1', 'up');
     const path = await byIface('v0');
     expect(await deviceChange(path, 'State', () => ip('-n', NS, 'link', 'set', 'v0', 'up'))).toBe(30);
-    expect((await link('v0')).flags).toContain('LOWER_UP');
+    expect((await link(NS, 'v0')).flags).toContain('LOWER_UP');
     expect(await deviceChange(path, 'State', () => ip('-n', NS, 'link', 'set', 'v0', 'down'))).toBe(20);
     expect(await client.getProperty(path, DEVICE_IFACE, 'State')).toBe(20);
   });
@@ -206,24 +158,24 @@ describe('kernel changes behind the daemon\'s back', () => {
   it('announce a new MTU', async () => {
     const path = await byIface('v0');
     expect(await deviceChange(path, 'Mtu', () => ip('-n', NS, 'link', 'set', 'v0', 'mtu', '1400'))).toBe(1400);
-    expect((await link('v0')).mtu).toBe(1400);
+    expect((await link(NS, 'v0')).mtu).toBe(1400);
     expect(await client.getProperty(path, DEVICE_IFACE, 'Mtu')).toBe(1400);
   });
 
   it('announce a new hardware address, upper-case as NetworkManager shows it', async () => {
     const path = await byIface('v0');
     expect(await deviceChange(path, 'HwAddress', () => ip('-n', NS, 'link', 'set', 'v0', 'address', '02:00:5e:aa:bb:0c'))).toBe('02:00:5E:AA:BB:0C');
-    expect((await link('v0')).address).toBe('02:00:5e:aa:bb:0c');
+    expect((await link(NS, 'v0')).address).toBe('02:00:5e:aa:bb:0c');
   });
 
   it('keep a bridge port that leaves its bridge (the kernel\'s AF_BRIDGE deletion is not the link\'s)', async () => {
     await ip('-n', NS, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'p1', 'netns', PEER);
-    const path = await waitForDevice('p0');
+    const path = pathOf(await deviceOnBus(client, NS, 'p0'));
     await ip('-n', NS, 'link', 'set', 'p0', 'master', 'br0');
     await ip('-n', NS, 'link', 'set', 'p0', 'nomaster');
     // A change after the port's messages: once it is seen, they were seen too.
     expect(await deviceChange(path, 'Mtu', () => ip('-n', NS, 'link', 'set', 'p0', 'mtu', '1300'))).toBe(1300);
-    expect(await devicePaths()).toContain(path);
+    expect(await devicePaths(client)).toContain(path);
     expect(await client.getProperty(path, DEVICE_IFACE, 'Interface')).toBe('p0');
   });
 
@@ -231,7 +183,7 @@ describe('kernel changes behind the daemon\'s back', () => {
     const path = await byIface('mv1');
     const [removed] = (await signalAfter(MANAGER, MANAGER_IFACE, 'DeviceRemoved', () => ip('-n', NS, 'link', 'del', 'mv1'))) as [string];
     expect(removed).toBe(path);
-    expect(await devicePaths()).not.toContain(path);
+    expect(await devicePaths(client)).not.toContain(path);
     const e = await errorOf(client.getProperty(path, DEVICE_IFACE, 'Interface'));
     expect(e.type).toBe('org.netaudit1.Error.UnknownObject');
     expect((await errorOf(byIface('mv1'))).type).toBe('org.netaudit1.Error.UnknownDevice');
@@ -244,7 +196,7 @@ describe('kernel changes behind the daemon\'s back', () => {
     const offRemoved = await client.onSignal(MANAGER, MANAGER_IFACE, 'DeviceRemoved', (body) => removed.push(body[0] as string));
     try {
       await ip('-n', NS, 'link', 'add', 'q0', 'type', 'veth', 'peer', 'name', 'q1');
-      const paths = [pathOf((await link('q0')).ifindex), pathOf((await link('q1')).ifindex)].sort();
+      const paths = [pathOf((await link(NS, 'q0')).ifindex), pathOf((await link(NS, 'q1')).ifindex)].sort();
       await waitFor(() => added.length >= 2, { timeoutMs: 5_000, what: 'DeviceAdded for q0 and q1' });
       expect(added.sort()).toEqual(paths);
       await ip('-n', NS, 'link', 'del', 'q0');
@@ -262,8 +214,8 @@ describe('events the kernel dropped', () => {
   it('are made up for by a full re-list: links added, renamed and deleted after the queue overflowed show as they are', async () => {
     await ip('-n', NS, 'link', 'add', 'gone0', 'type', 'veth', 'peer', 'name', 'gone1', 'netns', PEER);
     await ip('-n', NS, 'link', 'add', 'old0', 'type', 'veth', 'peer', 'name', 'old1', 'netns', PEER);
-    const renamedPath = await waitForDevice('old0');
-    await waitForDevice('gone0');
+    const renamedPath = pathOf(await deviceOnBus(client, NS, 'old0'));
+    await deviceOnBus(client, NS, 'gone0');
     daemon.signal('SIGSTOP');
     try {
       // 3,000 veth pairs: more events than the daemon's 4 MiB receive queue holds (about 1,700 do here).
@@ -278,21 +230,14 @@ describe('events the kernel dropped', () => {
       daemon.signal('SIGCONT');
     }
     await daemon.waitForLog(/dropped link or address events \(ENOBUFS\): listing links and addresses again/);
-    const links = JSON.parse(await ip('-n', NS, '-j', 'link')) as IpLink[];
+    const links = await listLinks(NS);
     const expected = links.map((l) => pathOf(l.ifindex)).sort();
-    await waitFor(async () => JSON.stringify((await devicePaths()).sort()) === JSON.stringify(expected), {
+    await waitFor(async () => JSON.stringify((await devicePaths(client)).sort()) === JSON.stringify(expected), {
       timeoutMs: 20_000,
       what: `the ${expected.length} links of ${NS} as devices`,
     });
     expect(await byIface('new0')).toBe(renamedPath);
     expect((await errorOf(byIface('gone0'))).type).toBe('org.netaudit1.Error.UnknownDevice');
-    expect(await byIface('late0')).toBe(pathOf((await link('late0')).ifindex));
+    expect(await byIface('late0')).toBe(pathOf((await link(NS, 'late0')).ifindex));
   }, 90_000);
 });
-
-/** The device path of `name` once the daemon has it (it comes with the kernel's event). */
-async function waitForDevice(name: string): Promise<string> {
-  const path = pathOf((await link(name)).ifindex);
-  await waitFor(async () => (await devicePaths()).includes(path), { timeoutMs: 5_000, what: `${name} (${path}) on the bus` });
-  return path;
-}

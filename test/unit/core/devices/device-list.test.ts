@@ -1,28 +1,9 @@
 // DeviceList and Device over a fake Platform: identity by ifindex, NetworkManager's types and states, changed property names.
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
 import { Device, deviceType } from '../../../../src/core/devices/device.js';
-import type { Address, Link, Platform, PlatformEvents } from '../../../../src/core/platform/platform.js';
 import { Logger } from '../../../../src/log/logger.js';
-
-class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
-  constructor(public current: Link[] = []) {
-    super();
-  }
-  async links(): Promise<Link[]> {
-    return this.current;
-  }
-  async addresses(): Promise<Address[]> {
-    return [];
-  }
-  async deleteLink(): Promise<void> {}
-  async close(): Promise<void> {}
-}
-
-const link = (over: Partial<Link> = {}): Link => ({
-  ifindex: 2, name: 'v0', kind: 'veth', arphrd: 1, mtu: 1500, hwAddress: '02:00:5e:00:00:01', up: false, lowerUp: false, master: null, ...over,
-});
+import { FakePlatform, fakeLink as link } from './fake-platform.js';
 
 function list(platform: FakePlatform): { devices: DeviceList; log: string[] } {
   const log: string[] = [];

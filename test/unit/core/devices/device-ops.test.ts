@@ -1,7 +1,6 @@
 // DeviceOps over a fake Platform and an in-memory trail: the order of SPEC §2 (authorization, the
 // value's type, the device's existence, the change), one record per write, and the change applied
 // only once its record is in the trail.
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
 import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/record.js';
@@ -10,31 +9,9 @@ import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
 import { DeviceOps } from '../../../../src/core/devices/device-ops.js';
 import type { DeviceProperty } from '../../../../src/core/devices/device.js';
-import { KernelRefusal, type Address, type Link, type Platform, type PlatformEvents } from '../../../../src/core/platform/platform.js';
+import { KernelRefusal, type Link } from '../../../../src/core/platform/platform.js';
 import { Logger } from '../../../../src/log/logger.js';
-
-class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
-  /** what the kernel answers the next deleteLink with: null deletes the link */
-  refusal: KernelRefusal | null = null;
-  deleted: number[] = [];
-  constructor(public current: Link[] = []) {
-    super();
-  }
-  async links(): Promise<Link[]> {
-    return this.current;
-  }
-  async addresses(): Promise<Address[]> {
-    return [];
-  }
-  async deleteLink(ifindex: number): Promise<void> {
-    if (this.refusal) throw this.refusal;
-    const gone = this.current.find((l) => l.ifindex === ifindex);
-    this.deleted.push(ifindex);
-    this.current = this.current.filter((l) => l.ifindex !== ifindex);
-    if (gone) this.emit('link-removed', gone);
-  }
-  async close(): Promise<void> {}
-}
+import { FakePlatform, fakeLink } from './fake-platform.js';
 
 class MemoryTrail implements AuditBackend {
   readonly name = 'file' as const;
@@ -48,9 +25,7 @@ class MemoryTrail implements AuditBackend {
   async close(): Promise<void> {}
 }
 
-const link = (over: Partial<Link> = {}): Link => ({
-  ifindex: 2, name: 'v0', kind: 'veth', arphrd: 1, mtu: 1500, hwAddress: '02:00:5e:00:00:01', up: true, lowerUp: true, master: null, ...over,
-});
+const link = (over: Partial<Link> = {}): Link => fakeLink({ up: true, lowerUp: true, ...over });
 
 const caller = (uid: number): CallerRef => ({ busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid }) });
 
