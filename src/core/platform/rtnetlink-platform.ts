@@ -1,4 +1,4 @@
-// RtnetlinkPlatform: the Platform over rtnetlink (src/native/rtnetlink.ts).
+// RtnetlinkPlatform: the Platform over rtnetlink (src/native/rtnetlink.ts, rtnetlink-codec.ts).
 // It subscribes to link and address events before listing, keeps the links
 // and addresses it has seen, and turns the kernel's messages into added /
 // changed / removed events. When the event socket overflows (ENOBUFS) events
@@ -20,12 +20,10 @@ import {
   RTMGRP_IPV4_IFADDR,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
-  RtnetlinkMonitor,
-  RtnetlinkSocket,
   type LinkMessage,
-  NetlinkError,
   type NetlinkMessage,
-} from '../../native/rtnetlink.js';
+} from '../../native/rtnetlink-codec.js';
+import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
 import { KernelRefusal, type Address, type Link, type Platform, type PlatformEvents } from './platform.js';
 
 /** Room for a burst of about 10,000 link events before the kernel drops any (then: a full re-list). */

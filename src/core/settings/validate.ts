@@ -2,7 +2,7 @@
 // normalized settings the daemon stores, or says exactly which
 // setting.property is wrong and what it accepts (SPEC §2). The rules follow
 // NetworkManager's verify() of each setting where SPEC names no other.
-import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { invalidArgument, quote } from '../errors.js';
 import {
   allowedSettingsOf,
@@ -12,8 +12,9 @@ import {
   settingNames,
   settingSpec,
   type PropertySpec,
-  type Signature,
 } from './schema.js';
+import { checkAddress, checkAddressData, checkRouteData, familyOf } from './validate-ip.js';
+import { checkRange, checkVariant } from './validate-variant.js';
 import { value, type Settings, type Value } from './value.js';
 
 export interface ValidateOptions {
@@ -82,62 +83,14 @@ function validateId(id: string): string {
   return id;
 }
 
-function describe(v: unknown): string {
-  if (v instanceof Uint8Array) return 'a byte array';
-  if (Array.isArray(v)) return 'an array';
-  if (v instanceof Map) return 'a dictionary';
-  return typeof v;
-}
-
-const isU32 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
-const isI32 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff;
-
-const SHAPES: Record<Signature, (v: unknown) => boolean> = {
-  s: (v) => typeof v === 'string',
-  b: (v) => typeof v === 'boolean',
-  u: isU32,
-  i: isI32,
-  ay: (v) => v instanceof Uint8Array,
-  as: (v) => Array.isArray(v) && v.every((e) => typeof e === 'string'),
-  au: (v) => Array.isArray(v) && v.every(isU32),
-  aay: (v) => Array.isArray(v) && v.every((e) => e instanceof Uint8Array),
-  'aa{sv}': (v) => Array.isArray(v) && v.every((e) => e instanceof Map),
-};
-
-function checkVariant(key: string, expected: string, v: Value): void {
-  if (v.signature !== expected) {
-    throw invalidArgument(`${key}: expected a value of D-Bus type ${quote(expected)}, got ${quote(v.signature)}`);
-  }
-  const shape = SHAPES[expected as Signature];
-  if (shape && !shape(v.value)) {
-    throw invalidArgument(`${key}: expected a value of D-Bus type ${quote(expected)}, got ${describe(v.value)}`);
-  }
-}
-
 function checkString(key: string, s: string): void {
   const bad = STRING_CONTROL.exec(s);
   if (bad) throw invalidArgument(`${key}: ${quote(s)} contains the control character ${codePoint(bad[0])}; only tab, newline and carriage return are allowed`);
   if (LONE_SURROGATE.test(s)) throw invalidArgument(`${key}: ${quote(s)} is not valid UTF-8`);
 }
 
-function checkRange(key: string, n: number, [min, max]: readonly [number, number]): void {
-  if (n < min || n > max) throw invalidArgument(`${key}: ${n} is out of range; accepted: ${min} to ${max}`);
-}
-
 function checkChoice(key: string, s: string, choices: readonly string[]): void {
   if (!choices.includes(s)) throw invalidArgument(`${key}: ${quote(s)} is not accepted; accepted: ${choices.join(', ')}`);
-}
-
-type Family = 4 | 6;
-
-/** Returns the address in canonical form (IPv6 compressed, lowercase), as NetworkManager stores it. */
-function checkAddress(key: string, family: Family | undefined, text: string): string {
-  const is4 = isIPv4(text);
-  const is6 = isIPv6(text) && !text.includes('%');
-  if ((family === 4 && is4) || (family === undefined && is4)) return text;
-  if ((family === 6 && is6) || (family === undefined && is6)) return new SocketAddress({ address: text, family: 'ipv6' }).address;
-  const expected = family === undefined ? 'an IPv4 or IPv6 address' : `an IPv${family} address`;
-  throw invalidArgument(`${key}: ${quote(text)} is not ${expected}`);
 }
 
 function checkMac(key: string, bytes: Uint8Array): void {
@@ -174,55 +127,6 @@ function checkCert(key: string, bytes: Uint8Array): void {
     return;
   }
   if (bytes.length === 0) throw invalidArgument(`${key}: the certificate or key data is empty`);
-}
-
-function checkAddressData(key: string, family: Family, entries: Map<string, Value>[]): Map<string, Value>[] {
-  const max = family === 4 ? 32 : 128;
-  return entries.map((entry, i) => {
-    const at = `${key}[${i}]`;
-    for (const k of entry.keys()) {
-      if (k !== 'address' && k !== 'prefix') throw invalidArgument(`${at}: unknown key ${quote(k)}; accepted: address, prefix`);
-    }
-    const address = entry.get('address');
-    const prefix = entry.get('prefix');
-    if (!address || !prefix) throw invalidArgument(`${at}: "address" and "prefix" are both required`);
-    checkVariant(`${at}.address`, 's', address);
-    checkVariant(`${at}.prefix`, 'u', prefix);
-    checkRange(`${at}.prefix`, prefix.value as number, [0, max]);
-    return new Map([
-      ['address', value('s', checkAddress(`${at}.address`, family, address.value as string))],
-      ['prefix', prefix],
-    ]);
-  });
-}
-
-const ROUTE_KEYS: ReadonlyArray<readonly [string, Signature]> = [['dest', 's'], ['prefix', 'u'], ['next-hop', 's'], ['metric', 'u'], ['table', 'u']];
-
-function checkRouteData(key: string, family: Family, entries: Map<string, Value>[]): Map<string, Value>[] {
-  const max = family === 4 ? 32 : 128;
-  return entries.map((entry, i) => {
-    const at = `${key}[${i}]`;
-    for (const k of entry.keys()) {
-      if (!ROUTE_KEYS.some(([name]) => name === k)) {
-        throw invalidArgument(`${at}: unknown key ${quote(k)}; accepted: ${ROUTE_KEYS.map(([name]) => name).join(', ')}`);
-      }
-    }
-    if (!entry.has('dest') || !entry.has('prefix')) throw invalidArgument(`${at}: "dest" and "prefix" are both required`);
-    const out = new Map<string, Value>();
-    for (const [name, signature] of ROUTE_KEYS) {
-      const v = entry.get(name);
-      if (!v) continue;
-      checkVariant(`${at}.${name}`, signature, v);
-      if (name === 'dest' || name === 'next-hop') out.set(name, value('s', checkAddress(`${at}.${name}`, family, v.value as string)));
-      else out.set(name, v);
-    }
-    checkRange(`${at}.prefix`, out.get('prefix')!.value as number, [0, max]);
-    return out;
-  });
-}
-
-function familyOf(setting: string): Family {
-  return setting === 'ipv6' ? 6 : 4;
 }
 
 // Checks one property by its kind and returns its normalized value.

@@ -7,10 +7,10 @@ import {
   decodeLink,
   deleteLinkRequest,
   linkDumpRequest,
-  NetlinkError,
   parseAttributes,
   splitMessages,
-} from '../../../src/native/rtnetlink.js';
+} from '../../../src/native/rtnetlink-codec.js';
+import { NetlinkError } from '../../../src/native/rtnetlink.js';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
