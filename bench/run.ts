@@ -16,10 +16,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonlFileBackend } from '../src/core/audit/backends/jsonl-file.js';
+import { linkEventLatency, rssWithLinks, type Spread } from './links.js';
 
 const SERIAL_CALLS = 400;
 const PARALLEL_CALLS = 1600;
 const IN_FLIGHT = 16;
+const MTU_CHANGES = 200;
+const VETH_ADDS = 50;
+const RSS_LINKS = 1000;
 
 interface Figures {
   readonly callsPerSecond: number;
@@ -179,6 +183,19 @@ async function main(): Promise<void> {
   }
   const trail = await trailGroupCommit();
   lines.push('', `trail alone, each record fsynced before its caller goes on: ${trail.serial.toFixed(0)} records/s one at a time, ${trail.grouped.toFixed(0)} records/s 64 at once (group commit, ${(trail.grouped / trail.serial).toFixed(1)}×)`);
+  const events = await linkEventLatency(MTU_CHANGES, VETH_ADDS);
+  const ms = (s: Spread): string => `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`;
+  lines.push(
+    '',
+    `kernel link event → D-Bus signal (daemon in its own network namespace; monotonic clock; the change is committed before ip exits, so "after ip exits" is a lower bound and "after ip starts" an upper bound):`,
+    `  ${MTU_CHANGES}× ip link set mtu N → PropertiesChanged(Mtu=N): after ip exits ${ms(events.mtu.afterExit)}; after ip starts ${ms(events.mtu.afterStart)}; ip itself (spawn to exit) ${ms(events.mtu.ipOwn)}`,
+    `  ${VETH_ADDS}× ip link add type veth → DeviceAdded of both ends: after ip exits ${ms(events.added.afterExit)}; after ip starts ${ms(events.added.afterStart)}; ip itself (spawn to exit) ${ms(events.added.ipOwn)}`,
+  );
+  const rss = await rssWithLinks(RSS_LINKS);
+  const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+  lines.push(
+    `daemon RSS (VmRSS): ${mib(rss.none)} with lo alone; ${mib(rss.loaded)} with ${RSS_LINKS} veth links announced (+${mib(rss.loaded - rss.none)}, ${((rss.loaded - rss.none) / RSS_LINKS).toFixed(1)} KiB per link); ip -batch made them in ${(rss.ipMs / 1000).toFixed(2)} s, all ${RSS_LINKS} DeviceAdded within ${(rss.announceMs / 1000).toFixed(2)} s of its start`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
