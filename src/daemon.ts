@@ -13,6 +13,7 @@ import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
+import { Activations } from './core/activation/activations.js';
 import { DeviceList } from './core/devices/device-list.js';
 import { NetauditError } from './core/errors.js';
 import { Manager, type PreparedConfig } from './core/manager.js';
@@ -99,12 +100,24 @@ export class Daemon {
     this.devices = devices;
     await devices.load();
 
-    const manager = new Manager({
+    let manager: Manager | null = null;
+    const activations = new Activations({
+      audit: this.audit,
+      auth: () => this.authorizer,
+      settings,
+      devices,
+      platform: this.platform,
+      log: this.log,
+      blocked: () => manager?.activationBlocked() ?? null,
+    });
+    this.activations = activations;
+    manager = new Manager({
       version: this.options.version,
       audit: this.audit,
       auth: () => this.authorizer,
       settings,
       devices,
+      activations,
       logger: this.logger,
       loadConfig: () => this.readConfig(),
       prepareConfig: (c) => this.prepareConfig(c),
@@ -115,16 +128,20 @@ export class Daemon {
       manager,
       settings,
       devices,
+      activations,
       audit: this.audit,
       log: this.logger.domain('BUS'),
       onLost: (reason) => this.options.onFatal(`lost the bus: ${reason}`),
     });
+    // Profiles that name their interface come up on their own, logged (no caller to record).
+    void activations.autoconnectAll();
     this.log.info(
       `netauditd ${this.options.version} started: boot ${this.audit.boot}, ${settings.list().length} profile(s) in ${config.main.profilesDir}, ${devices.list().length} device(s), audit ${config.logging.audit ? `on (${this.audit.backendNames.join(',') || 'no backend'})` : 'off'}`,
     );
   }
 
   private manager: Manager | null = null;
+  private activations: Activations | null = null;
 
   /** SIGHUP: re-read the configuration and the profiles. */
   async reloadOnSignal(): Promise<void> {
@@ -219,6 +236,8 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
+    this.activations?.close();
+    this.activations = null;
     this.devices?.close();
     this.devices = null;
     await this.platform?.close();

@@ -8,6 +8,8 @@ import type { Manager, ManagerEvents } from '../core/manager.js';
 import type { SettingsConnection } from '../core/settings/connection.js';
 import type { SettingsService } from '../core/settings/settings.js';
 import type { DomainLogger } from '../log/logger.js';
+import type { Activations, ActivationsEvents } from '../core/activation/activations.js';
+import { ACTIVE_IFACE, ACTIVE_PREFIX, activeInterface, activePath } from './active-iface.js';
 import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
 import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
@@ -25,6 +27,7 @@ export interface BusConnectionOptions {
   readonly manager: Manager;
   readonly settings: SettingsService;
   readonly devices: DeviceList;
+  readonly activations: Activations;
   readonly audit: AuditManager;
   readonly log: DomainLogger;
   /** the connection to the bus was lost: the daemon cannot serve anyone */
@@ -139,6 +142,8 @@ export class BusConnection {
     });
 
     const { devices } = options;
+    /** each device's last announced State, for Device.StateChanged's old_state */
+    const deviceStates = new Map<number, number>(devices.list().map((d) => [d.ifindex, d.state]));
     const deviceObject = (ifindex: number): BusObject => ({ path: devicePath(ifindex), interfaces: [deviceInterface(devices, options.manager, ifindex)] });
     tree.addFamily(DEVICES_PREFIX, {
       resolve: (n) => (devices.byIfindex(n) ? deviceObject(n) : undefined),
@@ -151,13 +156,32 @@ export class BusConnection {
         signals.propertiesChanged(manager, MANAGER_IFACE, ['Devices']);
       },
       removed: (device) => {
+        deviceStates.delete(device.ifindex);
         signals.emit(MANAGER_PATH, MANAGER_IFACE, 'DeviceRemoved', 'o', [devicePath(device.ifindex)]);
         signals.propertiesChanged(manager, MANAGER_IFACE, ['Devices']);
       },
       changed: (device, props) => {
         signals.propertiesChanged(deviceObject(device.ifindex), DEVICE_IFACE, props.map((p) => DEVICE_PROPERTY_NAMES[p]));
+        if (props.includes('state')) {
+          const old = deviceStates.get(device.ifindex) ?? 0;
+          signals.emit(devicePath(device.ifindex), DEVICE_IFACE, 'StateChanged', 'uuu', [device.state, old, 0]);
+        }
+        deviceStates.set(device.ifindex, device.state);
       },
     });
+
+    const activeObject = (number: number): BusObject => ({ path: activePath(number), interfaces: [activeInterface(options.manager, number)] });
+    tree.addFamily(ACTIVE_PREFIX, {
+      resolve: (n) => (options.manager.activeConnection(n) ? activeObject(n) : undefined),
+      list: () => options.manager.activeConnections().map((a) => a.number),
+      // nothing to call on an active connection: a vanished one is simply unknown
+      fallback: [],
+    });
+    const activeState = (...[active, state, reason]: ActivationsEvents['state']): void => {
+      signals.emit(activePath(active.number), ACTIVE_IFACE, 'StateChanged', 'uu', [state, reason]);
+      signals.propertiesChanged(activeObject(active.number), ACTIVE_IFACE, ['State']);
+    };
+    options.activations.on('state', activeState);
 
     const managerChanged = (...[props]: ManagerEvents['changed']): void => {
       signals.propertiesChanged(manager, MANAGER_IFACE, props.map((p) => MANAGER_PROPERTY_NAMES[p]));
@@ -166,6 +190,7 @@ export class BusConnection {
     options.manager.on('changed', managerChanged);
     self.detachCore = () => {
       detachDevices();
+      options.activations.off('state', activeState);
       options.manager.off('changed', managerChanged);
     };
 

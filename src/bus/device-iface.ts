@@ -1,10 +1,11 @@
 // org.netaudit1.Device at /org/netaudit1/Devices/IFINDEX: translation
 // between the bus and the core Device (SPEC §2). Managed and Autoconnect are
-// writable and Delete deletes a software link: each an audited change made
-// by the core Manager.
+// writable, Disconnect ends what runs on it and Delete deletes a software
+// link: each an audited change made by the core Manager.
 import type { DeviceList } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
+import { activePath } from './active-iface.js';
 import type { InterfaceSpec } from './object-tree.js';
 
 export const DEVICES_PREFIX = '/org/netaudit1/Devices/';
@@ -23,6 +24,7 @@ export const DEVICE_PROPERTY_NAMES: Record<DeviceProperty, string> = {
   hwAddress: 'HwAddress',
   managed: 'Managed',
   autoconnect: 'Autoconnect',
+  activeConnection: 'ActiveConnection',
 };
 
 /** The ifindex a device path names (a vanished device's path too). */
@@ -41,6 +43,16 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
     name: DEVICE_IFACE,
     methods: [
       {
+        name: 'Disconnect',
+        in: [],
+        out: [],
+        op: 'device-disconnect',
+        handler: async (ctx) => {
+          await manager.disconnectDevice(ctx.caller, ifindexOf(ctx.path));
+          return [];
+        },
+      },
+      {
         name: 'Delete',
         in: [],
         out: [],
@@ -58,8 +70,14 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
       { name: 'State', signature: 'u', get: () => device()?.state ?? 0 },
       { name: 'Mtu', signature: 'u', get: () => device()?.mtu ?? 0 },
       { name: 'HwAddress', signature: 's', get: () => device()?.hwAddress ?? '' },
-      // Activation comes with the next part of issue 5: nothing is active yet.
-      { name: 'ActiveConnection', signature: 'o', get: () => '/' },
+      {
+        name: 'ActiveConnection',
+        signature: 'o',
+        get: () => {
+          const active = device()?.activeConnection;
+          return active == null ? '/' : activePath(active);
+        },
+      },
       {
         name: 'Managed',
         signature: 'b',
@@ -73,6 +91,7 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         set: { op: 'device-autoconnect', handler: (ctx, value, sig) => manager.setDeviceAutoconnect(ctx.caller, ifindexOf(ctx.path), sig, value) },
       },
     ],
-    signals: [],
+    // NetworkManager's Device.StateChanged(u new_state, u old_state, u reason)
+    signals: [{ name: 'StateChanged', args: [['new_state', 'u'], ['old_state', 'u'], ['reason', 'u']] }],
   };
 }

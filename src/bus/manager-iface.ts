@@ -1,9 +1,14 @@
 // org.netaudit1.Manager at /org/netaudit1: translation between the bus and
 // the core Manager. WirelessEnabled is writable: a write is an audited change;
-// NetworkingEnabled is read-only, changed by Enable(b).
+// NetworkingEnabled is read-only, changed by Enable(b). Paths passed in are
+// turned into numbers here; one that names nothing reaches the core as -1,
+// which refuses it with the attempt recorded.
 import dbus from 'dbus-next';
 import type { Manager, ManagerProperty } from '../core/manager.js';
-import { devicePath } from './device-iface.js';
+import { ACTIVE_PREFIX, activePath, objectNumber } from './active-iface.js';
+import { CONNECTIONS_PREFIX, connectionPath } from './connection-iface.js';
+import { DEVICES_PREFIX, devicePath } from './device-iface.js';
+import { settingsInput } from './variant.js';
 import type { BusObject } from './object-tree.js';
 
 const { Variant } = dbus;
@@ -16,7 +21,13 @@ export const MANAGER_PROPERTY_NAMES: Record<ManagerProperty, string> = {
   state: 'State',
   networkingEnabled: 'NetworkingEnabled',
   wirelessEnabled: 'WirelessEnabled',
+  activeConnections: 'ActiveConnections',
 };
+
+/** A device argument: '/' is none (null); a path that names no device gives -1, which the core refuses (recorded). */
+function deviceArgument(path: string): number | null {
+  return path === '/' ? null : objectNumber(path, DEVICES_PREFIX);
+}
 
 export function managerObject(manager: Manager): BusObject {
   const devicePaths = (): string[] => manager.devices().map((d) => devicePath(d.ifindex));
@@ -32,6 +43,47 @@ export function managerObject(manager: Manager): BusObject {
             in: [['iface', 's']],
             out: [['device', 'o']],
             handler: async (_ctx, [iface]) => [devicePath(manager.deviceByIpIface(iface as string).ifindex)],
+          },
+          {
+            name: 'ActivateConnection',
+            in: [
+              ['connection', 'o'],
+              ['device', 'o'],
+              ['specific_object', 'o'],
+            ],
+            out: [['active_connection', 'o']],
+            op: 'connection-activate',
+            handler: async (ctx, [connection, device]) => {
+              const active = await manager.activate(ctx.caller, objectNumber(connection as string, CONNECTIONS_PREFIX), deviceArgument(device as string));
+              return [activePath(active.number)];
+            },
+          },
+          {
+            name: 'AddAndActivateConnection',
+            in: [
+              ['connection', 'a{sa{sv}}'],
+              ['device', 'o'],
+              ['specific_object', 'o'],
+            ],
+            out: [
+              ['path', 'o'],
+              ['active_connection', 'o'],
+            ],
+            op: 'connection-add-activate',
+            handler: async (ctx, [dict, device]) => {
+              const { conn, active } = await manager.addAndActivate(ctx.caller, settingsInput(dict), deviceArgument(device as string));
+              return [connectionPath(conn.number), activePath(active.number)];
+            },
+          },
+          {
+            name: 'DeactivateConnection',
+            in: [['active_connection', 'o']],
+            out: [],
+            op: 'connection-deactivate',
+            handler: async (ctx, [active]) => {
+              await manager.deactivate(ctx.caller, objectNumber(active as string, ACTIVE_PREFIX));
+              return [];
+            },
           },
           {
             name: 'Reload',
@@ -100,6 +152,7 @@ export function managerObject(manager: Manager): BusObject {
             set: { op: 'radio-control', handler: (ctx, value, sig) => manager.setWirelessEnabled(ctx.caller, sig, value) },
           },
           { name: 'Devices', signature: 'ao', get: devicePaths, emitsChanged: 'invalidates' },
+          { name: 'ActiveConnections', signature: 'ao', get: () => manager.activeConnections().map((a) => activePath(a.number)) },
           { name: 'AuditEnabled', signature: 'b', get: () => manager.auditEnabled },
           {
             // backend → failing (b), failed, dropped (t: records since start), queued (u)

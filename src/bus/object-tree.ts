@@ -116,7 +116,8 @@ export class ObjectTree {
     }
     for (const fam of this.families.keys()) {
       if (fam === prefix) for (const n of this.families.get(fam)!.list()) names.add(String(n));
-      else if (fam.startsWith(prefix)) names.add(fam.slice(prefix.length).split('/')[0]!);
+      // A family without members has no node (as NetworkManager's ActiveConnection/ when none is active).
+      else if (fam.startsWith(prefix) && this.families.get(fam)!.list().length > 0) names.add(fam.slice(prefix.length).split('/')[0]!);
     }
     names.delete('');
     return [...names].sort();

@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'NotSupported'
   | 'AlreadyAsleepOrAwake'
   | 'AlreadyEnabledOrDisabled'
+  | 'ConnectionNotActive'
+  | 'NetworkingDisabled'
+  | 'UnmanagedDevice'
+  | 'IncompatibleConnection'
   | 'Failed';
 
 export type Reason =
@@ -26,6 +30,13 @@ export type Reason =
   | 'kernel-error'
   | 'already-asleep-or-awake'
   | 'already-enabled-or-disabled'
+  | 'not-active'
+  | 'networking-disabled'
+  | 'asleep'
+  | 'device-unmanaged'
+  | 'device-removed'
+  | 'incompatible-device'
+  | 'no-wifi-device'
   | 'audit-trail-unavailable'
   | 'io-error'
   | 'failed';
@@ -39,6 +50,10 @@ const DEFAULT_REASON: Record<ErrorCode, Reason> = {
   NotSupported: 'not-supported',
   AlreadyAsleepOrAwake: 'already-asleep-or-awake',
   AlreadyEnabledOrDisabled: 'already-enabled-or-disabled',
+  ConnectionNotActive: 'not-active',
+  NetworkingDisabled: 'networking-disabled',
+  UnmanagedDevice: 'device-unmanaged',
+  IncompatibleConnection: 'incompatible-device',
   Failed: 'failed',
 };
 

@@ -15,12 +15,23 @@ import { DeviceOps } from './devices/device-ops.js';
 import { NetauditError, quote } from './errors.js';
 import { booleanValue, onOff } from './property-value.js';
 import type { SettingsService } from './settings/settings.js';
+import type { SettingsConnection } from './settings/connection.js';
+import type { SettingsInput } from './settings/value.js';
+import { ACTIVE_STATE, type ActiveConnection } from './activation/active-connection.js';
+import type { Activations } from './activation/activations.js';
 
-/** NetworkManager's NMState values that apply before activation exists. */
-export const NM_STATE_ASLEEP = 10;
-export const NM_STATE_DISCONNECTED = 20;
+/** NetworkManager's NMState values. */
+export const NM_STATE = {
+  asleep: 10,
+  disconnected: 20,
+  disconnecting: 30,
+  connecting: 40,
+  connectedLocal: 50,
+  connectedSite: 60,
+  connectedGlobal: 70,
+} as const;
 
-export type ManagerProperty = 'state' | 'networkingEnabled' | 'wirelessEnabled';
+export type ManagerProperty = 'state' | 'networkingEnabled' | 'wirelessEnabled' | 'activeConnections';
 
 export interface ManagerEvents {
   changed: [ManagerProperty[]];
@@ -35,6 +46,7 @@ export interface ManagerOptions {
   readonly auth: () => Authorizer;
   readonly settings: SettingsService;
   readonly devices: DeviceList;
+  readonly activations: Activations;
   readonly logger: Logger;
   /** reads the configuration files again; rejects with a message naming file and line */
   readonly loadConfig: () => Promise<Config>;
@@ -65,27 +77,88 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private wireless = true;
   /**
    * Enable(b): in memory only, as NetworkManager keeps it unless its state
-   * file says otherwise. Activation (issue 5, item 2) must refuse to start
-   * while this is false (`networkingEnabled`), and Enable(false) must then
-   * also deactivate what is active — that hook comes with activation; until
-   * then nothing is active, so turning networking off changes this state
-   * (and State) only.
+   * file says otherwise. While false, activations are refused, and turning
+   * it off deactivates everything.
    */
   private networking = true;
   private readonly deviceOps: DeviceOps;
+  private lastState: number = NM_STATE.disconnected;
 
   constructor(private readonly options: ManagerOptions) {
     super();
     this.deviceOps = new DeviceOps({ audit: options.audit, auth: options.auth, devices: options.devices });
+    const { activations } = options;
+    activations.on('added', () => this.changed(['activeConnections']));
+    activations.on('removed', () => this.changed(['activeConnections']));
+    activations.on('state', () => this.changed([]));
+  }
+
+  /** Announces `props`, and State too when it moved. */
+  private changed(props: ManagerProperty[]): void {
+    const state = this.state;
+    const all = state !== this.lastState ? [...props, 'state' as const] : props;
+    this.lastState = state;
+    if (all.length > 0) this.emit('changed', all);
+  }
+
+  /** Why an activation cannot start now, or null when it can. */
+  activationBlocked(): NetauditError | null {
+    if (!this.networking) {
+      return new NetauditError('NetworkingDisabled', 'Networking is disabled: Enable(true) enables it, then activate again.');
+    }
+    if (this.sleeping) return new NetauditError('NetworkingDisabled', 'The daemon is asleep: Sleep(false) wakes it, then activate again.', 'asleep');
+    return null;
   }
 
   get version(): string {
     return this.options.version;
   }
 
-  /** As in NetworkManager, networking off counts as asleep (NM_STATE_ASLEEP), like Sleep(true). */
+  /**
+   * NetworkManager's NMState: asleep while asleep or networking is off;
+   * else from the active connections — connected-global when an activated
+   * one has a default route, connected-site when one is activated,
+   * connecting while one activates, disconnecting while one goes,
+   * disconnected otherwise.
+   */
   get state(): number {
-    return this.sleeping || !this.networking ? NM_STATE_ASLEEP : NM_STATE_DISCONNECTED;
+    if (this.sleeping || !this.networking) return NM_STATE.asleep;
+    const actives = this.options.activations.list();
+    const activated = actives.filter((a) => a.state === ACTIVE_STATE.activated);
+    if (activated.some((a) => a.hasGateway)) return NM_STATE.connectedGlobal;
+    if (activated.length > 0) return NM_STATE.connectedSite;
+    if (actives.some((a) => a.state === ACTIVE_STATE.activating)) return NM_STATE.connecting;
+    if (actives.some((a) => a.state === ACTIVE_STATE.deactivating)) return NM_STATE.disconnecting;
+    return NM_STATE.disconnected;
+  }
+
+  /** ActiveConnections: by number. */
+  activeConnections(): ActiveConnection[] {
+    return this.options.activations.list();
+  }
+
+  activeConnection(number: number): ActiveConnection | undefined {
+    return this.options.activations.byNumber(number);
+  }
+
+  /** ActivateConnection (op connection-activate); `ifindex` null: the profile's interface-name. */
+  activate(ref: CallerRef, connection: number, ifindex: number | null): Promise<ActiveConnection> {
+    return this.options.activations.activate(ref, connection, ifindex);
+  }
+
+  /** AddAndActivateConnection (op connection-add-activate). */
+  addAndActivate(ref: CallerRef, input: SettingsInput, ifindex: number | null): Promise<{ conn: SettingsConnection; active: ActiveConnection }> {
+    return this.options.activations.addAndActivate(ref, input, ifindex);
+  }
+
+  /** DeactivateConnection (op connection-deactivate). */
+  deactivate(ref: CallerRef, active: number): Promise<void> {
+    return this.options.activations.deactivate(ref, active);
+  }
+
+  /** Device.Disconnect (op device-disconnect). */
+  disconnectDevice(ref: CallerRef, ifindex: number): Promise<void> {
+    return this.options.activations.disconnect(ref, ifindex);
   }
 
   /** NetworkingEnabled: false after Enable(false); activation checks it here. */
@@ -146,10 +219,11 @@ export class Manager extends EventEmitter<ManagerEvents> {
           enable ? 'Networking is already enabled: Enable(false) disables it.' : 'Networking is already disabled: Enable(true) enables it.',
         );
       }
-      await tx.commit(() => {
-        const stateBefore = this.state;
+      await tx.commit(async () => {
         this.networking = enable;
-        this.emit('changed', this.state === stateBefore ? ['networkingEnabled'] : ['networkingEnabled', 'state']);
+        this.changed(['networkingEnabled']);
+        if (!enable) await this.options.activations.deactivateAll('networking was disabled');
+        else void this.options.activations.autoconnectAll();
       });
     });
   }
@@ -170,9 +244,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /**
    * Sleep(b): op sleep-control, args sleep/wake. As in NetworkManager,
    * asking for the state the daemon is in already is an error
-   * (AlreadyAsleepOrAwake), recorded as a failed attempt. While asleep the
-   * Manager's State is NetworkManager's 10 (asleep); deactivating what is
-   * active comes with activation.
+   * (AlreadyAsleepOrAwake), recorded as a failed attempt. Going to sleep
+   * deactivates everything and refuses activations until woken; waking
+   * autoconnects again.
    */
   async sleep(ref: CallerRef, sleep: boolean): Promise<void> {
     return this.options.audit.audited(ref, { op: 'sleep-control', args: sleep ? 'sleep' : 'wake' }, async (tx) => {
@@ -180,15 +254,20 @@ export class Manager extends EventEmitter<ManagerEvents> {
       if (this.sleeping === sleep) {
         throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
       }
-      await tx.commit(() => {
-        const stateBefore = this.state;
+      await tx.commit(async () => {
         this.sleeping = sleep;
-        if (this.state !== stateBefore) this.emit('changed', ['state']);
+        this.changed([]);
+        if (sleep) await this.options.activations.deactivateAll('the daemon went to sleep');
+        else void this.options.activations.autoconnectAll();
       });
     });
   }
 
-  /** Reload(u flags): a bitmask of 1 (configuration) and 2 (connection profiles); 0 means both. */
+  /**
+   * Reload(u flags): a bitmask of 1 (configuration) and 2 (connection
+   * profiles); 0 means both. Every reload also lists the kernel's links
+   * again, as a missed event would otherwise stay missed.
+   */
   async reload(ref: CallerRef, flags: number): Promise<void> {
     const conf = flags === 0 || (flags & RELOAD_CONF) !== 0;
     const profiles = flags === 0 || (flags & RELOAD_CONNECTIONS) !== 0;
@@ -204,6 +283,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         async () => {
           prepared?.apply();
           if (profiles) await this.options.settings.rescan();
+          await this.options.devices.refresh();
         },
         { recordAfterApply: prepared?.recordAfterApply ?? false },
       );
@@ -219,6 +299,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         commit: async () => {
           prepared.apply();
           await this.options.settings.rescan();
+          await this.options.devices.refresh();
         },
       };
     });

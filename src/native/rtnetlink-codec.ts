@@ -2,16 +2,16 @@
 // reads (the requests it builds, the link, address and error messages it
 // decodes) and the protocol's constants. Pure: no socket, and decoding never
 // throws.
-const AF_UNSPEC = 0;
-const AF_INET = 2;
-const AF_INET6 = 10;
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 
 const NLMSG_HDRLEN = 16;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
-const NLM_F_REQUEST = 0x1;
+export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
-const NLM_F_ACK = 0x4;
+export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP_INTR = 0x10;
 const NLM_F_DUMP = 0x300;
 const NLM_F_CAPPED = 0x100;
@@ -20,7 +20,7 @@ const NLMSGERR_ATTR_MSG = 1;
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
-const RTM_GETLINK = 18;
+export const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
@@ -29,19 +29,19 @@ export const RTMGRP_LINK = 0x1;
 export const RTMGRP_IPV4_IFADDR = 0x10;
 export const RTMGRP_IPV6_IFADDR = 0x100;
 
-const IFINFOMSG_LEN = 16;
-const IFADDRMSG_LEN = 8;
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_MASTER = 10;
+export const IFINFOMSG_LEN = 16;
+export const IFADDRMSG_LEN = 8;
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_MASTER = 10;
 const IFLA_OPERSTATE = 16;
-const IFLA_LINKINFO = 18;
-const IFLA_EXT_MASK = 29;
-const IFLA_INFO_KIND = 1;
-const RTEXT_FILTER_VF = 1;
-const IFA_ADDRESS = 1;
-const IFA_LOCAL = 2;
+export const IFLA_LINKINFO = 18;
+export const IFLA_EXT_MASK = 29;
+export const IFLA_INFO_KIND = 1;
+export const RTEXT_FILTER_VF = 1;
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
 const NLA_TYPE_MASK = 0x3fff;
 
 export const IFF_UP = 0x1;
@@ -85,7 +85,8 @@ export interface AddressMessage {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-function attribute(type: number, payload: Buffer): Buffer {
+/** One attribute (struct nlattr): length, type, payload, padded to 4 bytes. */
+export function attribute(type: number, payload: Buffer): Buffer {
   const out = Buffer.alloc(align4(4 + payload.length));
   out.writeUInt16LE(4 + payload.length, 0);
   out.writeUInt16LE(type, 2);
@@ -93,7 +94,8 @@ function attribute(type: number, payload: Buffer): Buffer {
   return out;
 }
 
-function u32(value: number): Buffer {
+/** A native-endian (little-endian here) u32 attribute payload. */
+export function u32(value: number): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32LE(value >>> 0, 0);
   return out;

@@ -119,6 +119,15 @@ export class RtnetlinkSocket {
     }
   }
 
+  /**
+   * The reply to a request that is not a dump (a GET of one object): the kernel answers with one
+   * message (without NLM_F_MULTI), or with an error, which rejects.
+   */
+  async query(operation: string, request: (seq: number) => Buffer): Promise<NetlinkMessage[]> {
+    const { messages } = await this.serialized(() => this.exchange(operation, request));
+    return messages;
+  }
+
   /** A change request: resolves on the kernel's ack, rejects with its errno and extended-ack text. */
   async request(operation: string, request: (seq: number) => Buffer): Promise<void> {
     await this.serialized(() => this.exchange(operation, request));

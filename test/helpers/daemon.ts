@@ -5,6 +5,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { onBusStop, type TestBus } from './bus.js';
 import { connect, SERVICE } from './client.js';
+import { run } from './exec.js';
 import { repoPath } from './repo.js';
 import { dayFiles } from './trail.js';
 import { waitFor } from './wait.js';
@@ -25,7 +26,8 @@ export interface DaemonOptions {
   shortAuditDir?: boolean;
   /**
    * Run the daemon inside this network namespace (`ip netns exec NS node …`, which execs: the pid
-   * stays the daemon's); the bus socket, reached by its path, works from there.
+   * stays the daemon's); the bus socket, reached by its path, works from there. Without it the
+   * daemon gets a namespace of its own: no test daemon ever sees the root namespace's links.
    */
   netns?: string;
 }
@@ -78,13 +80,32 @@ export async function startDaemon(bus: TestBus, options: DaemonOptions = {}): Pr
   assertBuilt();
   const dir = await mkdtemp(join(bus.dir, 'daemon-'));
   await chmod(dir, 0o755);
-  const daemon = new Daemon(bus, dir, await withShortAuditDir(bus, options));
+  const daemon = new Daemon(bus, dir, await withOwnNetns(bus, await withShortAuditDir(bus, options)));
   await daemon.writeConfig();
   onBusStop(bus, async () => {
     if (daemon.running) await daemon.stop();
   });
   await daemon.start();
   return daemon;
+}
+
+let namespaces = 0;
+
+/**
+ * A daemon not given a namespace gets one of its own (removed by `bus.stop()`): it manages the
+ * links it sees and activates profiles that name them, so it never runs in the root namespace.
+ */
+async function withOwnNetns(bus: TestBus, options: DaemonOptions): Promise<DaemonOptions> {
+  if (options.netns !== undefined) return options;
+  const netns = `na-d${process.pid}-${++namespaces}`;
+  await run('ip', ['netns', 'del', netns]);
+  const added = await run('ip', ['netns', 'add', netns]);
+  if (added.code !== 0) throw new Error(`ip netns add ${netns}: ${added.stderr.trim()}`);
+  // Registered before the daemon's own stop, so it runs after it.
+  onBusStop(bus, async () => {
+    await run('ip', ['netns', 'del', netns]);
+  });
+  return { ...options, netns };
 }
 
 async function withShortAuditDir(bus: TestBus, options: DaemonOptions): Promise<DaemonOptions> {

@@ -420,7 +420,7 @@ print(json.dumps({
       id: 'guarded wifi',
       security: { 'key-mgmt': 'wpa-psk' },
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      all: ['AuditBackends', 'AuditEnabled', 'Devices', 'NetworkingEnabled', 'State', 'Version', 'WirelessEnabled'],
+      all: ['ActiveConnections', 'AuditBackends', 'AuditEnabled', 'Devices', 'NetworkingEnabled', 'State', 'Version', 'WirelessEnabled'],
       logging: ['INFO', 'ALL'],
       filename: join(harness.daemon.profilesDir, 'guarded wifi.nmconnection'),
     });

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import type { Link, Platform, PlatformEvents } from '../platform/platform.js';
-import { Device, type DeviceProperty } from './device.js';
+import { Device, type DeviceActivation, type DeviceProperty } from './device.js';
 
 export interface DeviceListEvents {
   added: [Device];
@@ -47,6 +47,11 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     platform.off('link-removed', this.platformListeners['link-removed']);
   }
 
+  /** Asks the kernel for its links again (Reload): what changed meanwhile is announced as usual. */
+  refresh(): Promise<void> {
+    return this.options.platform.refresh();
+  }
+
   /** The devices by ifindex. */
   list(): Device[] {
     return [...this.devices.values()].sort((a, b) => a.ifindex - b.ifindex);
@@ -64,6 +69,12 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
   /** Applies a caller's setting to `device` and announces what it changed. */
   configure(device: Device, setting: { managed: boolean } | { autoconnect: boolean }): void {
     const changed = 'managed' in setting ? device.setManaged(setting.managed) : device.setAutoconnect(setting.autoconnect);
+    if (changed.length > 0) this.emit('changed', device, changed);
+  }
+
+  /** Sets or clears what runs on `device` and announces what it changed. */
+  setActivation(device: Device, activation: DeviceActivation | null): void {
+    const changed = device.setActivation(activation);
     if (changed.length > 0) this.emit('changed', device, changed);
   }
 

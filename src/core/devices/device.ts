@@ -2,14 +2,25 @@
 // Its identity is the ifindex: a renamed link is the same device.
 import { ARPHRD_ETHER, ARPHRD_LOOPBACK, type Link } from '../platform/platform.js';
 
-/** NetworkManager's NMDeviceState values that apply before activation exists. */
+/** NetworkManager's NMDeviceState values this daemon uses. */
 export const DEVICE_STATE = {
   unmanaged: 10,
   unavailable: 20,
   disconnected: 30,
+  prepare: 40,
+  config: 50,
+  ipConfig: 70,
+  activated: 100,
+  deactivating: 110,
 } as const;
 
-export type DeviceProperty = 'name' | 'type' | 'state' | 'mtu' | 'hwAddress' | 'managed' | 'autoconnect';
+/** What runs on a device: the active connection's number and the device state it puts the device in. */
+export interface DeviceActivation {
+  readonly active: number;
+  readonly state: number;
+}
+
+export type DeviceProperty = 'name' | 'type' | 'state' | 'mtu' | 'hwAddress' | 'managed' | 'autoconnect' | 'activeConnection';
 
 /**
  * NetworkManager's device type names: the link kind for software links
@@ -32,10 +43,16 @@ export class Device {
    */
   private managedSetting: boolean | null = null;
   private autoconnectSetting = true;
+  private activationValue: DeviceActivation | null = null;
 
   constructor(link: Link) {
     this.ifindex = link.ifindex;
     this.current = link;
+  }
+
+  /** The link as the kernel last described it. */
+  get link(): Link {
+    return this.current;
   }
 
   get name(): string {
@@ -60,12 +77,19 @@ export class Device {
     return this.autoconnectSetting;
   }
 
+  /** The number of the active connection on it, or null. */
+  get activeConnection(): number | null {
+    return this.activationValue?.active ?? null;
+  }
+
   /**
-   * Without activation a device is: unmanaged (not managed), unavailable
-   * (no carrier: IFF_LOWER_UP clear, which includes a link that is down) or
-   * disconnected (carrier, nothing active on it).
+   * With an activation, its state (prepare … activated, deactivating).
+   * Without: unmanaged (not managed), unavailable (no carrier: IFF_LOWER_UP
+   * clear, which includes a link that is down) or disconnected (carrier,
+   * nothing active on it).
    */
   get state(): number {
+    if (this.activationValue) return this.activationValue.state;
     if (!this.managed) return DEVICE_STATE.unmanaged;
     return this.current.lowerUp ? DEVICE_STATE.disconnected : DEVICE_STATE.unavailable;
   }
@@ -99,6 +123,13 @@ export class Device {
     });
   }
 
+  /** Sets or clears what runs on the device; returns the properties whose value changed. */
+  setActivation(activation: DeviceActivation | null): DeviceProperty[] {
+    return this.changing(() => {
+      this.activationValue = activation;
+    });
+  }
+
   private changing(change: () => void): DeviceProperty[] {
     const before = this.snapshot();
     change();
@@ -107,6 +138,15 @@ export class Device {
   }
 
   private snapshot(): Record<DeviceProperty, string | number | boolean> {
-    return { name: this.name, type: this.type, state: this.state, mtu: this.mtu, hwAddress: this.hwAddress, managed: this.managed, autoconnect: this.autoconnect };
+    return {
+      name: this.name,
+      type: this.type,
+      state: this.state,
+      mtu: this.mtu,
+      hwAddress: this.hwAddress,
+      managed: this.managed,
+      autoconnect: this.autoconnect,
+      activeConnection: this.activeConnection ?? 0,
+    };
   }
 }

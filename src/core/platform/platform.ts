@@ -54,6 +54,51 @@ export class KernelRefusal extends Error {
   }
 }
 
+/** A software link to create (SPEC §2: the types that create their link on activation). */
+export type LinkSpec =
+  | { readonly kind: 'bridge'; readonly name: string }
+  | { readonly kind: 'dummy'; readonly name: string }
+  /** both ends in the daemon's namespace */
+  | { readonly kind: 'veth'; readonly name: string; readonly peer: string }
+  /** mode as the kernel numbers it: 1 private, 2 vepa, 4 bridge, 8 passthru, 16 source */
+  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mode: number }
+  | { readonly kind: 'vlan'; readonly name: string; readonly parent: number; readonly id: number }
+  | {
+      readonly kind: 'vxlan';
+      readonly name: string;
+      readonly id: number;
+      /** the underlying link, or null */
+      readonly parent: number | null;
+      /** IPv4 or IPv6 text, or null */
+      readonly local: string | null;
+      readonly remote: string | null;
+      /** UDP destination port */
+      readonly port: number;
+    };
+
+/** Changes to one link; what is left out stays as it is. */
+export interface LinkChange {
+  readonly mtu?: number;
+  /** lower-case colon hex */
+  readonly hwAddress?: string;
+  /** IFF_UP on or off */
+  readonly up?: boolean;
+  /** the ifindex of the bridge to become a port of; 0 leaves the bridge it is a port of */
+  readonly master?: number;
+}
+
+export interface Route {
+  readonly family: 4 | 6;
+  /** destination network address ('0.0.0.0' / '::' with prefix 0 for a default route) */
+  readonly dest: string;
+  readonly prefix: number;
+  /** next hop, or null for a directly connected route */
+  readonly gateway: string | null;
+  readonly ifindex: number;
+  /** RTA_PRIORITY */
+  readonly metric: number;
+}
+
 export interface Platform extends EventEmitter<PlatformEvents> {
   /** the links as of the last event processed; a listener subscribed before calling misses nothing */
   links(): Promise<Link[]>;
@@ -64,5 +109,26 @@ export interface Platform extends EventEmitter<PlatformEvents> {
    * announced as 'link-removed', like any other.
    */
   deleteLink(ifindex: number): Promise<void>;
+  /**
+   * Creates a software link (NLM_F_CREATE|NLM_F_EXCL: an existing name is
+   * EEXIST) and resolves with it as the kernel then lists it; the link is
+   * known to links() and announced as 'link-added' before this resolves.
+   * A kernel without the driver refuses with EOPNOTSUPP. With `ifindex`
+   * the link gets that index (one in use is EBUSY), so the attempt's record
+   * can name it before the link exists.
+   */
+  createLink(spec: LinkSpec & { readonly ifindex?: number }): Promise<Link>;
+  /** Changes MTU, address, up/down or master of a link (one request); rejects with a KernelRefusal. */
+  setLink(ifindex: number, change: LinkChange): Promise<void>;
+  /** Adds an address (an existing one is EEXIST); rejects with a KernelRefusal. */
+  addAddress(address: Address): Promise<void>;
+  /** Removes an address (a missing one is EADDRNOTAVAIL); rejects with a KernelRefusal. */
+  deleteAddress(address: Address): Promise<void>;
+  /** Adds a route to the main table, protocol static (an existing one is EEXIST); rejects with a KernelRefusal. */
+  addRoute(route: Route): Promise<void>;
+  /** Removes that route (a missing one is ESRCH); rejects with a KernelRefusal. */
+  deleteRoute(route: Route): Promise<void>;
+  /** Lists links and addresses again and reports what differs from what was known (Reload). */
+  refresh(): Promise<void>;
   close(): Promise<void>;
 }

@@ -23,8 +23,26 @@ import {
   type LinkMessage,
   type NetlinkMessage,
 } from '../../native/rtnetlink-codec.js';
+import {
+  addAddressRequest,
+  addRouteRequest,
+  createLinkRequest,
+  deleteAddressRequest,
+  deleteRouteRequest,
+  getLinkByNameRequest,
+  setLinkRequest,
+} from '../../native/rtnetlink-requests.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
-import { KernelRefusal, type Address, type Link, type Platform, type PlatformEvents } from './platform.js';
+import {
+  KernelRefusal,
+  type Address,
+  type Link,
+  type LinkChange,
+  type LinkSpec,
+  type Platform,
+  type PlatformEvents,
+  type Route,
+} from './platform.js';
 
 /** Room for a burst of about 10,000 link events before the kernel drops any (then: a full re-list). */
 const EVENT_BUFFER = 4 * 1024 * 1024;
@@ -108,13 +126,42 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   async deleteLink(ifindex: number): Promise<void> {
-    const operation = `delete link ${ifindex}`;
-    try {
-      await this.requests.request(operation, (seq) => deleteLinkRequest(seq, ifindex));
-    } catch (e) {
-      if (e instanceof NetlinkError) throw new KernelRefusal(operation, e.code, e.extAck);
-      throw e;
-    }
+    await this.change(`delete link ${ifindex}`, (seq) => deleteLinkRequest(seq, ifindex));
+  }
+
+  async createLink(spec: LinkSpec & { readonly ifindex?: number }): Promise<Link> {
+    await this.change(`create ${spec.kind} link ${JSON.stringify(spec.name)}`, (seq) => createLinkRequest(seq, spec));
+    // Both ends of a veth are known before this resolves; the created link is the one asked for.
+    if (spec.kind === 'veth') await this.learnLink(spec.peer);
+    return this.learnLink(spec.name);
+  }
+
+  async setLink(ifindex: number, change: LinkChange): Promise<void> {
+    const what = Object.entries(change)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k} ${String(v)}`)
+      .join(', ');
+    await this.change(`set link ${ifindex}${what ? ` ${what}` : ''}`, (seq) => setLinkRequest(seq, ifindex, change));
+  }
+
+  async addAddress(address: Address): Promise<void> {
+    await this.change(`add address ${address.address}/${address.prefix} to link ${address.ifindex}`, (seq) => addAddressRequest(seq, address));
+  }
+
+  async deleteAddress(address: Address): Promise<void> {
+    await this.change(`delete address ${address.address}/${address.prefix} of link ${address.ifindex}`, (seq) => deleteAddressRequest(seq, address));
+  }
+
+  async addRoute(route: Route): Promise<void> {
+    await this.change(`add route ${routeText(route)}`, (seq) => addRouteRequest(seq, route));
+  }
+
+  async deleteRoute(route: Route): Promise<void> {
+    await this.change(`delete route ${routeText(route)}`, (seq) => deleteRouteRequest(seq, route));
+  }
+
+  refresh(): Promise<void> {
+    return this.resync();
   }
 
   async close(): Promise<void> {
@@ -123,6 +170,32 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     this.monitor.close();
     await this.resyncing?.catch(() => undefined);
     this.requests.close();
+  }
+
+  /** A change request; the kernel's refusal becomes a KernelRefusal. */
+  private async change(operation: string, request: (seq: number) => Buffer): Promise<void> {
+    try {
+      await this.requests.request(operation, request);
+    } catch (e) {
+      throw refusal(operation, e);
+    }
+  }
+
+  /** Asks the kernel for the link called `name` and makes it known (announced if new or changed). */
+  private async learnLink(name: string): Promise<Link> {
+    const operation = `get link ${JSON.stringify(name)}`;
+    let messages: NetlinkMessage[];
+    try {
+      messages = await this.requests.query(operation, (seq) => getLinkByNameRequest(seq, name));
+    } catch (e) {
+      throw refusal(operation, e);
+    }
+    const decoded = messages.map((m) => (m.type === RTM_NEWLINK ? decodeLink(m.body) : null)).find((d) => d !== null);
+    const link = decoded ? toLink(decoded, this.known.get(decoded.ifindex)) : null;
+    if (!decoded || !link) throw new KernelRefusal(operation, 'EPROTO', 'no link in the reply');
+    // The event of its creation may have come first: announce it only if it says something new.
+    if (!sameLink(this.known.get(link.ifindex), link)) this.putLink(decoded);
+    return this.known.get(link.ifindex) ?? link;
   }
 
   private onMessage(m: NetlinkMessage): void {
@@ -228,6 +301,14 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     }
     for (const a of [...this.knownAddresses.values()]) if (!seenAddresses.has(addressKey(a))) this.removeAddress(a);
   }
+}
+
+function refusal(operation: string, e: unknown): unknown {
+  return e instanceof NetlinkError ? new KernelRefusal(operation, e.code, e.extAck) : e;
+}
+
+function routeText(r: Route): string {
+  return `${r.dest}/${r.prefix}${r.gateway !== null ? ` via ${r.gateway}` : ''} dev ${r.ifindex} metric ${r.metric}`;
 }
 
 function sameLink(a: Link | undefined, b: Link): boolean {

@@ -5,7 +5,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import { parseKeyfile } from '../../config/ini.js';
-import type { AuditManager, AuditTransaction } from '../audit/audit-manager.js';
+import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
+import type { AuditOp } from '../audit/record.js';
+import type { Caller } from '../caller.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
@@ -105,6 +107,74 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
           return this.insert(conn);
         }, [fileName]);
       });
+    });
+  }
+
+  /**
+   * An add followed by more work under the same attempt and record
+   * (AddAndActivateConnection, op `op`): after the add's authorization and
+   * validation, `authorize` and then `run` get the new profile — not yet in
+   * place — and `commit(then)`, which makes the record, saves the profile
+   * and runs `then`. If `then` fails, the profile is removed again and the
+   * record overturned (CommitOptions.kernelChange): the attempt left
+   * nothing behind.
+   */
+  async addThen<T>(
+    ref: CallerRef,
+    input: SettingsInput,
+    op: AuditOp,
+    authorize: (caller: Caller) => Promise<void>,
+    run: (tx: AuditTransaction, conn: SettingsConnection, commit: (then: (conn: SettingsConnection) => Promise<T>) => Promise<T>) => Promise<T>,
+  ): Promise<T> {
+    return this.audit.audited(ref, { op, ...input.sent }, async (tx) => {
+      await this.options.auth().require(tx.caller, MODIFY);
+      await authorize(tx.caller);
+      const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
+      const uuid = requireString(settings, 'uuid');
+      tx.describe({ uuid, name: requireString(settings, 'id') });
+      return this.locks.run([uuid], async () => {
+        if (this.byUuid.has(uuid)) {
+          throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
+        }
+        const conn = new SettingsConnection(++this.lastNumber, settings, new Map(), null, false);
+        const fileName = this.chooseFileName(conn.id, uuid, null);
+        let result: T | undefined;
+        const commit = async (then: (conn: SettingsConnection) => Promise<T>): Promise<T> => {
+          await this.persist(
+            tx,
+            { write: fileName, content: toKeyfile(settings, conn.extra) },
+            () => {
+              this.setFileName(conn, fileName);
+              return this.insert(conn);
+            },
+            [fileName],
+            {
+              options: { kernelChange: true },
+              then: async (inserted) => {
+                try {
+                  result = await then(inserted);
+                } catch (e) {
+                  await this.takeOut(inserted);
+                  throw e;
+                }
+                return inserted;
+              },
+            },
+          );
+          return result as T;
+        };
+        return run(tx, conn, commit);
+      });
+    });
+  }
+
+  /** Removes a profile whose attempt failed after it was put in place (its record is overturned). */
+  private async takeOut(conn: SettingsConnection): Promise<void> {
+    const fileName = conn.fileName;
+    this.removeFromMemory(conn);
+    if (fileName === null) return;
+    await this.store.removeDirect(fileName).catch((e: Error) => {
+      this.options.log.err(`the profile ${this.store.dir}/${fileName} of a failed attempt could not be removed: ${e.message}`);
     });
   }
 
@@ -239,13 +309,18 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     change: { write?: string; content?: string; remove?: string },
     applyInMemory: () => T,
     reserve: readonly string[],
+    followUp?: { readonly then: (result: T) => Promise<T>; readonly options: CommitOptions },
   ): Promise<T> {
+    const applied = async (): Promise<T> => {
+      const result = applyInMemory();
+      return followUp ? followUp.then(result) : result;
+    };
     for (const name of reserve) this.reservedNames.add(name);
     try {
       if (!this.audit.hasCommitBackend) {
         if (change.write !== undefined && change.content !== undefined) await this.store.writeDirect(change.write, change.content, change.remove);
         else if (change.remove !== undefined) await this.store.removeDirect(change.remove);
-        return await tx.commit(applyInMemory);
+        return await tx.commit(applied, followUp?.options);
       }
       const txId = this.audit.nextTx();
       tx.describe({ tx: txId });
@@ -264,8 +339,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
           await this.store.apply(pending).catch((e: Error) => {
             this.options.log.err(`change ${this.audit.boot}-${txId} is committed but could not be applied on disk (${e.message}); it will be rolled forward at the next start`);
           });
-          return applyInMemory();
-        });
+          return applied();
+        }, followUp?.options);
       } catch (e) {
         if (!tx.committed) await this.store.abort(pending);
         throw e;

@@ -1,0 +1,462 @@
+// Activations: the active connections (SPEC §2, Connection.Active) and the
+// audited operations that make and end them — ActivateConnection,
+// AddAndActivateConnection, DeactivateConnection and Device.Disconnect
+// (SPEC §4 ops connection-activate, connection-add-activate,
+// connection-deactivate, device-disconnect). Each runs in SPEC §2's order:
+// authorization → the profile and the device → the state (networking on,
+// what runs there already) → the change, committed by its record first
+// (CommitOptions.kernelChange: a kernel refusal afterwards is a `fail`
+// record overturning it, and what was done is taken back). Changes the
+// daemon makes on its own — autoconnect, a link vanishing under a
+// connection, networking turned off — are logged, never recorded as a
+// caller's. One activation or deactivation runs at a time.
+import { EventEmitter } from 'node:events';
+import type { DomainLogger } from '../../log/logger.js';
+import type { AuditManager, AuditTransaction } from '../audit/audit-manager.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { CallerRef } from '../caller.js';
+import { DEVICE_STATE, type Device } from '../devices/device.js';
+import type { DeviceList } from '../devices/device-list.js';
+import { NetauditError, quote } from '../errors.js';
+import type { Platform } from '../platform/platform.js';
+import type { SettingsConnection } from '../settings/connection.js';
+import type { SettingsService } from '../settings/settings.js';
+import type { SettingsInput } from '../settings/value.js';
+import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
+import { kernelError, LinkConfigurator, takeBack } from './apply.js';
+import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
+
+export interface ActivationsEvents {
+  added: [ActiveConnection];
+  removed: [ActiveConnection];
+  state: [ActiveConnection, ActiveState, StateReason];
+}
+
+export interface ActivationsOptions {
+  readonly audit: AuditManager;
+  readonly auth: () => Authorizer;
+  readonly settings: SettingsService;
+  readonly devices: DeviceList;
+  readonly platform: Platform;
+  readonly log: DomainLogger;
+  /** null while activation is allowed; else why not (networking off, asleep) */
+  readonly blocked: () => NetauditError | null;
+  /** where the per-interface IPv6 sysctls are; /proc/sys/net/ipv6/conf by default */
+  readonly ipv6ConfDir?: string;
+}
+
+const NETWORK_CONTROL = 'org.netaudit1.network-control';
+
+/** Where a profile is to be applied, resolved before the record is made. */
+interface Target {
+  readonly plan: ActivationPlan;
+  /** the existing link, or null when activation creates it */
+  readonly device: Device | null;
+  readonly iface: string;
+  /** the ifindex the link has, or the one it is created with */
+  readonly ifindex: number;
+  readonly parent: number | null;
+  readonly master: ActiveConnection | null;
+  readonly masterIfindex: number | null;
+}
+
+export class Activations extends EventEmitter<ActivationsEvents> {
+  private readonly actives = new Map<number, ActiveConnection>();
+  private lastNumber = 0;
+  /** the highest ifindex seen or given, so a created link never takes a number seen before in this run */
+  private highestIfindex = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly onDeviceRemoved = (device: Device): void => this.deviceRemoved(device);
+  private readonly onDeviceAdded = (device: Device): void => {
+    this.highestIfindex = Math.max(this.highestIfindex, device.ifindex);
+    this.autoconnectOn(device);
+  };
+  private readonly onConnectionRemoved = (conn: SettingsConnection): void => this.connectionRemoved(conn);
+
+  constructor(private readonly options: ActivationsOptions) {
+    super();
+    for (const d of options.devices.list()) this.highestIfindex = Math.max(this.highestIfindex, d.ifindex);
+    options.devices.on('removed', this.onDeviceRemoved);
+    options.devices.on('added', this.onDeviceAdded);
+    options.settings.on('removed', this.onConnectionRemoved);
+  }
+
+  close(): void {
+    this.options.devices.off('removed', this.onDeviceRemoved);
+    this.options.devices.off('added', this.onDeviceAdded);
+    this.options.settings.off('removed', this.onConnectionRemoved);
+  }
+
+  list(): ActiveConnection[] {
+    return [...this.actives.values()].sort((a, b) => a.number - b.number);
+  }
+
+  byNumber(number: number): ActiveConnection | undefined {
+    return this.actives.get(number);
+  }
+
+  /** One activation or deactivation at a time, in arrival order. */
+  private serialized<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * ActivateConnection: applies profile `connection` to device `ifindex`
+   * (null: the device its connection.interface-name names, or the software
+   * link it creates). Replies once the connection is activated, or with the
+   * error that stopped it (the active connection then goes to deactivated).
+   */
+  activate(ref: CallerRef, connection: number, ifindex: number | null): Promise<ActiveConnection> {
+    const conn = this.options.settings.byObjectNumber(connection);
+    const device = ifindex === null ? undefined : this.options.devices.byIfindex(ifindex);
+    const context = {
+      op: 'connection-activate' as const,
+      ...(conn ? { uuid: conn.uuid, name: conn.id } : {}),
+      ...(ifindex !== null ? { ifindex } : {}),
+      ...(device ? { iface: device.name } : {}),
+    };
+    return this.options.audit.audited(ref, context, async (tx) => {
+      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      return this.serialized(async () => {
+        const current = this.options.settings.byObjectNumber(connection);
+        if (!current) {
+          throw new NetauditError('UnknownConnection', `The connection object ${connection} does not exist (it may have been deleted); ListConnections lists them.`);
+        }
+        return this.activateLocked(tx, current, ifindex);
+      });
+    });
+  }
+
+  /** The activation proper, inside the queue: the target resolved, what must give way ended, then committed and applied. */
+  private async activateLocked(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<ActiveConnection> {
+    const { active, target } = await this.prepare(tx, conn, ifindex);
+    return tx.commit(() => this.bringUp(active, target), { kernelChange: true });
+  }
+
+  /**
+   * AddAndActivateConnection: adds the profile (saved) and activates it as
+   * one attempt with one record (op connection-add-activate); if the
+   * activation fails, the profile is removed again.
+   */
+  addAndActivate(ref: CallerRef, input: SettingsInput, ifindex: number | null): Promise<{ conn: SettingsConnection; active: ActiveConnection }> {
+    const { settings, auth } = this.options;
+    return settings.addThen<{ conn: SettingsConnection; active: ActiveConnection }>(
+      ref,
+      input,
+      'connection-add-activate',
+      (caller) => auth().require(caller, NETWORK_CONTROL),
+      (tx, conn, commit) =>
+        this.serialized(async () => {
+          const { active, target } = await this.prepare(tx, conn, ifindex);
+          return commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(active, target) }));
+        }),
+    );
+  }
+
+  /** Checks that activation may go ahead, resolves where, and ends what must give way. */
+  private async prepare(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<{ active: ActiveConnection; target: Target }> {
+    const blocked = this.options.blocked();
+    if (blocked) throw blocked;
+    const target = this.resolve(conn, ifindex);
+    tx.describe({ uuid: conn.uuid, name: conn.id, ifindex: target.ifindex, iface: target.iface });
+    // What gives way: this profile where it runs now, and whatever runs on the device.
+    for (const other of this.list()) {
+      if (other.uuid === conn.uuid || (target.device && other.ifindex === target.device.ifindex)) {
+        this.options.log.info(`deactivating ${other.describe()}: ${quote(conn.id)} is being activated in its place`);
+        await this.teardown(other, STATE_REASON.userDisconnected);
+      }
+    }
+    return { active: this.newActive(conn, target), target };
+  }
+
+  private newActive(conn: SettingsConnection, target: Target): ActiveConnection {
+    return new ActiveConnection(
+      ++this.lastNumber,
+      conn.number,
+      conn.uuid,
+      conn.id,
+      target.device?.ifindex ?? null,
+      target.iface,
+      target.master,
+      false,
+      Boolean(target.plan.ipv4?.gateway || target.plan.ipv6?.gateway),
+    );
+  }
+
+  private async bringUp(active: ActiveConnection, target: Target): Promise<ActiveConnection> {
+    const { devices, platform, log } = this.options;
+    this.actives.set(active.number, active);
+    this.emit('added', active);
+    try {
+      if (!target.device) {
+        const spec = { ...linkSpec(target.plan, target.iface, target.parent), ifindex: target.ifindex };
+        const link = await platform.createLink(spec).catch((e: unknown) => {
+          throw kernelError(e, `create the ${spec.kind} link ${quote(target.iface)}`, target.iface);
+        });
+        active.ifindex = link.ifindex;
+        active.createdLink = true;
+        active.undo.push({ what: `delete the link ${target.iface}`, run: () => platform.deleteLink(link.ifindex) });
+      }
+      const ifindex = active.ifindex!;
+      this.setDeviceState(active, DEVICE_STATE.prepare);
+      const { plan } = target;
+      await new LinkConfigurator(
+        { platform, link: (i) => devices.byIfindex(i)?.link, ...(this.options.ipv6ConfDir ? { ipv6ConfDir: this.options.ipv6ConfDir } : {}) },
+        active,
+      ).apply(ifindex, { mtu: plan.mtu, clonedMac: plan.clonedMac, master: target.masterIfindex, ipv4: plan.ipv4, ipv6: plan.ipv6 });
+      if (!this.actives.has(active.number)) {
+        throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
+      }
+      this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
+      log.info(`activated ${active.describe()}`);
+      return active;
+    } catch (e) {
+      log.info(`activation of ${active.describe()} failed: ${(e as Error).message}; taking back what it changed`);
+      await this.finish(active, STATE_REASON.deviceRealizeFailed);
+      throw e;
+    }
+  }
+
+  /** Where `conn` goes: the named device, or the one interface-name names, or the link it creates. */
+  private resolve(conn: SettingsConnection, ifindex: number | null): Target {
+    const { devices } = this.options;
+    const plan = planActivation(conn.settings);
+    let device: Device | null = null;
+    if (ifindex !== null) {
+      device = devices.byIfindex(ifindex) ?? null;
+      if (!device) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
+      if (plan.ifname !== null && plan.ifname !== device.name) {
+        throw new NetauditError(
+          'IncompatibleConnection',
+          `${quote(conn.id)} is for the interface ${quote(plan.ifname)} (connection.interface-name), not ${quote(device.name)}.`,
+        );
+      }
+    } else if (plan.ifname === null) {
+      throw new NetauditError('UnknownDevice', `${quote(conn.id)} names no interface (connection.interface-name): pass the device to activate it on.`);
+    } else {
+      device = devices.byName(plan.ifname) ?? null;
+      if (!device && plan.softwareKind === null) {
+        throw new NetauditError('UnknownDevice', `No device is called ${quote(plan.ifname)} (connection.interface-name of ${quote(conn.id)}); GetDevices lists them.`);
+      }
+    }
+    if (device && !compatibleDeviceType(plan.type, device.type)) {
+      throw new NetauditError(
+        'IncompatibleConnection',
+        `${quote(conn.id)} is a ${plan.type} profile and ${quote(device.name)} is a ${device.type} device: it cannot be activated there.`,
+      );
+    }
+    if (device && !device.managed) {
+      throw new NetauditError('UnmanagedDevice', `${quote(device.name)} is not managed (its Managed property is false): set it to true first.`);
+    }
+    const iface = device?.name ?? plan.ifname!;
+    const parent = plan.parent === null ? null : this.lookUp(plan.parent, `the parent of ${quote(conn.id)} (${plan.type}.parent)`).ifindex;
+    if (!device && (plan.softwareKind === 'vlan' || plan.softwareKind === 'macvlan') && parent === null) {
+      throw new NetauditError('InvalidArgument', `${plan.type}.parent: ${quote(conn.id)} needs the parent interface of the link it creates.`);
+    }
+    let master: ActiveConnection | null = null;
+    let masterIfindex: number | null = null;
+    if (plan.master !== null) {
+      const found = this.lookUp(plan.master, `the bridge of the port ${quote(conn.id)} (connection.master)`);
+      if (found.device.type !== 'bridge') {
+        throw new NetauditError('IncompatibleConnection', `connection.master of ${quote(conn.id)} names ${quote(found.device.name)}, which is a ${found.device.type}, not a bridge.`);
+      }
+      master = found.active;
+      masterIfindex = found.ifindex;
+    }
+    const ifindexToBe = device?.ifindex ?? ++this.highestIfindex;
+    return { plan, device, iface, ifindex: ifindexToBe, parent, master, masterIfindex };
+  }
+
+  /** An interface name, or a profile's UUID whose connection is active: the device it is. */
+  private lookUp(ref: string, what: string): { ifindex: number; device: Device; active: ActiveConnection | null } {
+    const { devices, settings } = this.options;
+    if (isUuidRef(ref)) {
+      const active = this.list().find((a) => a.uuid === ref.toLowerCase() && a.state === ACTIVE_STATE.activated && a.ifindex !== null);
+      const device = active ? devices.byIfindex(active.ifindex!) : undefined;
+      if (active && device) return { ifindex: device.ifindex, device, active };
+      let known = false;
+      try {
+        settings.getByUuid(ref);
+        known = true;
+      } catch {
+        known = false;
+      }
+      throw new NetauditError(
+        'UnknownDevice',
+        known
+          ? `${what} is the profile ${quote(ref)}, which is not active: activate it first.`
+          : `${what} is the profile ${quote(ref)}, and no profile has that UUID.`,
+      );
+    }
+    const device = devices.byName(ref);
+    if (!device) throw new NetauditError('UnknownDevice', `${what} is ${quote(ref)}, and no device has that name; GetDevices lists them.`);
+    const active = this.list().find((a) => a.ifindex === device.ifindex) ?? null;
+    return { ifindex: device.ifindex, device, active };
+  }
+
+  /** DeactivateConnection: ends active connection `number`, taking back what its activation changed. */
+  deactivate(ref: CallerRef, number: number): Promise<void> {
+    const known = this.actives.get(number);
+    const context = { op: 'connection-deactivate' as const, ...(known ? this.fieldsOf(known) : {}) };
+    return this.options.audit.audited(ref, context, async (tx) => {
+      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      return this.serialized(async () => {
+        const active = this.actives.get(number);
+        if (!active || active.state !== ACTIVE_STATE.activated) {
+          throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
+        }
+        tx.describe(this.fieldsOf(active));
+        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true });
+      });
+    });
+  }
+
+  /** Device.Disconnect: deactivates what runs on the device (op device-disconnect). */
+  disconnect(ref: CallerRef, ifindex: number): Promise<void> {
+    const device = this.options.devices.byIfindex(ifindex);
+    const running = this.list().find((a) => a.ifindex === ifindex);
+    const context = { op: 'device-disconnect' as const, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
+    return this.options.audit.audited(ref, context, async (tx) => {
+      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      return this.serialized(async () => {
+        const current = this.options.devices.byIfindex(ifindex);
+        if (!current) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
+        const active = this.list().find((a) => a.ifindex === ifindex && a.state === ACTIVE_STATE.activated);
+        if (!active) throw new NetauditError('ConnectionNotActive', `Nothing is active on ${quote(current.name)}: there is nothing to disconnect.`);
+        tx.describe({ uuid: active.uuid, name: active.id, iface: current.name });
+        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true });
+      });
+    });
+  }
+
+  /** Ends every active connection (networking off, sleep): logged, the caller's own record covers it. */
+  deactivateAll(why: string): Promise<void> {
+    return this.serialized(async () => {
+      // Ports before their bridge: newest first.
+      for (const active of this.list().reverse()) {
+        this.options.log.info(`deactivating ${active.describe()}: ${why}`);
+        await this.teardown(active, STATE_REASON.deviceDisconnected);
+      }
+    });
+  }
+
+  private fieldsOf(active: ActiveConnection): { uuid: string; name: string; ifindex?: number; iface: string } {
+    return { uuid: active.uuid, name: active.id, ...(active.ifindex !== null ? { ifindex: active.ifindex } : {}), iface: active.iface };
+  }
+
+  /** deactivating → (ports first) take back → deactivated, removed. */
+  private async teardown(active: ActiveConnection, reason: StateReason): Promise<void> {
+    if (!this.actives.has(active.number)) return;
+    for (const port of this.list()) {
+      if (port.master === active) {
+        this.options.log.info(`deactivating the port ${port.describe()}: its bridge is being deactivated`);
+        await this.teardown(port, STATE_REASON.dependencyFailed);
+      }
+    }
+    this.setState(active, ACTIVE_STATE.deactivating, reason);
+    this.setDeviceState(active, DEVICE_STATE.deactivating);
+    await this.finish(active, reason);
+    this.options.log.info(`deactivated ${active.describe()}`);
+  }
+
+  /** Takes back what `active` changed, then deactivated and removed. */
+  private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
+    active.takingBack = true;
+    await takeBack(active, (m) => this.options.log.warn(m));
+    this.release(active, reason);
+  }
+
+  private release(active: ActiveConnection, reason: StateReason): void {
+    if (!this.actives.has(active.number)) return;
+    this.actives.delete(active.number);
+    const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
+    if (device && device.activeConnection === active.number) this.options.devices.setActivation(device, null);
+    this.setState(active, ACTIVE_STATE.deactivated, reason);
+    this.emit('removed', active);
+  }
+
+  private setState(active: ActiveConnection, state: ActiveState, reason: StateReason): void {
+    if (!active.setState(state)) return;
+    if (state === ACTIVE_STATE.activated) this.setDeviceState(active, DEVICE_STATE.activated);
+    this.emit('state', active, state, reason);
+  }
+
+  private setDeviceState(active: ActiveConnection, state: number): void {
+    const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
+    if (device) this.options.devices.setActivation(device, { active: active.number, state });
+  }
+
+  /** The link under an active connection is gone: the connection ends (logged, not a caller's change). */
+  private deviceRemoved(device: Device): void {
+    for (const active of this.list()) {
+      if (active.ifindex !== device.ifindex || active.takingBack) continue;
+      this.options.log.info(`the link ${quote(device.name)} (ifindex ${device.ifindex}) disappeared under ${active.describe()}: it is deactivated`);
+      // Nothing to take back on a link that is gone; what the activation did elsewhere (its ports) still is.
+      active.undo.length = 0;
+      void this.serialized(() => this.teardown(active, STATE_REASON.deviceRemoved));
+      // An activation under way learns it at its next step; the object goes now.
+      if (active.state === ACTIVE_STATE.activating) this.release(active, STATE_REASON.deviceRemoved);
+    }
+  }
+
+  /** A profile deleted while active: its connection ends (the delete's own record covers it). */
+  private connectionRemoved(conn: SettingsConnection): void {
+    for (const active of this.list()) {
+      if (active.connection !== conn.number) continue;
+      this.options.log.info(`the profile of ${active.describe()} was deleted: it is deactivated`);
+      void this.serialized(() => this.teardown(active, STATE_REASON.connectionRemoved));
+    }
+  }
+
+  // ---- autoconnect: the daemon's own activations, logged, never a caller's record ----
+
+  /**
+   * Activates every profile with connection.autoconnect (true unless set
+   * false) that names its interface and is not active: bridges first, then
+   * the rest, ports last. Called at start and when networking comes back.
+   */
+  autoconnectAll(): Promise<void> {
+    return this.autoconnectWhere(() => true);
+  }
+
+  private autoconnectOn(device: Device): void {
+    void this.autoconnectWhere((plan) => plan.ifname === device.name && plan.softwareKind === null);
+  }
+
+  private async autoconnectWhere(match: (plan: ActivationPlan) => boolean): Promise<void> {
+    if (this.options.blocked()) return;
+    const candidates: Array<{ conn: SettingsConnection; plan: ActivationPlan; rank: number }> = [];
+    for (const conn of this.options.settings.list()) {
+      if (conn.settings.get('connection')?.get('autoconnect')?.value === false) continue;
+      if (this.list().some((a) => a.uuid === conn.uuid)) continue;
+      let plan: ActivationPlan;
+      try {
+        plan = planActivation(conn.settings);
+      } catch {
+        continue; // not something this daemon activates: it says so when asked
+      }
+      // A profile that names no interface is never guessed onto a link.
+      if (plan.ifname === null || !match(plan)) continue;
+      const device = this.options.devices.byName(plan.ifname);
+      if (device && (!device.autoconnect || !device.managed || device.activeConnection !== null)) continue;
+      if (!device && plan.softwareKind === null) continue;
+      const priority = (conn.settings.get('connection')?.get('autoconnect-priority')?.value as number | undefined) ?? 0;
+      candidates.push({ conn, plan, rank: (plan.master ? 2000 : plan.type === 'bridge' ? 0 : 1000) - priority });
+    }
+    candidates.sort((a, b) => a.rank - b.rank);
+    for (const { conn } of candidates) {
+      await this.serialized(async () => {
+        if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;
+        this.options.log.info(`autoconnect: activating ${quote(conn.id)} (${conn.uuid})`);
+        try {
+          const target = this.resolve(conn, null);
+          await this.bringUp(this.newActive(conn, target), target);
+        } catch (e) {
+          this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${(e as Error).message}`);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// ActiveConnection: a profile applied to a device (SPEC §2,
+// Connection.Active), with NetworkManager's state values, and the record of
+// what its activation changed so that deactivation can take exactly that
+// back.
+
+/** NMActiveConnectionState */
+export const ACTIVE_STATE = {
+  unknown: 0,
+  activating: 1,
+  activated: 2,
+  deactivating: 3,
+  deactivated: 4,
+} as const;
+
+export type ActiveState = (typeof ACTIVE_STATE)[keyof typeof ACTIVE_STATE];
+
+/** NMActiveConnectionStateReason, the values this daemon gives */
+export const STATE_REASON = {
+  unknown: 0,
+  none: 1,
+  userDisconnected: 2,
+  deviceDisconnected: 3,
+  ipConfigInvalid: 5,
+  connectionRemoved: 11,
+  dependencyFailed: 12,
+  deviceRealizeFailed: 13,
+  deviceRemoved: 14,
+} as const;
+
+export type StateReason = (typeof STATE_REASON)[keyof typeof STATE_REASON];
+
+/** One step to take back at deactivation, with what it says in the log. */
+export interface UndoStep {
+  readonly what: string;
+  readonly run: () => Promise<void>;
+}
+
+export class ActiveConnection {
+  private stateValue: ActiveState = ACTIVE_STATE.activating;
+  /** set while its changes are being taken back: the links it deletes then are its own doing */
+  takingBack = false;
+  /** what activation changed, in order; deactivation runs it backwards */
+  readonly undo: UndoStep[] = [];
+
+  constructor(
+    /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */
+    readonly number: number,
+    /** the profile's object number (/org/netaudit1/Settings/N) */
+    readonly connection: number,
+    readonly uuid: string,
+    readonly id: string,
+    /** the device, once known (a software link is known once created) */
+    public ifindex: number | null,
+    /** the interface name it runs on */
+    public iface: string,
+    /** for a bridge port: the bridge's active connection */
+    readonly master: ActiveConnection | null,
+    /** true when activation created the link: deactivation deletes it */
+    public createdLink = false,
+    /** true when the profile sets a default route (Manager State "global") */
+    readonly hasGateway = false,
+  ) {}
+
+  get state(): ActiveState {
+    return this.stateValue;
+  }
+
+  /** Sets the state; false when it was that already. */
+  setState(state: ActiveState): boolean {
+    if (this.stateValue === state) return false;
+    this.stateValue = state;
+    return true;
+  }
+
+  get devices(): number[] {
+    return this.ifindex === null ? [] : [this.ifindex];
+  }
+
+  /** How the log names it: "id" (uuid) on "iface". */
+  describe(): string {
+    return `${JSON.stringify(this.id)} (${this.uuid}) on ${JSON.stringify(this.iface)}`;
+  }
+}

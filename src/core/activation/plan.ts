@@ -1,0 +1,188 @@
+// Activation plan: what applying a profile to a link means, worked out from
+// its settings before anything is changed (SPEC §2, types that activate on
+// real links). Pure: the devices it needs are looked up through a function,
+// and every profile the daemon cannot apply is a named error here, before
+// the attempt's record and before the kernel is asked anything.
+import { NetauditError, quote } from '../errors.js';
+import type { LinkSpec } from '../platform/platform.js';
+import { getProp, getString, type Settings, type Value } from '../settings/value.js';
+
+export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore';
+
+export interface PlannedAddress {
+  readonly address: string;
+  readonly prefix: number;
+}
+
+export interface PlannedRoute {
+  readonly dest: string;
+  readonly prefix: number;
+  readonly gateway: string | null;
+  readonly metric: number;
+}
+
+export interface IpPlan {
+  readonly family: 4 | 6;
+  readonly method: IpMethod;
+  readonly addresses: readonly PlannedAddress[];
+  /** the default route's next hop, from `gateway` */
+  readonly gateway: string | null;
+  readonly routes: readonly PlannedRoute[];
+  /** the metric of the default route and of routes that name none: the type's default */
+  readonly metric: number;
+}
+
+export interface ActivationPlan {
+  /** the normalised connection type: 802-3-ethernet, bridge, veth, macvlan, vxlan, dummy, vlan */
+  readonly type: string;
+  /** the interface the profile names (connection.interface-name), if any */
+  readonly ifname: string | null;
+  /** the software link the type creates, without its name and parent resolved; null for ethernet */
+  readonly softwareKind: LinkSpec['kind'] | null;
+  /** connection.master for a bridge port: an interface name or a profile's UUID */
+  readonly master: string | null;
+  /** the parent (vlan, macvlan, vxlan): an interface name or a profile's UUID */
+  readonly parent: string | null;
+  readonly mtu: number | null;
+  /** lower-case colon hex */
+  readonly clonedMac: string | null;
+  /** null for a bridge port: a port has no IP configuration of its own */
+  readonly ipv4: IpPlan | null;
+  readonly ipv6: IpPlan | null;
+  /** the type's own settings, for the LinkSpec */
+  readonly settings: Settings;
+}
+
+const SOFTWARE: ReadonlySet<string> = new Set(['bridge', 'veth', 'macvlan', 'vxlan', 'dummy', 'vlan']);
+
+/**
+ * NetworkManager's default route metric per device type (nm_device_get_route_metric_default),
+ * used for the default route and for routes that name no metric.
+ */
+const DEFAULT_METRIC: Readonly<Record<string, number>> = {
+  '802-3-ethernet': 100,
+  veth: 100,
+  vlan: 400,
+  macvlan: 410,
+  bridge: 425,
+  vxlan: 500,
+  dummy: 550,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `ref` (connection.master, a parent) names a profile by UUID rather than an interface. */
+export function isUuidRef(ref: string): boolean {
+  return UUID.test(ref);
+}
+
+function macText(v: Value | undefined): string | null {
+  if (!v || !(v.value instanceof Uint8Array)) return null;
+  return [...v.value].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+function entries(v: Value | undefined): Map<string, Value>[] {
+  return Array.isArray(v?.value) ? (v.value as Map<string, Value>[]) : [];
+}
+
+function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', metric: number): IpPlan {
+  const family = setting === 'ipv6' ? 6 : 4;
+  // A profile without the setting has NetworkManager's default method, auto.
+  const method = getString(settings, setting, 'method') ?? 'auto';
+  if (method === 'auto' || method === 'shared' || method === 'dhcp') {
+    throw new NetauditError(
+      'NotSupported',
+      `${setting}.method ${quote(method)}${getProp(settings, setting, 'method') ? '' : ' (the default when the profile has no ' + setting + ' setting)'} needs ${family === 4 ? 'DHCP' : 'router advertisements and DHCPv6'}, which netauditd does not do: set ${setting}.method to "manual" (with ${setting}.address-data), "link-local" or "disabled"${family === 6 ? ', or "ignore"' : ''}.`,
+    );
+  }
+  const addresses = entries(getProp(settings, setting, 'address-data')).map((e) => ({
+    address: e.get('address')!.value as string,
+    prefix: e.get('prefix')!.value as number,
+  }));
+  const routes = entries(getProp(settings, setting, 'route-data')).map((e, i) => {
+    const table = e.get('table')?.value as number | undefined;
+    if (table !== undefined && table !== 0 && table !== 254) {
+      throw new NetauditError('NotSupported', `${setting}.route-data[${i}].table ${table}: only the main table (254) is supported.`);
+    }
+    return {
+      dest: e.get('dest')!.value as string,
+      prefix: e.get('prefix')!.value as number,
+      gateway: (e.get('next-hop')?.value as string | undefined) ?? null,
+      metric: (e.get('metric')?.value as number | undefined) ?? metric,
+    };
+  });
+  return { family, method: method as IpMethod, addresses, gateway: getString(settings, setting, 'gateway') ?? null, routes, metric };
+}
+
+/**
+ * The plan for a validated profile; a type that never activates on this
+ * daemon (wifi without Wi-Fi hardware) or a method it does not implement
+ * (auto: DHCP) is NotSupported.
+ */
+export function planActivation(settings: Settings): ActivationPlan {
+  const type = getString(settings, 'connection', 'type') ?? '';
+  if (type === '802-11-wireless') {
+    throw new NetauditError(
+      'NotSupported',
+      'This is a wifi profile and the daemon has no Wi-Fi device to activate it on: netauditd stores, checks and audits wifi profiles, but it activates ethernet, bridge, veth, macvlan, vxlan, dummy and vlan profiles only.',
+      'no-wifi-device',
+    );
+  }
+  if (type !== '802-3-ethernet' && !SOFTWARE.has(type)) {
+    throw new NetauditError('NotSupported', `Profiles of type ${quote(type)} cannot be activated.`);
+  }
+  const master = getString(settings, 'connection', 'master') ?? null;
+  const metric = DEFAULT_METRIC[type] ?? 20000;
+  const mtu = getProp(settings, '802-3-ethernet', 'mtu')?.value as number | undefined;
+  return {
+    type,
+    ifname: getString(settings, 'connection', 'interface-name') ?? null,
+    softwareKind: SOFTWARE.has(type) ? (type as LinkSpec['kind']) : null,
+    master,
+    parent: type === 'vlan' || type === 'macvlan' || type === 'vxlan' ? (getString(settings, type, 'parent') ?? null) : null,
+    mtu: mtu !== undefined && mtu > 0 ? mtu : null,
+    clonedMac: macText(getProp(settings, '802-3-ethernet', 'cloned-mac-address')),
+    ipv4: master ? null : ipPlan(settings, 'ipv4', metric),
+    ipv6: master ? null : ipPlan(settings, 'ipv6', metric),
+    settings,
+  };
+}
+
+/** NetworkManager's macvlan.mode (1 vepa, 2 bridge, 3 private, 4 passthru, 5 source) as the kernel numbers it. */
+const MACVLAN_MODE: Readonly<Record<number, number>> = { 1: 2, 2: 4, 3: 1, 4: 8, 5: 16 };
+
+/** The LinkSpec that creates the plan's software link named `name`, its parent resolved to `parent`. */
+export function linkSpec(plan: ActivationPlan, name: string, parent: number | null): LinkSpec {
+  const s = plan.settings;
+  const num = (setting: string, prop: string): number | undefined => getProp(s, setting, prop)?.value as number | undefined;
+  switch (plan.softwareKind) {
+    case 'bridge':
+      return { kind: 'bridge', name };
+    case 'dummy':
+      return { kind: 'dummy', name };
+    case 'veth':
+      return { kind: 'veth', name, peer: getString(s, 'veth', 'peer')! };
+    case 'macvlan':
+      return { kind: 'macvlan', name, parent: parent!, mode: MACVLAN_MODE[num('macvlan', 'mode') ?? 2] ?? 4 };
+    case 'vlan':
+      return { kind: 'vlan', name, parent: parent!, id: num('vlan', 'id') ?? 0 };
+    case 'vxlan':
+      return {
+        kind: 'vxlan',
+        name,
+        id: num('vxlan', 'id') ?? 0,
+        parent,
+        local: getString(s, 'vxlan', 'local') ?? null,
+        remote: getString(s, 'vxlan', 'remote') ?? null,
+        port: num('vxlan', 'destination-port') ?? 8472,
+      };
+    default:
+      throw new Error(`no software link for a profile of type ${plan.type}`);
+  }
+}
+
+/** The device types a profile of `type` applies to when the link exists already. */
+export function compatibleDeviceType(type: string, deviceType: string): boolean {
+  if (type === '802-3-ethernet') return deviceType === 'ethernet' || deviceType === 'veth';
+  return deviceType === type;
+}

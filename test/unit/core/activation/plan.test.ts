@@ -1,0 +1,107 @@
+// The activation plan: what a validated profile means for the link, worked out before anything
+// changes — and the profiles that cannot be applied, refused by name (wifi, DHCP, a foreign table).
+import { describe, expect, it } from 'vitest';
+import { compatibleDeviceType, isUuidRef, linkSpec, planActivation } from '../../../../src/core/activation/plan.js';
+import { NetauditError } from '../../../../src/core/errors.js';
+import { value, type Settings, type Value } from '../../../../src/core/settings/value.js';
+
+function settings(groups: Record<string, Record<string, Value>>): Settings {
+  return new Map(Object.entries(groups).map(([k, v]) => [k, new Map(Object.entries(v))]));
+}
+
+const entry = (o: Record<string, Value>): Map<string, Value> => new Map(Object.entries(o));
+
+const noIp = { ipv4: { method: value('s', 'disabled') }, ipv6: { method: value('s', 'ignore') } };
+
+function refusal(run: () => unknown): NetauditError {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof NetauditError) return e;
+    throw e;
+  }
+  throw new Error('no error');
+}
+
+describe('planActivation', () => {
+  it('reads an ethernet profile: interface, MTU, cloned MAC, addresses, gateway and routes with the type default metric', () => {
+    const plan = planActivation(
+      settings({
+        connection: { id: value('s', 'lan'), type: value('s', '802-3-ethernet'), 'interface-name': value('s', 'v0') },
+        '802-3-ethernet': { mtu: value('u', 1400), 'cloned-mac-address': value('ay', Uint8Array.from([2, 0, 0, 0, 0, 0xaa])) },
+        ipv4: {
+          method: value('s', 'manual'),
+          'address-data': value('aa{sv}', [entry({ address: value('s', '192.0.2.10'), prefix: value('u', 24) })]),
+          gateway: value('s', '192.0.2.1'),
+          'route-data': value('aa{sv}', [entry({ dest: value('s', '198.51.100.0'), prefix: value('u', 24), 'next-hop': value('s', '192.0.2.254') })]),
+        },
+        ipv6: { method: value('s', 'link-local') },
+      }),
+    );
+    expect(plan).toMatchObject({ type: '802-3-ethernet', ifname: 'v0', softwareKind: null, mtu: 1400, clonedMac: '02:00:00:00:00:aa', master: null });
+    expect(plan.ipv4).toEqual({
+      family: 4,
+      method: 'manual',
+      addresses: [{ address: '192.0.2.10', prefix: 24 }],
+      gateway: '192.0.2.1',
+      routes: [{ dest: '198.51.100.0', prefix: 24, gateway: '192.0.2.254', metric: 100 }],
+      metric: 100,
+    });
+    expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
+  });
+
+  it('refuses DHCP by name — explicit, and by default when the ipv4 setting is missing', () => {
+    const explicit = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'auto') }, ipv6: { method: value('s', 'ignore') } })));
+    expect(explicit.code).toBe('NotSupported');
+    expect(explicit.message).toContain('ipv4.method "auto"');
+    const byDefault = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'ignore') } })));
+    expect(byDefault.message).toContain('the default when the profile has no ipv4 setting');
+  });
+
+  it('refuses a wifi profile with reason no-wifi-device', () => {
+    const e = refusal(() => planActivation(settings({ connection: { type: value('s', '802-11-wireless') } })));
+    expect([e.code, e.reason]).toEqual(['NotSupported', 'no-wifi-device']);
+  });
+
+  it('refuses a route in another table than main', () => {
+    const e = refusal(() =>
+      planActivation(
+        settings({
+          connection: { type: value('s', 'bridge') },
+          ipv4: { method: value('s', 'manual'), 'route-data': value('aa{sv}', [entry({ dest: value('s', '10.0.0.0'), prefix: value('u', 8), table: value('u', 100) })]) },
+          ipv6: { method: value('s', 'ignore') },
+        }),
+      ),
+    );
+    expect(e.message).toContain('ipv4.route-data[0].table 100');
+  });
+
+  it('gives a bridge port no IP configuration and keeps its master', () => {
+    const plan = planActivation(settings({ connection: { type: value('s', '802-3-ethernet'), master: value('s', 'br0'), 'slave-type': value('s', 'bridge') } }));
+    expect(plan).toMatchObject({ master: 'br0', ipv4: null, ipv6: null });
+  });
+
+  it('turns software profiles into the links they create', () => {
+    const macvlan = planActivation(settings({ connection: { type: value('s', 'macvlan') }, macvlan: { parent: value('s', 'v0'), mode: value('u', 3) }, ...noIp }));
+    expect(linkSpec(macvlan, 'mv0', 7)).toEqual({ kind: 'macvlan', name: 'mv0', parent: 7, mode: 1 });
+    const vxlan = planActivation(settings({ connection: { type: value('s', 'vxlan') }, vxlan: { id: value('u', 42), remote: value('s', '198.51.100.2') }, ...noIp }));
+    expect(linkSpec(vxlan, 'vx0', null)).toEqual({ kind: 'vxlan', name: 'vx0', id: 42, parent: null, local: null, remote: '198.51.100.2', port: 8472 });
+    const veth = planActivation(settings({ connection: { type: value('s', 'veth') }, veth: { peer: value('s', 'p1') }, ...noIp }));
+    expect(linkSpec(veth, 'p0', null)).toEqual({ kind: 'veth', name: 'p0', peer: 'p1' });
+    const vlan = planActivation(settings({ connection: { type: value('s', 'vlan') }, vlan: { id: value('u', 7), parent: value('s', 'v0') }, ...noIp }));
+    expect(linkSpec(vlan, 'v0.7', 3)).toEqual({ kind: 'vlan', name: 'v0.7', parent: 3, id: 7 });
+  });
+});
+
+describe('helpers', () => {
+  it('tells a UUID reference from an interface name', () => {
+    expect(isUuidRef('0f2d3c4b-5a69-4788-9766-554433221100')).toBe(true);
+    expect(isUuidRef('br0')).toBe(false);
+  });
+
+  it('applies ethernet profiles to ethernet and veth links, the others to their own kind', () => {
+    expect(compatibleDeviceType('802-3-ethernet', 'veth')).toBe(true);
+    expect(compatibleDeviceType('802-3-ethernet', 'bridge')).toBe(false);
+    expect(compatibleDeviceType('bridge', 'bridge')).toBe(true);
+  });
+});
