@@ -131,7 +131,7 @@ netauditd is starting on a private bus. From another terminal:
   $busctl tree org.netaudit1
   $busctl call org.netaudit1 /org/netaudit1/Settings org.netaudit1.Settings \\
       AddConnection 'a{sa{sv}}' 2 connection 3 id s lan0 type s ethernet interface-name s eth0 \\
-      ipv4 1 method s auto
+      ipv4 1 method s disabled
   tail -f $state/audit/audit-*.jsonl
   journalctl NETAUDIT_OP=connection-add -o verbose      (when journald runs)
   ausearch -m USYS_CONFIG -ts recent -i                 (when auditd runs)
@@ -142,7 +142,13 @@ HELP
 
 # Node runs as a child, not exec'ed, so that the bus is stopped when it exits; signals
 # meant for the daemon are passed on.
-node dist/main.js --config "$config" --bus-address "$address" &
+# NETAUDITD_NETNS=NAME runs the daemon in that network namespace (made with `ip netns add NAME`),
+# so that it manages that namespace's links instead of this machine's; `ip netns exec` execs.
+if [ -n "${NETAUDITD_NETNS:-}" ]; then
+	ip netns exec "$NETAUDITD_NETNS" node dist/main.js --config "$config" --bus-address "$address" &
+else
+	node dist/main.js --config "$config" --bus-address "$address" &
+fi
 child=$!
 interrupted=0
 trap 'interrupted=1; kill -TERM "$child" 2>/dev/null || true' INT TERM
