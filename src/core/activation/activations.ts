@@ -189,6 +189,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const { devices, platform, log } = this.options;
     this.actives.set(active.number, active);
     this.emit('added', active);
+    // Born activating: announced as such, as NetworkManager does.
+    this.emit('state', active, ACTIVE_STATE.activating, STATE_REASON.none);
     try {
       if (!target.device) {
         const spec = { ...linkSpec(target.plan, target.iface, target.parent), ifindex: target.ifindex };
