@@ -41,6 +41,8 @@ export interface TestDaemon {
   auditDir: string;
   runDir: string;
   logFile: string;
+  /** The network namespace it runs in: the one asked for, or the one made for it. */
+  readonly netns: string;
   /** The running process (replaced by start()). */
   readonly process: ChildProcess;
   readonly pid: number;
@@ -171,6 +173,10 @@ class Daemon implements TestDaemon {
   private exit: Promise<number | null> = Promise.resolve(null);
   private stderrText = '';
   running = false;
+
+  get netns(): string {
+    return this.options.netns!;
+  }
 
   constructor(readonly bus: TestBus, readonly dir: string, private readonly options: DaemonOptions) {
     this.configFile = join(dir, 'netauditd.conf');

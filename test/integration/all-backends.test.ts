@@ -4,7 +4,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { busctl, run } from '../helpers/exec.js';
-import { auditLines, CONNECTION_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
+import { auditLines, CONNECTION_IFACE, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
+import { manual, profile } from '../helpers/activation.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { useDaemon } from '../helpers/use-daemon.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,6 +71,37 @@ describe('with libaudit, journal, log and file on', () => {
     expect(found.stdout.split('\n').filter((l) => l.includes(`boot=${boot}`))).toEqual([
       expect.stringContaining(`name=four backends caller_pid=${record!.pid} caller_uid=0 acct=root result=success`),
     ]);
+  });
+
+  it('activating a bridge profile: one connection-activate record with the ifindex and iface in each backend', async () => {
+    await ensureJournald();
+    await ensureAuditd();
+    const [path] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [profile('four-br', 'bridge', { ifname: 'br-four', ipv4: manual(['192.0.2.44/24']) })])) as [string];
+    const [active] = (await harness.client.call(MANAGER, MANAGER_IFACE, 'ActivateConnection', 'ooo', [path, '/', '/'])) as [string];
+    const [kernel] = JSON.parse((await run('ip', ['-n', harness.daemon.netns, '-j', 'addr', 'show', 'dev', 'br-four'])).stdout) as Array<{ ifindex: number; addr_info: Array<{ local: string }> }>;
+    expect(kernel!.addr_info.map((a) => a.local)).toContain('192.0.2.44');
+    const ifindex = kernel!.ifindex;
+    const record = (await harness.daemon.trail()).find((r) => r.op === 'connection-activate')!;
+    expect(record).toMatchObject({ name: 'four-br', ifindex, iface: 'br-four', uid: 0, result: 'success' });
+    const boot = record.boot as string;
+    const uuid = record.uuid as string;
+
+    expect(auditLines(harness.daemon.log()).filter((l) => l.startsWith('op="connection-activate"'))).toEqual([
+      `op="connection-activate" uuid="${uuid}" name="four-br" ifindex=${ifindex} iface="br-four" pid=${record.pid} uid=0 result="success"`,
+    ]);
+    const entries = await waitFor(async () => {
+      const e = (await journalEntries(boot)).filter((x) => x.NETAUDIT_OP === 'connection-activate');
+      return e.length > 0 ? e : undefined;
+    }, { what: 'the journal entry', timeoutMs: 15_000 });
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ NETAUDIT_CONNECTION_UUID: uuid, NETAUDIT_IFINDEX: String(ifindex), NETAUDIT_RESULT: 'success' });
+    const found = await waitFor(async () => {
+      const r = await run('ausearch', ['-m', 'USYS_CONFIG', '-ts', 'recent', '-i'], { env: SBIN });
+      const l = r.stdout.split('\n').filter((x) => x.includes(`boot=${boot}`) && x.includes('op=connection-activate'));
+      return l.length > 0 ? l : undefined;
+    }, { what: 'the USYS_CONFIG record', timeoutMs: 15_000 });
+    expect(found).toEqual([expect.stringContaining(`name=four-br device=br-four ifindex=${ifindex} caller_pid=${record.pid} caller_uid=0 acct=root result=success`)]);
+    await harness.client.call(MANAGER, MANAGER_IFACE, 'DeactivateConnection', 'o', [active]);
   });
 
   it('never lets a Wi-Fi key reach any backend, even when it is read back with GetSecrets', async () => {

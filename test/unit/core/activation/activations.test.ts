@@ -170,6 +170,25 @@ describe('Activations', () => {
     expect(platform.calls).toEqual([]);
   });
 
+  it('a device that vanishes mid-activation: UnknownDevice (device-removed), the record overturned, nothing left active', async () => {
+    const { platform, trail, settings, activations } = await setup();
+    const conn = settings.add(profile(UUID1, 'lan', '802-3-ethernet', { connection: { 'interface-name': value('s', 'v0') }, ...manualV4 }));
+    const setLink = platform.setLink.bind(platform);
+    platform.setLink = async (ifindex, change) => {
+      await setLink(ifindex, change);
+      // The link goes as soon as it was changed once: the kernel then answers ENODEV.
+      const gone = platform.current.find((l) => l.ifindex === ifindex)!;
+      platform.current = platform.current.filter((l) => l.ifindex !== ifindex);
+      platform.emit('link-removed', gone);
+      platform.failNext('addAddress', new KernelRefusal('add address', 'ENODEV', null));
+    };
+    const error = await activations.activate(caller(0), conn.number, null).catch((e: NetauditError) => e);
+    expect(error).toMatchObject({ code: 'UnknownDevice', reason: 'device-removed' });
+    expect((error as Error).message).toContain('"v0" disappeared while it was being activated');
+    expect(activations.list()).toEqual([]);
+    expect(trail.records.map((r) => [r.result, r.reason, r.tx])).toEqual([['success', undefined, 1], ['fail', 'device-removed', 1]]);
+  });
+
   it('ends a connection whose link vanished, without a record, and autoconnects a profile when its link appears', async () => {
     const { platform, trail, settings, activations } = await setup([]);
     settings.add(profile(UUID1, 'lan', '802-3-ethernet', { connection: { 'interface-name': value('s', 'v0') } }));
