@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsonlFileBackend } from '../src/core/audit/backends/jsonl-file.js';
 import { linkEventLatency, rssWithLinks, type Spread } from './links.js';
+import { activationLatency } from './activation.js';
 
 const SERIAL_CALLS = 400;
 const PARALLEL_CALLS = 1600;
@@ -24,6 +25,12 @@ const IN_FLIGHT = 16;
 const MTU_CHANGES = 200;
 const VETH_ADDS = 50;
 const RSS_LINKS = 1000;
+const ACTIVATION_WARMUP = 20;
+const ACTIVATION_CYCLES = 200;
+/** NetworkManager 1.42's time for the same activation on this machine kind, for comparison: not measured by this bench (it needs systemd as PID 1). */
+const NM_ETHERNET_MS = 5.6;
+/** `node build/bench/run.js activation links`: only the sections named; all of them without arguments. */
+const SECTIONS = ['calls', 'trail', 'links', 'activation'] as const;
 
 interface Figures {
   readonly callsPerSecond: number;
@@ -166,36 +173,58 @@ async function trailGroupCommit(): Promise<{ serial: number; grouped: number }> 
 }
 
 async function main(): Promise<void> {
-  await ensureJournald();
-  await ensureAuditd();
-  const off = await scenario('no');
-  const on = await scenario('yes');
-  const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  const lines = [
-    `netauditd bench: ${SERIAL_CALLS} serial calls, ${PARALLEL_CALLS} calls with ${IN_FLIGHT} in flight; ${cpu} CPUs; private dbus-daemon; each change durable (fsync) with the trail on`,
-    '',
-    `${'scenario'.padEnd(44)}${'audit=no'.padEnd(56)}${'audit=yes, libaudit+journal+log+file'.padEnd(56)}audited/unaudited`,
-  ];
-  for (const name of Object.keys(on)) {
-    const a = off[name]!;
-    const b = on[name]!;
-    lines.push(`${name.padEnd(44)}${cell(a).padEnd(56)}${cell(b).padEnd(56)}${(b.callsPerSecond / a.callsPerSecond).toFixed(2)}× calls/s, ${(b.p50 / a.p50).toFixed(2)}× p50`);
+  const only = process.argv.slice(2);
+  const unknown = only.filter((a) => !(SECTIONS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`unknown section ${unknown.join(', ')}: the sections are ${SECTIONS.join(', ')}`);
+  const wanted = (section: (typeof SECTIONS)[number]): boolean => only.length === 0 || only.includes(section);
+  const lines: string[] = [];
+  if (wanted('calls')) {
+    await ensureJournald();
+    await ensureAuditd();
+    const off = await scenario('no');
+    const on = await scenario('yes');
+    const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
+    lines.push(
+      `netauditd bench: ${SERIAL_CALLS} serial calls, ${PARALLEL_CALLS} calls with ${IN_FLIGHT} in flight; ${cpu} CPUs; private dbus-daemon; each change durable (fsync) with the trail on`,
+      '',
+      `${'scenario'.padEnd(44)}${'audit=no'.padEnd(56)}${'audit=yes, libaudit+journal+log+file'.padEnd(56)}audited/unaudited`,
+    );
+    for (const name of Object.keys(on)) {
+      const a = off[name]!;
+      const b = on[name]!;
+      lines.push(`${name.padEnd(44)}${cell(a).padEnd(56)}${cell(b).padEnd(56)}${(b.callsPerSecond / a.callsPerSecond).toFixed(2)}× calls/s, ${(b.p50 / a.p50).toFixed(2)}× p50`);
+    }
   }
-  const trail = await trailGroupCommit();
-  lines.push('', `trail alone, each record fsynced before its caller goes on: ${trail.serial.toFixed(0)} records/s one at a time, ${trail.grouped.toFixed(0)} records/s 64 at once (group commit, ${(trail.grouped / trail.serial).toFixed(1)}×)`);
-  const events = await linkEventLatency(MTU_CHANGES, VETH_ADDS);
+  if (wanted('trail')) {
+    const trail = await trailGroupCommit();
+    lines.push('', `trail alone, each record fsynced before its caller goes on: ${trail.serial.toFixed(0)} records/s one at a time, ${trail.grouped.toFixed(0)} records/s 64 at once (group commit, ${(trail.grouped / trail.serial).toFixed(1)}×)`);
+  }
   const ms = (s: Spread): string => `p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`;
-  lines.push(
-    '',
-    `kernel link event → D-Bus signal (daemon in its own network namespace; monotonic clock; the change is committed before ip exits, so "after ip exits" is a lower bound and "after ip starts" an upper bound):`,
-    `  ${MTU_CHANGES}× ip link set mtu N → PropertiesChanged(Mtu=N): after ip exits ${ms(events.mtu.afterExit)}; after ip starts ${ms(events.mtu.afterStart)}; ip itself (spawn to exit) ${ms(events.mtu.ipOwn)}`,
-    `  ${VETH_ADDS}× ip link add type veth → DeviceAdded of both ends: after ip exits ${ms(events.added.afterExit)}; after ip starts ${ms(events.added.afterStart)}; ip itself (spawn to exit) ${ms(events.added.ipOwn)}`,
-  );
-  const rss = await rssWithLinks(RSS_LINKS);
-  const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
-  lines.push(
-    `daemon RSS (VmRSS): ${mib(rss.none)} with lo alone; ${mib(rss.loaded)} with ${RSS_LINKS} veth links announced (+${mib(rss.loaded - rss.none)}, ${((rss.loaded - rss.none) / RSS_LINKS).toFixed(1)} KiB per link); ip -batch made them in ${(rss.ipMs / 1000).toFixed(2)} s, all ${RSS_LINKS} DeviceAdded within ${(rss.announceMs / 1000).toFixed(2)} s of its start`,
-  );
+  if (wanted('links')) {
+    const events = await linkEventLatency(MTU_CHANGES, VETH_ADDS);
+    lines.push(
+      '',
+      `kernel link event → D-Bus signal (daemon in its own network namespace; monotonic clock; the change is committed before ip exits, so "after ip exits" is a lower bound and "after ip starts" an upper bound):`,
+      `  ${MTU_CHANGES}× ip link set mtu N → PropertiesChanged(Mtu=N): after ip exits ${ms(events.mtu.afterExit)}; after ip starts ${ms(events.mtu.afterStart)}; ip itself (spawn to exit) ${ms(events.mtu.ipOwn)}`,
+      `  ${VETH_ADDS}× ip link add type veth → DeviceAdded of both ends: after ip exits ${ms(events.added.afterExit)}; after ip starts ${ms(events.added.afterStart)}; ip itself (spawn to exit) ${ms(events.added.ipOwn)}`,
+    );
+    const rss = await rssWithLinks(RSS_LINKS);
+    const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+    lines.push(
+      `daemon RSS (VmRSS): ${mib(rss.none)} with lo alone; ${mib(rss.loaded)} with ${RSS_LINKS} veth links announced (+${mib(rss.loaded - rss.none)}, ${((rss.loaded - rss.none) / RSS_LINKS).toFixed(1)} KiB per link); ip -batch made them in ${(rss.ipMs / 1000).toFixed(2)} s, all ${RSS_LINKS} DeviceAdded within ${(rss.announceMs / 1000).toFixed(2)} s of its start`,
+    );
+  }
+  if (wanted('activation')) {
+    const act = await activationLatency(ACTIVATION_WARMUP, ACTIVATION_CYCLES);
+    const n = (s: Spread): string => `${ms(s)} (n=${s.n})`;
+    lines.push(
+      '',
+      `activation, client's wall time of each call (dbus-next, one call at a time; daemon in its own network namespace, audit ${act.auditEnabled ? 'on' : 'off'}, backends ${act.backends.join('+')}${act.backends.includes('file') ? ' (the file trail fdatasyncs each record before the change is made)' : ''}; ${ACTIVATION_WARMUP} warm-up cycles not counted; section took ${(act.sectionMs / 1000).toFixed(1)} s):`,
+      `  ethernet profile on a veth with carrier (ipv4 manual, 1 address; ipv6 ignore): ActivateConnection → activated ${n(act.ethernet.activate)}; DeactivateConnection ${n(act.ethernet.deactivate)}`,
+      `  bridge profile (ipv4 manual, 1 address; ipv6 ignore), creating br-bench: ActivateConnection → activated ${n(act.bridge.activate)}; DeactivateConnection, deleting it ${n(act.bridge.deactivate)}`,
+      `  reference, not measured by this bench: NetworkManager 1.42 activates an ethernet profile on a veth in ${NM_ETHERNET_MS} ms on this machine kind; our ethernet p50 is ${(act.ethernet.activate.p50 / NM_ETHERNET_MS).toFixed(2)}× that`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -53,9 +53,15 @@ export async function ifindexOf(ns: string, name: string): Promise<number> {
 /** A bus, a daemon on it running in namespace `ns`, and a root client; stopping the bus stops the daemon. */
 export async function startDaemonInNetns(ns: string): Promise<DaemonHarness> {
   const bus = await startBus();
-  const daemon = await startDaemon(bus, { netns: ns });
-  const client = await connect(bus.address);
-  return { bus, daemon, client };
+  try {
+    const daemon = await startDaemon(bus, { netns: ns });
+    const client = await connect(bus.address);
+    return { bus, daemon, client };
+  } catch (e) {
+    // A daemon that did not start must not leave its bus behind.
+    await bus.stop();
+    throw e;
+  }
 }
 
 /** Closes the client, stops the bus and the daemon with it, then deletes the namespaces `names`. */
