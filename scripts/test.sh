@@ -24,6 +24,8 @@ need_cmd systemd busctl
 # auditd: the libaudit backend's records are read back from it. vitest's globalSetup
 # (test/setup/system-services.ts) starts journald and auditd when they are not running.
 need_cmd auditd auditd
+# polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
+need_pkg polkitd
 if [ -n "$missing" ]; then
 	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 		echo "test.sh: missing packages:$missing (install them as root with apt-get)" >&2

@@ -12,7 +12,9 @@ import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import type { Authorizer } from './core/auth/authorizer.js';
+import { PolkitAuthorizer, type PolkitAuthority } from './core/auth/polkit.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
+import { BusPolkitAuthority } from './bus/polkit-authority.js';
 import { Activations } from './core/activation/activations.js';
 import { DeviceList } from './core/devices/device-list.js';
 import { NetauditError } from './core/errors.js';
@@ -44,7 +46,8 @@ export class Daemon {
   private journal: JournalBackend | null = null;
   private readonly logBackend: LogLineBackend;
   private authorizer: Authorizer = new RootOnlyAuthorizer();
-  private polkitNoticeGiven = false;
+  /** polkit over the daemon's bus connection, once the bus is open */
+  private polkitAuthority: PolkitAuthority | null = null;
   private lock: RunLock | null = null;
   private logFd: number | null = null;
   private sink: FdSink | null = null;
@@ -133,6 +136,10 @@ export class Daemon {
       log: this.logger.domain('BUS'),
       onLost: (reason) => this.options.onFatal(`lost the bus: ${reason}`),
     });
+    // polkit is asked over the same connection. A call that came before this line was refused by the
+    // placeholder: fail closed.
+    this.polkitAuthority = new BusPolkitAuthority(this.bus.messageBus);
+    this.applyAuth(this.config!);
     // Profiles that name their interface come up on their own, logged (no caller to record).
     void activations.autoconnectAll();
     this.log.info(
@@ -172,11 +179,16 @@ export class Daemon {
   }
 
   private applyAuth(config: Config): void {
-    if (config.main.auth === 'polkit' && !this.polkitNoticeGiven) {
-      this.polkitNoticeGiven = true;
-      this.logger.domain('AUTH').warn('auth=polkit is not available in this version: only root (uid 0) may change anything, as with auth=root-only');
+    if (config.main.auth !== 'polkit') {
+      this.authorizer = new RootOnlyAuthorizer();
+      return;
     }
-    this.authorizer = new RootOnlyAuthorizer();
+    const log = this.logger.domain('AUTH');
+    // Before the bus is open nothing can call; were anything to, it would be refused (fail closed).
+    const authority: PolkitAuthority = this.polkitAuthority ?? {
+      check: () => Promise.reject(new Error('the bus connection is not open yet')),
+    };
+    this.authorizer = new PolkitAuthorizer({ authority, onUnavailable: (message) => log.warn(message) });
   }
 
   /** Opens what the configuration needs (the trail) so that applying it cannot fail. */

@@ -34,8 +34,17 @@ export class BusCallers {
     );
   }
 
-  ref(sender: string): CallerRef {
-    return { busName: sender, resolve: () => this.lookup(sender) };
+  /**
+   * The caller of one call. `interactive`: that call's message allowed
+   * interactive authorization; the credentials are cached per name, the
+   * flag never is.
+   */
+  ref(sender: string, interactive = false): CallerRef {
+    return {
+      busName: sender,
+      interactive,
+      resolve: async () => ({ ...(await this.lookup(sender)), interactive }),
+    };
   }
 
   private lookup(sender: string): Promise<Caller> {

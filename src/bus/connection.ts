@@ -215,6 +215,11 @@ export class BusConnection {
     return self;
   }
 
+  /** The connection itself, for the bus clients of the daemon (polkit). */
+  get messageBus(): dbus.MessageBus {
+    return this.bus;
+  }
+
   close(): void {
     this.closing = true;
     this.detachCore();

@@ -21,6 +21,8 @@ const { Message, Variant, MessageType } = dbus;
 type Msg = InstanceType<typeof Message>;
 
 const NO_REPLY_EXPECTED = 0x1;
+/** the D-Bus header flag ALLOW_INTERACTIVE_AUTHORIZATION (dbus-next has no name for it; msg.flags is the raw byte) */
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 const INTROSPECTABLE = 'org.freedesktop.DBus.Introspectable';
 const PEER = 'org.freedesktop.DBus.Peer';
@@ -96,7 +98,7 @@ export class Dispatcher {
     if (iface === PROPERTIES) return this.properties(msg, found.object, found.exists, member, signature, body);
 
     const method = this.findMethod(found.object, iface, member);
-    const caller = this.options.callers.ref(msg.sender ?? '');
+    const caller = this.callerOf(msg);
     const expected = signatureOf(method.in);
     if (signature !== expected) {
       const error = new BusError(
@@ -108,6 +110,10 @@ export class Dispatcher {
     }
     const out = await method.handler({ caller, path }, body);
     return Message.newMethodReturn(msg, signatureOf(method.out), out);
+  }
+
+  private callerOf(msg: Msg): CallerRef {
+    return this.options.callers.ref(msg.sender ?? '', (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0);
   }
 
   private findMethod(object: BusObject, iface: string, member: string): MethodSpec {
@@ -156,7 +162,7 @@ export class Dispatcher {
         if (!prop) throw new BusError('InvalidArgument', `${ifaceName} has no property ${JSON.stringify(propName)}.`);
         if (!prop.set) throw new BusError('PropertyReadOnly', `${ifaceName}.${propName} is read-only.`);
         // The variant's type is the core's to check, after authorization (SPEC §2 order).
-        const caller = this.options.callers.ref(msg.sender ?? '');
+        const caller = this.callerOf(msg);
         await prop.set.handler({ caller, path: object.path }, value.value, value.signature);
         return Message.newMethodReturn(msg, '', []);
       }

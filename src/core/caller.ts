@@ -7,6 +7,13 @@ export interface Caller {
   readonly uid: number;
   /** the caller's executable, when readable */
   readonly exe?: string;
+  /**
+   * The call allowed interactive authorization (its message had the
+   * ALLOW_INTERACTIVE_AUTHORIZATION flag): an authorizer may then ask the
+   * person for a password. Absent means false. It belongs to one call, not
+   * to the connection.
+   */
+  readonly interactive?: boolean;
 }
 
 /**
@@ -15,5 +22,7 @@ export interface Caller {
  */
 export interface CallerRef {
   readonly busName: string;
+  /** see Caller.interactive: the resolved Caller carries it */
+  readonly interactive?: boolean;
   resolve(): Promise<Caller>;
 }

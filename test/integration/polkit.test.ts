@@ -1,0 +1,178 @@
+// auth=polkit against the real polkitd (SPEC §3): the daemon asks polkit for the caller's bus
+// name; root is allowed (polkit says yes for uid 0), nauser is refused what the actions' defaults
+// refuse and allowed the one action a rules file grants it, and with polkitd gone every change is
+// refused (fail closed), root's too. Each attempt leaves one record.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DBusError, SERVICE } from '../helpers/client.js';
+import { nauserUid } from '../helpers/devices.js';
+import { busctl, python, run } from '../helpers/exec.js';
+import { grantRule, startPolkit, type TestPolkit } from '../helpers/polkit.js';
+import { MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, ethernet } from '../helpers/profiles.js';
+import { useDaemon } from '../helpers/use-daemon.js';
+
+type TrailRecord = Record<string, unknown>;
+
+const harness = useDaemon({ config: { main: { auth: 'polkit' } } });
+let polkit: TestPolkit;
+let nauser: number;
+
+beforeAll(async () => {
+  nauser = await nauserUid();
+  polkit = await startPolkit(harness.bus, grantRule('nauser', 'org.netaudit1.reload'));
+}, 30_000);
+
+async function newRecords(action: () => Promise<void>): Promise<TrailRecord[]> {
+  const before = (await harness.daemon.trail()).length;
+  await action();
+  return (await harness.daemon.trail()).slice(before);
+}
+
+// One call with python3-dbus (no ALLOW_INTERACTIVE_AUTHORIZATION flag); the call comes on stdin as JSON.
+const PYTHON_CALL = `
+import dbus, json, os, sys
+spec = json.load(sys.stdin)
+out = {"pid": os.getpid()}
+try:
+    out["reply"] = dbus.SystemBus().call_blocking("${SERVICE}", spec["path"], spec["iface"], spec["member"], spec["signature"], spec["args"])
+except dbus.exceptions.DBusException as e:
+    out["error"] = e.get_dbus_name()
+    out["message"] = e.get_dbus_message()
+print(json.dumps(out, default=str))
+`;
+
+interface Outcome {
+  pid: number;
+  error?: string;
+  message?: string;
+  reply?: unknown;
+}
+
+async function asNauser(path: string, iface: string, member: string, signature: string, args: unknown[]): Promise<Outcome> {
+  const { code, stdout, stderr } = await python(harness.bus.address, PYTHON_CALL, {
+    uid: 'nauser',
+    input: JSON.stringify({ path, iface, member, signature, args }),
+  });
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  return JSON.parse(stdout) as Outcome;
+}
+
+async function rootError(call: Promise<unknown>): Promise<InstanceType<typeof DBusError>> {
+  const e = await call.then(() => null, (err: unknown) => err);
+  expect(e).toBeInstanceOf(DBusError);
+  return e as InstanceType<typeof DBusError>;
+}
+
+describe('auth=polkit with polkitd running', () => {
+  it('polkit reads data/org.netaudit1.policy: pkaction lists every action with its defaults', async () => {
+    const listed = await run('pkaction', [], { env: { DBUS_SYSTEM_BUS_ADDRESS: harness.bus.address } });
+    expect(listed.code).toBe(0);
+    const ours = listed.stdout.split('\n').filter((l) => l.startsWith('org.netaudit1.')).sort();
+    expect(ours).toEqual([
+      'org.netaudit1.enable-disable-network',
+      'org.netaudit1.enable-disable-wifi',
+      'org.netaudit1.logging',
+      'org.netaudit1.network-control',
+      'org.netaudit1.reload',
+      'org.netaudit1.secrets',
+      'org.netaudit1.settings.modify.system',
+      'org.netaudit1.sleep-wake',
+    ]);
+    const secrets = await run('pkaction', ['--action-id', 'org.netaudit1.secrets', '--verbose'], { env: { DBUS_SYSTEM_BUS_ADDRESS: harness.bus.address } });
+    expect(secrets.code).toBe(0);
+    expect(secrets.stdout).toMatch(/implicit any:\s+auth_admin_keep\n\s+implicit inactive:\s+auth_admin_keep\n\s+implicit active:\s+auth_admin_keep/);
+  });
+
+  it('allows root: polkit says yes for uid 0', async () => {
+    let path: unknown;
+    const records = await newRecords(async () => {
+      [path] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('added by root')]);
+    });
+    expect(path).toMatch(/^\/org\/netaudit1\/Settings\/\d+$/);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'connection-add', name: 'added by root', uid: 0, result: 'success' });
+  });
+
+  it('refuses nauser AddConnection (auth_admin_keep, no agent): PermissionDenied, one not-authorized record', async () => {
+    let outcome: Outcome | undefined;
+    const records = await newRecords(async () => {
+      outcome = await asNauser(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [{ connection: { id: 'intruder', type: 'ethernet' } }]);
+    });
+    expect(outcome).toMatchObject({ error: 'org.netaudit1.Error.PermissionDenied' });
+    // polkit answers with a challenge: the call did not allow interactive authorization.
+    expect(outcome!.message).toMatch(/^Not authorized: org\.netaudit1\.settings\.modify\.system requires authentication for the caller :1\.\d+ \(uid \d+\)\./);
+    expect(outcome!.message).toContain(`(uid ${nauser})`);
+    expect(outcome!.message).toContain('interactive authorization allowed');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'connection-add', name: 'intruder', uid: nauser, pid: outcome!.pid, result: 'fail', reason: 'not-authorized' });
+  });
+
+  it('passes the caller\'s ALLOW_INTERACTIVE_AUTHORIZATION on (busctl sets it): the refusal says no authentication succeeded', async () => {
+    const records = await newRecords(async () => {
+      const result = await busctl(harness.bus.address, [
+        '--allow-interactive-authorization=yes', 'call', SERVICE, SETTINGS, SETTINGS_IFACE, 'AddConnection',
+        'a{sa{sv}}', '1', 'connection', '2', 'id', 's', 'intruder', 'type', 's', 'ethernet',
+      ], { uid: 'nauser' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^Call failed: Not authorized: org\.netaudit1\.settings\.modify\.system requires authentication .*none succeeded/);
+    });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'connection-add', uid: nauser, result: 'fail', reason: 'not-authorized' });
+  });
+
+  it('refuses nauser Enable (allow_any no): "refused by polkit", one not-authorized record', async () => {
+    let outcome: Outcome | undefined;
+    const records = await newRecords(async () => {
+      outcome = await asNauser(MANAGER, MANAGER_IFACE, 'Enable', 'b', [false]);
+    });
+    expect(outcome).toMatchObject({ error: 'org.netaudit1.Error.PermissionDenied' });
+    expect(outcome!.message).toMatch(
+      new RegExp(`^Not authorized: org\\.netaudit1\\.enable-disable-network was refused by polkit for the caller :1\\.\\d+ \\(uid ${nauser}\\); an administrator can grant it with a polkit rule\\.$`),
+    );
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'networking-control', uid: nauser, result: 'fail', reason: 'not-authorized' });
+    expect(await harness.client.getProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled')).toBe(true);
+  });
+
+  it('allows nauser Reload: the rules file grants org.netaudit1.reload to nauser', async () => {
+    let outcome: Outcome | undefined;
+    const records = await newRecords(async () => {
+      outcome = await asNauser(MANAGER, MANAGER_IFACE, 'Reload', 'u', [1]);
+    });
+    // python3-dbus gives None for an empty reply.
+    expect(outcome).toEqual({ pid: outcome!.pid, reply: null });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'reload', args: 'conf', uid: nauser, pid: outcome!.pid, result: 'success' });
+  });
+});
+
+describe('auth=polkit with polkitd stopped (fail closed)', () => {
+  beforeAll(async () => {
+    await polkit.stop();
+  }, 30_000);
+
+  it('refuses root with PermissionDenied and reason polkit-unavailable', async () => {
+    let e: InstanceType<typeof DBusError> | undefined;
+    const records = await newRecords(async () => {
+      e = await rootError(harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('root without polkit')]));
+    });
+    expect(e!.type).toBe('org.netaudit1.Error.PermissionDenied');
+    expect(e!.text).toMatch(/^Refused: polkit could not decide whether the caller :1\.\d+ \(uid 0\) may do org\.netaudit1\.settings\.modify\.system \(/);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'connection-add', name: 'root without polkit', uid: 0, result: 'fail', reason: 'polkit-unavailable' });
+  });
+
+  it('refuses nauser what the rule granted: reason polkit-unavailable', async () => {
+    let outcome: Outcome | undefined;
+    const records = await newRecords(async () => {
+      outcome = await asNauser(MANAGER, MANAGER_IFACE, 'Reload', 'u', [1]);
+    });
+    expect(outcome).toMatchObject({ error: 'org.netaudit1.Error.PermissionDenied' });
+    expect(outcome!.message).toMatch(/^Refused: polkit could not decide /);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ op: 'reload', uid: nauser, result: 'fail', reason: 'polkit-unavailable' });
+  });
+
+  it('says why in its log', async () => {
+    await harness.daemon.waitForLog(/polkit could not authorize org\.netaudit1\.settings\.modify\.system for the caller :1\.\d+ \(uid 0\): org\.freedesktop\.DBus\.Error\.(ServiceUnknown|NameHasNoOwner)/);
+  });
+});
