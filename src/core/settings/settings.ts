@@ -8,7 +8,7 @@ import { parseKeyfile } from '../../config/ini.js';
 import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
 import type { AuditOp } from '../audit/record.js';
 import type { Caller } from '../caller.js';
-import type { Authorizer } from '../auth/authorizer.js';
+import type { Action, Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { NetauditError, quote } from '../errors.js';
@@ -180,8 +180,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   async update(ref: CallerRef, number: number, input: SettingsInput, save: boolean): Promise<void> {
     const sentName = input.sent.name;
-    return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, async (tx, conn) => {
-      await this.options.auth().require(tx.caller, MODIFY);
+    return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, MODIFY, async (tx, conn) => {
       const validated = validateSettings(input.decode(), { generateUuid: () => conn.uuid });
       if (requireString(validated, 'uuid') !== conn.uuid) {
         throw new NetauditError('InvalidArgument', `connection.uuid: a connection's uuid cannot change (it is ${quote(conn.uuid)}).`);
@@ -212,8 +211,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async save(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-update', args: 'save' }, async (tx, conn) => {
-      await this.options.auth().require(tx.caller, MODIFY);
+    return this.withConnection(ref, number, { op: 'connection-update', args: 'save' }, MODIFY, async (tx, conn) => {
       if (!conn.unsaved) return;
       const fileName = this.chooseFileName(conn.id, conn.uuid, conn.fileName);
       return this.persist(
@@ -232,8 +230,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async delete(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-delete' }, async (tx, conn) => {
-      await this.options.auth().require(tx.caller, MODIFY);
+    return this.withConnection(ref, number, { op: 'connection-delete' }, MODIFY, async (tx, conn) => {
       const remove = () => this.removeFromMemory(conn);
       if (conn.fileName === null) return tx.commit(remove);
       return this.persist(tx, { remove: conn.fileName }, remove, []);
@@ -241,8 +238,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async clearSecrets(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-clear-secrets' }, async (tx, conn) => {
-      await this.options.auth().require(tx.caller, MODIFY);
+    return this.withConnection(ref, number, { op: 'connection-clear-secrets' }, MODIFY, async (tx, conn) => {
       const next = clearSecrets(conn.settings);
       tx.describe({ changed: changedKeys(conn.settings, next) });
       const apply = () => {
@@ -255,8 +251,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async getSecrets(ref: CallerRef, number: number, setting: string): Promise<Settings> {
-    return this.withConnection(ref, number, { op: 'connection-get-secrets', args: setting }, async (tx, conn) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.secrets');
+    return this.withConnection(ref, number, { op: 'connection-get-secrets', args: setting }, 'org.netaudit1.secrets', async (tx, conn) => {
       const secrets = secretsOf(conn.settings, setting);
       // Handed out only once the record of the disclosure is durable.
       return tx.commit(() => secrets);
@@ -278,25 +273,25 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /**
-   * An audited operation on an existing connection: the uuid lock is held
-   * throughout, and the object is looked up again once it is held, since a
-   * Delete may have run while this call waited.
+   * An audited operation on an existing connection, authorized for `action`
+   * before the uuid lock is taken (a caller waiting for polkit holds no other
+   * caller up); the lock is then held throughout, and the object is looked
+   * up again once it is held, since a Delete may have run while this call
+   * waited.
    */
   private async withConnection<T>(
     ref: CallerRef,
     number: number,
     context: Parameters<AuditManager['audited']>[1],
+    action: Action,
     fn: (tx: AuditTransaction, conn: SettingsConnection) => Promise<T>,
   ): Promise<T> {
     const known = this.byNumber.get(number);
     const identity = known ? { uuid: known.uuid, name: known.id } : {};
     return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
-      const first = this.byNumber.get(number);
-      if (!first) {
-        await this.options.auth().require(tx.caller, MODIFY);
-        this.require(number);
-      }
-      return this.locks.run([first!.uuid], async () => fn(tx, this.require(number)));
+      await this.options.auth().require(tx.caller, action);
+      const first = this.require(number);
+      return this.locks.run([first.uuid], async () => fn(tx, this.require(number)));
     });
   }
 
