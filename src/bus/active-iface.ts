@@ -15,12 +15,6 @@ export function activePath(number: number): string {
   return `${ACTIVE_PREFIX}${number}`;
 }
 
-/** The number a path of ours names: /org/netaudit1/…/N → N; -1 for anything else. */
-export function objectNumber(path: string, prefix: string): number {
-  const rest = path.startsWith(prefix) ? path.slice(prefix.length) : '';
-  return /^[1-9][0-9]{0,9}$/.test(rest) ? Number(rest) : -1;
-}
-
 export function activeInterface(manager: Manager, number: number): InterfaceSpec {
   const active = (): ActiveConnection | undefined => manager.activeConnection(number);
   return {

@@ -5,11 +5,11 @@
 // which refuses it with the attempt recorded.
 import dbus from 'dbus-next';
 import type { Manager, ManagerProperty } from '../core/manager.js';
-import { ACTIVE_PREFIX, activePath, objectNumber } from './active-iface.js';
+import { ACTIVE_PREFIX, activePath } from './active-iface.js';
 import { CONNECTIONS_PREFIX, connectionPath } from './connection-iface.js';
 import { DEVICES_PREFIX, devicePath } from './device-iface.js';
 import { settingsInput } from './variant.js';
-import type { BusObject } from './object-tree.js';
+import { objectNumber, type BusObject } from './object-tree.js';
 
 const { Variant } = dbus;
 

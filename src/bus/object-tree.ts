@@ -62,6 +62,12 @@ export interface BusObject {
   readonly interfaces: readonly InterfaceSpec[];
 }
 
+/** The number a path of a family names: PREFIX + N → N; -1 for anything else. */
+export function objectNumber(path: string, prefix: string): number {
+  const rest = path.startsWith(prefix) ? path.slice(prefix.length) : '';
+  return /^[1-9][0-9]{0,9}$/.test(rest) ? Number(rest) : -1;
+}
+
 export function signatureOf(args: ReadonlyArray<readonly [string, string]>): string {
   return args.map(([, s]) => s).join('');
 }

@@ -180,7 +180,6 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       target.device?.ifindex ?? null,
       target.iface,
       target.master,
-      false,
       Boolean(target.plan.ipv4?.gateway || target.plan.ipv6?.gateway),
     );
   }
@@ -198,7 +197,6 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           throw kernelError(e, `create the ${spec.kind} link ${quote(target.iface)}`, target.iface);
         });
         active.ifindex = link.ifindex;
-        active.createdLink = true;
         active.undo.push({ what: `delete the link ${target.iface}`, run: () => platform.deleteLink(link.ifindex) });
       }
       const ifindex = active.ifindex!;

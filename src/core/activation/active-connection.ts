@@ -55,8 +55,6 @@ export class ActiveConnection {
     public iface: string,
     /** for a bridge port: the bridge's active connection */
     readonly master: ActiveConnection | null,
-    /** true when activation created the link: deactivation deletes it */
-    public createdLink = false,
     /** true when the profile sets a default route (Manager State "global") */
     readonly hasGateway = false,
   ) {}

@@ -92,20 +92,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
     return this.audit.audited(ref, { op: 'connection-add', ...input.sent, ...(save ? {} : { args: 'unsaved' }) }, async (tx) => {
       await this.options.auth().require(tx.caller, MODIFY);
-      const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
-      const uuid = requireString(settings, 'uuid');
-      tx.describe({ uuid, name: requireString(settings, 'id') });
-      return this.locks.run([uuid], async () => {
-        if (this.byUuid.has(uuid)) {
-          throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
-        }
-        const conn = new SettingsConnection(++this.lastNumber, settings, new Map(), null, !save);
+      return this.newConnection(tx, input, !save, async (conn) => {
         if (!save) return tx.commit(() => this.insert(conn));
-        const fileName = this.chooseFileName(conn.id, uuid, null);
-        return this.persist(tx, { write: fileName, content: toKeyfile(settings, conn.extra) }, () => {
-          this.setFileName(conn, fileName);
-          return this.insert(conn);
-        }, [fileName]);
+        return this.saveNew(tx, conn);
       });
     });
   }
@@ -129,43 +118,58 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return this.audit.audited(ref, { op, ...input.sent }, async (tx) => {
       await this.options.auth().require(tx.caller, MODIFY);
       await authorize(tx.caller);
-      const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
-      const uuid = requireString(settings, 'uuid');
-      tx.describe({ uuid, name: requireString(settings, 'id') });
-      return this.locks.run([uuid], async () => {
-        if (this.byUuid.has(uuid)) {
-          throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
-        }
-        const conn = new SettingsConnection(++this.lastNumber, settings, new Map(), null, false);
-        const fileName = this.chooseFileName(conn.id, uuid, null);
-        let result: T | undefined;
+      return this.newConnection(tx, input, false, (conn) => {
         const commit = async (then: (conn: SettingsConnection) => Promise<T>): Promise<T> => {
-          await this.persist(
-            tx,
-            { write: fileName, content: toKeyfile(settings, conn.extra) },
-            () => {
-              this.setFileName(conn, fileName);
-              return this.insert(conn);
-            },
-            [fileName],
-            {
-              options: { kernelChange: true },
-              then: async (inserted) => {
-                try {
-                  result = await then(inserted);
-                } catch (e) {
-                  await this.takeOut(inserted);
-                  throw e;
-                }
-                return inserted;
-              },
-            },
-          );
+          let result: T | undefined;
+          await this.saveNew(tx, conn, async (inserted) => {
+            try {
+              result = await then(inserted);
+            } catch (e) {
+              await this.takeOut(inserted);
+              throw e;
+            }
+            return inserted;
+          });
           return result as T;
         };
         return run(tx, conn, commit);
       });
     });
+  }
+
+  /**
+   * A new profile from a caller's settings: validated, named in the record,
+   * and handed to `fn` under its uuid's lock once no profile has that uuid.
+   */
+  private newConnection<T>(tx: AuditTransaction, input: SettingsInput, unsaved: boolean, fn: (conn: SettingsConnection) => Promise<T>): Promise<T> {
+    const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
+    const uuid = requireString(settings, 'uuid');
+    tx.describe({ uuid, name: requireString(settings, 'id') });
+    return this.locks.run([uuid], async () => {
+      if (this.byUuid.has(uuid)) {
+        throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
+      }
+      return fn(new SettingsConnection(++this.lastNumber, settings, new Map(), null, unsaved));
+    });
+  }
+
+  /**
+   * Writes a new profile to its file and puts it in memory, committed by
+   * the record; `then` runs after, under the same record (a kernel change:
+   * its failure overturns it).
+   */
+  private saveNew(tx: AuditTransaction, conn: SettingsConnection, then?: (inserted: SettingsConnection) => Promise<SettingsConnection>): Promise<SettingsConnection> {
+    const fileName = this.chooseFileName(conn.id, conn.uuid, null);
+    return this.persist(
+      tx,
+      { write: fileName, content: toKeyfile(conn.settings, conn.extra) },
+      () => {
+        this.setFileName(conn, fileName);
+        return this.insert(conn);
+      },
+      [fileName],
+      then ? { options: { kernelChange: true }, then } : undefined,
+    );
   }
 
   /** Removes a profile whose attempt failed after it was put in place (its record is overturned). */

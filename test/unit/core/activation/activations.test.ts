@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Activations } from '../../../../src/core/activation/activations.js';
 import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
-import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/record.js';
+import type { AuditRecord } from '../../../../src/core/audit/record.js';
 import { RootOnlyAuthorizer } from '../../../../src/core/auth/root-only.js';
 import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
@@ -15,17 +15,8 @@ import { SettingsConnection } from '../../../../src/core/settings/connection.js'
 import type { SettingsService } from '../../../../src/core/settings/settings.js';
 import { value, type Settings, type Value } from '../../../../src/core/settings/value.js';
 import { Logger } from '../../../../src/log/logger.js';
+import { MemoryTrail } from '../memory-trail.js';
 import { FakePlatform, fakeLink } from '../devices/fake-platform.js';
-
-class MemoryTrail implements AuditBackend {
-  readonly name = 'file' as const;
-  readonly commits = true;
-  records: AuditRecord[] = [];
-  async write(r: AuditRecord): Promise<void> {
-    this.records.push(r);
-  }
-  async close(): Promise<void> {}
-}
 
 /** The part of SettingsService that Activations uses, over profiles kept in memory. */
 class MemorySettings extends EventEmitter {

@@ -3,7 +3,7 @@
 // only once its record is in the trail.
 import { describe, expect, it } from 'vitest';
 import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
-import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/record.js';
+import type { AuditRecord } from '../../../../src/core/audit/record.js';
 import { RootOnlyAuthorizer } from '../../../../src/core/auth/root-only.js';
 import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
@@ -11,19 +11,8 @@ import { DeviceOps } from '../../../../src/core/devices/device-ops.js';
 import type { DeviceProperty } from '../../../../src/core/devices/device.js';
 import { KernelRefusal, type Link } from '../../../../src/core/platform/platform.js';
 import { Logger } from '../../../../src/log/logger.js';
+import { MemoryTrail } from '../memory-trail.js';
 import { FakePlatform, fakeLink } from './fake-platform.js';
-
-class MemoryTrail implements AuditBackend {
-  readonly name = 'file' as const;
-  readonly commits = true;
-  records: AuditRecord[] = [];
-  failWith: Error | null = null;
-  async write(r: AuditRecord): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.records.push(r);
-  }
-  async close(): Promise<void> {}
-}
 
 const link = (over: Partial<Link> = {}): Link => fakeLink({ up: true, lowerUp: true, ...over });
 
