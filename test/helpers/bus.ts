@@ -25,9 +25,18 @@ export function onBusStop(bus: TestBus, cleanup: () => Promise<void>): void {
   cleanups.get(bus)?.push(cleanup);
 }
 
+export interface BusOptions {
+  /**
+   * A default policy that lets anyone own any name and call anything (as some systems have),
+   * instead of system.conf's "deny all": shows what data/org.netaudit1.conf guarantees alone.
+   */
+  permissiveDefault?: boolean;
+}
+
 // A system bus's own configuration (dbus's system.conf, minus activation and the distro's
 // defaults dir), plus the distro policies and our own policy dir.
-function busConfig(dir: string): string {
+function busConfig(dir: string, options: BusOptions): string {
+  const verdict = options.permissiveDefault ? 'allow' : 'deny';
   return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -37,8 +46,8 @@ function busConfig(dir: string): string {
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
+    <${verdict} own="*"/>
+    <${verdict} send_type="method_call"/>
     <allow send_type="signal"/>
     <allow send_requested_reply="true" send_type="method_return"/>
     <allow send_requested_reply="true" send_type="error"/>
@@ -64,7 +73,7 @@ function busConfig(dir: string): string {
 }
 
 /** Starts a private bus: dbus-daemon --fork as messagebus, our policy in its include dir. */
-export async function startBus(): Promise<TestBus> {
+export async function startBus(options: BusOptions = {}): Promise<TestBus> {
   const dir = await mkdtemp(join(tmpdir(), 'netaudit-bus-'));
   // mkdtemp makes 0700 dirs: the bus (as messagebus) must re-read its include dir and
   // non-root clients must reach the socket.
@@ -75,7 +84,7 @@ export async function startBus(): Promise<TestBus> {
   await copyFile(repoPath('data', 'org.netaudit1.conf'), join(policyDir, 'org.netaudit1.conf'));
   await chmod(join(policyDir, 'org.netaudit1.conf'), 0o644);
   const configFile = join(dir, 'bus.conf');
-  await writeFile(configFile, busConfig(dir), { mode: 0o644 });
+  await writeFile(configFile, busConfig(dir, options), { mode: 0o644 });
   const address = `unix:path=${dir}/system_bus_socket`;
 
   let pid: number;
