@@ -3,7 +3,7 @@
 // refuse and allowed the one action a rules file grants it, and with polkitd gone every change is
 // refused (fail closed), root's too. Each attempt leaves one record.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DBusError, SERVICE } from '../helpers/client.js';
+import { connect, DBusError, SERVICE } from '../helpers/client.js';
 import { nauserUid } from '../helpers/devices.js';
 import { busctl, python, run } from '../helpers/exec.js';
 import { grantRule, startPolkit, type TestPolkit } from '../helpers/polkit.js';
@@ -143,6 +143,21 @@ describe('auth=polkit with polkitd running', () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ op: 'reload', args: 'conf', uid: nauser, pid: outcome!.pid, result: 'success' });
   });
+
+  // A burst of callers waits for polkit side by side (300 checks in flight here): none is refused
+  // for want of an answer, and each is recorded once.
+  it('authorizes 400 changes sent at once from 8 connections: every one allowed, every one recorded', async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => connect(harness.bus.address)));
+    let outcomes: Array<'ok' | string> = [];
+    const records = await newRecords(async () => {
+      outcomes = await Promise.all(clients.flatMap((c) => Array.from({ length: 50 }, () =>
+        c.call(MANAGER, MANAGER_IFACE, 'Reload', 'u', [1]).then(() => 'ok', (e: InstanceType<typeof DBusError>) => `${e.type}: ${e.text}`))));
+    });
+    for (const c of clients) c.close();
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    expect(records).toHaveLength(400);
+    expect(records.every((r) => r.op === 'reload' && r.result === 'success' && r.uid === 0)).toBe(true);
+  }, 60_000);
 });
 
 describe('auth=polkit with polkitd stopped (fail closed)', () => {
