@@ -24,6 +24,9 @@ need_cmd systemd busctl
 # auditd: the libaudit backend's records are read back from it. vitest's globalSetup
 # (test/setup/system-services.ts) starts journald and auditd when they are not running.
 need_cmd auditd auditd
+# man (man-db, with groff-base): the man pages are rendered and checked against the code.
+need_cmd man-db man
+need_cmd groff-base groff
 # polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
 need_pkg polkitd
 if [ -n "$missing" ]; then
