@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './config/config.js';
 import { Daemon } from './daemon.js';
-import { exitNow } from './native/libc.js';
+import { exitNow, forbidCoreDumps } from './native/libc.js';
 
 const USAGE = `Usage: netauditd [OPTION]...
 Manage network configuration over D-Bus and audit every change to it.
@@ -32,6 +32,9 @@ async function main(): Promise<number> {
   // thread-pool threads; with the default four, sixteen callers queue behind
   // each other's fsyncs. Set before the pool is first used.
   process.env.UV_THREADPOOL_SIZE ??= '16';
+  // The profiles' secrets live in this process's memory: no core dump may carry them.
+  const dumps = forbidCoreDumps();
+  if (!dumps.ok) process.stderr.write(`netauditd: warning: cannot turn core dumps off (prctl errno ${dumps.errno})\n`);
   let values: { config?: string; 'bus-address'?: string; 'log-file'?: string; help?: boolean; version?: boolean };
   try {
     ({ values } = parseArgs({

@@ -1,5 +1,6 @@
 // libc through koffi: what Node does not offer — flock(2), whose lock the
-// kernel releases when the process dies however it dies, and _exit(2).
+// kernel releases when the process dies however it dies, _exit(2), and
+// prctl(2) to keep the process's memory out of core dumps.
 import koffi from 'koffi';
 
 const LOCK_EX = 2;
@@ -8,6 +9,9 @@ const LOCK_NB = 4;
 let libc: koffi.IKoffiLib | undefined;
 let flockFn: ((fd: number, op: number) => number) | undefined;
 let exitFn: ((code: number) => void) | undefined;
+let prctlFn: ((option: number, arg2: number, arg3: number, arg4: number, arg5: number) => number) | undefined;
+
+const PR_SET_DUMPABLE = 4;
 
 function lib(): koffi.IKoffiLib {
   libc ??= koffi.load('libc.so.6');
@@ -31,4 +35,15 @@ export function exitNow(code: number): never {
   exitFn ??= lib().func('void _exit(int status)') as (code: number) => void;
   exitFn(code);
   throw new Error('_exit returned');
+}
+
+/**
+ * Makes the process not dumpable: no core dump is written when it crashes,
+ * and only a process with CAP_SYS_PTRACE may read its memory through /proc.
+ * Its memory holds the profiles' secrets. Returns the errno on failure.
+ */
+export function forbidCoreDumps(): { ok: true } | { ok: false; errno: number } {
+  prctlFn ??= lib().func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as typeof prctlFn;
+  const rc = prctlFn!(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  return rc === 0 ? { ok: true } : { ok: false, errno: koffi.errno() };
 }
