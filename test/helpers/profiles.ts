@@ -51,3 +51,16 @@ export function parseAuditLine(line: string): Array<[string, string]> {
   if (consumed !== line.length) throw new Error(`audit line does not parse after byte ${consumed}: ${line}`);
   return out;
 }
+
+/** A vpn profile (NetworkManager's vpn setting): plugin `data` and `secrets` are a{ss}. */
+export function vpn(id: string, data: Record<string, string>, secrets?: Record<string, string>): Dict {
+  return {
+    connection: { id: variant('s', id), type: variant('s', 'vpn') },
+    vpn: {
+      'service-type': variant('s', 'org.freedesktop.NetworkManager.openvpn'),
+      data: variant('a{ss}', data),
+      ...(secrets !== undefined ? { secrets: variant('a{ss}', secrets) } : {}),
+    },
+    ipv4: { method: variant('s', 'auto') },
+  };
+}

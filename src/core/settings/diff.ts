@@ -1,7 +1,7 @@
 // Diff: which setting.property keys an update changed, for the audit
 // record's `changed` field (SPEC §4): names only, never values, so a changed
 // secret shows as its key and nothing more.
-import type { Settings, Value } from './value.js';
+import { isStringDict, type Settings, type Value } from './value.js';
 
 function sameData(a: unknown, b: unknown): boolean {
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
@@ -14,6 +14,11 @@ function sameData(a: unknown, b: unknown): boolean {
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((e, i) => sameData(e, b[i]));
+  }
+  if (isStringDict(a) || isStringDict(b)) {
+    if (!(isStringDict(a) && isStringDict(b))) return false;
+    const ea = Object.entries(a);
+    return ea.length === Object.keys(b).length && ea.every(([k, v]) => Object.hasOwn(b, k) && b[k] === v);
   }
   return Object.is(a, b);
 }

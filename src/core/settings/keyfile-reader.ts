@@ -8,8 +8,8 @@ import { posix } from 'node:path';
 import { escapeString, type Keyfile, type KeyfileEntry } from '../../config/ini.js';
 import { quote } from '../errors.js';
 import { bool, cert, integer, ipItem, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
-import { settingForGroup, type PropertySpec, type SettingSpec } from './schema.js';
-import { value, type Settings, type Value } from './value.js';
+import { settingForGroup, settingNames, settingSpec, type PropertySpec, type SettingSpec } from './schema.js';
+import { stringDict, value, type Settings, type Value } from './value.js';
 
 // Keyfile group name (NetworkManager's alias for known settings) → its
 // unknown keys, values raw as found, in file order.
@@ -44,6 +44,19 @@ interface Context {
 
 function fail(ctx: Context, group: string, entry: KeyfileEntry, problem: string): never {
   throw new ProfileFormatError(ctx.file, entry.line, `[${group}] ${entry.key}: ${problem}`);
+}
+
+// The problem of a secret's value is named without the value or any part of
+// it (an escape sequence quoted would be a piece of the secret).
+const SECRET_PROBLEM = 'the secret value is not a valid keyfile string (it holds an escape other than \\s \\n \\t \\r \\\\, or ends with a lone "\\"); it is not shown';
+
+function readSecretString(ctx: Context, group: string, entry: KeyfileEntry): string {
+  try {
+    return str(entry.value);
+  } catch (e) {
+    if (e instanceof Problem) fail(ctx, group, entry, SECRET_PROBLEM);
+    throw e;
+  }
 }
 
 interface Group {
@@ -141,6 +154,9 @@ function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: st
       return v(ssid(raw));
     case 'cert':
       return v(cert(ctx.baseDir, raw));
+    case 'string-dict':
+      // Its items are the keys of a group (fromKeyfile); a key of the property's own name is not one.
+      return undefined;
     case 'dns': {
       const servers = list(raw);
       // DNS-over-TLS URIs and "ADDR#SNI" forms of newer NetworkManager.
@@ -168,10 +184,26 @@ function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: st
   }
 }
 
+/** The string-dict property of `spec` whose items are the keys of `group`, if any. */
+function dictOfGroup(spec: SettingSpec, group: string): PropertySpec | undefined {
+  return [...spec.properties.values()].find((p) => p.kind === 'string-dict' && p.keyfileGroup === group);
+}
+
+function readDictItem(ctx: Context, group: string, entry: KeyfileEntry, spec: PropertySpec): [string, string] {
+  if (spec.secret) return [entry.key, readSecretString(ctx, group, entry)];
+  try {
+    return [entry.key, str(entry.value)];
+  } catch (e) {
+    if (e instanceof Problem) fail(ctx, group, entry, e.message);
+    throw e;
+  }
+}
+
 export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys } {
   const ctx: Context = { file: kf.file, baseDir: posix.dirname(kf.file), extra: new Map() };
   const settings: Settings = new Map();
-  for (const group of mergeGroups(kf)) {
+  const groups = mergeGroups(kf);
+  for (const group of groups) {
     const extra: Array<{ key: string; value: string }> = [];
     if (!group.spec) {
       ctx.extra.set(group.name, [...group.entries.values()].map(({ key, value: raw }) => ({ key, value: raw })));
@@ -180,6 +212,9 @@ export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys
     const props = new Map<string, Value>();
     const setting = group.spec.name;
     const used = setting === 'ipv4' || setting === 'ipv6' ? readIp(ctx, group, props, extra) : new Set<string>();
+    // read_hash_of_string(): the keys of [vpn] that are no property are data items.
+    const ownDict = dictOfGroup(group.spec, group.name);
+    const items: Array<[string, string]> = [];
     for (const entry of group.entries.values()) {
       if (used.has(entry.key)) continue;
       let prop = entry.key;
@@ -188,12 +223,32 @@ export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys
         prop = RENAMED.get(prop)!;
       }
       const spec = group.spec.properties.get(prop);
+      if (!spec && ownDict) {
+        items.push(readDictItem(ctx, group.name, entry, ownDict));
+        continue;
+      }
       const read = spec && !(spec.kind === 'address-data' || spec.kind === 'route-data') ? attemptRead(ctx, group, entry, setting, spec) : undefined;
       if (read) props.set(prop, read);
       else extra.push({ key: entry.key, value: entry.value });
     }
+    if (ownDict && items.length > 0) props.set(ownDict.name, value('a{ss}', stringDict(items)));
     settings.set(setting, props);
     if (extra.length > 0) ctx.extra.set(group.name, extra);
+  }
+  // read_vpn_secrets(): the keys of [vpn-secrets] are the vpn setting's
+  // secrets; without a [vpn] group NetworkManager ignores them, and we keep them as they are.
+  for (const name of settingNames()) {
+    const props = settings.get(name);
+    if (!props) continue;
+    const spec = settingSpec(name)!;
+    for (const pspec of spec.properties.values()) {
+      if (pspec.kind !== 'string-dict' || pspec.keyfileGroup === undefined || pspec.keyfileGroup === spec.keyfileGroup) continue;
+      const group = groups.find((g) => g.name === pspec.keyfileGroup && !g.spec);
+      if (!group) continue;
+      ctx.extra.delete(group.name);
+      const items = [...group.entries.values()].map((entry) => readDictItem(ctx, group.name, entry, pspec));
+      if (items.length > 0) props.set(pspec.name, value('a{ss}', stringDict(items)));
+    }
   }
   return { settings, extra: ctx.extra };
 }
@@ -202,7 +257,7 @@ function attemptRead(ctx: Context, group: Group, entry: KeyfileEntry, setting: s
   try {
     return readProperty(ctx, setting, spec, entry.value);
   } catch (e) {
-    if (e instanceof Problem) fail(ctx, group.name, entry, e.message);
+    if (e instanceof Problem) fail(ctx, group.name, entry, spec.secret ? SECRET_PROBLEM : e.message);
     throw e;
   }
 }

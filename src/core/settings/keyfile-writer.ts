@@ -16,7 +16,7 @@ import {
   settingSpec,
   type PropertySpec,
 } from './schema.js';
-import type { Settings, Value } from './value.js';
+import type { Settings, StringDict, Value } from './value.js';
 
 interface Entry {
   key: string;
@@ -116,6 +116,23 @@ function secretStays(spec: PropertySpec, props: Map<string, Value>): boolean {
   return (flags & (SECRET_FLAG_AGENT_OWNED | SECRET_FLAG_NOT_SAVED)) === 0;
 }
 
+// A vpn secret KEY has its flags in the data item "KEY-flags" (nm-setting-vpn.c
+// get_secret_flags()); one that does not parse counts as none, as there.
+function dictItemStays(key: string, props: Map<string, Value>): boolean {
+  const data = props.get('data')?.value as StringDict | undefined;
+  const text = data !== undefined && Object.hasOwn(data, `${key}-flags`) ? data[`${key}-flags`] : undefined;
+  const flags = text !== undefined && /^\d+$/.test(text) ? Number(text) : 0;
+  return (flags & (SECRET_FLAG_AGENT_OWNED | SECRET_FLAG_NOT_SAVED)) === 0;
+}
+
+// write_hash_of_string(): one key per item, sorted by key.
+function dictEntries(dict: StringDict, keep: (key: string) => boolean): Entry[] {
+  return Object.entries(dict)
+    .filter(([key]) => keep(key))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => ({ key, value: escapeString(value) }));
+}
+
 function propertyEntries(setting: string, spec: PropertySpec, v: Value, extra: Map<string, string>): Entry[] {
   const one = (value: string): Entry[] => [{ key: spec.name, value }];
   switch (spec.kind) {
@@ -179,16 +196,25 @@ export function toKeyfile(settings: Settings, extra: ExtraKeys): string {
     const kept = extra.get(spec.keyfileGroup) ?? [];
     const keptByKey = new Map(kept.map((e) => [e.key, e.value]));
     const entries: Array<Entry & { sortName: string }> = [];
+    // Groups of their own, such as [vpn-secrets], follow the setting's group.
+    const ownGroups: Array<{ name: string; entries: Entry[] }> = [];
     for (const [prop, pspec] of spec.properties) {
       const v = props.get(prop);
       if (!v || !secretStays(pspec, props)) continue;
+      if (pspec.kind === 'string-dict') {
+        const items = dictEntries(v.value as StringDict, (key) => !pspec.secret || dictItemStays(key, props));
+        // NetworkManager writes the items where the property's name sorts.
+        if (pspec.keyfileGroup === spec.keyfileGroup) for (const e of items) entries.push({ ...e, sortName: `${prop}\u0000${e.key}` });
+        else if (items.length > 0) ownGroups.push({ name: pspec.keyfileGroup!, entries: items });
+        continue;
+      }
       const sortName = PROPERTY_OF_KEYS.get(prop) ?? prop;
       for (const e of propertyEntries(name, pspec, v, keptByKey)) entries.push({ ...e, sortName });
     }
     // What we write wins over a kept key of the same name.
     const written = new Set(entries.map((e) => e.key));
     for (const { key, value } of kept) if (!written.has(key)) entries.push({ key, value, sortName: key });
-    groups.push({ name: spec.keyfileGroup, entries: sortEntries(name, entries) });
+    groups.push({ name: spec.keyfileGroup, entries: sortEntries(name, entries) }, ...ownGroups);
   }
   // Kept keys of a known setting the profile no longer has go with it: written
   // alone they would bring the setting back on the next read.

@@ -3,7 +3,7 @@
 // are secrets. Secrets are marked here and nowhere else: every filter of
 // secrets (GetSettings, the log, the writer) asks this table.
 
-export type Signature = 's' | 'b' | 'u' | 'i' | 'ay' | 'as' | 'au' | 'aay' | 'aa{sv}';
+export type Signature = 's' | 'b' | 'u' | 'i' | 'ay' | 'as' | 'au' | 'aay' | 'aa{sv}' | 'a{ss}';
 
 // What a property holds beyond its signature: validation and the keyfile
 // codec both dispatch on it, so a new property needs no code of its own.
@@ -25,7 +25,8 @@ export type PropertyKind =
   | 'dns'
   | 'dns-search'
   | 'ip'
-  | 'permissions';
+  | 'permissions'
+  | 'string-dict';
 
 export interface PropertySpec {
   readonly name: string;
@@ -36,6 +37,9 @@ export interface PropertySpec {
   readonly secret: boolean;
   // The property whose bits say who owns this secret and whether it is saved.
   readonly secretFlags?: string;
+  // A string-dict's keyfile form: its items are the keys of this group
+  // (the setting's own group for vpn.data, "vpn-secrets" for vpn.secrets).
+  readonly keyfileGroup?: string;
 }
 
 export interface SettingSpec {
@@ -60,6 +64,7 @@ interface Declared {
   readonly choices?: readonly string[];
   readonly secret?: boolean;
   readonly secretFlags?: string;
+  readonly keyfileGroup?: string;
 }
 
 const s = (kind: PropertyKind = 'plain', choices?: readonly string[]): Declared => ({ signature: 's', kind, ...(choices ? { choices } : {}) });
@@ -159,6 +164,23 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   ['macvlan', 'macvlan', { mode: u([1, 5]), parent: s('parent'), promiscuous: b, tap: b }],
   ['vxlan', 'vxlan', { 'destination-port': u(U16), id: u([0, 0xffffff]), local: s('ip'), parent: s('parent'), remote: s('ip') }],
   ['dummy', 'dummy', {}],
+  // NetworkManager's vpn setting (nm-setting-vpn.h): the plugin's options in
+  // `data`, its secrets in `secrets`, every value of which is a secret. In a
+  // keyfile the data items are the [vpn] keys that are not properties, the
+  // secrets the keys of [vpn-secrets]; a secret KEY is saved unless the data
+  // item "KEY-flags" says an agent owns it or it is not to be saved.
+  [
+    'vpn',
+    'vpn',
+    {
+      data: { signature: 'a{ss}', kind: 'string-dict', keyfileGroup: 'vpn' },
+      persistent: b,
+      secrets: { signature: 'a{ss}', kind: 'string-dict', keyfileGroup: 'vpn-secrets', secret: true },
+      'service-type': s(),
+      timeout: u(),
+      'user-name': s(),
+    },
+  ],
   ['ipv4', 'ipv4', ipSetting(['auto', 'link-local', 'manual', 'disabled'], { signature: 'au', kind: 'dns' })],
   ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' })],
 ];
@@ -178,6 +200,7 @@ function build(): ReadonlyMap<string, SettingSpec> {
         ...(d.choices ? { choices: d.choices } : {}),
         secret: d.secret === true || flagsProp !== undefined,
         ...(flagsProp !== undefined ? { secretFlags: flagsProp } : {}),
+        ...(d.keyfileGroup !== undefined ? { keyfileGroup: d.keyfileGroup } : {}),
       });
     }
     out.set(name, { name, keyfileGroup, properties });
@@ -198,6 +221,7 @@ const TYPES: ReadonlyMap<string, readonly string[]> = new Map<string, readonly s
   ['802-3-ethernet', ['802-3-ethernet', '802-1x', ...COMMON]],
   ['802-11-wireless', ['802-11-wireless', '802-11-wireless-security', '802-1x', ...COMMON]],
   ...VIRTUAL.map((t): [string, readonly string[]] => [t, [t, '802-3-ethernet', ...COMMON]]),
+  ['vpn', ['vpn', 'connection', 'ipv4', 'ipv6']],
 ]);
 
 // nmcli's aliases for connection.type; NetworkManager's keyfile writes the same words.

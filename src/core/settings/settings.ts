@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
-import { parseKeyfile } from '../../config/ini.js';
+import { KeyfileSyntaxError, parseKeyfile } from '../../config/ini.js';
 import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
 import type { AuditOp } from '../audit/record.js';
 import type { Caller } from '../caller.js';
@@ -397,7 +397,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         read.settings.set('connection', conn);
         parsed = { settings: validateSettings(read.settings, { generateUuid: () => uuidFromPath(path) }), extra: read.extra };
       } catch (e) {
-        this.options.log.warn(`skipping profile ${path}: ${(e as Error).message}`);
+        this.options.log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
         continue;
       }
       const uuid = requireString(parsed.settings, 'uuid');
@@ -432,6 +432,18 @@ function requireString(settings: Settings, prop: 'id' | 'uuid'): string {
   return v;
 }
 
+
+/**
+ * Why a profile file was skipped, for the log. A line that is not keyfile
+ * syntax is named by its number only: its text could be a secret (a
+ * "psk: …" typed for "psk=…"), and the syntax error would quote it.
+ */
+function profileProblem(e: unknown): string {
+  if (e instanceof KeyfileSyntaxError) {
+    return `${e.file}:${e.line}: the line is not keyfile syntax ("[group]", "key=value" or a "#" comment); it is not quoted, as a profile line may hold a secret`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
 
 /** A stable name-based uuid (RFC 4122 version 5 layout over SHA-256) for a profile file that has none. */
 function uuidFromPath(path: string): string {

@@ -2,11 +2,12 @@
 // the shape of what it holds) and a numeric property against its range.
 import { invalidArgument, quote } from '../errors.js';
 import type { Signature } from './schema.js';
-import type { Value } from './value.js';
+import { isStringDict, type Value } from './value.js';
 
 function describe(v: unknown): string {
   if (v instanceof Uint8Array) return 'a byte array';
   if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
   if (v instanceof Map) return 'a dictionary';
   return typeof v;
 }
@@ -24,6 +25,7 @@ const SHAPES: Record<Signature, (v: unknown) => boolean> = {
   au: (v) => Array.isArray(v) && v.every(isU32),
   aay: (v) => Array.isArray(v) && v.every((e) => e instanceof Uint8Array),
   'aa{sv}': (v) => Array.isArray(v) && v.every((e) => e instanceof Map),
+  'a{ss}': isStringDict,
 };
 
 export function checkVariant(key: string, expected: string, v: Value): void {

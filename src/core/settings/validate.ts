@@ -15,7 +15,7 @@ import {
 } from './schema.js';
 import { checkAddress, checkAddressData, checkRouteData, familyOf } from './validate-ip.js';
 import { checkRange, checkVariant } from './validate-variant.js';
-import { value, type Settings, type Value } from './value.js';
+import { stringDict, value, type Settings, type StringDict, type Value } from './value.js';
 
 export interface ValidateOptions {
   readonly generateUuid: () => string;
@@ -83,10 +83,36 @@ function validateId(id: string): string {
   return id;
 }
 
-function checkString(key: string, s: string): void {
+// A secret's value is never quoted: the message reaches the caller and the log.
+function checkString(key: string, s: string, secret: boolean): void {
+  const what = secret ? 'the secret value' : quote(s);
   const bad = STRING_CONTROL.exec(s);
-  if (bad) throw invalidArgument(`${key}: ${quote(s)} contains the control character ${codePoint(bad[0])}; only tab, newline and carriage return are allowed`);
-  if (LONE_SURROGATE.test(s)) throw invalidArgument(`${key}: ${quote(s)} is not valid UTF-8`);
+  if (bad) throw invalidArgument(`${key}: ${what} contains the control character ${codePoint(bad[0])}; only tab, newline and carriage return are allowed`);
+  if (LONE_SURROGATE.test(s)) throw invalidArgument(`${key}: ${what} is not valid UTF-8`);
+}
+
+// A dictionary key becomes a keyfile key (NetworkManager's vpn data and
+// secrets): it must read back as the same key of the same group.
+const DICT_KEY_BAD = /[=[\]\u0000-\u001f\u007f]/;
+// Keys of the vpn group that NetworkManager reads as properties, never as data items.
+const VPN_PROPERTY_KEYS = ['service-type', 'user-name', 'persistent', 'timeout', 'data', 'secrets'];
+
+function checkStringDict(key: string, setting: string, spec: PropertySpec, dict: StringDict): StringDict {
+  const entries = Object.entries(dict);
+  for (const [k, v] of entries) {
+    const problem =
+      k === '' ? 'is empty'
+      : DICT_KEY_BAD.test(k) ? 'holds "=", "[", "]" or a control character'
+      : /^\s|\s$/.test(k) ? 'starts or ends with whitespace'
+      : k.startsWith('#') ? 'starts with "#"'
+      : LONE_SURROGATE.test(k) ? 'is not valid UTF-8'
+      : setting === 'vpn' && spec.name === 'data' && VPN_PROPERTY_KEYS.includes(k) ? 'names a property of the vpn setting'
+      : undefined;
+    if (problem !== undefined) throw invalidArgument(`${key}: the key ${quote(k)} ${problem}; a key is a non-empty name that a keyfile can hold`);
+    if (v === '') throw invalidArgument(`${key}[${quote(k)}]: the value is empty; remove the item instead`);
+    checkString(`${key}[${quote(k)}]`, v, spec.secret);
+  }
+  return stringDict(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function checkChoice(key: string, s: string, choices: readonly string[]): void {
@@ -134,8 +160,8 @@ function checkProperty(setting: string, spec: PropertySpec, v: Value): Value {
   const key = `${setting}.${spec.name}`;
   checkVariant(key, spec.signature, v);
   const x = v.value;
-  if (typeof x === 'string') checkString(key, x);
-  if (spec.signature === 'as') for (const e of x as string[]) checkString(key, e);
+  if (typeof x === 'string') checkString(key, x, spec.secret);
+  if (spec.signature === 'as') for (const e of x as string[]) checkString(key, e, spec.secret);
   if (spec.range && typeof x === 'number') checkRange(key, x, spec.range);
   if (spec.choices && typeof x === 'string') checkChoice(key, x, spec.choices);
   if (spec.choices && spec.signature === 'as') for (const e of x as string[]) checkChoice(key, e, spec.choices);
@@ -193,6 +219,8 @@ function checkProperty(setting: string, spec: PropertySpec, v: Value): Value {
         if (domain === '' || /\s/.test(domain)) throw invalidArgument(`${key}: ${quote(domain)} is not a DNS domain; a domain is non-empty and holds no whitespace`);
       }
       return v;
+    case 'string-dict':
+      return value(spec.signature, checkStringDict(key, setting, spec, x as StringDict));
     case 'permissions':
       for (const p of x as string[]) {
         if (!PERMISSION.test(p)) throw invalidArgument(`${key}: ${quote(p)} is not accepted; accepted: "user:NAME:" entries`);
@@ -204,6 +232,7 @@ function checkProperty(setting: string, spec: PropertySpec, v: Value): Value {
 }
 
 function isEmptyList(v: Value): boolean {
+  if (v.signature === 'a{ss}') return Object.keys(v.value as StringDict).length === 0;
   return v.signature.startsWith('a') && v.signature !== 'ay' && (v.value as unknown[]).length === 0;
 }
 
@@ -276,6 +305,25 @@ function checkConnection(out: Settings, type: string): void {
     if (keyMgmt === 'wpa-psk' && psk !== undefined && !/^[\x20-\x7e]{8,63}$/.test(psk) && !/^[0-9a-fA-F]{64}$/.test(psk)) {
       throw invalidArgument('802-11-wireless-security.psk: a WPA passphrase has 8 to 63 printable ASCII characters, or is a key of 64 hexadecimal digits');
     }
+    // nm_utils_wep_key_valid() with the key type unknown: a key (10 or 26 hex
+    // digits, 5 or 13 characters) or a passphrase of 1 to 64 bytes.
+    for (const prop of ['wep-key0', 'wep-key1', 'wep-key2', 'wep-key3']) {
+      const key = sec.get(prop)?.value as string | undefined;
+      if (key === undefined) continue;
+      const bytes = Buffer.byteLength(key, 'utf8');
+      if (bytes === 0 || bytes > 64) {
+        throw invalidArgument(`802-11-wireless-security.${prop}: a WEP key has 10 or 26 hexadecimal digits or 5 or 13 characters, or is a passphrase of 1 to 64 bytes`);
+      }
+    }
+  }
+  const vpn = out.get('vpn');
+  if (vpn) {
+    // nm-setting-vpn.c verify(): the plugin must be named; a user name, if any, is not empty.
+    const service = vpn.get('service-type')?.value as string | undefined;
+    if (service === undefined || service === '') {
+      throw invalidArgument('vpn.service-type: missing; name the VPN plugin\'s D-Bus service, such as "org.freedesktop.NetworkManager.openvpn"');
+    }
+    if (vpn.get('user-name')?.value === '') throw invalidArgument('vpn.user-name: empty; leave it out instead');
   }
   const eap = valueAt(out, '802-1x', 'eap') as string[] | undefined;
   if (out.has('802-1x') && (eap === undefined || eap.length === 0)) {

@@ -2,7 +2,8 @@
 // NetworkManager dictionary a{sa{sv}} without any D-Bus library type.
 // A Value carries its D-Bus signature so validation can check variant types:
 //   s → string, b → boolean, u/i → number, ay → Uint8Array, as → string[],
-//   au → number[], aay → Uint8Array[], aa{sv} → Array<Map<string, Value>>.
+//   au → number[], aay → Uint8Array[], aa{sv} → Array<Map<string, Value>>,
+//   a{ss} → StringDict.
 
 export interface Value {
   readonly signature: string;
@@ -11,6 +12,22 @@ export interface Value {
 
 /** setting name → property name → value; Maps so that no caller key can reach a prototype. */
 export type Settings = Map<string, Map<string, Value>>;
+
+/**
+ * An a{ss} (vpn.data, vpn.secrets): a frozen plain object of own string
+ * properties, the form the D-Bus layer hands over and sends back. It is
+ * built with Object.fromEntries, which defines keys such as "__proto__" as
+ * own properties, and read only through Object.entries.
+ */
+export type StringDict = Readonly<Record<string, string>>;
+
+export function stringDict(entries: Iterable<readonly [string, string]>): StringDict {
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
+}
+
+export function isStringDict(v: unknown): v is StringDict {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every((x) => typeof x === 'string');
+}
 
 export function value(signature: string, v: unknown): Value {
   return { signature, value: v };

@@ -26,6 +26,7 @@ describe('schema', () => {
       'macvlan',
       'vxlan',
       'dummy',
+      'vpn',
       'ipv4',
       'ipv6',
     ]);
@@ -58,7 +59,7 @@ describe('schema', () => {
     expect(propertySpec('bogus', 'id')).toBeUndefined();
   });
 
-  it('marks exactly the secrets of SPEC §2, each with the property holding its flags', () => {
+  it('marks exactly the secrets of SPEC §2 and vpn.secrets, each with the property holding its flags', () => {
     const secrets: string[] = [];
     for (const name of settingNames()) {
       for (const spec of settingSpec(name)!.properties.values()) if (spec.secret) secrets.push(`${name}.${spec.name}:${spec.secretFlags}`);
@@ -72,6 +73,8 @@ describe('schema', () => {
       '802-11-wireless-security.wep-key3:wep-key-flags',
       '802-1x.password:password-flags',
       '802-1x.private-key-password:private-key-password-flags',
+      // Each vpn secret's flags are a data item of its own (KEY-flags), not a property.
+      'vpn.secrets:undefined',
     ]);
     expect(isSecret('802-11-wireless-security', 'psk-flags')).toBe(false);
     expect(isSecret('802-1x', 'identity')).toBe(false);

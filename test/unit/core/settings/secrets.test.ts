@@ -33,8 +33,8 @@ describe('secrets', () => {
   });
 
   it('secretsOf rejects a setting name the schema does not know', () => {
-    expect(() => secretsOf(profile(), 'vpn')).toThrow(NetauditError);
-    expect(() => secretsOf(profile(), 'vpn')).toThrow('unknown setting "vpn"');
+    expect(() => secretsOf(profile(), 'wireguard')).toThrow(NetauditError);
+    expect(() => secretsOf(profile(), 'wireguard')).toThrow('unknown setting "wireguard"');
   });
 
   it('hasSecrets sees any secret, and flags alone are not secrets', () => {

@@ -75,7 +75,7 @@ describe('validateSettings', () => {
   });
 
   it('rejects an unknown connection type', () => {
-    rejects({ connection: { id: s('x'), type: s('bond') } }, 'connection.type: "bond" is not a supported connection type; accepted: 802-3-ethernet, 802-11-wireless, bridge, vlan, veth, macvlan, vxlan, dummy, and the aliases ethernet, wifi');
+    rejects({ connection: { id: s('x'), type: s('bond') } }, 'connection.type: "bond" is not a supported connection type; accepted: 802-3-ethernet, 802-11-wireless, bridge, vlan, veth, macvlan, vxlan, dummy, vpn, and the aliases ethernet, wifi');
   });
 
   it('rejects a malformed uuid', () => {
