@@ -71,12 +71,24 @@ export class NetauditError extends Error {
 
 /** Quotes a path or name of ours for a message, whole, on one line. */
 export function quotePath(path: string): string {
-  return JSON.stringify(path);
+  return json(path)!;
+}
+
+// What JSON.stringify leaves raw but a terminal acts on: DEL and C1 controls, format characters
+// (bidi overrides among them), line and paragraph separators, unassigned code points.
+const JSON_UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cn}]/gu;
+
+/** JSON.stringify, with every character that could move a cursor or reorder a line as a \u escape. */
+function json(value: unknown): string | undefined {
+  return JSON.stringify(value)?.replace(JSON_UNSAFE, (c) => {
+    const cp = c.codePointAt(0)!;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** Quotes a caller-supplied value for an error message: JSON keeps it on one line, and long values are cut. */
 export function quote(value: unknown): string {
-  const text = JSON.stringify(typeof value === 'string' && value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  const text = json(typeof value === 'string' && value.length > 64 ? `${value.slice(0, 64)}…` : value);
   return text === undefined ? String(value) : text;
 }
 

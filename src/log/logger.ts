@@ -4,6 +4,7 @@
 // time. Audit lines bypass both (SPEC §4: the log backend writes its audit
 // line whatever the level says).
 import { write, writeSync } from 'node:fs';
+import { oneLine } from './escape.js';
 
 export const LOG_LEVELS = ['ERR', 'WARN', 'INFO', 'DEBUG', 'TRACE'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -148,8 +149,7 @@ export class Logger {
   }
 
   private writeLine(level: LogLevel, domain: LogDomain, text: string): void {
-    const oneLine = text.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
-    this.sink.write(`${TAG[level]} [${formatTimestamp(this.clock.now())}] ${domain.toLowerCase()}: ${oneLine}\n`);
+    this.sink.write(`${TAG[level]} [${formatTimestamp(this.clock.now())}] ${domain.toLowerCase()}: ${oneLine(text)}\n`);
   }
 }
 

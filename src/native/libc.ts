@@ -9,7 +9,8 @@ const LOCK_NB = 4;
 let libc: koffi.IKoffiLib | undefined;
 let flockFn: ((fd: number, op: number) => number) | undefined;
 let exitFn: ((code: number) => void) | undefined;
-let prctlFn: ((option: number, arg2: number, arg3: number, arg4: number, arg5: number) => number) | undefined;
+type Prctl = (option: number, arg2: number, arg3: number, arg4: number, arg5: number) => number;
+let prctlFn: Prctl | undefined;
 
 const PR_SET_DUMPABLE = 4;
 
@@ -43,7 +44,7 @@ export function exitNow(code: number): never {
  * Its memory holds the profiles' secrets. Returns the errno on failure.
  */
 export function forbidCoreDumps(): { ok: true } | { ok: false; errno: number } {
-  prctlFn ??= lib().func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as typeof prctlFn;
-  const rc = prctlFn!(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctlFn ??= lib().func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)') as Prctl;
+  const rc = prctlFn(PR_SET_DUMPABLE, 0, 0, 0, 0);
   return rc === 0 ? { ok: true } : { ok: false, errno: koffi.errno() };
 }

@@ -67,7 +67,7 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
     expect(line.map(([k]) => k)).toEqual(['op', ...(record.uuid ? ['uuid'] : []), 'name', 'pid', 'uid', 'result', ...(record.reason ? ['reason'] : [])]);
     const [logged] = field(line, 'name');
     if (value.length <= 1024) expect(unescapeLog(logged!)).toBe(value);
-    else expect(unescapeLog(logged!.replace(/\.\.\.\[\d+ more characters\]$/, ''))).toBe(value.slice(0, 1024));
+    else expect(unescapeLog(logged!.replace(/\\\.\.\.\[\d+ more characters\]$/, ''))).toBe(value.slice(0, 1024));
     const raw = harness.daemon.log();
     expect(raw).not.toMatch(/[\u001b\u0007\u202e]/);
     expect(raw.split('\n').every((l) => l === '' || /^<(info|warn|error|debug|trace)> ?\s\[\d+\.\d{4}\] [a-z]+: /.test(l))).toBe(true);

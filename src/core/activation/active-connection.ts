@@ -2,6 +2,7 @@
 // Connection.Active), with NetworkManager's state values, and the record of
 // what its activation changed so that deactivation can take exactly that
 // back.
+import { quotePath } from '../errors.js';
 
 /** NMActiveConnectionState */
 export const ACTIVE_STATE = {
@@ -76,6 +77,6 @@ export class ActiveConnection {
 
   /** How the log names it: "id" (uuid) on "iface". */
   describe(): string {
-    return `${JSON.stringify(this.id)} (${this.uuid}) on ${JSON.stringify(this.iface)}`;
+    return `${quotePath(this.id)} (${this.uuid}) on ${quotePath(this.iface)}`;
   }
 }

@@ -5,7 +5,7 @@
 // polkit — no polkit, no answer in time, an error reply, an answer of the
 // wrong shape — is a refusal, never an allow (CVE-2021-3560).
 import type { Caller } from '../caller.js';
-import { NetauditError } from '../errors.js';
+import { NetauditError, quotePath } from '../errors.js';
 import type { Action, Authorizer } from './authorizer.js';
 
 export interface PolkitAnswer {
@@ -58,7 +58,7 @@ export class PolkitAuthorizer implements Authorizer {
     if (!UNIQUE_NAME.test(caller.busName)) {
       throw new NetauditError(
         'PermissionDenied',
-        `Refused: ${action} needs the caller's unique bus name for polkit, and ${JSON.stringify(caller.busName)} is not one.`,
+        `Refused: ${action} needs the caller's unique bus name for polkit, and ${quotePath(caller.busName)} is not one.`,
         'caller-unknown',
       );
     }

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import type { Link, Platform, PlatformEvents } from '../platform/platform.js';
 import { Device, type DeviceActivation, type DeviceProperty } from './device.js';
+import { quotePath } from '../errors.js';
 
 export interface DeviceListEvents {
   added: [Device];
@@ -91,14 +92,14 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     if (!known) {
       const device = new Device(link);
       this.devices.set(link.ifindex, device);
-      this.options.log.info(`device ${JSON.stringify(device.name)} (ifindex ${device.ifindex}, ${device.type}) appeared`);
+      this.options.log.info(`device ${quotePath(device.name)} (ifindex ${device.ifindex}, ${device.type}) appeared`);
       this.emit('added', device);
       return;
     }
     const before = known.name;
     const changed = known.update(link);
     if (changed.length === 0) return;
-    if (changed.includes('name')) this.options.log.info(`device ${JSON.stringify(before)} (ifindex ${known.ifindex}) is now ${JSON.stringify(known.name)}`);
+    if (changed.includes('name')) this.options.log.info(`device ${quotePath(before)} (ifindex ${known.ifindex}) is now ${quotePath(known.name)}`);
     this.emit('changed', known, changed);
   }
 
@@ -106,7 +107,7 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     const device = this.devices.get(link.ifindex);
     if (!device) return;
     this.devices.delete(link.ifindex);
-    this.options.log.info(`device ${JSON.stringify(device.name)} (ifindex ${device.ifindex}) disappeared`);
+    this.options.log.info(`device ${quotePath(device.name)} (ifindex ${device.ifindex}) disappeared`);
     this.emit('removed', device);
   }
 }

@@ -33,6 +33,7 @@ import {
   setLinkRequest,
 } from '../../native/rtnetlink-requests.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
+import { quotePath } from '../errors.js';
 import {
   KernelRefusal,
   type Address,
@@ -130,7 +131,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   async createLink(spec: LinkSpec & { readonly ifindex?: number }): Promise<Link> {
-    await this.change(`create ${spec.kind} link ${JSON.stringify(spec.name)}`, (seq) => createLinkRequest(seq, spec));
+    await this.change(`create ${spec.kind} link ${quotePath(spec.name)}`, (seq) => createLinkRequest(seq, spec));
     // Both ends of a veth are known before this resolves; the created link is the one asked for.
     if (spec.kind === 'veth') await this.learnLink(spec.peer);
     return this.learnLink(spec.name);
@@ -183,7 +184,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   /** Asks the kernel for the link called `name` and makes it known (announced if new or changed). */
   private async learnLink(name: string): Promise<Link> {
-    const operation = `get link ${JSON.stringify(name)}`;
+    const operation = `get link ${quotePath(name)}`;
     let messages: NetlinkMessage[];
     try {
       messages = await this.requests.query(operation, (seq) => getLinkByNameRequest(seq, name));

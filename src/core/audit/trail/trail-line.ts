@@ -72,6 +72,17 @@ const HASH_SUFFIX_PREFIX = ',"hash":"';
 // Every line ends in ,"hash":"<64 hex>"}
 const HASH_SUFFIX_LENGTH = HASH_SUFFIX_PREFIX.length + 64 + 2;
 
+// Characters that JSON.stringify leaves raw but that split or reorder a line for a reader of the
+// trail: DEL and C1 controls (U+0085 is a line break for some), the line and paragraph
+// separators, the bidirectional controls, the byte order mark. A fixed list, not a Unicode
+// property: the form of a line, which the hash covers, must not change with the Unicode version.
+const LINE_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** The trail's JSON: JSON.stringify, with LINE_UNSAFE characters as \u escapes. */
+function trailJson(value: unknown): string {
+  return JSON.stringify(value).replace(LINE_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -82,7 +93,7 @@ export function formatTrailLine(record: AuditRecord, prev: string): { line: stri
       ? { bus_name: record.actor.busName, exe: record.actor.exe }
       : undefined;
   // JSON.stringify drops keys whose value is undefined: absent fields are omitted.
-  const text = JSON.stringify({
+  const text = trailJson({
     ts: new Date(record.ts).toISOString(),
     boot: record.boot,
     seq: record.seq,
@@ -171,6 +182,6 @@ export function parseTrailLine(line: string): TrailEntry {
     if (!validValue(key, FIELDS[key as keyof TrailEntry], field)) throw malformed(`${quote(key)} has an invalid value ${quote(field)}`);
   }
   for (const key of REQUIRED) if (!Object.hasOwn(value, key)) throw malformed(`key ${quote(key)} is missing`);
-  if (JSON.stringify(value) !== text) throw malformed('not in the form the daemon writes (whitespace, escapes or a repeated key)');
+  if (trailJson(value) !== text) throw malformed('not in the form the daemon writes (whitespace, escapes or a repeated key)');
   return value as TrailEntry;
 }

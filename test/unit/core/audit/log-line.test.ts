@@ -57,8 +57,18 @@ describe('the audit log line', () => {
   it('cuts a 4 KiB value with a marker and stays one field', () => {
     const name = 'x'.repeat(4096);
     const escaped = escapeLogValue(name);
-    expect(escaped).toBe(`${'x'.repeat(1024)}...[3072 more characters]`);
+    expect(escaped).toBe(`${'x'.repeat(1024)}\\...[3072 more characters]`);
     const fields = parseFields(formatAuditLine({ ...base, name }));
     expect(fields.map(([k]) => k)).toEqual(['op', 'uuid', 'name', 'pid', 'uid', 'result']);
+  });
+
+  it.each([
+    ['a value ending like a cut', 'lan...[7 more characters]', 'lan...[7 more characters]'],
+    ['a backslash before it', 'lan\\...[7 more characters]', 'lan\\\\...[7 more characters]'],
+  ])('cannot fake the cut marker with %s', (_what, name, escaped) => {
+    expect(escapeLogValue(name)).toBe(escaped);
+    // The marker's backslash begins `\.`, an escape no value's text is written with.
+    expect(escapeLogValue(name)).not.toMatch(/(?:^|[^\\])(?:\\\\)*\\\./);
+    expect(escapeLogValue(`${'y'.repeat(1024)}${name}`)).toBe(`${'y'.repeat(1024)}\\...[${name.length} more characters]`);
   });
 });

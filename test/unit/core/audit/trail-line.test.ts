@@ -83,11 +83,11 @@ describe('formatTrailLine', () => {
   it('keeps hostile values inside their field and the record on one line', () => {
     const hostile = 'a"b\nc","hash":"x\u0000\u202e\ud800z';
     const { line } = formatTrailLine(record({ name: hostile }), PREV);
-    // JSON escapes the quote, newline, NUL and the lone surrogate; U+202E stays a character inside the string.
+    // JSON escapes the quote, newline, NUL and the lone surrogate; the trail escapes U+202E too.
     expect(line).toBe(
       expectedLine(
         '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add",' +
-          '"name":"a\\"b\\nc\\",\\"hash\\":\\"x\\u0000\u202e\\ud800z",' +
+          '"name":"a\\"b\\nc\\",\\"hash\\":\\"x\\u0000\\u202e\\ud800z",' +
           `"result":"success","prev":"${PREV}"}`,
       ),
     );
@@ -222,5 +222,22 @@ describe('parseTrailLine', () => {
 
   it('refuses two records on one line', () => {
     reject(line + line, 'not valid JSON');
+  });
+});
+
+describe('characters that split or reorder a line for its readers', () => {
+  it('are written as \\u escapes, and the line parses back to the value', () => {
+    const name = 'a\u2028b\u2029c\u0085d\u202ee\u2066f\u007fg\ufeffh\u200fi 日本 café';
+    const { line } = formatTrailLine({ ts: 0, boot: 'b', seq: 1, op: 'connection-add', name, result: 'success' }, ZERO_HASH);
+    expect(line).not.toMatch(/[\u007f-\u009f\u2028\u2029\u202e\u2066\ufeff\u200f]/);
+    expect(line).toContain('a\\u2028b\\u2029c\\u0085d\\u202ee\\u2066f\\u007fg\\ufeffh\\u200fi 日本 café');
+    expect(line.split(/\r\n|[\n\r\u2028\u2029\u0085\v\f\u001c-\u001e]/)).toEqual([line.slice(0, -1), '']);
+    expect(parseTrailLine(line).name).toBe(name);
+    expect(lineHashOk(line)).toBe(true);
+  });
+
+  it('make a raw one a line not in the daemon\'s form', () => {
+    const { line } = formatTrailLine({ ts: 0, boot: 'b', seq: 1, op: 'connection-add', name: 'a\u2028b', result: 'success' }, ZERO_HASH);
+    expect(() => parseTrailLine(line.replace('\\u2028', '\u2028'))).toThrow(/not in the form the daemon writes/);
   });
 });
