@@ -29,6 +29,7 @@ need_cmd man-db man
 need_cmd groff-base groff
 # polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
 need_pkg polkitd
+need_cmd faketime faketime
 if [ -n "$missing" ]; then
 	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 		echo "test.sh: missing packages:$missing (install them as root with apt-get)" >&2

@@ -11,6 +11,7 @@ import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
+import { TrailRetention } from './core/audit/trail/retention.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { PolkitAuthorizer, type PolkitAuthority } from './core/auth/polkit.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
@@ -41,6 +42,7 @@ export class Daemon {
   private config: Config | null = null;
   private bus: BusConnection | null = null;
   private trail: JsonlFileBackend | null = null;
+  private retention: TrailRetention | null = null;
   /** made when first enabled and kept, so that their counts survive a switch off and on */
   private libaudit: LibauditBackend | null = null;
   private journal: JournalBackend | null = null;
@@ -95,6 +97,16 @@ export class Daemon {
     this.store = store;
     await store.init();
     await store.recover((intents) => this.committedChanges(intents));
+    // Retention runs on [audit] dir (fixed until the next start) whether or not the file backend is on,
+    // after recovery has read the last run's records; in the background, so that a long first run does
+    // not hold the start up. Each run reads retention-days anew; a reload that changes it runs at once.
+    this.retention = new TrailRetention({
+      dir: config.audit.dir,
+      retentionDays: () => this.config!.audit.retentionDays,
+      keep: () => this.trail?.currentFile ?? null,
+      log: this.logger.domain('AUDIT'),
+    });
+    this.retention.start();
     const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
     await settings.load();
 
@@ -241,6 +253,7 @@ export class Daemon {
         this.audit.setEnabled(effective.logging.audit);
         if (previous) this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
         this.config = effective;
+        if (previous && previous.audit.retentionDays !== effective.audit.retentionDays) void this.retention?.run();
       },
     };
   }
@@ -255,6 +268,8 @@ export class Daemon {
     await this.platform?.close();
     this.platform = null;
     await this.store?.settle();
+    await this.retention?.stop();
+    this.retention = null;
     await this.trail?.close();
     this.trail = null;
     await this.libaudit?.close();

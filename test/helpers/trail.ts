@@ -62,3 +62,28 @@ export async function verifiedChain(dir: string): Promise<TrailEntry[]> {
   }
   return entries;
 }
+
+/**
+ * Writes day files of old records straight into `dir`, as the daemon would have written them
+ * (the trail's own line format, src/core/audit/trail/trail-line.ts), chained from `prev`: for
+ * each [date, count], `count` records at 08:00 UTC on that date and on. Returns the records' hashes
+ * in order.
+ */
+export async function writeDayFiles(dir: string, days: Array<[date: string, count: number]>, prev = ZERO_HASH): Promise<string[]> {
+  const { formatTrailLine } = await import('../../src/core/audit/trail/trail-line.js');
+  const { writeFile } = await import('node:fs/promises');
+  const hashes: string[] = [];
+  let seq = 0;
+  for (const [date, count] of days) {
+    let text = '';
+    for (let i = 0; i < count; i++) {
+      const ts = Date.parse(`${date}T08:00:00.000Z`) + i * 1000;
+      const { line, hash } = formatTrailLine({ ts, boot: 'old-boot', seq: ++seq, op: 'connection-add', name: `old${seq}`, pid: 1, uid: 0, result: 'success' }, prev);
+      text += line;
+      hashes.push(hash);
+      prev = hash;
+    }
+    await writeFile(join(dir, `audit-${date}.jsonl`), text, { mode: 0o640 });
+  }
+  return hashes;
+}

@@ -14,6 +14,12 @@ across day files and daemon starts (64 zeros for the first record); each
 record is in the file of its UTC day, or of a later day when the clock was
 stepped back; seq counts on by 1 within each daemon start.
 
+Once netauditd's retention (retention-days) has removed old day files, the
+first record links to the hash that the retention anchor audit-anchor.json
+in the same directory names; the summary then says how many files and
+records retention removed, and up to which day. A first record that links to
+neither 64 zeros nor the anchor means the chain was cut.
+
   --dir DIR       the trail's directory
   --config FILE   take the directory from [audit] dir of FILE and of the
                   conf.d/*.conf beside it (default ${DEFAULT_CONFIG_FILE})
@@ -25,7 +31,9 @@ Exit status:
      off) are warnings. An empty trail (no records yet) counts as intact.
   1  the trail is broken: the first break is named as FILE:LINE with what it
      means, e.g. a changed line (bad-hash) or a removed, inserted or moved one
-     (bad-link). A last line torn by a crash (torn-tail) is not tampering:
+     (bad-link), or a chain cut at its start (bad-link at the first record:
+     older records removed without, or beyond, the retention anchor). A last
+     line torn by a crash (torn-tail) is not tampering:
      netauditd cuts it off at its next start. Also 1: the directory or a file
      cannot be read, or the configuration is bad.
   2  wrong command line.
@@ -47,6 +55,12 @@ function summary(result: VerifyResult): string {
   return `${plural(result.files, 'file')}, ${plural(result.records, 'record')}, ${plural(result.boots, 'daemon start')}`;
 }
 
+function prunedText(result: VerifyResult): string {
+  const { pruned } = result;
+  if (pruned === null) return '';
+  return `, starts after retention pruned ${plural(pruned.files, 'file')} (${plural(pruned.records, 'record')}) up to ${pruned.through}`;
+}
+
 function report(result: VerifyResult): ExitCode {
   for (const warning of result.warnings) {
     printWarning(`${displayPath(`${result.dir}/${warning.file}`)}:${warning.line}: ${describeWarning(warning)}`);
@@ -60,12 +74,12 @@ function report(result: VerifyResult): ExitCode {
     return ExitCode.Success;
   }
   if (problem === null) {
-    printLine(`${trail}: ${summary(result)}, chain intact${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}`);
+    printLine(`${trail}: ${summary(result)}, chain intact${prunedText(result)}${warnings > 0 ? `, ${plural(warnings, 'warning')}` : ''}`);
     return ExitCode.Success;
   }
   const what = problem.kind === 'torn-tail' ? 'torn' : 'broken';
   printError(`audit trail ${what} at ${where(result, problem)} (${problem.kind}): ${problem.detail}`);
-  printError(`${trail}: the chain is intact up to there (${summary(result)})`);
+  printError(`${trail}: the chain is intact up to there (${summary(result)}${prunedText(result)})`);
   return ExitCode.Failure;
 }
 
@@ -86,7 +100,8 @@ export async function verify(args: string[]): Promise<ExitCode> {
     result = await verifyTrail(dir, {
       onProgress: (p) => {
         const percent = p.bytesTotal === 0 ? 100 : Math.min(100, Math.floor((100 * p.bytesRead) / p.bytesTotal));
-        indicator.update(`verifying ${p.file} (${p.fileNumber}/${p.files}): ${percent}%, ${plural(p.records, 'record')}`);
+        const filled = Math.round(percent / 5);
+        indicator.update(`[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${percent}% verifying ${p.file} (${p.fileNumber}/${p.files}), ${plural(p.records, 'record')}`);
       },
     });
   } finally {

@@ -115,6 +115,11 @@ export class JsonlFileBackend implements AuditBackend {
     return this.prev;
   }
 
+  /** The day file appended to now (a name), which retention must not remove; null before the first. */
+  get currentFile(): string | null {
+    return this.newestName;
+  }
+
   async write(record: AuditRecord): Promise<void> {
     if (this.closed) {
       throw new NetauditError('Failed', `audit trail ${quotePath(this.dir)} is closed: the daemon is stopping`, 'audit-trail-unavailable');

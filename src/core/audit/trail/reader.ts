@@ -4,6 +4,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetauditError, quotePath } from '../../errors.js';
+import { readAnchor } from './anchor.js';
 import { listDayFiles } from './day-file.js';
 import { lineHashOk, parseTrailLine, ZERO_HASH, type TrailEntry } from './trail-line.js';
 
@@ -24,7 +25,10 @@ export interface TrailRecord extends TrailLine {
 }
 
 export interface TrailTail {
-  /** what the next record chains onto: the last record's hash, or ZERO_HASH for an empty trail */
+  /**
+   * what the next record chains onto: the last record's hash; for a trail
+   * without records, the retention anchor's hash, or ZERO_HASH
+   */
   readonly lastHash: string;
   /** the last complete record of the trail, wherever it is */
   readonly last: { readonly file: string; readonly offset: number; readonly entry: TrailEntry } | null;
@@ -180,7 +184,10 @@ export async function readTail(dir: string): Promise<TrailTail> {
     }
     return { lastHash: entry.hash, last: { file, offset: tail.line.offset, entry }, newestFile, completeLength, tornLength };
   }
-  return { lastHash: ZERO_HASH, last: null, newestFile, completeLength, tornLength };
+  // No record left: retention may have removed them all (it keeps the newest
+  // file, which may be empty); the chain then goes on from its anchor.
+  const anchor = await readAnchor(dir);
+  return { lastHash: anchor?.hash ?? ZERO_HASH, last: null, newestFile, completeLength, tornLength };
 }
 
 /**

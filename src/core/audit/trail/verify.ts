@@ -2,11 +2,14 @@
 // read-only and streaming, and checks what SPEC §4 (file backend) promises:
 // each line a record whose hash matches it, each `prev` the hash of the
 // record before it across files and restarts, each record in the file of its
-// day, seq counting on within a boot. It reports the first break precisely
-// (file, line, what it means) for `netauditctl audit verify`.
+// day, seq counting on within a boot. The first record links to 64 zeros, or,
+// once retention removed older files, to the hash its anchor (anchor.ts)
+// names. It reports the first break precisely (file, line, what it means)
+// for `netauditctl audit verify`.
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetauditError, quote, quotePath } from '../../errors.js';
+import { ANCHOR_FILE, anchorStateFor, readAnchor, type TrailAnchor } from './anchor.js';
 import { listDayFiles, parseDayFileName } from './day-file.js';
 import { lineHashOk, parseTrailLine, ZERO_HASH, type TrailEntry } from './trail-line.js';
 
@@ -62,6 +65,15 @@ export interface SeqRepeat {
 
 export type TrailWarning = SeqGap | SeqRepeat;
 
+/** What retention removed before the first record, as its anchor states it. */
+export interface PrunedByRetention {
+  readonly files: number;
+  readonly records: number;
+  /** the newest day file removed, and its day */
+  readonly lastFile: string;
+  readonly through: string;
+}
+
 export interface VerifyProgress {
   /** the day file being read */
   readonly file: string;
@@ -102,6 +114,11 @@ export interface VerifyResult {
   readonly warnings: readonly TrailWarning[];
   /** warnings beyond maxWarnings, not kept */
   readonly warningsOmitted: number;
+  /**
+   * the chain starts after day files retention removed (its anchor accounts
+   * for the first record's prev); null when it starts at 64 zeros
+   */
+  readonly pruned: PrunedByRetention | null;
 }
 
 const BLOCK = 256 * 1024;
@@ -224,10 +241,15 @@ class Verifier {
   private readonly lastSeq = new Map<string, number>();
   records = 0;
   problem: TrailBreak | null = null;
+  pruned: PrunedByRetention | null = null;
   readonly warnings: TrailWarning[] = [];
   warningsOmitted = 0;
 
-  constructor(private readonly maxWarnings: number) {}
+  /** anchor: the retention anchor, or what is wrong with it (a message) */
+  constructor(
+    private readonly maxWarnings: number,
+    private readonly anchor: TrailAnchor | string | null,
+  ) {}
 
   get boots(): number {
     return this.lastSeq.size;
@@ -255,7 +277,19 @@ class Verifier {
     if (!lineHashOk(text)) {
       return fail('bad-hash', 'the line does not match its hash: its content was changed after netauditd wrote it');
     }
-    if (entry.prev !== this.prevHash) {
+    if (this.previous === null && entry.prev !== ZERO_HASH) {
+      const anchor = typeof this.anchor === 'string' ? null : this.anchor;
+      const state = anchorStateFor(anchor, entry.prev);
+      if (state === null || state.lastRemovedFile === null) return fail('bad-link', this.cut());
+      this.pruned = {
+        files: state.removedFiles,
+        records: state.removedRecords,
+        lastFile: state.lastRemovedFile,
+        through: parseDayFileName(state.lastRemovedFile)!,
+      };
+      // The boot's earlier records went with the removed files: no seq gap to report.
+      this.lastSeq.set(entry.boot, entry.seq - 1);
+    } else if (entry.prev !== this.prevHash) {
       return fail('bad-link', this.badLink(entry, file, date));
     }
     const recordDate = entry.ts.slice(0, 10);
@@ -272,11 +306,21 @@ class Verifier {
     return true;
   }
 
-  private badLink(entry: TrailEntry, file: string, date: string): string {
-    const previous = this.previous;
-    if (previous === null) {
-      return 'prev is not 64 zeros, as the first record of a trail has: older day files, or records at the start of this one, were removed';
+  // The first record does not start the chain and the anchor does not account for it.
+  private cut(): string {
+    const head = 'prev is not 64 zeros, as the first record of a trail has';
+    const anchor = this.anchor;
+    if (anchor === null) {
+      return `${head}, and there is no retention anchor (${ANCHOR_FILE}): the chain was cut: older day files, or records at the start of this one, were removed, not by retention`;
     }
+    if (typeof anchor === 'string') {
+      return `${head}, and the retention anchor cannot vouch for it (${anchor}): the chain was cut, or the anchor damaged`;
+    }
+    return `${head}, nor a hash the retention anchor (${ANCHOR_FILE}, files removed up to ${anchor.lastRemovedFile}) names: the chain was cut: records were removed beyond what retention removed, or the anchor was replaced`;
+  }
+
+  private badLink(entry: TrailEntry, file: string, date: string): string {
+    const previous = this.previous!;
     const head = `prev is not the hash of the record before it (${previous.file}:${previous.line})`;
     if (previous.file !== file) {
       // Consecutive days leave no room for a day file between them.
@@ -348,7 +392,13 @@ export async function verifyTrail(dir: string, options: VerifyOptions = {}): Pro
       throw readError(join(dir, file), error);
     }
   }
-  const verifier = new Verifier(options.maxWarnings ?? 100);
+  let anchor: TrailAnchor | string | null;
+  try {
+    anchor = await readAnchor(dir);
+  } catch (error) {
+    anchor = (error as Error).message;
+  }
+  const verifier = new Verifier(options.maxWarnings ?? 100, anchor);
   let bytesRead = 0;
   let filesRead = 0;
   for (const [index, file] of files.entries()) {
@@ -379,6 +429,7 @@ export async function verifyTrail(dir: string, options: VerifyOptions = {}): Pro
     problem: verifier.problem,
     warnings: verifier.warnings,
     warningsOmitted: verifier.warningsOmitted,
+    pruned: verifier.pruned,
   };
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonlFileBackend } from '../../../../src/core/audit/backends/jsonl-file.js';
 import type { AuditRecord } from '../../../../src/core/audit/record.js';
+import { NOTHING_REMOVED, writeAnchor } from '../../../../src/core/audit/trail/anchor.js';
 import { dayFileName } from '../../../../src/core/audit/trail/day-file.js';
 import { formatTrailLine, ZERO_HASH } from '../../../../src/core/audit/trail/trail-line.js';
 import { describeWarning, verifyTrail, type VerifyProgress, type VerifyResult } from '../../../../src/core/audit/trail/verify.js';
@@ -94,6 +95,7 @@ describe('verifyTrail on an intact trail', () => {
       problem: null,
       warnings: [],
       warningsOmitted: 0,
+      pruned: null,
     });
   });
 
@@ -238,8 +240,44 @@ describe('verifyTrail finds the first break', () => {
       file: FILE_21,
       line: 1,
       offset: 0,
-      detail: 'prev is not 64 zeros, as the first record of a trail has: older day files, or records at the start of this one, were removed',
+      detail:
+        'prev is not 64 zeros, as the first record of a trail has, and there is no retention anchor (audit-anchor.json): the chain was cut: older day files, or records at the start of this one, were removed, not by retention',
     });
+  });
+
+  it('calls a first record that links to no hash the retention anchor names a cut chain', async () => {
+    await threeDays();
+    const first = JSON.parse((await lines(FILE_21))[0]!) as { prev: string };
+    await unlink(join(dir, FILE_20));
+    // An anchor that accounts for another hash than the one the first record links to.
+    await writeAnchor(dir, {
+      hash: 'a'.repeat(64),
+      lastRemovedFile: FILE_20,
+      removedFiles: 1,
+      removedRecords: 3,
+      prunedAt: '2026-12-22T00:00:01.000Z',
+      previous: NOTHING_REMOVED,
+      removed: [{ file: FILE_20, records: 3, lastHash: 'a'.repeat(64) }],
+    });
+    expect(first.prev).not.toBe('a'.repeat(64));
+    expect(broken(await verifyTrail(dir))).toEqual({
+      kind: 'bad-link',
+      file: FILE_21,
+      line: 1,
+      offset: 0,
+      detail: `prev is not 64 zeros, as the first record of a trail has, nor a hash the retention anchor (audit-anchor.json, files removed up to ${FILE_20}) names: the chain was cut: records were removed beyond what retention removed, or the anchor was replaced`,
+    });
+  });
+
+  it('calls a first record a cut chain when the retention anchor is damaged', async () => {
+    await threeDays();
+    await unlink(join(dir, FILE_20));
+    await writeFile(join(dir, 'audit-anchor.json'), '{"hash":');
+    const problem = broken(await verifyTrail(dir));
+    expect(problem).toMatchObject({ kind: 'bad-link', file: FILE_21, line: 1 });
+    expect(problem.detail).toBe(
+      `prev is not 64 zeros, as the first record of a trail has, and the retention anchor cannot vouch for it (the retention anchor ${JSON.stringify(join(dir, 'audit-anchor.json'))} is damaged: not valid JSON): the chain was cut, or the anchor damaged`,
+    );
   });
 
   it('names a line that is not a record as unparseable', async () => {
