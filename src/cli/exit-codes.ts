@@ -1,14 +1,27 @@
-// Exit codes of netauditctl: nmcli's numbers (0 success, 1 unknown error, 2
-// invalid input, … 10 object not found), so scripts written for nmcli read
-// ours alike. Only those that a command returns today are defined.
+// Exit codes of netauditctl: nmcli's numbers, so scripts written for nmcli
+// read ours alike (documented in netauditctl(1)).
 
 export const ExitCode = {
   /** done; for `audit verify`: the trail is intact (or empty) */
   Success: 0,
-  /** the command failed: a broken trail, an unreadable directory, a bad config file */
+  /** unknown error, or the command failed for a reason below none of the others: a broken trail, an unreadable directory, permission denied by the daemon */
   Failure: 1,
-  /** the command line is wrong: unknown command or option, a missing argument */
+  /** invalid input: unknown command or option, a missing or wrong argument, a value the daemon refused as invalid */
   Usage: 2,
+  /** -w/--wait ran out before the daemon answered or the operation completed */
+  Timeout: 3,
+  /** activating a connection failed */
+  ActivationFailed: 4,
+  /** deactivating a connection failed */
+  DeactivationFailed: 5,
+  /** disconnecting a device failed */
+  DisconnectFailed: 6,
+  /** deleting a connection (or a device) failed */
+  DeleteFailed: 7,
+  /** netauditd is not running: nobody owns org.netaudit1, or the bus cannot be reached */
+  NotRunning: 8,
+  /** the connection, device or object named does not exist */
+  NotFound: 10,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -26,5 +39,16 @@ export class UsageError extends Error {
     this.name = 'UsageError';
     this.synopsis = synopsis;
     this.help = help;
+  }
+}
+
+/** A failure with the exit code that says which: main prints `Error: message` and exits with code. */
+export class CliError extends Error {
+  readonly code: ExitCode;
+
+  constructor(message: string, code: ExitCode) {
+    super(message);
+    this.name = 'CliError';
+    this.code = code;
   }
 }

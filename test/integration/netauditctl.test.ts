@@ -206,11 +206,11 @@ describe('netauditctl command line', () => {
   });
 
   it.each([
-    { args: [], message: 'an object is missing: audit', usage: 'Usage: netauditctl [OPTION]... OBJECT COMMAND [ARGUMENT]...', help: 'netauditctl --help' },
-    { args: ['connection'], message: 'unknown object "connection": audit', usage: 'Usage: netauditctl [OPTION]... OBJECT COMMAND [ARGUMENT]...', help: 'netauditctl --help' },
+    { args: [], message: 'an object is missing: general, networking, radio, connection, device, reload, logging, audit', usage: 'Usage: netauditctl [OPTION]... OBJECT COMMAND [ARGUMENT]...', help: 'netauditctl --help' },
+    { args: ['bogus'], message: 'unknown object "bogus": general, networking, radio, connection, device, reload, logging, audit', usage: 'Usage: netauditctl [OPTION]... OBJECT COMMAND [ARGUMENT]...', help: 'netauditctl --help' },
     { args: ['--frobnicate', 'audit', 'verify'], message: "Unknown option '--frobnicate'", usage: 'Usage: netauditctl [OPTION]... OBJECT COMMAND [ARGUMENT]...', help: 'netauditctl --help' },
-    { args: ['audit'], message: 'a command is missing: verify', usage: 'Usage: netauditctl audit COMMAND [OPTION]...', help: 'netauditctl audit --help' },
-    { args: ['audit', 'purge'], message: 'unknown command "purge" for audit: verify', usage: 'Usage: netauditctl audit COMMAND [OPTION]...', help: 'netauditctl audit --help' },
+    { args: ['audit'], message: 'a command is missing: list, export, verify, follow, stats', usage: 'Usage: netauditctl audit COMMAND [OPTION]...', help: 'netauditctl audit --help' },
+    { args: ['audit', 'purge'], message: 'unknown command "purge" for audit: list, export, verify, follow, stats', usage: 'Usage: netauditctl audit COMMAND [OPTION]...', help: 'netauditctl audit --help' },
     { args: ['audit', 'verify', '--since', 'today'], message: "Unknown option '--since'", usage: 'Usage: netauditctl audit verify [--dir DIR | --config FILE]', help: 'netauditctl audit verify --help' },
     { args: ['audit', 'verify', 'extra'], message: "Unexpected argument 'extra'", usage: 'Usage: netauditctl audit verify [--dir DIR | --config FILE]', help: 'netauditctl audit verify --help' },
     { args: ['audit', 'verify', '--dir'], message: "Option '--dir <value>' argument missing", usage: 'Usage: netauditctl audit verify [--dir DIR | --config FILE]', help: 'netauditctl audit verify --help' },

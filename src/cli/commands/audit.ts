@@ -1,16 +1,25 @@
 // audit: netauditctl's commands on the audit trail (SPEC §6). They read the
 // trail's day files directly: read access to its directory is enough, and
 // netauditd need not run. Each command is a file of its own.
+import type { CliContext } from '../context.js';
 import { ExitCode, UsageError } from '../exit-codes.js';
+import { exportTrail } from './audit-export.js';
+import { follow } from './audit-follow.js';
+import { list } from './audit-list.js';
+import { stats } from './audit-stats.js';
 import { verify } from './audit-verify.js';
 
 interface Verb {
   readonly summary: string;
-  run(args: string[]): Promise<ExitCode>;
+  run(args: string[], context: CliContext): Promise<ExitCode>;
 }
 
 const VERBS: Readonly<Record<string, Verb>> = {
+  list: { summary: 'list the records, filtered (--since, --op, --uid…), oldest first', run: list },
+  export: { summary: 'write the records, filtered, as JSON lines or CSV, to stdout or a file', run: exportTrail },
   verify: { summary: "check the trail's hash chain, day files and seq numbers", run: verify },
+  follow: { summary: 'show new records as netauditd writes them', run: follow },
+  stats: { summary: 'count the records per op, failure reason and caller uid', run: stats },
 };
 
 const AUDIT_USAGE = `Usage: netauditctl audit COMMAND [OPTION]...
@@ -31,7 +40,7 @@ function auditUsageError(message: string): UsageError {
 export const audit = {
   name: 'audit',
   summary: "read and check netauditd's audit trail",
-  async run(args: string[]): Promise<ExitCode> {
+  async run(args: string[], context: CliContext): Promise<ExitCode> {
     const [word, ...rest] = args;
     if (word === '-h' || word === '--help') {
       process.stdout.write(AUDIT_USAGE);
@@ -40,6 +49,6 @@ export const audit = {
     if (word === undefined) throw auditUsageError(`a command is missing: ${Object.keys(VERBS).join(', ')}`);
     const verb = Object.hasOwn(VERBS, word) ? VERBS[word] : undefined;
     if (verb === undefined) throw auditUsageError(`unknown command ${JSON.stringify(word)} for audit: ${Object.keys(VERBS).join(', ')}`);
-    return verb.run(rest);
+    return verb.run(rest, context);
   },
 };

@@ -1,0 +1,186 @@
+// device: the kernel links netauditd sees, nmcli's way: list (status), show,
+// disconnect, delete (software links), set (managed, autoconnect). A device
+// is named by its interface name. A failed disconnect exits 6, a failed
+// deletion 7, a device that does not exist 10.
+import { clientOptionsOf, withDaemon, type DaemonClient } from '../bus/daemon-client.js';
+import { toCliError } from '../bus/daemon-error.js';
+import { DEVICE_IFACE, NO_OBJECT } from '../bus/names.js';
+import { devicePathByName, getDevice, listActives, listDevices, type Active, type DeviceInfo } from '../bus/queries.js';
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode, type UsageError } from '../exit-codes.js';
+import { escapeControls } from '../format/escape.js';
+import { withDefaultMode } from '../format/mode.js';
+import { render, selectColumns, type Cell, type Column } from '../format/render.js';
+import { defineNoun } from '../noun.js';
+import { PROGRAM } from '../output.js';
+import { quoted, report } from '../report.js';
+import { deviceStateName, stateColor } from '../state-names.js';
+import { matchWord, parseBoolean } from '../words.js';
+
+type UsageErrorOf = (message: string) => UsageError;
+
+const COLUMNS: readonly Column[] = [
+  { name: 'DEVICE' },
+  { name: 'TYPE' },
+  { name: 'STATE', colorOf: stateColor },
+  { name: 'CONNECTION' },
+  { name: 'IFINDEX', default: false },
+  { name: 'MTU', default: false },
+  { name: 'HWADDR', default: false },
+  { name: 'MANAGED', default: false },
+  { name: 'AUTOCONNECT', default: false },
+  { name: 'CON-UUID', default: false },
+  { name: 'CON-PATH', default: false },
+  { name: 'DBUS-PATH', default: false },
+];
+
+function row(d: DeviceInfo, actives: readonly Active[]): Record<string, Cell> {
+  const active = d.activeConnection === NO_OBJECT ? undefined : actives.find((a) => a.path === d.activeConnection);
+  return {
+    DEVICE: d.iface,
+    TYPE: d.type,
+    STATE: deviceStateName(d.state),
+    CONNECTION: active?.id ?? null,
+    IFINDEX: d.ifindex,
+    MTU: d.mtu,
+    HWADDR: d.hwAddress === '' ? null : d.hwAddress,
+    MANAGED: d.managed,
+    AUTOCONNECT: d.autoconnect,
+    'CON-UUID': active?.uuid ?? null,
+    'CON-PATH': active?.connection ?? null,
+    'DBUS-PATH': d.path,
+  };
+}
+
+function daemon<T>(context: CliContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
+  return withDaemon(clientOptionsOf(context), work);
+}
+
+async function list(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
+  if (args.length > 0) throw usageError(`unexpected argument ${JSON.stringify(args[0])}`);
+  const output = withDefaultMode(context.output, 'tabular');
+  selectColumns(COLUMNS, output.fields);
+  return daemon(context, async (client) => {
+    const [devices, actives] = await Promise.all([listDevices(client), listActives(client)]);
+    render(COLUMNS, devices.map((d) => row(d, actives)), output);
+    return ExitCode.Success;
+  });
+}
+
+// `device show`: the same fields under nmcli's GENERAL. names.
+const SHOW_COLUMNS: readonly Column[] = COLUMNS.map((c) => ({ ...c, name: `GENERAL.${c.name}`, default: true }));
+
+async function show(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
+  if (args.length > 1) throw usageError(`unexpected argument ${JSON.stringify(args[1])}`);
+  const output = withDefaultMode(context.output, 'multiline');
+  selectColumns(SHOW_COLUMNS, output.fields?.map((f) => (f.includes('.') || ['all', 'common'].includes(f.toLowerCase()) ? f : `GENERAL.${f}`)) ?? null);
+  const fields = output.fields?.map((f) => (f.includes('.') || ['all', 'common'].includes(f.toLowerCase()) ? f : `GENERAL.${f}`)) ?? null;
+  return daemon(context, async (client) => {
+    const [devices, actives] = await Promise.all([
+      args[0] === undefined ? listDevices(client) : devicePathByName(client, args[0]).then(async (path) => [await getDevice(client, path)]),
+      listActives(client),
+    ]);
+    devices.forEach((d, i) => {
+      const r = Object.fromEntries(Object.entries(row(d, actives)).map(([k, v]) => [`GENERAL.${k}`, v]));
+      if (i > 0 && output.mode === 'multiline' && !output.terse && !output.json) process.stdout.write('\n');
+      render(SHOW_COLUMNS, [r], { ...output, fields });
+    });
+    return ExitCode.Success;
+  });
+}
+
+/** `disconnect` and `delete`: one call per device named, every one tried; the first failure's code. */
+function perDevice(member: 'Disconnect' | 'Delete', failed: ExitCode, done: string, what: string) {
+  return async (args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> => {
+    if (args.length === 0) throw usageError('the device is missing: IFNAME');
+    return daemon(context, async (client) => {
+      let code: ExitCode = ExitCode.Success;
+      for (const name of args) {
+        try {
+          const path = await devicePathByName(client, name);
+          try {
+            await client.call(path, DEVICE_IFACE, member);
+          } catch (error) {
+            throw toCliError(error, `${what} of ${quoted(escapeControls(name))} failed`, failed);
+          }
+          report(context, `Device ${quoted(name)} successfully ${done}.`, { device: name, path });
+        } catch (error) {
+          const failure = toCliError(error);
+          if (failure.code === ExitCode.NotRunning || failure.code === ExitCode.Timeout) throw failure;
+          process.stderr.write(`Error: ${failure.message}\n`);
+          if (code === ExitCode.Success) code = failure.code;
+        }
+      }
+      return code;
+    });
+  };
+}
+
+const SETTABLE = { managed: 'Managed', autoconnect: 'Autoconnect' } as const;
+
+async function set(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
+  const [name, ...pairs] = args;
+  if (name === undefined) throw usageError('the device is missing: IFNAME');
+  if (pairs.length === 0) throw usageError('nothing to set: managed yes|no, autoconnect yes|no');
+  const changes: Array<[string, boolean]> = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const match = matchWord(pairs[i]!, Object.keys(SETTABLE) as Array<keyof typeof SETTABLE>);
+    if ('problem' in match) throw usageError(`unknown property: ${match.problem}`);
+    const text = pairs[i + 1];
+    if (text === undefined) throw usageError(`the value of '${match.word}' is missing`);
+    const value = parseBoolean(text);
+    if (value === undefined) throw new CliError(`invalid value ${JSON.stringify(text)} for ${match.word}: yes or no`, ExitCode.Usage);
+    changes.push([SETTABLE[match.word], value]);
+  }
+  return daemon(context, async (client) => {
+    const path = await devicePathByName(client, name);
+    for (const [property, value] of changes) {
+      try {
+        await client.set(path, DEVICE_IFACE, property, 'b', value);
+      } catch (error) {
+        throw toCliError(error, `Setting ${property.toLowerCase()} of ${quoted(escapeControls(name))} failed`);
+      }
+    }
+    return ExitCode.Success;
+  });
+}
+
+export const device = defineNoun({
+  name: 'device',
+  summary: 'list and show devices, disconnect or delete them, set managed and autoconnect',
+  description: 'The kernel links netauditd sees, named by interface name.',
+  defaultVerb: 'list',
+  verbs: [
+    {
+      name: 'list',
+      aliases: ['status'],
+      summary: 'list the devices',
+      usage: `Usage: ${PROGRAM} [OPTION]... device list\nLists the devices (also 'device status').\nFields (-f): ${COLUMNS.map((c) => c.name).join(', ')}\n(default: ${COLUMNS.filter((c) => c.default !== false).map((c) => c.name).join(', ')}).\n`,
+      run: list,
+    },
+    {
+      name: 'show',
+      summary: 'show devices in detail',
+      usage: `Usage: ${PROGRAM} [OPTION]... device show [IFNAME]\nShows a device (or every one) field by field: ${SHOW_COLUMNS.map((c) => c.name).join(', ')}.\n`,
+      run: show,
+    },
+    {
+      name: 'disconnect',
+      summary: 'end what runs on devices',
+      usage: `Usage: ${PROGRAM} [OPTION]... device disconnect IFNAME...\nDeactivates the connection active on each device. Exit 6 when one failed, 10 when a device does not exist.\n`,
+      run: perDevice('Disconnect', ExitCode.DisconnectFailed, 'disconnected', 'Disconnecting'),
+    },
+    {
+      name: 'delete',
+      summary: 'delete software devices',
+      usage: `Usage: ${PROGRAM} [OPTION]... device delete IFNAME...\nDeletes software links (veth, bridge, macvlan, vxlan…). Exit 7 when one failed, 10 when a device does not exist.\n`,
+      run: perDevice('Delete', ExitCode.DeleteFailed, 'removed', 'Deleting'),
+    },
+    {
+      name: 'set',
+      summary: 'set managed and autoconnect',
+      usage: `Usage: ${PROGRAM} [OPTION]... device set IFNAME [managed yes|no] [autoconnect yes|no]\nSets whether netauditd manages the device and may autoconnect on it.\n`,
+      run: set,
+    },
+  ],
+});
