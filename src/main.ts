@@ -100,6 +100,12 @@ async function main(): Promise<number> {
   process.on('unhandledRejection', (e) => {
     running.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   });
+  // A bug that escapes every handler leaves state that cannot be trusted: log it, stop (the
+  // trail is flushed and closed, the name released) and exit 1, so that systemd restarts us.
+  process.on('uncaughtException', (e) => {
+    running.logger.domain('CORE').err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    fatal('internal error');
+  });
   return -1;
 }
 

@@ -1,6 +1,7 @@
 // BusConnection: connects to the system bus (or --bus-address), exports our
 // objects, and only then requests the name, so that no early caller meets
 // an object that does not exist yet.
+import { createRequire } from 'node:module';
 import dbus from 'dbus-next';
 import type { AuditManager } from '../core/audit/audit-manager.js';
 import type { DeviceList, DeviceListEvents } from '../core/devices/device-list.js';
@@ -13,7 +14,7 @@ import { ACTIVE_IFACE, ACTIVE_PREFIX, activeInterface, activePath } from './acti
 import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
 import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, UNREADABLE } from './dispatcher.js';
 import { MANAGER_IFACE, MANAGER_PATH, MANAGER_PROPERTY_NAMES, managerObject } from './manager-iface.js';
 import { ObjectTree, type BusObject } from './object-tree.js';
 import { SETTINGS_IFACE, SETTINGS_PATH, settingsObject } from './settings-iface.js';
@@ -66,6 +67,92 @@ function coalesceWrites(connection: { stream: import('node:net').Socket; message
   };
 }
 
+/** dbus-next's connection under its MessageBus (not part of its API). */
+type LibConnection = { stream: import('node:net').Socket; message: (msg: unknown) => void; emit: (event: 'message', msg: unknown) => boolean };
+
+// dbus-next's own reader of header fields (it has no public one).
+const dbusNextLib = createRequire(import.meta.url);
+const DBusBuffer = dbusNextLib('dbus-next/lib/dbus-buffer.js') as new (buf: Buffer, start: number, endian: number, fds: null, opts: object) => {
+  readArray(type: unknown, length: number): Array<[number, [unknown, [unknown]]]>;
+};
+const HEADER_FIELDS_TYPE = (dbusNextLib('dbus-next/lib/header-signature.json') as Array<{ child: unknown[] }>)[0]!.child[0];
+const HEADER_FIELD_NAMES = (dbusNextLib('dbus-next/lib/constants.js') as { headerTypeName: Array<string | null> }).headerTypeName;
+
+/** The header of a message whose body could not be read: its 16 fixed bytes and what follows them. */
+function headerOf(fixed: Buffer, rest: Buffer): Record<string, unknown> {
+  const le = fixed[0] === 0x6c;
+  const fieldsLength = le ? fixed.readUInt32LE(12) : fixed.readUInt32BE(12);
+  const header: Record<string, unknown> = { type: fixed[1], flags: fixed[2], serial: le ? fixed.readUInt32LE(8) : fixed.readUInt32BE(8) };
+  for (const [code, [, [value]]] of new DBusBuffer(rest, 0, fixed[0]!, null, {}).readArray(HEADER_FIELDS_TYPE, fieldsLength)) {
+    const name = HEADER_FIELD_NAMES[code];
+    // unixFd is left out: the message is answered, never read
+    if (name && name !== 'unixFd') header[name] = value;
+  }
+  return header;
+}
+
+/**
+ * dbus-next reads each message inside the socket's 'readable' listener; a
+ * body it cannot read throws there, outside any handler, and ends the
+ * process. The bus lets such bodies through: an `h` (unix fd index) with no
+ * fd attached is valid on the wire for it. Each listener is guarded: the
+ * failed message is handed on with its header, an empty body and the mark
+ * UNREADABLE, so that the dispatcher refuses it as a malformed call (and
+ * records it when it calls a changing method), and reading goes on
+ * (dbus-next had consumed it).
+ */
+function surviveUnreadableMessages(connection: LibConnection, log: DomainLogger): void {
+  const { stream } = connection;
+  const recent: Buffer[] = [];
+  let reads = 0;
+  const read = stream.read.bind(stream);
+  stream.read = (size?: number) => {
+    const chunk = read(size) as Buffer | null;
+    if (chunk) {
+      reads++;
+      recent.push(chunk);
+      if (recent.length > 2) recent.shift();
+    }
+    return chunk;
+  };
+  const unreadable = (e: unknown): void => {
+    const [fixed, rest] = recent;
+    let header: Record<string, unknown> = {};
+    try {
+      if (fixed?.length === 16 && rest) header = headerOf(fixed, rest);
+    } catch {
+      // no header to answer: the message is dropped, the reading goes on
+    }
+    const reason = e instanceof Error ? e.message : String(e);
+    log.warn(`a message from ${JSON.stringify(String(header.sender ?? '?'))} could not be read (${reason}), refusing it`);
+    if (header.type !== dbus.MessageType.METHOD_CALL) return;
+    try {
+      const msg = new dbus.Message({ ...header, body: [] } as unknown as ConstructorParameters<typeof dbus.Message>[0]);
+      // dbus-next's reason names no file: "No FDs available" for an `h` without its fd
+      Object.assign(msg, { [UNREADABLE]: /^No FDs available$/.test(reason) ? 'a unix fd (type "h") is not accepted' : 'its body is not valid D-Bus data' });
+      connection.emit('message', msg);
+    } catch (err) {
+      log.warn(`the unreadable message could not be refused: ${(err as Error).message}, ignoring`);
+    }
+  };
+  for (const listener of stream.listeners('readable') as Array<(this: unknown) => void>) {
+    // the guard is added before the listener goes, so that the stream never counts no reader
+    stream.on('readable', () => {
+      for (;;) {
+        const before = reads;
+        try {
+          listener.call(stream);
+          return;
+        } catch (e) {
+          unreadable(e);
+          if (reads === before) return;
+        }
+      }
+    });
+    stream.off('readable', listener);
+  }
+}
+
 /** Adds the listeners to the device list; returns what removes them. */
 function subscribe(devices: DeviceList, listeners: { [K in keyof DeviceListEvents]: (...args: DeviceListEvents[K]) => void }): () => void {
   devices.on('added', listeners.added);
@@ -99,9 +186,10 @@ export class BusConnection {
     // dbus-next emits 'error' for a message it cannot read as well as for a broken socket;
     // only the socket's close means the bus is gone.
     bus.on('error', (e: unknown) => options.log.warn(`bus connection: ${e instanceof Error ? e.message : String(e)}, ignoring`));
-    const connection = (bus as unknown as { _connection: { stream: import('node:net').Socket; message: (msg: unknown) => void } })._connection;
+    const connection = (bus as unknown as { _connection: LibConnection })._connection;
     connection.stream.on('close', () => self.lost(options, 'the bus closed the connection'));
     coalesceWrites(connection);
+    surviveUnreadableMessages(connection, options.log);
 
     const callers = new BusCallers(bus);
     await callers.start();

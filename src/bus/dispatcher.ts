@@ -20,6 +20,13 @@ import { signatureOf, type BusObject, type InterfaceSpec, type MethodSpec, type 
 const { Message, Variant, MessageType } = dbus;
 type Msg = InstanceType<typeof Message>;
 
+/**
+ * Set by the connection on a call whose body dbus-next could not read (its
+ * value: why): it arrives with its header and an empty body, and is refused
+ * as a malformed call is.
+ */
+export const UNREADABLE = Symbol('unreadable body');
+
 const NO_REPLY_EXPECTED = 0x1;
 /** the D-Bus header flag ALLOW_INTERACTIVE_AUTHORIZATION (dbus-next has no name for it; msg.flags is the raw byte) */
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
@@ -95,15 +102,21 @@ export class Dispatcher {
       throw new BusError('UnknownMethod', `${PEER} has no method ${JSON.stringify(member)}.`);
     }
     if (!found) throw this.unknownObject(path);
+    const unreadable = (msg as Msg & { [UNREADABLE]?: string })[UNREADABLE];
+    if (iface === PROPERTIES && unreadable !== undefined) {
+      throw new BusError('InvalidArgument', `The arguments of ${PROPERTIES}.${member} could not be read: ${unreadable}.`);
+    }
     if (iface === PROPERTIES) return this.properties(msg, found.object, found.exists, member, signature, body);
 
     const method = this.findMethod(found.object, iface, member);
     const caller = this.callerOf(msg);
     const expected = signatureOf(method.in);
-    if (signature !== expected) {
+    if (signature !== expected || unreadable !== undefined) {
       const error = new BusError(
         'InvalidArgument',
-        `${method.name} takes arguments of signature "${expected}", not "${signature}".`,
+        unreadable !== undefined
+          ? `The arguments of ${method.name} could not be read: ${unreadable}.`
+          : `${method.name} takes arguments of signature "${expected}", not "${signature}".`,
       );
       if (method.op !== undefined) await this.options.rejectMalformed(caller, method.op, error);
       throw error;
@@ -130,8 +143,10 @@ export class Dispatcher {
     const expect = (sig: string): void => {
       if (signature !== sig) throw new BusError('InvalidArgument', `${PROPERTIES}.${member} takes arguments of signature "${sig}", not "${signature}".`);
     };
-    // A write to a writable property of a vanished object still reaches the core, which refuses and records it.
-    if (!exists && !(member === 'Set' && this.writable(object, signature, body))) throw this.unknownObject(object.path);
+    // A write to a writable property, even malformed, is an attempted change: it is recorded, and
+    // one to a vanished object still reaches the core, which refuses and records it.
+    const target = member === 'Set' ? this.writable(object, signature, body) : undefined;
+    if (!exists && !target) throw this.unknownObject(object.path);
     const ifaceOf = (name: string): InterfaceSpec => {
       const found = object.interfaces.find((i) => i.name === name);
       if (!found) throw new BusError('UnknownMethod', `${object.path} has no interface ${JSON.stringify(name)}.`);
@@ -156,6 +171,10 @@ export class Dispatcher {
         return Message.newMethodReturn(msg, 'a{sv}', [all]);
       }
       case 'Set': {
+        if (target && signature !== 'ssv') {
+          const error = new BusError('InvalidArgument', `${PROPERTIES}.Set takes arguments of signature "ssv", not "${signature}".`);
+          await this.options.rejectMalformed(this.callerOf(msg), target.op, error);
+        }
         expect('ssv');
         const [ifaceName, propName, value] = body as [string, string, InstanceType<typeof Variant>];
         const prop = ifaceOf(ifaceName).properties.find((p) => p.name === propName);
@@ -171,11 +190,11 @@ export class Dispatcher {
     }
   }
 
-  /** True when `body` is a well-formed Set of a writable property of `object`. */
-  private writable(object: BusObject, signature: string, body: unknown[]): boolean {
-    if (signature !== 'ssv') return false;
+  /** The write a Set names (its first two arguments, whatever follows them): a writable property of `object`, else undefined. */
+  private writable(object: BusObject, signature: string, body: unknown[]): { readonly op: AuditOp } | undefined {
+    if (!signature.startsWith('ss')) return undefined;
     const [ifaceName, propName] = body as [string, string];
-    return object.interfaces.some((i) => i.name === ifaceName && i.properties.some((p) => p.name === propName && p.set !== undefined));
+    return object.interfaces.find((i) => i.name === ifaceName)?.properties.find((p) => p.name === propName)?.set;
   }
 
   private unknownObject(path: string): BusError {

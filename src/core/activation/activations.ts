@@ -114,7 +114,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const context = {
       op: 'connection-activate' as const,
       ...(conn ? { uuid: conn.uuid, name: conn.id } : {}),
-      ...(ifindex !== null ? { ifindex } : {}),
+      // A device path that names nothing reaches here as -1: the record names no device then.
+      ...(ifindex !== null && ifindex > 0 ? { ifindex } : {}),
       ...(device ? { iface: device.name } : {}),
     };
     return this.options.audit.audited(ref, context, async (tx) => {
