@@ -15,6 +15,7 @@ import { repoPath } from '../helpers/repo.js';
 import { AUDITD_PID_FILE, ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { useDaemon, type DaemonHarness } from '../helpers/use-daemon.js';
 import { waitFor } from '../helpers/wait.js';
+import { parseInterpretedAudit as parseInterpreted, parseRawAudit as parseRaw, type AuditLogRecord as LoggedRecord } from '../helpers/readers.js';
 
 // ausearch, aureport and auditctl live in /usr/sbin.
 const SBIN = { PATH: `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin` };
@@ -40,84 +41,12 @@ const CORPUS: Array<[string, string]> = [
 
 type TrailEntry = Record<string, unknown> & { boot: string; seq: number; op: string; result: 'success' | 'fail' };
 
-/** One USYS_CONFIG record of auditd's log: its event serial, the kernel's header, and the fields of msg='…'. */
-interface LoggedRecord {
-  readonly serial: number;
-  readonly header: Map<string, string>;
-  readonly fields: Array<[string, Buffer]>;
-}
-
 function field(record: LoggedRecord, key: string): Buffer | undefined {
   return record.fields.find(([k]) => k === key)?.[1];
 }
 
 function text(record: LoggedRecord, key: string): string | undefined {
   return field(record, key)?.toString('utf8');
-}
-
-function keyValue(part: string): [string, string] {
-  const eq = part.indexOf('=');
-  if (eq <= 0) throw new Error(`not a key=value field: ${JSON.stringify(part)}`);
-  return [part.slice(0, eq), part.slice(eq + 1)];
-}
-
-/** `ausearch --format raw`: audit.log's lines (auditd's ENRICHED part after \x1d). */
-function parseRaw(stdout: string): LoggedRecord[] {
-  return stdout.split('\n').filter((l) => l.startsWith('type=USYS_CONFIG ')).map((line) => {
-    const m = /^type=USYS_CONFIG msg=audit\(\d+\.\d+:(\d+)\): (.*?) msg='([^']*)'(?:\x1d.*)?$/.exec(line);
-    if (!m) throw new Error(`a USYS_CONFIG line that does not parse: ${line}`);
-    return {
-      serial: Number(m[1]),
-      header: new Map(m[2]!.split(' ').map(keyValue)),
-      fields: m[3]!.split(' ').map((p) => {
-        const [k, v] = keyValue(p);
-        return [k, Buffer.from(v, 'latin1')];
-      }),
-    };
-  });
-}
-
-/**
- * Undoes auparse's shell escaping (`ausearch --escape shell`): `\ooo` for a control byte, a
- * backslash before each of "'`$\!()| and space; every other byte as it is.
- */
-function unescapeShell(value: string): Buffer {
-  const bytes: number[] = [];
-  const raw = Buffer.from(value, 'utf8');
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === 0x5c && /^[0-7]{3}$/.test(raw.subarray(i + 1, i + 4).toString('latin1'))) {
-      bytes.push(parseInt(raw.subarray(i + 1, i + 4).toString('latin1'), 8));
-      i += 3;
-    } else if (raw[i] === 0x5c && i + 1 < raw.length) {
-      bytes.push(raw[++i]!);
-    } else {
-      bytes.push(raw[i]!);
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-/**
- * `ausearch -i --escape shell`: what an administrator reads, with hex decoded in the fields
- * auparse knows (name, device, acct), uids shown as names, and every value escaped so that
- * fields split at unescaped spaces (the default tty escaping leaves spaces, quotes and `=` in
- * decoded values, which a person reads but no program can split).
- */
-function parseInterpreted(stdout: string): LoggedRecord[] {
-  return stdout.split('\n').filter((l) => l.startsWith('type=USYS_CONFIG ')).map((line) => {
-    const m = /^type=USYS_CONFIG msg=audit\([^)]*:(\d+)\) : (.*?) msg=\\?'(.*)$/.exec(line);
-    if (!m) throw new Error(`an interpreted USYS_CONFIG line that does not parse: ${line}`);
-    const body = m[3]!.replace(/\\?' *$/, '');
-    const parts = body.match(/(?:\\[0-7]{3}|\\.|[^ \\])+/g) ?? [];
-    return {
-      serial: Number(m[1]),
-      header: new Map(m[2]!.split(' ').map(keyValue)),
-      fields: parts.map((p) => {
-        const [k, v] = keyValue(p);
-        return [k, unescapeShell(v)];
-      }),
-    };
-  });
 }
 
 /** A reader's view of the records of one daemon: by its pid (-p) since the test file started. */
