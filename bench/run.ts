@@ -1,6 +1,8 @@
 // netauditd benchmark (npm run bench): audited AddConnection then Delete through the real
 // daemon on a private bus, one call at a time and with 16 in flight, with all four audit
-// backends against audit=no, printed side by side with the ratios, all from one run.
+// backends against audit=no, printed side by side with the ratios, all from one run; then the
+// trail alone, kernel link events, activation, and netauditctl (bench/cli.ts): the audit
+// commands over a million records and `connection list` with a thousand profiles.
 //
 // Clients: python3-dbus (one call at a time, a separate process, as a shell script would) and
 // dbus-next 0.10.2 (16 connections in this process, each with one call in flight).
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { JsonlFileBackend } from '../src/core/audit/backends/jsonl-file.js';
 import { linkEventLatency, rssWithLinks, type Spread } from './links.js';
 import { activationLatency } from './activation.js';
+import { cliStart, connectionList, trailCommands, type Run } from './cli.js';
 
 const SERIAL_CALLS = 400;
 const PARALLEL_CALLS = 1600;
@@ -27,10 +30,14 @@ const VETH_ADDS = 50;
 const RSS_LINKS = 1000;
 const ACTIVATION_WARMUP = 20;
 const ACTIVATION_CYCLES = 200;
+const TRAIL_RECORDS = 1_000_000;
+const TRAIL_DAYS = 30;
+const LIST_PROFILES = 1000;
+const LIST_REPEATS = 5;
 /** NetworkManager 1.42's time for the same activation on this machine kind, for comparison: not measured by this bench (it needs systemd as PID 1). */
 const NM_ETHERNET_MS = 5.6;
 /** `node build/bench/run.js activation links`: only the sections named; all of them without arguments. */
-const SECTIONS = ['calls', 'trail', 'links', 'activation'] as const;
+const SECTIONS = ['calls', 'trail', 'links', 'activation', 'cli'] as const;
 
 interface Figures {
   readonly callsPerSecond: number;
@@ -223,6 +230,23 @@ async function main(): Promise<void> {
       `  ethernet profile on a veth with carrier (ipv4 manual, 1 address; ipv6 ignore): ActivateConnection → activated ${n(act.ethernet.activate)}; DeactivateConnection ${n(act.ethernet.deactivate)}`,
       `  bridge profile (ipv4 manual, 1 address; ipv6 ignore), creating br-bench: ActivateConnection → activated ${n(act.bridge.activate)}; DeactivateConnection, deleting it ${n(act.bridge.deactivate)}`,
       `  reference, not measured by this bench: NetworkManager 1.42 activates an ethernet profile on a veth in ${NM_ETHERNET_MS} ms on this machine kind; our ethernet p50 is ${(act.ethernet.activate.p50 / NM_ETHERNET_MS).toFixed(2)}× that`,
+    );
+  }
+  if (wanted('cli')) {
+    const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+    const one = (r: Run): string => `${(r.wallMs / 1000).toFixed(2)} s, peak RSS ${mib(r.peakRssKiB)}, ${(r.outputBytes / 1e6).toFixed(1)} MB out`;
+    const start = await cliStart();
+    const trail = await trailCommands(TRAIL_RECORDS, TRAIL_DAYS);
+    lines.push(
+      '',
+      `netauditctl over a trail of ${trail.records.toLocaleString('en')} records in ${trail.days} day files (${(trail.bytes / 1e6).toFixed(0)} MB), output to a pipe and dropped; node's start alone (--version) ${start.wallMs.toFixed(0)} ms, ${mib(start.peakRssKiB)}:`,
+      ...trail.runs.map(({ what, run }) => `  ${what}: ${one(run)}`),
+    );
+    const list = await connectionList(LIST_PROFILES, LIST_REPEATS);
+    const median = (runs: readonly Run[]): number => [...runs].map((r) => r.wallMs).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+    lines.push(
+      `netauditctl connection list through the daemon with ${list.profiles} profiles (added in ${(list.addMs / 1000).toFixed(1)} s), median of ${LIST_REPEATS} runs:`,
+      ...list.runs.map(({ what, runs }) => `  ${what}: ${median(runs).toFixed(0)} ms (min ${Math.min(...runs.map((r) => r.wallMs)).toFixed(0)}, max ${Math.max(...runs.map((r) => r.wallMs)).toFixed(0)}), peak RSS ${mib(Math.max(...runs.map((r) => r.peakRssKiB)))}`),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
