@@ -65,3 +65,39 @@ export function python(address: string, script: string, options: RunOptions = {}
     env: { ...options.env, DBUS_SYSTEM_BUS_ADDRESS: address },
   });
 }
+
+/** What one python3-dbus call gave: its process (the caller the daemon records), and a reply or an error. */
+export interface PythonCallOutcome {
+  pid: number;
+  reply?: unknown;
+  error?: string;
+  message?: string;
+}
+
+// One call with python3-dbus's call_blocking (no introspection, the signature given); the call comes
+// on stdin as JSON, so that no value is ever spliced into the program text.
+const PYTHON_CALL = `
+import dbus, json, os, sys
+spec = json.load(sys.stdin)
+out = {"pid": os.getpid()}
+try:
+    out["reply"] = dbus.SystemBus().call_blocking(spec["dest"], spec["path"], spec["iface"], spec["member"], spec["signature"], spec["args"])
+except dbus.exceptions.DBusException as e:
+    out["error"] = e.get_dbus_name()
+    out["message"] = e.get_dbus_message()
+print(json.dumps(out, default=str))
+`;
+
+/**
+ * Calls `dest` `path` `iface`.`member` with python3-dbus (a client we did not write), as root or,
+ * with `options.uid`, as that user. Rejects when python itself fails.
+ */
+export async function pythonCall(
+  address: string,
+  call: { dest: string; path: string; iface: string; member: string; signature: string; args: unknown[] },
+  options: Pick<RunOptions, 'uid'> = {},
+): Promise<PythonCallOutcome> {
+  const { code, stdout, stderr } = await python(address, PYTHON_CALL, { ...options, input: JSON.stringify(call) });
+  if (code !== 0 || stderr !== '') throw new Error(`python3-dbus exited with ${code}: ${stderr}`);
+  return JSON.parse(stdout) as PythonCallOutcome;
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE, unwrap, variant } from '../helpers/client.js';
 import { daemonMain, defaultConfig, toIni } from '../helpers/daemon.js';
-import { busctl, python, run } from '../helpers/exec.js';
+import { busctl, python, pythonCall as pythonCallAs, run, type PythonCallOutcome } from '../helpers/exec.js';
 import {
   CONNECTION_IFACE,
   ethernet,
@@ -69,27 +69,7 @@ async function newRecords(action: () => Promise<void>): Promise<TrailRecord[]> {
   return (await harness.daemon.trail()).slice(before);
 }
 
-interface PythonOutcome {
-  pid: number;
-  error?: string;
-  message?: string;
-  reply?: unknown;
-}
-
-// One call with python3-dbus's call_blocking (no introspection, the signature given); the call comes
-// on stdin as JSON, so that no value is ever spliced into the program text.
-const PYTHON_CALL = `
-import dbus, json, os, sys
-spec = json.load(sys.stdin)
-out = {"pid": os.getpid()}
-try:
-    reply = dbus.SystemBus().call_blocking("${SERVICE}", spec["path"], spec["iface"], spec["member"], spec["signature"], spec["args"])
-    out["reply"] = reply
-except dbus.exceptions.DBusException as e:
-    out["error"] = e.get_dbus_name()
-    out["message"] = e.get_dbus_message()
-print(json.dumps(out, default=str))
-`;
+type PythonOutcome = PythonCallOutcome;
 
 async function pythonCall(
   as: 'nauser' | 'root',
@@ -99,12 +79,7 @@ async function pythonCall(
   signature: string,
   args: unknown[],
 ): Promise<PythonOutcome> {
-  const { code, stdout, stderr } = await python(harness.bus.address, PYTHON_CALL, {
-    ...(as === 'nauser' ? { uid: 'nauser' } : {}),
-    input: JSON.stringify({ path, iface, member, signature, args }),
-  });
-  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-  return JSON.parse(stdout) as PythonOutcome;
+  return pythonCallAs(harness.bus.address, { dest: SERVICE, path, iface, member, signature, args }, as === 'nauser' ? { uid: 'nauser' } : {});
 }
 
 interface Change {

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connect, DBusError, SERVICE } from '../helpers/client.js';
 import { nauserUid } from '../helpers/devices.js';
-import { busctl, python, run } from '../helpers/exec.js';
+import { busctl, pythonCall, run, type PythonCallOutcome } from '../helpers/exec.js';
 import { grantRule, startPolkit, type TestPolkit } from '../helpers/polkit.js';
 import { MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, ethernet } from '../helpers/profiles.js';
 import { useDaemon } from '../helpers/use-daemon.js';
@@ -27,33 +27,11 @@ async function newRecords(action: () => Promise<void>): Promise<TrailRecord[]> {
   return (await harness.daemon.trail()).slice(before);
 }
 
-// One call with python3-dbus (no ALLOW_INTERACTIVE_AUTHORIZATION flag); the call comes on stdin as JSON.
-const PYTHON_CALL = `
-import dbus, json, os, sys
-spec = json.load(sys.stdin)
-out = {"pid": os.getpid()}
-try:
-    out["reply"] = dbus.SystemBus().call_blocking("${SERVICE}", spec["path"], spec["iface"], spec["member"], spec["signature"], spec["args"])
-except dbus.exceptions.DBusException as e:
-    out["error"] = e.get_dbus_name()
-    out["message"] = e.get_dbus_message()
-print(json.dumps(out, default=str))
-`;
 
-interface Outcome {
-  pid: number;
-  error?: string;
-  message?: string;
-  reply?: unknown;
-}
+type Outcome = PythonCallOutcome;
 
 async function asNauser(path: string, iface: string, member: string, signature: string, args: unknown[]): Promise<Outcome> {
-  const { code, stdout, stderr } = await python(harness.bus.address, PYTHON_CALL, {
-    uid: 'nauser',
-    input: JSON.stringify({ path, iface, member, signature, args }),
-  });
-  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-  return JSON.parse(stdout) as Outcome;
+  return pythonCall(harness.bus.address, { dest: SERVICE, path, iface, member, signature, args }, { uid: 'nauser' });
 }
 
 async function rootError(call: Promise<unknown>): Promise<InstanceType<typeof DBusError>> {

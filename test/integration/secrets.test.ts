@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBus, type TestBus } from '../helpers/bus.js';
 import { connect, DBusError, SERVICE, unwrap, variant, type TestClient } from '../helpers/client.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { python, run } from '../helpers/exec.js';
+import { pythonCall, run, type PythonCallOutcome } from '../helpers/exec.js';
 import { CONNECTION_IFACE, ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, vpn, wifi } from '../helpers/profiles.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { useDaemon } from '../helpers/use-daemon.js';
@@ -95,24 +95,9 @@ async function lastRecord(): Promise<Record<string, unknown>> {
   return (await harness.daemon.trail()).at(-1)!;
 }
 
-// One call with python3-dbus as nauser; strings become variants of type s. The call comes on
-// stdin as JSON, so no value is spliced into the program.
-const PYTHON_CALL = `
-import dbus, json, sys
-spec = json.load(sys.stdin)
-out = {}
-try:
-    out["reply"] = dbus.SystemBus().call_blocking("${SERVICE}", spec["path"], spec["iface"], spec["member"], spec["signature"], spec["args"])
-except dbus.exceptions.DBusException as e:
-    out["error"] = e.get_dbus_name()
-    out["message"] = e.get_dbus_message()
-print(json.dumps(out, default=str))
-`;
 
-async function asNauser(path: string, iface: string, member: string, signature: string, args: unknown[]): Promise<{ error?: string; message?: string; reply?: unknown }> {
-  const { code, stdout, stderr } = await python(harness.bus.address, PYTHON_CALL, { uid: 'nauser', input: JSON.stringify({ path, iface, member, signature, args }) });
-  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-  const out = JSON.parse(stdout) as { error?: string; message?: string; reply?: unknown };
+async function asNauser(path: string, iface: string, member: string, signature: string, args: unknown[]): Promise<PythonCallOutcome> {
+  const out = await pythonCall(harness.bus.address, { dest: SERVICE, path, iface, member, signature, args }, { uid: 'nauser' });
   if (out.message !== undefined) errorTexts.push(out.message);
   return out;
 }
