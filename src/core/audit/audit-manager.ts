@@ -8,7 +8,17 @@ import { randomBytes } from 'node:crypto';
 import type { Caller, CallerRef } from '../caller.js';
 import { NetauditError, type Reason } from '../errors.js';
 import type { DomainLogger } from '../../log/logger.js';
-import { MAX_VALUE_LENGTH, type AuditBackend, type AuditOp, type AuditRecord, type BackendName, type CallerField } from './record.js';
+import {
+  MAX_VALUE_LENGTH,
+  type AuditActor,
+  type AuditBackend,
+  type AuditCause,
+  type AuditOp,
+  type AuditRecord,
+  type AuditValues,
+  type BackendName,
+  type CallerField,
+} from './record.js';
 
 export interface AuditFields {
   uuid?: string;
@@ -17,7 +27,15 @@ export interface AuditFields {
   iface?: string;
   args?: string;
   changed?: readonly string[];
+  before?: AuditValues;
+  after?: AuditValues;
   tx?: number;
+}
+
+/** A change the daemon makes on its own, or one it found made by others: always with its cause when it has one. */
+export interface UnattendedContext extends AuditFields {
+  readonly op: AuditOp;
+  readonly cause?: AuditCause;
 }
 
 export interface AuditContext extends AuditFields {
@@ -274,6 +292,7 @@ export class AuditManager {
     await this.emit({
       ...tx.snapshot(),
       op: tx.op,
+      origin: 'caller',
       pid: caller.pid,
       uid: caller.uid,
       result,
@@ -290,21 +309,59 @@ export class AuditManager {
       plan = await fn();
     } catch (e) {
       const error = this.publicError(e, op);
-      await this.emit({ ...fields, op, result: 'fail', reason: error.reason }).catch(() => undefined);
+      await this.emit({ ...fields, op, origin: 'caller', result: 'fail', reason: error.reason }).catch(() => undefined);
       throw error;
     }
     if (plan.recordAfterApply) {
       const result = await plan.commit();
-      await this.emit({ ...fields, op, result: 'success' });
+      await this.emit({ ...fields, op, origin: 'caller', result: 'success' });
       return result;
     }
-    await this.emit({ ...fields, op, result: 'success' });
+    await this.emit({ ...fields, op, origin: 'caller', result: 'success' });
     return plan.commit();
+  }
+
+  /**
+   * A change the daemon makes on its own (origin=daemon: autoconnect,
+   * adoption, a teardown). Recorded before it is made, as a caller's change
+   * is (docs/commit.md): a trail that refuses the record refuses the change,
+   * and `apply` never runs. If `apply` then fails, a `fail` record with the
+   * same tx overturns the success. A context without a tx gets one.
+   */
+  async daemonChange<T>(context: UnattendedContext, apply: () => Promise<T>): Promise<T> {
+    const { op, ...fields } = context;
+    const record = { ...fields, tx: fields.tx ?? this.nextTx(), op, origin: 'daemon' as const };
+    await this.emit({ ...record, result: 'success' });
+    try {
+      return await apply();
+    } catch (e) {
+      const error = this.publicError(e, op);
+      await this.emit({ ...record, result: 'fail', reason: error.reason }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * A record of something the daemon cannot refuse or already did (a link
+   * vanished, a difference found at start, an overturn after a crash):
+   * written as soon as it can be; a trail that refuses it is reported and
+   * the record is lost to the trail only.
+   */
+  async recordUnattended(
+    origin: 'daemon' | 'external',
+    context: UnattendedContext,
+    result: 'success' | 'fail' = 'success',
+    extra: { reason?: Reason; actor?: AuditActor } = {},
+  ): Promise<void> {
+    const { op, ...fields } = context;
+    await this.emit({ ...fields, op, origin, result, ...extra }).catch((e: Error) => {
+      this.log.warn(`the record of ${origin} change ${op} could not be made durable: ${e.message}`);
+    });
   }
 
   private async recordUnidentified(busName: string, context: AuditContext, reason: Reason): Promise<void> {
     const { op, ...fields } = context;
-    await this.emit({ ...fields, op, result: 'fail', reason, actor: { busName } }).catch(() => undefined);
+    await this.emit({ ...fields, op, origin: 'caller', result: 'fail', reason, actor: { busName } }).catch(() => undefined);
   }
 
   /** The error a caller sees for `e`: a NetauditError as it is; anything else logged here and shown as a plain Failed. */

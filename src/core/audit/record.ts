@@ -19,7 +19,32 @@ export type AuditOp =
   | 'radio-control'
   | 'sleep-control'
   | 'reload'
-  | 'logging-control';
+  | 'logging-control'
+  | 'connection-adopt'
+  | 'connection-snapshot'
+  | 'device-reapply';
+
+/** Who acted (docs/record-format.md): a bus caller, the daemon on its own, or someone outside it. */
+export type AuditOrigin = 'caller' | 'daemon' | 'external';
+
+/** Why the daemon acted on its own, or when an external change was found (docs/record-format.md). */
+export type AuditCause =
+  | 'autoconnect'
+  | 'restart'
+  | 'while-stopped'
+  | 'device-removed'
+  | 'connection-removed'
+  | 'master-deactivated'
+  | 'networking-off'
+  | 'sleep'
+  | 'lease';
+
+/**
+ * What a change touched, before or after it. For profiles the keyfile's own
+ * form, {GROUP: {KEY: "value as the keyfile writes it"}}; for kernel objects
+ * the attributes as `ip -j` names them. Never a secret value.
+ */
+export type AuditValues = { readonly [key: string]: unknown };
 
 export type AuditResult = 'success' | 'fail';
 
@@ -37,6 +62,9 @@ export interface AuditRecord {
   readonly boot: string;
   readonly seq: number;
   readonly op: AuditOp;
+  /** absent only in records made before origins existed; the AuditManager always sets it */
+  readonly origin?: AuditOrigin;
+  readonly cause?: AuditCause;
   readonly uuid?: string;
   readonly name?: string;
   readonly ifindex?: number;
@@ -44,6 +72,8 @@ export interface AuditRecord {
   readonly args?: string;
   /** setting keys whose values changed, e.g. ["ipv4.address-data", "connection.id"] */
   readonly changed?: readonly string[];
+  readonly before?: AuditValues;
+  readonly after?: AuditValues;
   readonly pid?: number;
   readonly uid?: number;
   readonly result: AuditResult;
@@ -54,14 +84,29 @@ export interface AuditRecord {
    * megabyte of it in every backend): the names of the fields cut.
    */
   readonly cut?: readonly CallerField[];
-  /** the caller's unique bus name and executable */
-  readonly actor?: { readonly busName?: string; readonly exe?: string };
+  /**
+   * Who acted, beyond pid and uid: a caller's unique bus name, executable
+   * and how it was authorized; for an external change, how it was
+   * attributed ('none' when it could not be) and the profile file it touched.
+   */
+  readonly actor?: AuditActor;
   /**
    * Trail only: the commit id of a profile change. The change's intent file
    * in the profiles directory names it, so recovery at start can tell a
    * committed change (roll forward) from an uncommitted one (roll back).
    */
   readonly tx?: number;
+}
+
+export interface AuditActor {
+  readonly busName?: string;
+  readonly exe?: string;
+  /** uid0: allowed for being root; polkit: polkit said yes */
+  readonly auth?: 'uid0' | 'polkit';
+  /** external records: how pid/uid were established, or 'none' */
+  readonly attribution?: string;
+  /** external records about a profile file: its file name */
+  readonly file?: string;
 }
 
 /** What a backend has lost or failed since start, for the Manager's AuditBackends property. */

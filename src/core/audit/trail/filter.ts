@@ -26,6 +26,9 @@ const OPS: Readonly<Record<AuditOp, true>> = {
   'sleep-control': true,
   reload: true,
   'logging-control': true,
+  'connection-adopt': true,
+  'connection-snapshot': true,
+  'device-reapply': true,
 };
 
 /** Every op of SPEC §4, in its order. */
