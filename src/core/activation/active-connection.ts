@@ -4,6 +4,8 @@
 // back.
 import { quotePath } from '../errors.js';
 import type { UndoStep } from './undo.js';
+import type { CommittedBy, LinkApplied } from './active-store.js';
+import type { Address, KernelRoute } from '../platform/platform.js';
 
 /** NMActiveConnectionState */
 export const ACTIVE_STATE = {
@@ -39,6 +41,12 @@ export class ActiveConnection {
   readonly undo: UndoStep[] = [];
   /** the inverse of the kernel change under way, until the kernel answered */
   pending: UndoStep | null = null;
+  /** the link settings the activation set */
+  applied: LinkApplied = {};
+  /** the record that committed the activation, then the deactivation under way */
+  committedBy: CommittedBy | null = null;
+  /** the link's addresses and routes once activated (docs/active-state.md) */
+  seen: { addresses: readonly Address[]; routes: readonly KernelRoute[] } | undefined;
 
   constructor(
     /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */

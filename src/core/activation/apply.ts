@@ -96,6 +96,7 @@ export class LinkConfigurator {
       const label = key === 'mtu' ? `set the MTU to ${value}` : key === 'hwAddress' ? `set the MAC address to ${value}` : `make it a port of ifindex ${value}`;
       const previous = key === 'mtu' ? before.mtu : key === 'hwAddress' ? before.hwAddress : (before.master ?? 0);
       const undo: UndoStep | null = key === 'hwAddress' && previous === '' ? null : { kind: 'restore-link', ifindex, change: { [key]: previous } };
+      this.active.applied = { ...this.active.applied, [key]: value };
       await this.change(label, undo, () => this.platform.setLink(ifindex, { [key]: value }));
     }
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
