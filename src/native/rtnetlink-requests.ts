@@ -48,6 +48,11 @@ const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 const IFLA_VLAN_ID = 1;
 const IFLA_MACVLAN_MODE = 1;
+const IFLA_MACVLAN_FLAGS = 2;
+const MACVLAN_FLAG_NOPROMISC = 1;
+/** IFLA_VLAN_FLAGS: struct ifla_vlan_flags { flags, mask } */
+const IFLA_VLAN_FLAGS = 2;
+const VLAN_FLAGS_ALL = 0xf;
 const IFLA_VXLAN_ID = 1;
 const IFLA_VXLAN_GROUP = 2;
 const IFLA_VXLAN_LINK = 3;
@@ -158,9 +163,15 @@ function kindAttributes(spec: LinkSpec): { data: Buffer[]; outer: Buffer[] } {
       // VETH_INFO_PEER is a struct ifinfomsg followed by the peer's own attributes.
       return { data: [nested(VETH_INFO_PEER, ifinfomsg(), name(spec.peer))], outer: [] };
     case 'macvlan':
-      return { data: [attribute(IFLA_MACVLAN_MODE, u32(spec.mode))], outer: [attribute(IFLA_LINK, u32(spec.parent))] };
+      return {
+        data: [attribute(IFLA_MACVLAN_MODE, u32(spec.mode)), ...(spec.noPromisc ? [attribute(IFLA_MACVLAN_FLAGS, u16(MACVLAN_FLAG_NOPROMISC))] : [])],
+        outer: [attribute(IFLA_LINK, u32(spec.parent))],
+      };
     case 'vlan':
-      return { data: [attribute(IFLA_VLAN_ID, u16(spec.id))], outer: [attribute(IFLA_LINK, u32(spec.parent))] };
+      return {
+        data: [attribute(IFLA_VLAN_ID, u16(spec.id)), ...(spec.flags !== undefined ? [attribute(IFLA_VLAN_FLAGS, Buffer.concat([u32(spec.flags), u32(VLAN_FLAGS_ALL)]))] : [])],
+        outer: [attribute(IFLA_LINK, u32(spec.parent))],
+      };
     case 'vxlan': {
       const data = [attribute(IFLA_VXLAN_ID, u32(spec.id))];
       if (spec.parent !== null) data.push(attribute(IFLA_VXLAN_LINK, u32(spec.parent)));
@@ -181,7 +192,8 @@ function kindAttributes(spec: LinkSpec): { data: Buffer[]; outer: Buffer[] } {
 /** RTM_NEWLINK creating the link `spec` describes (NLM_F_CREATE|NLM_F_EXCL: an existing name is EEXIST), acknowledged. */
 export function createLinkRequest(seq: number, spec: LinkSpec & { readonly ifindex?: number }): Buffer {
   const { data, outer } = kindAttributes(spec);
-  const info = [attribute(IFLA_INFO_KIND, Buffer.from(spec.kind, 'ascii'))];
+  const kind = spec.kind === 'macvlan' && spec.tap ? 'macvtap' : spec.kind;
+  const info = [attribute(IFLA_INFO_KIND, Buffer.from(kind, 'ascii'))];
   if (data.length > 0) info.push(nested(IFLA_INFO_DATA, ...data));
   // A non-zero ifi_index asks the kernel for that index (EBUSY when it is taken).
   return encodeMessage(RTM_NEWLINK, CREATE, seq, Buffer.concat([ifinfomsg(spec.ifindex ?? 0), name(spec.name), ...outer, nested(IFLA_LINKINFO, ...info)]));

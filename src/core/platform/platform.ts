@@ -61,8 +61,10 @@ export type LinkSpec =
   /** both ends in the daemon's namespace */
   | { readonly kind: 'veth'; readonly name: string; readonly peer: string }
   /** mode as the kernel numbers it: 1 private, 2 vepa, 4 bridge, 8 passthru, 16 source */
-  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mode: number }
-  | { readonly kind: 'vlan'; readonly name: string; readonly parent: number; readonly id: number }
+  /** `tap`: a macvtap link (a character device beside it); `noPromisc`: MACVLAN_FLAG_NOPROMISC */
+  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mode: number; readonly tap?: boolean; readonly noPromisc?: boolean }
+  /** `flags`: VLAN_FLAG_* (1 reorder headers, 2 GVRP, 4 loose binding, 8 MVRP), all four set as given */
+  | { readonly kind: 'vlan'; readonly name: string; readonly parent: number; readonly id: number; readonly flags?: number }
   | {
       readonly kind: 'vxlan';
       readonly name: string;

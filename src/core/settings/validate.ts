@@ -15,6 +15,7 @@ import {
 } from './schema.js';
 import { checkAddress, checkAddressData, checkRouteData, familyOf } from './validate-ip.js';
 import { checkRange, checkVariant } from './validate-variant.js';
+import { ruleFromDict, ruleToDict } from './routing-rule.js';
 import { stringDict, value, type Settings, type StringDict, type Value } from './value.js';
 
 export interface ValidateOptions {
@@ -203,6 +204,8 @@ function checkProperty(setting: string, spec: PropertySpec, v: Value): Value {
       return value(spec.signature, checkAddressData(key, familyOf(setting), x as Map<string, Value>[]));
     case 'route-data':
       return value(spec.signature, checkRouteData(key, familyOf(setting), x as Map<string, Value>[]));
+    case 'routing-rules':
+      return value(spec.signature, (x as Map<string, Value>[]).map((rule, i) => ruleToDict(ruleFromDict(`${key}[${i}]`, familyOf(setting), rule))));
     case 'gateway':
       return value('s', checkAddress(key, familyOf(setting), x as string));
     case 'ip':
