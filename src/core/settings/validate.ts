@@ -340,6 +340,11 @@ function checkConnection(out: Settings, type: string): void {
     throw invalidArgument(`bridge.forward-delay: ${delay} is out of range; accepted: 2 to 30 (or 0 with bridge.stp false)`);
   }
 
+  // nm-setting-macvlan.c verify(): the kernel takes MACVLAN_FLAG_NOPROMISC in passthru mode only.
+  if (valueAt(out, 'macvlan', 'promiscuous') === false && valueAt(out, 'macvlan', 'mode') !== 4) {
+    throw invalidArgument('macvlan.promiscuous: false is accepted only with macvlan.mode 4 (passthru)');
+  }
+
   const local = valueAt(out, 'vxlan', 'local') as string | undefined;
   const remote = valueAt(out, 'vxlan', 'remote') as string | undefined;
   if (local !== undefined && remote !== undefined && isIPv4(local) !== isIPv4(remote)) {
