@@ -478,9 +478,12 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       candidates.push({ conn, plan, rank: (plan.master ? 2000 : plan.type === 'bridge' ? 0 : 1000) - priority });
     }
     candidates.sort((a, b) => a.rank - b.rank);
-    for (const { conn } of candidates) {
+    for (const { conn, plan } of candidates) {
       await this.serialized(async () => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;
+        // A candidate of higher priority took the link meanwhile: the others give way to it, not it to them.
+        const taken = this.options.devices.byName(plan.ifname!);
+        if (taken && this.list().some((a) => a.ifindex === taken.ifindex)) return;
         this.options.log.info(`autoconnect: activating ${quote(conn.id)} (${conn.uuid})`);
         try {
           const target = this.resolve(conn, null);
