@@ -2,7 +2,11 @@
 // the D-Bus dictionaries, each checked and turned into the other without loss.
 import { describe, expect, it } from 'vitest';
 import { NetauditError } from '../../../../src/core/errors.js';
+import { parseKeyfile } from '../../../../src/config/ini.js';
+import { fromKeyfile } from '../../../../src/core/settings/keyfile-reader.js';
+import { toKeyfile } from '../../../../src/core/settings/keyfile-writer.js';
 import { formatRoutingRule, parseRoutingRule, ruleFromDict, ruleToDict } from '../../../../src/core/settings/routing-rule.js';
+import { validateSettings } from '../../../../src/core/settings/validate.js';
 import { value, type Value } from '../../../../src/core/settings/value.js';
 
 const base = { invert: false, from: null, fromLen: 0, to: null, toLen: 0, fwmark: null, fwmask: null, iifname: null, oifname: null };
@@ -74,5 +78,24 @@ describe('the two forms', () => {
     expect(problem(() => ruleFromDict('ipv4.routing-rules[0]', 4, dict({ ...ok, priority: value('s', '5') })))).toContain('ipv4.routing-rules[0].priority');
     expect(problem(() => ruleFromDict('ipv4.routing-rules[0]', 4, dict({ ...ok, family: value('i', 10) })))).toContain('not the family of this setting');
     expect(problem(() => ruleFromDict('ipv4.routing-rules[0]', 4, dict({ ...ok, 'from-len': value('y', 8) })))).toContain('"from-len" needs "from"');
+  });
+});
+
+describe('in a keyfile', () => {
+  it('writes routing-ruleN keys beside route-metric and route-table, and reads back the same profile', () => {
+    const text = [
+      '[connection]', 'id=x', 'uuid=0f2d3c4b-5a69-4788-9766-554433221100', 'type=bridge', '', '[bridge]', '',
+      '[ipv4]', 'address1=192.0.2.1/24', 'method=manual', 'route-metric=5', 'route-table=100',
+      'routing-rule1=priority 5 from 192.0.2.0/24 table 100', 'routing-rule2=priority 6 not from all to 198.51.100.0/24 table 200', '',
+    ].join('\n');
+    const read = fromKeyfile(parseKeyfile(text, 'x.nmconnection'));
+    const settings = validateSettings(read.settings, { generateUuid: () => 'unused' });
+    expect((settings.get('ipv4')!.get('routing-rules')!.value as Map<string, Value>[]).map((d) => d.get('priority')!.value)).toEqual([5, 6]);
+    expect(toKeyfile(settings, read.extra)).toBe(text);
+  });
+
+  it('refuses a routing-rule it cannot read, naming the group and key', () => {
+    const text = ['[connection]', 'id=x', 'type=bridge', '', '[ipv4]', 'method=disabled', 'routing-rule1=priority 5 bogus', ''].join('\n');
+    expect(() => fromKeyfile(parseKeyfile(text, 'x.nmconnection'))).toThrow(/\[ipv4\] routing-rule1/);
   });
 });
