@@ -8,7 +8,7 @@
 import { posix } from 'node:path';
 import { escapeString, type Keyfile, type KeyfileEntry } from '../../config/ini.js';
 import { quote } from '../errors.js';
-import { bool, cert, integer, ipItem, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
+import { bool, cert, integer, ipItem, lenientStr, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
 import { settingForGroup, settingNames, settingSpec, type PropertySpec, type SettingSpec } from './schema.js';
 import { stringDict, value, type Settings, type Value } from './value.js';
 
@@ -192,15 +192,9 @@ function dictOfGroup(spec: SettingSpec, group: string): PropertySpec | undefined
   return [...spec.properties.values()].find((p) => p.kind === 'string-dict' && p.keyfileGroup === group);
 }
 
-// read_hash_of_string(): an item whose value does not parse is dropped.
-function readDictItem(ctx: Context, group: string, entry: KeyfileEntry, spec: PropertySpec): Array<[string, string]> {
-  try {
-    return [[entry.key, str(entry.value)]];
-  } catch (e) {
-    if (!(e instanceof Problem)) throw e;
-    drop(ctx, group, entry, spec.secret ? SECRET_PROBLEM : e.message);
-    return [];
-  }
+// read_hash_of_string() reads items leniently (lenientStr): none is dropped.
+function readDictItem(entry: KeyfileEntry): Array<[string, string]> {
+  return [[entry.key, lenientStr(entry.value)]];
 }
 
 export function fromKeyfile(kf: Keyfile): KeyfileRead {
@@ -228,7 +222,7 @@ export function fromKeyfile(kf: Keyfile): KeyfileRead {
       }
       const spec = group.spec.properties.get(prop);
       if (!spec && ownDict) {
-        items.push(...readDictItem(ctx, group.name, entry, ownDict));
+        items.push(...readDictItem(entry));
         continue;
       }
       const read = spec && !(spec.kind === 'address-data' || spec.kind === 'route-data') ? attemptRead(ctx, group, entry, setting, spec) : undefined;
@@ -251,7 +245,7 @@ export function fromKeyfile(kf: Keyfile): KeyfileRead {
       const group = groups.find((g) => g.name === pspec.keyfileGroup && !g.spec);
       if (!group) continue;
       ctx.extra.delete(group.name);
-      const items = [...group.entries.values()].flatMap((entry) => readDictItem(ctx, group.name, entry, pspec));
+      const items = [...group.entries.values()].flatMap((entry) => readDictItem(entry));
       if (items.length > 0) props.set(pspec.name, value('a{ss}', stringDict(items)));
     }
   }

@@ -239,19 +239,12 @@ describe('a vpn profile in a keyfile', () => {
     expect(extra.get('vpn')).toEqual([{ key: 'data', value: 'odd' }]);
   });
 
-  it('drops a [vpn-secrets] value that does not parse with a warning that quotes none of it', () => {
-    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\n[vpn-secrets]\npassword=canary\\qvpn\nother=fine\n`;
+  it('reads [vpn] and [vpn-secrets] items as NetworkManager does: an unknown escape stays, a lone final backslash goes', () => {
+    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\nremote=a\\qb\nport=1\\\n[vpn-secrets]\npassword=canary\\qvpn\nother=fine\\\n`;
     const read = fromKeyfile(parseKeyfile(text, FILE));
-    expect(read.warnings).toEqual([`${FILE}:7: [vpn-secrets] password: the secret value is not a valid keyfile string (it holds an escape other than \\s \\n \\t \\r \\\\, or ends with a lone "\\"); it is not shown; the value is ignored, as NetworkManager ignores it`]);
-    expect(read.warnings.join('')).not.toMatch(/canary|\\q|qvpn/);
-    expect(read.settings.get('vpn')!.get('secrets')!.value).toEqual({ other: 'fine' });
-  });
-
-  it('drops a [vpn] data value with a bad escape, quoting the escape, which is no secret', () => {
-    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\nremote=a\\qb\n`;
-    const read = fromKeyfile(parseKeyfile(text, FILE));
-    expect(read.warnings[0]).toContain(`${FILE}:6: [vpn] remote: invalid escape sequence "\\\\q"`);
-    expect(read.settings.get('vpn')!.has('data')).toBe(false);
+    expect(read.warnings).toEqual([]);
+    expect(read.settings.get('vpn')!.get('data')!.value).toEqual({ remote: 'a\\qb', port: '1' });
+    expect(read.settings.get('vpn')!.get('secrets')!.value).toEqual({ password: 'canary\\qvpn', other: 'fine' });
   });
 });
 
