@@ -24,6 +24,7 @@ import type { SettingsService } from '../settings/settings.js';
 import type { SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
+import { refuseHeld } from '../settings/stored-profile.js';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
 
 export interface ActivationsEvents {
@@ -223,6 +224,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Where `conn` goes: the named device, or the one interface-name names, or the link it creates. */
   private resolve(conn: SettingsConnection, ifindex: number | null): Target {
     const { devices } = this.options;
+    refuseHeld(conn.id, conn.holds);
     const plan = planActivation(conn.settings);
     let device: Device | null = null;
     if (ifindex !== null) {
@@ -434,6 +436,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (this.list().some((a) => a.uuid === conn.uuid)) continue;
       let plan: ActivationPlan;
       try {
+        refuseHeld(conn.id, conn.holds);
         plan = planActivation(conn.settings);
       } catch {
         continue; // not something this daemon activates: it says so when asked
