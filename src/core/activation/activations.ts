@@ -199,7 +199,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           throw kernelError(e, `create the ${spec.kind} link ${quote(target.iface)}`, target.iface);
         });
         active.ifindex = link.ifindex;
-        active.undo.push({ what: `delete the link ${target.iface}`, run: () => platform.deleteLink(link.ifindex) });
+        active.undo.push({ kind: 'delete-link', ifindex: link.ifindex, name: target.iface });
       }
       const ifindex = active.ifindex!;
       this.setDeviceState(active, DEVICE_STATE.prepare);
@@ -367,7 +367,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Takes back what `active` changed, then deactivated and removed. */
   private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
     active.takingBack = true;
-    await takeBack(active, (m) => this.options.log.warn(m));
+    await takeBack(active, this.options.platform, (m) => this.options.log.warn(m));
     this.release(active, reason);
   }
 

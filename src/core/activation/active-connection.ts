@@ -3,6 +3,7 @@
 // what its activation changed so that deactivation can take exactly that
 // back.
 import { quotePath } from '../errors.js';
+import type { UndoStep } from './undo.js';
 
 /** NMActiveConnectionState */
 export const ACTIVE_STATE = {
@@ -30,18 +31,14 @@ export const STATE_REASON = {
 
 export type StateReason = (typeof STATE_REASON)[keyof typeof STATE_REASON];
 
-/** One step to take back at deactivation, with what it says in the log. */
-export interface UndoStep {
-  readonly what: string;
-  readonly run: () => Promise<void>;
-}
-
 export class ActiveConnection {
   private stateValue: ActiveState = ACTIVE_STATE.activating;
   /** set while its changes are being taken back: the links it deletes then are its own doing */
   takingBack = false;
   /** what activation changed, in order; deactivation runs it backwards */
   readonly undo: UndoStep[] = [];
+  /** the inverse of the kernel change under way, until the kernel answered */
+  pending: UndoStep | null = null;
 
   constructor(
     /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */
