@@ -41,7 +41,7 @@ describe('AuditManager.audited', () => {
     expect(result).toBe('done');
     expect(order).toEqual(['apply after 1 record(s)']);
     expect(trail.records).toEqual([
-      { ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', uuid: 'u1', name: 'lan', pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', origin: 'caller', uuid: 'u1', name: 'lan', pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
     ]);
     expect(other.records).toHaveLength(1);
   });
@@ -64,7 +64,7 @@ describe('AuditManager.audited', () => {
       .catch((e: NetauditError) => e);
     expect(ran).toBe(false);
     expect(err).toMatchObject({ code: 'PermissionDenied', reason: 'caller-unknown' });
-    expect(trail.records).toEqual([{ ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', name: 'x', result: 'fail', reason: 'caller-unknown', actor: { busName: ':1.9' } }]);
+    expect(trail.records).toEqual([{ ts: 1000, boot: 'boot1', seq: 1, op: 'connection-add', origin: 'caller', name: 'x', result: 'fail', reason: 'caller-unknown', actor: { busName: ':1.9' } }]);
   });
 
   it('refuses the change when the trail cannot take its record, and never applies it', async () => {
@@ -156,7 +156,7 @@ describe('AuditTransaction.commit for a kernel change', () => {
     );
     expect(order).toEqual(['request after 1 record(s)']);
     expect(trail.records).toEqual([
-      { ts: 1000, boot: 'boot1', seq: 1, op: 'device-delete', ifindex: 7, iface: 'v0', tx: 1, pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'device-delete', origin: 'caller', ifindex: 7, iface: 'v0', tx: 1, pid: 77, uid: 0, result: 'success', actor: { busName: ':1.5', exe: '/usr/bin/busctl' } },
     ]);
     expect(other.records.map((r) => r.result)).toEqual(['success']);
   });
