@@ -238,7 +238,10 @@ describe('netauditctl audit export', () => {
     const result = await netauditctl(['audit', 'export', '--dir', trail, '--format', 'csv']);
     expect(result.code).toBe(0);
     const rows = parseCsv(result.stdout);
-    expect(rows[0]).toEqual(['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'tx', 'prev', 'hash']);
+    expect(rows[0]).toEqual([
+      'ts', 'boot', 'seq', 'op', 'origin', 'cause', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'before', 'after',
+      'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'auth', 'attribution', 'tx', 'prev', 'hash',
+    ]);
     expect(rows).toHaveLength(entries.length + 1);
     const column = (name: string): number => rows[0]!.indexOf(name);
     rows.slice(1).forEach((row, i) => {
@@ -362,7 +365,7 @@ describe('the command line of the audit commands', () => {
   it('refuses an unknown field, naming the valid ones, before any output', async () => {
     const result = await netauditctl(['-f', 'NAME,COLOUR', 'audit', 'list', '--dir', trail]);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('invalid field "COLOUR"; allowed fields: TIME,OP,RESULT,REASON,UID,PID,NAME,IFACE,UUID,IFINDEX,ARGS,CHANGED,SEQ,BOOT,TX,SENDER,EXE,CUT,HASH');
+    expect(result.stderr).toContain('invalid field "COLOUR"; allowed fields: TIME,OP,RESULT,REASON,UID,PID,NAME,IFACE,ORIGIN,CAUSE,UUID,IFINDEX,ARGS,CHANGED,SEQ,BOOT,TX,SENDER,EXE,CUT,HASH');
     expect(result.code).toBe(2);
   });
 });
