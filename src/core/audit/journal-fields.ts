@@ -8,7 +8,7 @@ import { actingProcess, type AuditRecord } from './record.js';
 /** The MESSAGE_ID of every audit record; data/netauditd.catalog explains it (journalctl -x). */
 export const AUDIT_MESSAGE_ID = '139765103cc3466c8e0440ae32e43c24';
 
-/** syslog's "info" (SPEC §4) */
+/** syslog's "info" (docs/record-format.md) */
 export const AUDIT_PRIORITY = '6';
 
 export const SYSLOG_IDENTIFIER = 'netauditd';

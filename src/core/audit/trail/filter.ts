@@ -31,7 +31,7 @@ const OPS: Readonly<Record<AuditOp, true>> = {
   'device-reapply': true,
 };
 
-/** Every op of SPEC §4, in its order. */
+/** Every op of the record (docs/record-format.md), in its order. */
 export const AUDIT_OPS: readonly string[] = Object.keys(OPS);
 
 export interface FilterOptions {

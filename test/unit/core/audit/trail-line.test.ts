@@ -17,7 +17,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
 }
 
-/** The line as SPEC §4 defines it, built from the JSON text without the hash key. */
+/** The line as docs/record-format.md defines it, built from the JSON text without the hash key. */
 function expectedLine(body: string): string {
   return `${body.slice(0, -1)},"hash":"${sha256(body)}"}\n`;
 }
