@@ -69,6 +69,19 @@ export function encodeCallerValue(bytes: Buffer): string {
   return bytes.toString('hex').toUpperCase();
 }
 
+// A token of ours (origin, cause) as op and result are written: bare, as
+// `ausearch -i` then shows it. It starts with a lowercase letter, so no bare
+// token reads as hex (digits and A-F only); anything else is encoded as a
+// caller value would be.
+const TOKEN = /^[a-z][a-z0-9-]*$/;
+
+function encodeToken(bytes: Buffer): string {
+  const ascii = bytes.toString('latin1');
+  return TOKEN.test(ascii) ? ascii : encodeCallerValue(bytes);
+}
+
+const TOKEN_FIELDS: ReadonlySet<CappedField> = new Set(['origin', 'cause']);
+
 interface CallerField {
   readonly key: CappedField;
   readonly value: string;
@@ -103,7 +116,7 @@ export function formatAuditMessage(record: AuditRecord, acct?: string, limits: M
     const cut: CappedField[] = (record.cut ?? []).map((f) => (f === 'iface' ? 'device' : f));
     for (const f of callerFields) {
       const capped = capBytes(f.value, f.cap);
-      encoded.set(f.key, encodeCallerValue(capped.bytes));
+      encoded.set(f.key, TOKEN_FIELDS.has(f.key) ? encodeToken(capped.bytes) : encodeCallerValue(capped.bytes));
       if (capped.cut && !cut.includes(f.key)) cut.push(f.key);
     }
     const parts = [`op=${record.op}`];

@@ -242,7 +242,7 @@ describe('records of the daemon and of others', () => {
       expect(trailLine).toContain('"origin":"daemon","cause":"device-removed"');
       const message = formatAuditMessage(held, 'root');
       expect(message).not.toMatch(/caller_pid|caller_uid|acct|\bpid=|\buid=/);
-      expect(message).toMatch(/^op=connection-deactivate origin="daemon" cause="device-removed" /);
+      expect(message).toMatch(/^op=connection-deactivate origin=daemon cause=device-removed /);
       expect(message).toContain(' tx=1 ');
       const line = formatAuditLine(held);
       expect(line).not.toMatch(/ pid=| uid=/);
