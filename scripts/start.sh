@@ -37,6 +37,7 @@ if [ ! -e "$config" ]; then
 auth=root-only
 profiles-dir=$state/profiles
 run-dir=$state/run
+state-dir=$state/var
 
 [logging]
 level=INFO

@@ -2,6 +2,7 @@
 // profiles, the kernel's devices and bus objects, wires them, and applies a
 // new configuration when asked.
 import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { BusConnection } from './bus/connection.js';
 import { loadConfig, restartOnlyChanges, type Config } from './config/config.js';
 import { AuditManager } from './core/audit/audit-manager.js';
@@ -17,13 +18,16 @@ import { PolkitAuthorizer, type PolkitAuthority } from './core/auth/polkit.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
 import { BusPolkitAuthority } from './bus/polkit-authority.js';
 import { Activations } from './core/activation/activations.js';
+import { ActiveStore } from './core/activation/active-store.js';
+import { PERSISTENT_DEFAULTS, parsePersistentState, parseRuntimeState, RUNTIME_DEFAULTS } from './core/state/daemon-state.js';
+import { StateStore, type StateCommit } from './core/state/state-store.js';
 import { DeviceList } from './core/devices/device-list.js';
 import { NetauditError } from './core/errors.js';
 import { Manager, type PreparedConfig } from './core/manager.js';
 import type { Platform } from './core/platform/platform.js';
 import { RtnetlinkPlatform } from './core/platform/rtnetlink-platform.js';
 import { RunLock } from './core/run-lock.js';
-import { ProfileStore, type Intent } from './core/settings/profile-store.js';
+import { ProfileStore } from './core/settings/profile-store.js';
 import { SettingsService } from './core/settings/settings.js';
 import { FdSink, Logger, type DomainLogger } from './log/logger.js';
 
@@ -109,9 +113,19 @@ export class Daemon {
     this.retention.start();
     const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
     await settings.load();
+    // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
+    const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
+    const state = await StateStore.open({
+      path: join(config.main.stateDir, 'state.json'),
+      defaults: PERSISTENT_DEFAULTS,
+      parse: parsePersistentState,
+      log: this.log,
+      committed,
+    });
+    const runtimeState = await StateStore.open({ path: join(config.main.runDir, 'state.json'), defaults: RUNTIME_DEFAULTS, parse: parseRuntimeState, log: this.log, committed });
 
     this.platform = await RtnetlinkPlatform.open({ log: this.log });
-    const devices = new DeviceList({ platform: this.platform, log: this.log });
+    const devices = new DeviceList({ platform: this.platform, log: this.log, stored: (name) => state.value.devices[name] });
     this.devices = devices;
     await devices.load();
 
@@ -124,6 +138,7 @@ export class Daemon {
       platform: this.platform,
       log: this.log,
       blocked: () => manager?.activationBlocked() ?? null,
+      store: new ActiveStore(config.main.runDir, this.log),
     });
     this.activations = activations;
     manager = new Manager({
@@ -136,8 +151,12 @@ export class Daemon {
       logger: this.logger,
       loadConfig: () => this.readConfig(),
       prepareConfig: (c) => this.prepareConfig(c),
+      state,
+      runtimeState,
     });
     this.manager = manager;
+    // What the last daemon left running is taken up before any caller or autoconnect can act.
+    await activations.adopt(activations.options.store.load());
     this.bus = await BusConnection.open({
       ...(this.options.busAddress !== undefined ? { address: this.options.busAddress } : {}),
       manager,
@@ -152,7 +171,7 @@ export class Daemon {
     // placeholder: fail closed.
     this.polkitAuthority = new BusPolkitAuthority(this.bus.messageBus);
     this.applyAuth(this.config!);
-    // Profiles that name their interface come up on their own, logged (no caller to record).
+    // Profiles that name their interface come up on their own, each a daemon record.
     void activations.autoconnectAll();
     this.log.info(
       `netauditd ${this.options.version} started: boot ${this.audit.boot}, ${settings.list().length} profile(s) in ${config.main.profilesDir}, ${devices.list().length} device(s), audit ${config.logging.audit ? `on (${this.audit.backendNames.join(',') || 'no backend'})` : 'off'}`,
@@ -168,8 +187,8 @@ export class Daemon {
     await this.manager.reloadOnSignal().catch((e: Error) => this.log.warn(e.message));
   }
 
-  /** Which intents of an interrupted run have their success record in the trail. */
-  private async committedChanges(intents: readonly Intent[]): Promise<ReadonlySet<string>> {
+  /** Which changes of an interrupted run (profile intents, state changes) have their success record in the trail. */
+  private async committedChanges(intents: readonly StateCommit[]): Promise<ReadonlySet<string>> {
     if (intents.length === 0) return new Set();
     const wanted = new Set(intents.map((i) => `${i.boot}-${i.tx}`));
     const boots = new Set(intents.map((i) => i.boot));
@@ -235,7 +254,7 @@ export class Daemon {
     const pinned = previous ? restartOnlyChanges(previous, next) : [];
     const effective: Config = pinned.length === 0 ? next : {
       ...next,
-      main: { ...next.main, profilesDir: previous!.main.profilesDir, runDir: previous!.main.runDir },
+      main: { ...next.main, profilesDir: previous!.main.profilesDir, runDir: previous!.main.runDir, stateDir: previous!.main.stateDir },
       audit: { ...next.audit, dir: previous!.audit.dir },
     };
     const backends = await this.backendsFor(effective);

@@ -10,7 +10,7 @@ import { KeyfileSyntaxError, parseKeyfile, type Keyfile } from './ini.js';
 import { CONFIG_GROUPS, CONFIG_KEYS, findConfigKey, keysOfGroup, type ConfigGroup, type ConfigKey } from './schema.js';
 
 export interface Config {
-  readonly main: { readonly auth: 'polkit' | 'root-only'; readonly profilesDir: string; readonly runDir: string };
+  readonly main: { readonly auth: 'polkit' | 'root-only'; readonly profilesDir: string; readonly runDir: string; readonly stateDir: string };
   readonly logging: { readonly level: LogLevel; readonly domains: readonly LogDomain[]; readonly audit: boolean };
   readonly audit: { readonly backends: readonly BackendName[]; readonly dir: string; readonly retentionDays: number };
   /** the files read, in order */

@@ -144,6 +144,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = Object.freeze([
     parse: directory,
   }),
   key({ group: 'main', name: 'run-dir', field: 'runDir', applies: 'restart', defaultValue: '/run/netauditd', parse: directory }),
+  key({ group: 'main', name: 'state-dir', field: 'stateDir', applies: 'restart', defaultValue: '/var/lib/netauditd', parse: directory }),
   key({ group: 'logging', name: 'level', field: 'level', applies: 'live', defaultValue: 'INFO', parse: oneOf(LOG_LEVELS) }),
   key({ group: 'logging', name: 'domains', field: 'domains', applies: 'live', defaultValue: Object.freeze([...LOG_DOMAINS]), parse: domains }),
   key({ group: 'logging', name: 'audit', field: 'audit', applies: 'live', defaultValue: true, parse: yesNo }),

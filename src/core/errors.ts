@@ -39,6 +39,8 @@ export type Reason =
   | 'no-wifi-device'
   | 'audit-trail-unavailable'
   | 'io-error'
+  /** the daemon stopped before the change it had recorded was done */
+  | 'interrupted'
   | 'failed';
 
 const DEFAULT_REASON: Record<ErrorCode, Reason> = {

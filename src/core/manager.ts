@@ -19,6 +19,8 @@ import type { SettingsConnection } from './settings/connection.js';
 import type { SettingsInput } from './settings/value.js';
 import { ACTIVE_STATE, type ActiveConnection } from './activation/active-connection.js';
 import type { Activations } from './activation/activations.js';
+import type { PersistentState, RuntimeState } from './state/daemon-state.js';
+import type { StateStore } from './state/state-store.js';
 
 /** NetworkManager's NMState values. */
 export const NM_STATE = {
@@ -48,6 +50,10 @@ export interface ManagerOptions {
   readonly devices: DeviceList;
   readonly activations: Activations;
   readonly logger: Logger;
+  /** NetworkingEnabled, WirelessEnabled and the device settings, kept in state-dir */
+  readonly state: StateStore<PersistentState>;
+  /** sleep, kept in run-dir */
+  readonly runtimeState: StateStore<RuntimeState>;
   /** reads the configuration files again; rejects with a message naming file and line */
   readonly loadConfig: () => Promise<Config>;
   /** readies a new configuration (opening what it needs) without making it current */
@@ -67,26 +73,31 @@ export interface LoggingState {
 }
 
 export class Manager extends EventEmitter<ManagerEvents> {
-  /** Sleep(true) .. Sleep(false); in memory only, as NetworkManager keeps it. */
-  private sleeping = false;
   /**
-   * The WirelessEnabled switch. Without Wi-Fi hardware it is stored state
-   * (still an audited change); in memory only for now — persisting it, as
-   * NetworkManager does in its state file, is a later concern.
+   * Sleep(true) .. Sleep(false), kept in run-dir (a restart keeps it, a
+   * reboot clears it); NetworkingEnabled (Enable) and WirelessEnabled, kept
+   * in state-dir with the device settings. Each changes only through its
+   * record (StateStore). While networking is off or the daemon sleeps,
+   * activations are refused, and turning either on deactivates everything.
    */
-  private wireless = true;
-  /**
-   * Enable(b): in memory only, as NetworkManager keeps it unless its state
-   * file says otherwise. While false, activations are refused, and turning
-   * it off deactivates everything.
-   */
-  private networking = true;
+  private get sleeping(): boolean {
+    return this.options.runtimeState.value.sleeping;
+  }
+
+  private get networking(): boolean {
+    return this.options.state.value.networking;
+  }
+
+  private get wireless(): boolean {
+    return this.options.state.value.wireless;
+  }
+
   private readonly deviceOps: DeviceOps;
   private lastState: number = NM_STATE.disconnected;
 
   constructor(private readonly options: ManagerOptions) {
     super();
-    this.deviceOps = new DeviceOps({ audit: options.audit, auth: options.auth, devices: options.devices });
+    this.deviceOps = new DeviceOps({ audit: options.audit, auth: options.auth, devices: options.devices, state: options.state });
     const { activations } = options;
     activations.on('added', () => this.changed(['activeConnections']));
     activations.on('removed', () => this.changed(['activeConnections']));
@@ -219,12 +230,15 @@ export class Manager extends EventEmitter<ManagerEvents> {
           enable ? 'Networking is already enabled: Enable(false) disables it.' : 'Networking is already disabled: Enable(true) enables it.',
         );
       }
-      await tx.commit(async () => {
-        this.networking = enable;
-        this.changed(['networkingEnabled']);
-        if (!enable) await this.options.activations.deactivateAll('networking was disabled');
-        else void this.options.activations.autoconnectAll();
-      });
+      const txId = this.stateTx(tx);
+      await this.options.state.update((s) => ({ ...s, networking: enable }), txId, () => tx.settled, (adopt) =>
+        tx.commit(() => {
+          adopt();
+          this.changed(['networkingEnabled']);
+        }),
+      );
+      if (!enable) await this.options.activations.deactivateAll('networking-off', txId.tx);
+      else void this.options.activations.autoconnectAll();
     });
   }
 
@@ -233,11 +247,13 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.options.audit.audited(ref, { op: 'radio-control', ...onOff(signature, value) }, async (tx) => {
       await this.options.auth().require(tx.caller, 'org.netaudit1.enable-disable-wifi');
       const on = booleanValue('WirelessEnabled', signature, value);
-      await tx.commit(() => {
-        if (this.wireless === on) return;
-        this.wireless = on;
-        this.emit('changed', ['wirelessEnabled']);
-      });
+      const was = this.wireless;
+      await this.options.state.update((s) => ({ ...s, wireless: on }), this.stateTx(tx), () => tx.settled, (adopt) =>
+        tx.commit(() => {
+          adopt();
+          if (was !== on) this.emit('changed', ['wirelessEnabled']);
+        }),
+      );
     });
   }
 
@@ -254,12 +270,15 @@ export class Manager extends EventEmitter<ManagerEvents> {
       if (this.sleeping === sleep) {
         throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
       }
-      await tx.commit(async () => {
-        this.sleeping = sleep;
-        this.changed([]);
-        if (sleep) await this.options.activations.deactivateAll('the daemon went to sleep');
-        else void this.options.activations.autoconnectAll();
-      });
+      const txId = this.stateTx(tx);
+      await this.options.runtimeState.update(() => ({ sleeping: sleep }), txId, () => tx.settled, (adopt) =>
+        tx.commit(() => {
+          adopt();
+          this.changed([]);
+        }),
+      );
+      if (sleep) await this.options.activations.deactivateAll('sleep', txId.tx);
+      else void this.options.activations.autoconnectAll();
     });
   }
 
@@ -331,6 +350,13 @@ export class Manager extends EventEmitter<ManagerEvents> {
         if (parsed.audit !== undefined) this.options.audit.setEnabled(parsed.audit);
       });
     });
+  }
+
+  /** A commit id for a change of kept state, named in its record. */
+  private stateTx(tx: AuditTransaction): { boot: string; tx: number } {
+    const id = this.options.audit.nextTx();
+    tx.describe({ tx: id });
+    return { boot: this.options.audit.boot, tx: id };
   }
 
   private async prepareConfig(): Promise<PreparedConfig> {

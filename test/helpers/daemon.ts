@@ -71,7 +71,7 @@ export const daemonMain = repoPath('dist', 'main.js');
 /** The harness's configuration for a daemon whose dirs are under `dir`. */
 export function defaultConfig(dir: string): Record<string, Record<string, string>> {
   return {
-    main: { auth: 'root-only', 'profiles-dir': join(dir, 'profiles'), 'run-dir': join(dir, 'run') },
+    main: { auth: 'root-only', 'profiles-dir': join(dir, 'profiles'), 'run-dir': join(dir, 'run'), 'state-dir': join(dir, 'state') },
     logging: { level: 'INFO', audit: 'yes' },
     audit: { backends: 'log,file', dir: join(dir, 'audit') },
   };

@@ -172,7 +172,13 @@ describe('software links created by activation', () => {
       expect((await linkDetails(NS, 'p2')).master).toBeUndefined();
       await waitFor(() => [portActive, port2Active, bridgeActive].every((p) => states.statesOf(p).includes(4)), { timeoutMs: 5_000, what: 'the ports and the bridge deactivated' });
       expect(await activeConnections(client)).toEqual([]);
-      expect(deact.records).toEqual([expect.objectContaining({ op: 'connection-deactivate', uuid: bridgeUuid, ifindex: br0, iface: 'br0', result: 'success' })]);
+      // The caller's record first, then the ports' teardowns: the daemon's own records, carrying the caller's tx.
+      const [callers, ...ports] = deact.records;
+      expect(callers).toEqual(expect.objectContaining({ op: 'connection-deactivate', origin: 'caller', uuid: bridgeUuid, ifindex: br0, iface: 'br0', result: 'success' }));
+      expect(ports.map((r) => [r.op, r.origin, r.cause, r.iface, r.tx, r.pid, r.result]).sort()).toEqual([
+        ['connection-deactivate', 'daemon', 'master-deactivated', 'p0', callers!.tx, undefined, 'success'],
+        ['connection-deactivate', 'daemon', 'master-deactivated', 'p2', callers!.tx, undefined, 'success'],
+      ]);
       expect(await client.getProperty(pathOf(p0), DEVICE_IFACE, 'ActiveConnection')).toBe('/');
     } finally {
       await states.off();
@@ -382,7 +388,12 @@ describe('Device.Disconnect, Enable and Sleep', () => {
     expect(await activeConnections(client)).toEqual([]);
     expect(await linkNames(NS)).not.toContain('br9');
     expect(await ipAddrs(NS, 'd0')).not.toContain('10.43.0.1/24');
-    expect(off.records).toEqual([expect.objectContaining({ op: 'networking-control', args: 'off', result: 'success' })]);
+    const [switched, ...teardowns] = off.records;
+    expect(switched).toEqual(expect.objectContaining({ op: 'networking-control', origin: 'caller', args: 'off', result: 'success' }));
+    expect(teardowns.map((r) => [r.op, r.origin, r.cause, r.iface, r.tx, r.result]).sort()).toEqual([
+      ['connection-deactivate', 'daemon', 'networking-off', 'br9', switched!.tx, 'success'],
+      ['connection-deactivate', 'daemon', 'networking-off', 'd0', switched!.tx, 'success'],
+    ]);
 
     const refused = await newRecords(daemon, () => errorOf(activate(client, d0Conn)));
     expect(refused.result.type).toBe('org.netaudit1.Error.NetworkingDisabled');
@@ -410,8 +421,8 @@ describe('Device.Disconnect, Enable and Sleep', () => {
   });
 });
 
-describe('changes the daemon makes on its own: logged, never a caller\'s record', () => {
-  it('a link deleted with ip under an active connection: deactivated (StateChanged 4), ActiveConnections empty, no record', async () => {
+describe('changes the daemon makes on its own: each a daemon record, never a caller\'s', () => {
+  it('a link deleted with ip under an active connection: deactivated (StateChanged 4), ActiveConnections empty, a device-removed record', async () => {
     await veth('x0');
     const conn = await addProfile(client, profile('gone-a', 'ethernet', { ifname: 'x0', ipv4: manual(['10.45.0.1/24']) }));
     const active = await activate(client, conn);
@@ -422,7 +433,12 @@ describe('changes the daemon makes on its own: logged, never a caller\'s record'
         await waitFor(async () => (await activeConnections(client)).length === 0, { timeoutMs: 5_000, what: 'ActiveConnections empty' });
         await waitFor(() => states.statesOf(active).includes(4), { timeoutMs: 5_000, what: 'StateChanged(4)' });
       });
-      expect(records).toEqual([]);
+      await waitFor(async () => (await daemon.trail()).some((r) => r.cause === 'device-removed' && r.name === 'gone-a'), { timeoutMs: 5_000, what: 'the teardown record' });
+      const teardown = (await daemon.trail()).filter((r) => r.cause === 'device-removed' && r.name === 'gone-a');
+      expect(teardown).toEqual([expect.objectContaining({ op: 'connection-deactivate', origin: 'daemon', iface: 'x0', result: 'success' })]);
+      expect(teardown[0]).not.toHaveProperty('pid');
+      expect(teardown[0]).not.toHaveProperty('uid');
+      expect(records.filter((r) => r.origin !== 'daemon')).toEqual([]);
       expect(daemon.log()).toMatch(/"x0".*disappeared under "gone-a"/);
       expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'State')).toBe(20);
     } finally {
@@ -430,7 +446,7 @@ describe('changes the daemon makes on its own: logged, never a caller\'s record'
     }
   });
 
-  it('autoconnect: a link created later with the name an autoconnect profile names is activated, logged, no record', async () => {
+  it('autoconnect: a link created later with the name an autoconnect profile names is activated: one daemon record, cause autoconnect', async () => {
     const conn = await addProfile(client, profile('auto-late', 'ethernet', { ifname: 'late0', autoconnect: true, ipv4: manual(['10.46.0.1/24']) }));
     expect(await activeConnections(client)).toEqual([]);
     const { records } = await newRecords(daemon, async () => {
@@ -440,13 +456,14 @@ describe('changes the daemon makes on its own: logged, never a caller\'s record'
     });
     const [active] = await activeConnections(client);
     expect(await client.getAllProperties(active!, ACTIVE_IFACE)).toMatchObject({ Connection: conn, Id: 'auto-late', State: 2 });
-    expect(records.filter((r) => r.op === 'connection-activate')).toEqual([]);
-    expect(records).toEqual([]);
+    expect(records).toEqual([expect.objectContaining({ op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', name: 'auto-late', iface: 'late0', result: 'success' })]);
+    expect(records[0]).not.toHaveProperty('pid');
+    expect((records[0]!.after as { ipv4: { addresses: string[] } }).ipv4.addresses).toEqual(['10.46.0.1/24']);
     expect(daemon.log()).toMatch(/autoconnect: activating "auto-late"/);
     await deactivate(client, active!);
   });
 
-  it('autoconnect at start: a saved autoconnect profile whose link exists is activated when the daemon starts, no record', async () => {
+  it('autoconnect at start: a saved autoconnect profile whose link exists is activated when the daemon starts, a daemon record', async () => {
     await veth('boot0');
     await addProfile(client, profile('auto-boot', 'ethernet', { ifname: 'boot0', autoconnect: true, ipv4: manual(['10.47.0.1/24']) }));
     expect(await ipAddrs(NS, 'boot0')).not.toContain('10.47.0.1/24');
@@ -460,6 +477,8 @@ describe('changes the daemon makes on its own: logged, never a caller\'s record'
     expect(await client.getProperty(boot, ACTIVE_IFACE, 'State')).toBe(2);
     expect(await ipAddrs(NS, 'boot0')).toContain('10.47.0.1/24');
     expect(daemon.log()).toMatch(/autoconnect: activating "auto-boot"/);
-    expect((await daemon.trail()).slice(before).filter((r) => r.op === 'connection-activate')).toEqual([]);
+    expect((await daemon.trail()).slice(before).filter((r) => r.op === 'connection-activate')).toEqual([
+      expect.objectContaining({ origin: 'daemon', cause: 'autoconnect', name: 'auto-boot', iface: 'boot0', result: 'success' }),
+    ]);
   });
 });

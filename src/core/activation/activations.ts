@@ -7,12 +7,17 @@
 // what runs there already) → the change, committed by its record first
 // (CommitOptions.kernelChange: a kernel refusal afterwards is a `fail`
 // record overturning it, and what was done is taken back). Changes the
-// daemon makes on its own — autoconnect, a link vanishing under a
-// connection, networking turned off — are logged, never recorded as a
-// caller's. One activation or deactivation runs at a time.
+// daemon makes on its own — autoconnect, a teardown because a link vanished,
+// a profile was deleted, a bridge went down, networking was turned off or
+// the daemon slept, what gives way to a new activation — are records of
+// their own with origin=daemon, carrying the tx of the caller's call that
+// led to them (docs/record-format.md). Each active connection's state is
+// kept in run-dir, so that the next daemon adopts it after a restart
+// (docs/active-state.md). One activation or deactivation runs at a time.
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import type { AuditManager, AuditTransaction } from '../audit/audit-manager.js';
+import type { AuditCause, AuditOp } from '../audit/record.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { DEVICE_STATE, type Device } from '../devices/device.js';
@@ -24,6 +29,11 @@ import type { SettingsService } from '../settings/settings.js';
 import type { SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
+import type { ActiveStore } from './active-store.js';
+import { appliedValues } from './applied-values.js';
+import { addressValues, checkLeftover, countedAddress, countedRoute } from './leftover.js';
+import type { SavedActive } from './active-store.js';
+import { takeBackSteps } from './undo.js';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
 
 export interface ActivationsEvents {
@@ -43,9 +53,18 @@ export interface ActivationsOptions {
   readonly blocked: () => NetauditError | null;
   /** where the per-interface IPv6 sysctls are; /proc/sys/net/ipv6/conf by default */
   readonly ipv6ConfDir?: string;
+  /** where each active connection's state is kept for the next daemon */
+  readonly store: ActiveStore;
 }
 
 const NETWORK_CONTROL = 'org.netaudit1.network-control';
+
+/** An activation resolved and ready: what it applies where, and what gives way to it. */
+interface Prepared {
+  readonly active: ActiveConnection;
+  readonly target: Target;
+  readonly giveWay: readonly ActiveConnection[];
+}
 
 /** Where a profile is to be applied, resolved before the record is made. */
 interface Target {
@@ -71,9 +90,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.highestIfindex = Math.max(this.highestIfindex, device.ifindex);
     this.autoconnectOn(device);
   };
-  private readonly onConnectionRemoved = (conn: SettingsConnection): void => this.connectionRemoved(conn);
+  private readonly onConnectionRemoved = (conn: SettingsConnection, tx?: number): void => this.connectionRemoved(conn, tx);
 
-  constructor(private readonly options: ActivationsOptions) {
+  constructor(readonly options: ActivationsOptions) {
     super();
     for (const d of options.devices.list()) this.highestIfindex = Math.max(this.highestIfindex, d.ifindex);
     options.devices.on('removed', this.onDeviceRemoved);
@@ -132,8 +151,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
 
   /** The activation proper, inside the queue: the target resolved, what must give way ended, then committed and applied. */
   private async activateLocked(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<ActiveConnection> {
-    const { active, target } = await this.prepare(tx, conn, ifindex);
-    return tx.commit(() => this.bringUp(active, target), { kernelChange: true });
+    const prepared = this.prepare(tx, conn, ifindex);
+    return tx.commit(() => this.bringUp(prepared, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
   }
 
   /**
@@ -150,26 +169,25 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       (caller) => auth().require(caller, NETWORK_CONTROL),
       (tx, conn, commit) =>
         this.serialized(async () => {
-          const { active, target } = await this.prepare(tx, conn, ifindex);
-          return commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(active, target) }));
+          const prepared = this.prepare(tx, conn, ifindex);
+          return commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(prepared, { op: tx.op, tx: tx.snapshot().tx! }) }));
         }),
     );
   }
 
-  /** Checks that activation may go ahead, resolves where, and ends what must give way. */
-  private async prepare(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<{ active: ActiveConnection; target: Target }> {
+  /**
+   * Checks that activation may go ahead and resolves where. What must give
+   * way (this profile where it runs now, whatever runs on the device) is
+   * only named here: it ends in bringUp, once the activation's record is
+   * durable, each with a daemon record of its own (docs/commit.md).
+   */
+  private prepare(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Prepared {
     const blocked = this.options.blocked();
     if (blocked) throw blocked;
     const target = this.resolve(conn, ifindex);
-    tx.describe({ uuid: conn.uuid, name: conn.id, ifindex: target.ifindex, iface: target.iface });
-    // What gives way: this profile where it runs now, and whatever runs on the device.
-    for (const other of this.list()) {
-      if (other.uuid === conn.uuid || (target.device && other.ifindex === target.device.ifindex)) {
-        this.options.log.info(`deactivating ${other.describe()}: ${quote(conn.id)} is being activated in its place`);
-        await this.teardown(other, STATE_REASON.userDisconnected);
-      }
-    }
-    return { active: this.newActive(conn, target), target };
+    tx.describe({ uuid: conn.uuid, name: conn.id, ifindex: target.ifindex, iface: target.iface, after: appliedValues(target.plan, target.iface) });
+    const giveWay = this.list().filter((other) => other.uuid === conn.uuid || (target.device !== null && other.ifindex === target.device.ifindex));
+    return { active: this.newActive(conn, target), target, giveWay };
   }
 
   private newActive(conn: SettingsConnection, target: Target): ActiveConnection {
@@ -185,32 +203,51 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     );
   }
 
-  private async bringUp(active: ActiveConnection, target: Target): Promise<ActiveConnection> {
+  /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
+  private async bringUp({ active, target, giveWay }: Prepared, committedBy: { op: AuditOp; tx: number }): Promise<ActiveConnection> {
     const { devices, platform, log } = this.options;
+    for (const other of giveWay) {
+      log.info(`deactivating ${other.describe()}: ${quote(active.id)} is being activated in its place`);
+      await this.daemonTeardown(other, 'new-activation', committedBy.tx, STATE_REASON.userDisconnected);
+    }
+    active.committedBy = { ...committedBy, boot: this.options.audit.boot };
     this.actives.set(active.number, active);
+    this.persist(active);
     this.emit('added', active);
     // Born activating: announced as such, as NetworkManager does.
     this.emit('state', active, ACTIVE_STATE.activating, STATE_REASON.none);
     try {
       if (!target.device) {
         const spec = { ...linkSpec(target.plan, target.iface, target.parent), ifindex: target.ifindex };
+        active.pending = { kind: 'delete-link', ifindex: target.ifindex, name: target.iface };
+        this.persist(active);
         const link = await platform.createLink(spec).catch((e: unknown) => {
+          active.pending = null;
           throw kernelError(e, `create the ${spec.kind} link ${quote(target.iface)}`, target.iface);
         });
+        active.pending = null;
         active.ifindex = link.ifindex;
-        active.undo.push({ what: `delete the link ${target.iface}`, run: () => platform.deleteLink(link.ifindex) });
+        active.undo.push({ kind: 'delete-link', ifindex: link.ifindex, name: target.iface });
+        this.persist(active);
       }
       const ifindex = active.ifindex!;
       this.setDeviceState(active, DEVICE_STATE.prepare);
       const { plan } = target;
       await new LinkConfigurator(
-        { platform, link: (i) => devices.byIfindex(i)?.link, ...(this.options.ipv6ConfDir ? { ipv6ConfDir: this.options.ipv6ConfDir } : {}) },
+        {
+          platform,
+          link: (i) => devices.byIfindex(i)?.link,
+          saved: () => this.persist(active),
+          ...(this.options.ipv6ConfDir ? { ipv6ConfDir: this.options.ipv6ConfDir } : {}),
+        },
         active,
       ).apply(ifindex, { mtu: plan.mtu, clonedMac: plan.clonedMac, master: target.masterIfindex, ipv4: plan.ipv4, ipv6: plan.ipv6 });
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
+      active.seen = await this.seenOn(ifindex);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
+      this.persist(active);
       log.info(`activated ${active.describe()}`);
       return active;
     } catch (e) {
@@ -218,6 +255,36 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       await this.finish(active, STATE_REASON.deviceRealizeFailed);
       throw e;
     }
+  }
+
+  /** The link's addresses and routes now, those that count as somebody's change. */
+  private async seenOn(ifindex: number): Promise<ActiveConnection['seen']> {
+    const { platform } = this.options;
+    const [addresses, routes] = await Promise.all([platform.addresses(), platform.routes()]);
+    return {
+      addresses: addresses.filter((a) => a.ifindex === ifindex && countedAddress(a)),
+      routes: routes.filter((r) => r.ifindex === ifindex && countedRoute(r)),
+    };
+  }
+
+  /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md). */
+  private persist(active: ActiveConnection): void {
+    if (!active.committedBy || !this.actives.has(active.number)) return;
+    const state = active.state === ACTIVE_STATE.activated ? 'activated' : active.state === ACTIVE_STATE.deactivating ? 'deactivating' : 'activating';
+    this.options.store.save({
+      uuid: active.uuid,
+      id: active.id,
+      iface: active.iface,
+      ifindex: active.ifindex,
+      master: active.master?.uuid ?? null,
+      hasGateway: active.hasGateway,
+      state,
+      committedBy: active.committedBy,
+      undo: active.undo,
+      pending: active.pending,
+      applied: active.applied,
+      ...(active.seen ? { seen: active.seen } : {}),
+    });
   }
 
   /** Where `conn` goes: the named device, or the one interface-name names, or the link it creates. */
@@ -309,7 +376,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
         }
         tx.describe(this.fieldsOf(active));
-        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true });
+        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
       });
     });
   }
@@ -327,18 +394,25 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         const active = this.list().find((a) => a.ifindex === ifindex && a.state === ACTIVE_STATE.activated);
         if (!active) throw new NetauditError('ConnectionNotActive', `Nothing is active on ${quote(current.name)}: there is nothing to disconnect.`);
         tx.describe({ uuid: active.uuid, name: active.id, iface: current.name });
-        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true });
+        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
       });
     });
   }
 
-  /** Ends every active connection (networking off, sleep): logged, the caller's own record covers it. */
-  deactivateAll(why: string): Promise<void> {
+  /**
+   * Ends every active connection because networking was switched off or
+   * the daemon went to sleep: one daemon record each, with `cause` and the
+   * tx of the caller's call.
+   */
+  deactivateAll(cause: 'networking-off' | 'sleep', tx: number): Promise<void> {
     return this.serialized(async () => {
       // Ports before their bridge: newest first.
       for (const active of this.list().reverse()) {
-        this.options.log.info(`deactivating ${active.describe()}: ${why}`);
-        await this.teardown(active, STATE_REASON.deviceDisconnected);
+        if (!this.actives.has(active.number)) continue;
+        this.options.log.info(`deactivating ${active.describe()}: ${cause === 'sleep' ? 'the daemon went to sleep' : 'networking was disabled'}`);
+        await this.daemonTeardown(active, cause, tx, STATE_REASON.deviceDisconnected).catch((e: Error) => {
+          this.options.log.warn(`${active.describe()} stays active: ${e.message}`);
+        });
       }
     });
   }
@@ -347,16 +421,31 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     return { uuid: active.uuid, name: active.id, ...(active.ifindex !== null ? { ifindex: active.ifindex } : {}), iface: active.iface };
   }
 
-  /** deactivating → (ports first) take back → deactivated, removed. */
-  private async teardown(active: ActiveConnection, reason: StateReason): Promise<void> {
+  /**
+   * A teardown the daemon does on its own: recorded first (origin=daemon,
+   * `cause`, the tx of the call that led to it, if any), then done. A trail
+   * that refuses the record refuses the teardown: it rejects and nothing changes.
+   */
+  private daemonTeardown(active: ActiveConnection, cause: AuditCause, tx: number | undefined, reason: StateReason): Promise<void> {
+    const { audit } = this.options;
+    const txId = tx ?? audit.nextTx();
+    return audit.daemonChange({ op: 'connection-deactivate', cause, tx: txId, ...this.fieldsOf(active) }, () =>
+      this.teardown(active, reason, { op: 'connection-deactivate', tx: txId }),
+    );
+  }
+
+  /** deactivating → (ports first, each a daemon record) take back → deactivated, removed. */
+  private async teardown(active: ActiveConnection, reason: StateReason, committedBy: { op: AuditOp; tx: number }): Promise<void> {
     if (!this.actives.has(active.number)) return;
     for (const port of this.list()) {
       if (port.master === active) {
         this.options.log.info(`deactivating the port ${port.describe()}: its bridge is being deactivated`);
-        await this.teardown(port, STATE_REASON.dependencyFailed);
+        await this.daemonTeardown(port, 'master-deactivated', committedBy.tx, STATE_REASON.dependencyFailed);
       }
     }
+    active.committedBy = { ...committedBy, boot: this.options.audit.boot };
     this.setState(active, ACTIVE_STATE.deactivating, reason);
+    this.persist(active);
     this.setDeviceState(active, DEVICE_STATE.deactivating);
     await this.finish(active, reason);
     this.options.log.info(`deactivated ${active.describe()}`);
@@ -365,13 +454,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Takes back what `active` changed, then deactivated and removed. */
   private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
     active.takingBack = true;
-    await takeBack(active, (m) => this.options.log.warn(m));
+    await takeBack(active, this.options.platform, (m) => this.options.log.warn(m), () => this.persist(active));
     this.release(active, reason);
   }
 
   private release(active: ActiveConnection, reason: StateReason): void {
     if (!this.actives.has(active.number)) return;
     this.actives.delete(active.number);
+    this.options.store.remove(active.uuid);
     const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
     if (device && device.activeConnection === active.number) this.options.devices.setActivation(device, null);
     this.setState(active, ACTIVE_STATE.deactivated, reason);
@@ -389,34 +479,126 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     if (device) this.options.devices.setActivation(device, { active: active.number, state });
   }
 
-  /** The link under an active connection is gone: the connection ends (logged, not a caller's change). */
+  /**
+   * The link under an active connection is gone: the connection ends. The
+   * daemon cannot refuse this, so it is recorded (origin=daemon,
+   * cause=device-removed) and done whatever the trail says.
+   */
   private deviceRemoved(device: Device): void {
     for (const active of this.list()) {
       if (active.ifindex !== device.ifindex || active.takingBack) continue;
       this.options.log.info(`the link ${quote(device.name)} (ifindex ${device.ifindex}) disappeared under ${active.describe()}: it is deactivated`);
       // Nothing to take back on a link that is gone; what the activation did elsewhere (its ports) still is.
       active.undo.length = 0;
-      void this.serialized(() => this.teardown(active, STATE_REASON.deviceRemoved));
-      // An activation under way learns it at its next step; the object goes now.
-      if (active.state === ACTIVE_STATE.activating) this.release(active, STATE_REASON.deviceRemoved);
+      if (active.state === ACTIVE_STATE.activating) {
+        // An activation under way learns it at its next step, and its fail record overturns it; the object goes now.
+        this.release(active, STATE_REASON.deviceRemoved);
+        continue;
+      }
+      const tx = this.options.audit.nextTx();
+      void this.options.audit.recordUnattended('daemon', { op: 'connection-deactivate', cause: 'device-removed', tx, ...this.fieldsOf(active) });
+      void this.serialized(() => this.teardown(active, STATE_REASON.deviceRemoved, { op: 'connection-deactivate', tx }));
     }
   }
 
-  /** A profile deleted while active: its connection ends (the delete's own record covers it). */
-  private connectionRemoved(conn: SettingsConnection): void {
+  /** A profile deleted while active: its connection ends, a daemon record carrying the delete's tx. */
+  private connectionRemoved(conn: SettingsConnection, tx?: number): void {
     for (const active of this.list()) {
       if (active.connection !== conn.number) continue;
       this.options.log.info(`the profile of ${active.describe()} was deleted: it is deactivated`);
-      void this.serialized(() => this.teardown(active, STATE_REASON.connectionRemoved));
+      void this.serialized(() =>
+        this.daemonTeardown(active, 'connection-removed', tx, STATE_REASON.connectionRemoved).catch((e: Error) => {
+          this.options.log.warn(`${active.describe()} stays active: ${e.message}`);
+        }),
+      );
     }
   }
 
-  // ---- autoconnect: the daemon's own activations, logged, never a caller's record ----
+  // ---- adoption: what the last daemon left running (docs/active-state.md) ----
+
+  /**
+   * Takes up the active connections the last daemon left, before anything
+   * else runs: an activation or deactivation it did not finish is finished
+   * (an activation is taken back and overturned by a `fail` record with its
+   * tx, cause=restart; a deactivation is completed); for one it left
+   * activated, what others changed meanwhile is recorded as external
+   * (cause=while-stopped), then it is adopted as it stands, without
+   * touching the link, or torn down when its profile or its link is gone:
+   * one connection-adopt record each.
+   */
+  async adopt(saved: readonly SavedActive[]): Promise<void> {
+    const { audit, platform, devices, settings, log } = this.options;
+    const warn = (what: string, message: string): void => log.warn(`restart: could not ${what}: ${message}`);
+    // Bridges before their ports, so that a port finds its bridge.
+    const ordered = [...saved].sort((a, b) => Number(a.master !== null) - Number(b.master !== null));
+    const [addresses, routes] = await Promise.all([platform.addresses(), platform.routes()]);
+    for (const s of ordered) {
+      const fields = { uuid: s.uuid, name: s.id, ...(s.ifindex !== null ? { ifindex: s.ifindex } : {}), iface: s.iface };
+      const undo = [...s.undo];
+      if (s.state !== 'activated') {
+        if (s.pending) {
+          // Sent, and maybe done: taken back if the kernel did it.
+          undo.push(s.pending);
+        }
+        if (s.state === 'activating') {
+          log.warn(`restart: the activation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)} was cut short by the daemon's stop; taking back what it did`);
+          await audit.recordUnattended('daemon', { op: s.committedBy.op, cause: 'restart', tx: s.committedBy.tx, args: s.committedBy.boot, ...fields }, 'fail', { reason: 'interrupted' });
+        } else {
+          log.warn(`restart: finishing the deactivation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}`);
+        }
+        await takeBackSteps(undo, platform, warn);
+        this.options.store.remove(s.uuid);
+        continue;
+      }
+      const link = s.ifindex === null ? undefined : devices.byIfindex(s.ifindex)?.link;
+      const check = checkLeftover(s, link, addresses, routes);
+      for (const d of check.differences) {
+        await audit.recordUnattended('external', { op: d.op, cause: 'while-stopped', ...(s.ifindex !== null ? { ifindex: s.ifindex } : {}), iface: s.iface, ...(d.before ? { before: d.before } : {}), ...(d.after ? { after: d.after } : {}) }, 'success', { actor: { attribution: 'none' } });
+      }
+      const conn = settings.list().find((c) => c.uuid === s.uuid);
+      const master = s.master === null ? null : (this.list().find((a) => a.uuid === s.master) ?? undefined);
+      const tx = audit.nextTx();
+      if (check.linkGone || !conn || master === undefined || !this.options.devices.byIfindex(s.ifindex ?? -1)?.managed) {
+        const why = check.linkGone ? 'its link is gone' : !conn ? 'its profile is gone' : master === undefined ? 'its bridge is not active' : 'its device is not managed';
+        log.info(`restart: tearing down ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}: ${why}`);
+        await audit
+          .daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'torn-down', ...fields }, () => takeBackSteps([...check.undo], platform, warn))
+          .catch((e: Error) => log.warn(`restart: ${quote(s.id)} was left as it is: ${e.message}`));
+        this.options.store.remove(s.uuid);
+        continue;
+      }
+      const active = new ActiveConnection(++this.lastNumber, conn.number, s.uuid, s.id, s.ifindex, s.iface, master, s.hasGateway);
+      active.undo.push(...check.undo);
+      active.applied = s.applied ?? {};
+      active.seen = await this.seenOn(s.ifindex!);
+      const after = {
+        ifname: s.iface,
+        addresses: check.undo.flatMap((u) => (u.kind === 'remove-address' ? [addressValues(u.address, s.iface)] : [])),
+      };
+      try {
+        await audit.daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'adopted', ...fields, after }, async () => {
+          active.committedBy = { op: 'connection-adopt', boot: audit.boot, tx };
+          active.setState(ACTIVE_STATE.activated);
+          this.actives.set(active.number, active);
+          this.persist(active);
+          this.emit('added', active);
+          this.setDeviceState(active, DEVICE_STATE.activated);
+          this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
+        });
+        log.info(`restart: adopted ${active.describe()} as the last daemon left it`);
+      } catch (e) {
+        log.warn(`restart: ${quote(s.id)} is not adopted (${(e as Error).message}); what it applied stays as it is`);
+      }
+    }
+  }
+
+  // ---- autoconnect: the daemon's own activations, each a daemon record ----
 
   /**
    * Activates every profile with connection.autoconnect (true unless set
    * false) that names its interface and is not active: bridges first, then
-   * the rest, ports last. Called at start and when networking comes back.
+   * the rest, ports last, higher autoconnect-priority first within each.
+   * Called at start and when networking comes back.
    */
   autoconnectAll(): Promise<void> {
     return this.autoconnectWhere(() => true);
@@ -450,13 +632,30 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     for (const { conn } of candidates) {
       await this.serialized(async () => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;
-        this.options.log.info(`autoconnect: activating ${quote(conn.id)} (${conn.uuid})`);
+        let target: Target;
         try {
-          const target = this.resolve(conn, null);
-          await this.bringUp(this.newActive(conn, target), target);
+          target = this.resolve(conn, null);
         } catch (e) {
           this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${(e as Error).message}`);
+          return;
         }
+        if (target.device && target.device.activeConnection !== null) return;
+        this.options.log.info(`autoconnect: activating ${quote(conn.id)} (${conn.uuid})`);
+        const { audit } = this.options;
+        const tx = audit.nextTx();
+        const context = {
+          op: 'connection-activate' as const,
+          cause: 'autoconnect' as const,
+          tx,
+          uuid: conn.uuid,
+          name: conn.id,
+          ifindex: target.ifindex,
+          iface: target.iface,
+          after: appliedValues(target.plan, target.iface),
+        };
+        await audit
+          .daemonChange(context, () => this.bringUp({ active: this.newActive(conn, target), target, giveWay: [] }, { op: 'connection-activate', tx }))
+          .catch((e: Error) => this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${e.message}`));
       });
     }
   }

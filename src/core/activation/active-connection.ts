@@ -3,6 +3,9 @@
 // what its activation changed so that deactivation can take exactly that
 // back.
 import { quotePath } from '../errors.js';
+import type { UndoStep } from './undo.js';
+import type { CommittedBy, LinkApplied } from './active-store.js';
+import type { Address, KernelRoute } from '../platform/platform.js';
 
 /** NMActiveConnectionState */
 export const ACTIVE_STATE = {
@@ -30,18 +33,20 @@ export const STATE_REASON = {
 
 export type StateReason = (typeof STATE_REASON)[keyof typeof STATE_REASON];
 
-/** One step to take back at deactivation, with what it says in the log. */
-export interface UndoStep {
-  readonly what: string;
-  readonly run: () => Promise<void>;
-}
-
 export class ActiveConnection {
   private stateValue: ActiveState = ACTIVE_STATE.activating;
   /** set while its changes are being taken back: the links it deletes then are its own doing */
   takingBack = false;
   /** what activation changed, in order; deactivation runs it backwards */
   readonly undo: UndoStep[] = [];
+  /** the inverse of the kernel change under way, until the kernel answered */
+  pending: UndoStep | null = null;
+  /** the link settings the activation set */
+  applied: LinkApplied = {};
+  /** the record that committed the activation, then the deactivation under way */
+  committedBy: CommittedBy | null = null;
+  /** the link's addresses and routes once activated (docs/active-state.md) */
+  seen: { addresses: readonly Address[]; routes: readonly KernelRoute[] } | undefined;
 
   constructor(
     /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */

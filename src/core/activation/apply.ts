@@ -7,8 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { NetauditError, quote } from '../errors.js';
 import { KernelRefusal, type Address, type Link, type LinkChange, type Platform, type Route } from '../platform/platform.js';
-import type { ActiveConnection, UndoStep } from './active-connection.js';
+import type { ActiveConnection } from './active-connection.js';
 import type { IpPlan } from './plan.js';
+import { routeText, takeBackSteps, type UndoStep } from './undo.js';
 
 /** What the apply step needs to know of the world besides the Platform. */
 export interface ApplyContext {
@@ -17,6 +18,8 @@ export interface ApplyContext {
   readonly link: (ifindex: number) => Link | undefined;
   /** where the per-interface IPv6 sysctls are (a test can point elsewhere) */
   readonly ipv6ConfDir?: string;
+  /** told before and after each kernel change, so that the active connection's state can be kept (docs/active-state.md) */
+  readonly saved?: () => void;
 }
 
 export interface LinkSettings {
@@ -27,9 +30,6 @@ export interface LinkSettings {
   readonly ipv4: IpPlan | null;
   readonly ipv6: IpPlan | null;
 }
-
-/** Kernel refusals that mean "it is gone already" when taking a change back. */
-const GONE = new Set(['ENODEV', 'EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENXIO']);
 
 /** The error a caller sees for the kernel refusing `what` on `iface`: its errno and message passed on. */
 export function kernelError(e: unknown, what: string, iface: string): unknown {
@@ -62,36 +62,46 @@ export class LinkConfigurator {
     return link;
   }
 
-  private pushUndo(step: UndoStep): void {
-    this.active.undo.push(step);
-  }
-
-  private async kernel<T>(what: string, run: () => Promise<T>): Promise<T> {
+  /**
+   * Makes one kernel change whose inverse is `undo`. The inverse is kept as
+   * pending before the request and moves to the undo list once the kernel
+   * said yes, so that a daemon that dies in between leaves a trace of it.
+   * `exists` (the kernel had it already: EEXIST) leaves nothing to undo.
+   */
+  private async change(what: string, undo: UndoStep | null, run: () => Promise<unknown>, exists?: (e: unknown) => boolean): Promise<boolean> {
+    this.active.pending = undo;
+    this.context.saved?.();
     try {
-      return await run();
+      await run();
     } catch (e) {
+      this.active.pending = null;
+      this.context.saved?.();
+      if (exists?.(e)) return false;
       throw kernelError(e, what, this.active.iface);
     }
+    this.active.pending = null;
+    if (undo) this.active.undo.push(undo);
+    this.context.saved?.();
+    return true;
   }
 
   /** Applies `settings` to the link `ifindex`; on failure the caller runs the undo list. */
   async apply(ifindex: number, settings: LinkSettings): Promise<void> {
     const before = this.current(ifindex);
-    const change: { mtu?: number; hwAddress?: string; master?: number } = {};
-    if (settings.mtu !== null && settings.mtu !== before.mtu) change.mtu = settings.mtu;
-    if (settings.clonedMac !== null && settings.clonedMac !== before.hwAddress) change.hwAddress = settings.clonedMac;
-    if (settings.master !== null && settings.master !== before.master) change.master = settings.master;
-    for (const [key, value] of Object.entries(change) as Array<[keyof LinkChange, number | string]>) {
+    const wanted: { mtu?: number; hwAddress?: string; master?: number } = {};
+    if (settings.mtu !== null && settings.mtu !== before.mtu) wanted.mtu = settings.mtu;
+    if (settings.clonedMac !== null && settings.clonedMac !== before.hwAddress) wanted.hwAddress = settings.clonedMac;
+    if (settings.master !== null && settings.master !== before.master) wanted.master = settings.master;
+    for (const [key, value] of Object.entries(wanted) as Array<[keyof LinkChange, number | string]>) {
       const label = key === 'mtu' ? `set the MTU to ${value}` : key === 'hwAddress' ? `set the MAC address to ${value}` : `make it a port of ifindex ${value}`;
       const previous = key === 'mtu' ? before.mtu : key === 'hwAddress' ? before.hwAddress : (before.master ?? 0);
-      await this.kernel(label, () => this.platform.setLink(ifindex, { [key]: value }));
-      if (key === 'hwAddress' && previous === '') continue;
-      this.pushUndo({ what: `restore ${key} ${String(previous)}`, run: () => this.platform.setLink(ifindex, { [key]: previous }) });
+      const undo: UndoStep | null = key === 'hwAddress' && previous === '' ? null : { kind: 'restore-link', ifindex, change: { [key]: previous } };
+      this.active.applied = { ...this.active.applied, [key]: value };
+      await this.change(label, undo, () => this.platform.setLink(ifindex, { [key]: value }));
     }
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
     if (!this.current(ifindex).up) {
-      await this.kernel('bring the link up', () => this.platform.setLink(ifindex, { up: true }));
-      this.pushUndo({ what: 'bring the link down', run: () => this.platform.setLink(ifindex, { up: false }) });
+      await this.change('bring the link up', { kind: 'restore-link', ifindex, change: { up: false } }, () => this.platform.setLink(ifindex, { up: true }));
     }
     for (const ip of [settings.ipv4, settings.ipv6]) if (ip) await this.addresses(ifindex, ip);
     for (const ip of [settings.ipv4, settings.ipv6]) if (ip) await this.routes(ifindex, ip);
@@ -110,25 +120,19 @@ export class LinkConfigurator {
       throw new NetauditError('NotSupported', `IPv6 is not available in this kernel: set ipv6.method to "disabled" or "ignore".`);
     }
     if (previous === wanted) return;
-    await writeFile(path, wanted).catch((e: Error) => {
-      throw new NetauditError('Failed', `IPv6 could not be ${wanted === '1' ? 'disabled' : 'enabled'} on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
-    });
-    this.pushUndo({ what: `restore disable_ipv6 ${previous}`, run: () => writeFile(path, previous) });
+    await this.change(`${wanted === '1' ? 'disable' : 'enable'} IPv6`, { kind: 'restore-sysctl', path, value: previous }, () =>
+      writeFile(path, wanted).catch((e: Error) => {
+        throw new NetauditError('Failed', `IPv6 could not be ${wanted === '1' ? 'disabled' : 'enabled'} on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
+      }),
+    );
   }
 
   private async addresses(ifindex: number, ip: IpPlan): Promise<void> {
     const wanted: Address[] = ip.addresses.map((a) => ({ ifindex, family: ip.family, address: a.address, prefix: a.prefix }));
     if (ip.method === 'link-local' && ip.family === 4) wanted.push({ ifindex, family: 4, address: ipv4LinkLocal(this.current(ifindex)), prefix: 16 });
     for (const address of wanted) {
-      const text = `${address.address}/${address.prefix}`;
-      try {
-        await this.platform.addAddress(address);
-      } catch (e) {
-        // The link had it already: it stays when the connection goes.
-        if (e instanceof KernelRefusal && e.code === 'EEXIST') continue;
-        throw kernelError(e, `add the address ${text}`, this.active.iface);
-      }
-      this.pushUndo({ what: `remove the address ${text}`, run: () => this.platform.deleteAddress(address) });
+      // The link had it already: it stays when the connection goes.
+      await this.change(`add the address ${address.address}/${address.prefix}`, { kind: 'remove-address', address }, () => this.platform.addAddress(address), existed);
     }
   }
 
@@ -137,16 +141,13 @@ export class LinkConfigurator {
     const routes: Route[] = ip.routes.map((r) => ({ family: ip.family, dest: r.dest, prefix: r.prefix, gateway: r.gateway, ifindex, metric: r.metric }));
     if (ip.gateway) routes.unshift({ family: ip.family, dest: any, prefix: 0, gateway: ip.gateway, ifindex, metric: ip.metric });
     for (const route of routes) {
-      const text = `${route.dest}/${route.prefix}${route.gateway ? ` via ${route.gateway}` : ''} metric ${route.metric}`;
-      try {
-        await this.platform.addRoute(route);
-      } catch (e) {
-        if (e instanceof KernelRefusal && e.code === 'EEXIST') continue;
-        throw kernelError(e, `add the route ${text}`, this.active.iface);
-      }
-      this.pushUndo({ what: `remove the route ${text}`, run: () => this.platform.deleteRoute(route) });
+      await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
     }
   }
+}
+
+function existed(e: unknown): boolean {
+  return e instanceof KernelRefusal && e.code === 'EEXIST';
 }
 
 /**
@@ -164,15 +165,6 @@ export function ipv4LinkLocal(link: Link): string {
  * (the link removed, the address gone) is fine; any other failure is
  * reported through `warn` and the rest still runs.
  */
-export async function takeBack(active: ActiveConnection, warn: (message: string) => void): Promise<void> {
-  while (active.undo.length > 0) {
-    const step = active.undo.pop()!;
-    try {
-      await step.run();
-    } catch (e) {
-      if (e instanceof KernelRefusal && GONE.has(e.code)) continue;
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      warn(`deactivating ${active.describe()}: could not ${step.what}: ${(e as Error).message}`);
-    }
-  }
+export async function takeBack(active: ActiveConnection, platform: Platform, warn: (message: string) => void, saved?: () => void): Promise<void> {
+  await takeBackSteps(active.undo, platform, (what, message) => warn(`deactivating ${active.describe()}: could not ${what}: ${message}`), saved);
 }

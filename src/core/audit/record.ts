@@ -23,7 +23,17 @@ export type AuditOp =
   | 'logging-control'
   | 'connection-adopt'
   | 'connection-snapshot'
-  | 'device-reapply';
+  | 'device-reapply'
+  // kernel changes the daemon did not make (origin external)
+  | 'link-add'
+  | 'link-delete'
+  | 'link-change'
+  | 'address-add'
+  | 'address-delete'
+  | 'route-add'
+  | 'route-delete'
+  | 'rule-add'
+  | 'rule-delete';
 
 /** Who acted (docs/record-format.md): a bus caller, the daemon on its own, or someone outside it. */
 export type AuditOrigin = 'caller' | 'daemon' | 'external';
@@ -38,7 +48,9 @@ export type AuditCause =
   | 'master-deactivated'
   | 'networking-off'
   | 'sleep'
-  | 'lease';
+  | 'lease'
+  /** a connection ended to make way for another on its device, or for its profile elsewhere */
+  | 'new-activation';
 
 /**
  * What a change touched, before or after it. For profiles the keyfile's own

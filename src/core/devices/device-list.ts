@@ -7,6 +7,7 @@ import type { DomainLogger } from '../../log/logger.js';
 import type { Link, Platform, PlatformEvents } from '../platform/platform.js';
 import { Device, type DeviceActivation, type DeviceProperty } from './device.js';
 import { quotePath } from '../errors.js';
+import type { DeviceSettings } from '../state/daemon-state.js';
 
 export interface DeviceListEvents {
   added: [Device];
@@ -17,6 +18,8 @@ export interface DeviceListEvents {
 export interface DeviceListOptions {
   readonly platform: Platform;
   readonly log: DomainLogger;
+  /** the Managed and Autoconnect settings kept for an interface name, if any */
+  readonly stored?: (name: string) => DeviceSettings | undefined;
 }
 
 export class DeviceList extends EventEmitter<DeviceListEvents> {
@@ -91,6 +94,7 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     const known = this.devices.get(link.ifindex);
     if (!known) {
       const device = new Device(link);
+      device.applyStored(this.options.stored?.(link.name));
       this.devices.set(link.ifindex, device);
       this.options.log.info(`device ${quotePath(device.name)} (ifindex ${device.ifindex}, ${device.type}) appeared`);
       this.emit('added', device);
@@ -98,6 +102,10 @@ export class DeviceList extends EventEmitter<DeviceListEvents> {
     }
     const before = known.name;
     const changed = known.update(link);
+    if (changed.includes('name')) {
+      // Settings go with the name: a renamed link takes those of its new name.
+      for (const p of known.applyStored(this.options.stored?.(link.name))) if (!changed.includes(p)) changed.push(p);
+    }
     if (changed.length === 0) return;
     if (changed.includes('name')) this.options.log.info(`device ${quotePath(before)} (ifindex ${known.ifindex}) is now ${quotePath(known.name)}`);
     this.emit('changed', known, changed);

@@ -3,8 +3,8 @@
 // device-managed, device-autoconnect and device-delete). Each runs in SPEC
 // §2's order: authorization → the value's type → the device still exists
 // (and, for Delete, is a software link) → the change, committed by its
-// record. The property values live in memory only for now: persisting
-// device settings is a later concern.
+// record. Managed and Autoconnect are kept in state-dir by interface name,
+// committed by the record (StateStore), so that no restart undoes them.
 import type { AuditManager } from '../audit/audit-manager.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
@@ -13,11 +13,14 @@ import { KernelRefusal } from '../platform/platform.js';
 import { booleanValue, onOff } from '../property-value.js';
 import type { Device } from './device.js';
 import type { DeviceList } from './device-list.js';
+import { withDeviceSetting, type PersistentState } from '../state/daemon-state.js';
+import type { StateStore } from '../state/state-store.js';
 
 export interface DeviceOpsOptions {
   readonly audit: AuditManager;
   readonly auth: () => Authorizer;
   readonly devices: DeviceList;
+  readonly state: StateStore<PersistentState>;
 }
 
 type Setting = 'managed' | 'autoconnect';
@@ -102,8 +105,19 @@ export class DeviceOps {
       await auth().require(tx.caller, 'org.netaudit1.network-control');
       const on = booleanValue(name, signature, value);
       const device = this.existing(ifindex);
-      tx.describe({ iface: device.name });
-      await tx.commit(() => devices.configure(device, setting === 'managed' ? { managed: on } : { autoconnect: on }));
+      const txId = audit.nextTx();
+      tx.describe({ iface: device.name, tx: txId });
+      const change = setting === 'managed' ? { managed: on } : { autoconnect: on };
+      await this.options.state.update(
+        (s) => withDeviceSetting(s, device.name, change),
+        { boot: audit.boot, tx: txId },
+        () => tx.settled,
+        (adopt) =>
+          tx.commit(() => {
+            adopt();
+            devices.configure(device, change);
+          }),
+      );
     });
   }
 }

@@ -38,8 +38,8 @@ export class Device {
   private current: Link;
   /**
    * What a caller set through the Managed and Autoconnect properties; null
-   * keeps the default. Kept in memory only for now: persisting device
-   * settings across restarts is a later concern (issue 5, item 3).
+   * keeps the default. Kept by interface name in state-dir (DeviceList
+   * applies them when a link with that name appears).
    */
   private managedSetting: boolean | null = null;
   private autoconnectSetting = true;
@@ -120,6 +120,14 @@ export class Device {
   setAutoconnect(autoconnect: boolean): DeviceProperty[] {
     return this.changing(() => {
       this.autoconnectSetting = autoconnect;
+    });
+  }
+
+  /** Takes the settings kept for its name (none: the defaults); returns the properties whose value changed. */
+  applyStored(settings: { readonly managed?: boolean; readonly autoconnect?: boolean } | undefined): DeviceProperty[] {
+    return this.changing(() => {
+      this.managedSetting = settings?.managed ?? null;
+      this.autoconnectSetting = settings?.autoconnect ?? true;
     });
   }
 

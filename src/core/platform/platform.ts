@@ -99,10 +99,21 @@ export interface Route {
   readonly metric: number;
 }
 
+/** A route as the kernel lists it: with its table and the protocol that made it (RTPROT_KERNEL 2, RTPROT_STATIC 4, RTPROT_RA 9…). */
+export interface KernelRoute extends Route {
+  readonly table: number;
+  readonly protocol: number;
+}
+
+/** RTPROT_KERNEL: a route the kernel made itself (an address's prefix route). */
+export const RTPROT_KERNEL = 2;
+
 export interface Platform extends EventEmitter<PlatformEvents> {
   /** the links as of the last event processed; a listener subscribed before calling misses nothing */
   links(): Promise<Link[]>;
   addresses(): Promise<Address[]>;
+  /** the unicast routes of every table, as the kernel lists them now */
+  routes(): Promise<KernelRoute[]>;
   /**
    * Deletes the link (a veth's peer goes with it); resolves once the kernel
    * acknowledged, rejects with a KernelRefusal. The removal itself is then

@@ -30,13 +30,16 @@ import {
   deleteAddressRequest,
   deleteRouteRequest,
   getLinkByNameRequest,
+  RTM_NEWROUTE,
   setLinkRequest,
 } from '../../native/rtnetlink-requests.js';
+import { decodeRoute, routeDumpRequest } from '../../native/rtnetlink-routes.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
 import { quotePath } from '../errors.js';
 import {
   KernelRefusal,
   type Address,
+  type KernelRoute,
   type Link,
   type LinkChange,
   type LinkSpec,
@@ -124,6 +127,22 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   async addresses(): Promise<Address[]> {
     return [...this.knownAddresses.values()];
+  }
+
+  async routes(): Promise<KernelRoute[]> {
+    const out: KernelRoute[] = [];
+    for (const family of [4, 6] as const) {
+      const messages = await this.requests.dump('list routes', (seq) => routeDumpRequest(seq, family)).catch((e: unknown) => {
+        // A kernel without IPv6 has no IPv6 routes to list.
+        if (family === 6 && e instanceof NetlinkError && e.code === 'EAFNOSUPPORT') return [];
+        throw refusal('list routes', e);
+      });
+      for (const m of messages) {
+        const route = m.type === RTM_NEWROUTE ? decodeRoute(m.body) : null;
+        if (route) out.push(route);
+      }
+    }
+    return out;
   }
 
   async deleteLink(ifindex: number): Promise<void> {

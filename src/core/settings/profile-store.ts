@@ -3,8 +3,11 @@
 //   temp + intent written and fsynced → record appended and fsynced →
 //   temp renamed into place (or the old file removed) → reply;
 // the intents of applied changes are removed later, in batches, after an
-// fsync of the directory has made the renames durable. At start, intents
-// whose record exists are rolled forward, the others back.
+// fsync of the directory has made the renames durable. A committed change
+// whose rename fails is retried until it lands or a newer change of the same
+// profile supersedes it. At start, intents whose record exists are rolled
+// forward (only the newest of each profile), the others back. See
+// docs/commit.md.
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,9 +48,14 @@ async function fsyncPath(path: string, flags: number): Promise<void> {
   }
 }
 
+/** Delays between attempts to apply a committed change whose move failed. */
+const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
+
 export class ProfileStore {
   /** names the temp files of direct writes, which may run side by side */
   private directWrites = 0;
+  /** committed changes not on disk yet, by profile uuid, with their retry timer */
+  private readonly unapplied = new Map<string, { change: PendingChange; timer: NodeJS.Timeout | null; attempts: number }>();
   private appliedIntents: string[] = [];
   private flushing: Promise<void> | null = null;
   private readonly jobs = new FileJobs();
@@ -81,6 +89,28 @@ export class ProfileStore {
    * of the directory has made this rename durable (see flushIntents).
    */
   async apply(change: PendingChange): Promise<void> {
+    const { intent } = change;
+    const older = intent.uuid === '' ? undefined : this.unapplied.get(intent.uuid);
+    if (older) {
+      if (older.timer) clearTimeout(older.timer);
+      this.unapplied.delete(intent.uuid);
+    }
+    try {
+      await this.move(change);
+    } catch (e) {
+      // Committed all the same: kept, retried, and superseding any older one.
+      if (intent.uuid !== '') this.retryLater(change, 0);
+      if (older) await this.dropSuperseded(older.change);
+      throw e;
+    }
+    // An older committed change of this profile still on disk must go before this intent does, or a
+    // recovery would find it alone and put the older content back (docs/commit.md).
+    if (older && !(await this.dropSuperseded(older.change))) return;
+    this.appliedIntents.push(change.intentPath);
+    this.flushIntents();
+  }
+
+  private async move(change: PendingChange): Promise<void> {
     const { intent, tempPath } = change;
     await this.jobs.run({
       kind: 'move',
@@ -89,8 +119,50 @@ export class ProfileStore {
       unlinks: intent.remove !== undefined && intent.remove !== intent.write ? [join(this.dir, intent.remove)] : [],
       syncDir: false,
     });
-    this.appliedIntents.push(change.intentPath);
+  }
+
+  /** Removes the temp file and intent of a change a newer one replaced; false when they could not be removed. */
+  private async dropSuperseded(change: PendingChange): Promise<boolean> {
+    const unlinks = change.tempPath !== undefined ? [change.tempPath, change.intentPath] : [change.intentPath];
+    try {
+      await this.jobs.run({ kind: 'move', dir: this.dir, renames: [], unlinks, syncDir: true });
+      return true;
+    } catch (e) {
+      this.log.warn(`could not remove the superseded change ${change.intent.boot}-${change.intent.tx}: ${(e as Error).message}; the newer change's intent is kept so that recovery applies the newer one`);
+      return false;
+    }
+  }
+
+  private retryLater(change: PendingChange, attempts: number): void {
+    const delay = RETRY_MS[Math.min(attempts, RETRY_MS.length - 1)]!;
+    const timer = setTimeout(() => void this.retry(change.intent.uuid), delay);
+    timer.unref();
+    this.unapplied.set(change.intent.uuid, { change, timer, attempts });
+  }
+
+  private async retry(uuid: string): Promise<void> {
+    const entry = this.unapplied.get(uuid);
+    if (!entry) return;
+    entry.timer = null;
+    const key = `${entry.change.intent.boot}-${entry.change.intent.tx}`;
+    try {
+      await this.move(entry.change);
+    } catch (e) {
+      if (this.unapplied.get(uuid) !== entry) return;
+      this.log.warn(`committed change ${key} (${entry.change.intent.write ?? entry.change.intent.remove ?? ''}) still cannot be applied on disk (${(e as Error).message}); trying again`);
+      this.retryLater(entry.change, entry.attempts + 1);
+      return;
+    }
+    if (this.unapplied.get(uuid) !== entry) return;
+    this.unapplied.delete(uuid);
+    this.log.info(`committed change ${key} (${entry.change.intent.write ?? entry.change.intent.remove ?? ''}) is now on disk`);
+    this.appliedIntents.push(entry.change.intentPath);
     this.flushIntents();
+  }
+
+  /** Committed changes whose files could not be moved into place yet. */
+  get unappliedCount(): number {
+    return this.unapplied.size;
   }
 
   private async applyFiles(intent: Intent, tempPath: string | undefined): Promise<void> {
@@ -125,6 +197,9 @@ export class ProfileStore {
 
   /** Waits until no applied intent is left, then stops the file workers (at stop). */
   async settle(): Promise<void> {
+    // What is still unapplied keeps its intent: the next start rolls it forward.
+    for (const entry of this.unapplied.values()) if (entry.timer) clearTimeout(entry.timer);
+    this.unapplied.clear();
     while (this.flushing) await this.flushing;
     this.jobs.close();
   }
@@ -174,9 +249,23 @@ export class ProfileStore {
         }
       }
     }
+    // `done` lists the committed ones in trail order: of several for one profile, only the last is applied.
     const done = await committed(intents.map((p) => p.intent));
+    const order = [...done];
+    const newest = new Map<string, string>();
     for (const pending of intents) {
       const key = `${pending.intent.boot}-${pending.intent.tx}`;
+      if (!done.has(key) || pending.intent.uuid === '') continue;
+      const current = newest.get(pending.intent.uuid);
+      if (current === undefined || order.indexOf(key) > order.indexOf(current)) newest.set(pending.intent.uuid, key);
+    }
+    for (const pending of intents) {
+      const key = `${pending.intent.boot}-${pending.intent.tx}`;
+      if (done.has(key) && pending.intent.uuid !== '' && newest.get(pending.intent.uuid) !== key) {
+        this.log.warn(`dropping change ${key} (${pending.intent.write ?? pending.intent.remove ?? ''}): a newer committed change of the same profile replaces it`);
+        await this.abort(pending);
+        continue;
+      }
       if (done.has(key)) {
         this.log.warn(`rolling forward change ${key} (${pending.intent.write ?? pending.intent.remove ?? ''}): its audit record was committed before the daemon stopped`);
         const { intent } = pending;

@@ -27,7 +27,8 @@ export type ConnectionProperty = 'unsaved' | 'fileName';
 
 export interface SettingsEvents {
   added: [SettingsConnection];
-  removed: [SettingsConnection];
+  /** with the tx of the change that removed it, when it had one */
+  removed: [SettingsConnection, number?];
   updated: [SettingsConnection];
   changed: [SettingsConnection, ConnectionProperty[]];
 }
@@ -242,7 +243,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async delete(ref: CallerRef, number: number): Promise<void> {
     return this.withConnection(ref, number, { op: 'connection-delete' }, MODIFY, async (tx, conn) => {
       tx.describe({ before: profileValues(conn.settings, conn.extra) });
-      const remove = () => this.removeFromMemory(conn);
+      const remove = () => this.removeFromMemory(conn, tx.snapshot().tx);
       if (conn.fileName === null) return tx.commit(remove);
       return this.persist(tx, { remove: conn.fileName }, remove, []);
     });
@@ -343,7 +344,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       try {
         return await tx.commit(async () => {
           await this.store.apply(pending).catch((e: Error) => {
-            this.options.log.err(`change ${this.audit.boot}-${txId} is committed but could not be applied on disk (${e.message}); it will be rolled forward at the next start`);
+            this.options.log.err(`change ${this.audit.boot}-${txId} is committed but could not be applied on disk (${e.message}); it is retried, and rolled forward at the next start if it has not landed by then`);
           });
           return applied();
         }, followUp?.options);
@@ -379,11 +380,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return conn;
   }
 
-  private removeFromMemory(conn: SettingsConnection): void {
+  private removeFromMemory(conn: SettingsConnection, tx?: number): void {
     if (conn.fileName !== null) this.fileNames.delete(conn.fileName);
     this.byNumber.delete(conn.number);
     this.byUuid.delete(conn.uuid);
-    this.emit('removed', conn);
+    this.emit('removed', conn, tx);
   }
 
   /**

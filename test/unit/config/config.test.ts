@@ -49,7 +49,7 @@ async function expectError(text: string, line: number, detail: string): Promise<
 describe('defaultConfig', () => {
   it('holds the defaults of SPEC §5', () => {
     expect(defaultConfig()).toEqual({
-      main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd' },
+      main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd', stateDir: '/var/lib/netauditd' },
       logging: { level: 'INFO', domains: ['CORE', 'CONFIG', 'BUS', 'SETTINGS', 'AUDIT', 'AUTH'], audit: true },
       audit: { backends: ['libaudit', 'journal', 'log', 'file'], dir: '/var/log/netauditd/audit', retentionDays: 30 },
       files: [],
@@ -86,6 +86,7 @@ describe('loadConfig', () => {
         'auth=root-only',
         'profiles-dir=/srv/profiles',
         'run-dir=/srv/run',
+        'state-dir=/srv/state',
         '[logging]',
         'level=TRACE',
         'domains=AUDIT,CORE',
@@ -99,7 +100,7 @@ describe('loadConfig', () => {
     );
     const c = await loadConfig(mainFile, { required: true });
     expect(c).toEqual({
-      main: { auth: 'root-only', profilesDir: '/srv/profiles', runDir: '/srv/run' },
+      main: { auth: 'root-only', profilesDir: '/srv/profiles', runDir: '/srv/run', stateDir: '/srv/state' },
       logging: { level: 'TRACE', domains: ['CORE', 'AUDIT'], audit: false },
       audit: { backends: ['file', 'log'], dir: '/srv/trail', retentionDays: 7 },
       files: [mainFile],
@@ -202,7 +203,7 @@ describe('loadConfig', () => {
       expectError('[main]\n[mian]\nauth=polkit\n', 2, 'unknown group "mian": accepted [main], [logging], [audit]'));
 
     it('an unknown key, naming the accepted ones', () =>
-      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, run-dir'));
+      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, run-dir, state-dir'));
 
     it('a key of another group', () =>
       expectError('[logging]\ndir=/x\n', 2, 'unknown key "dir" in [logging]: accepted level, domains, audit'));

@@ -29,6 +29,15 @@ const OPS: Readonly<Record<AuditOp, true>> = {
   'connection-adopt': true,
   'connection-snapshot': true,
   'device-reapply': true,
+  'link-add': true,
+  'link-delete': true,
+  'link-change': true,
+  'address-add': true,
+  'address-delete': true,
+  'route-add': true,
+  'route-delete': true,
+  'rule-add': true,
+  'rule-delete': true,
 };
 
 /** Every op of the record (docs/record-format.md), in its order. */

@@ -2,7 +2,11 @@
 // attempt, the change made only after it, a kernel refusal overturning it with a fail record of the
 // same tx and taking back what was done, and the refusals checked before anything changes.
 import { EventEmitter } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ActiveStore } from '../../../../src/core/activation/active-store.js';
 import { Activations } from '../../../../src/core/activation/activations.js';
 import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
 import type { AuditRecord } from '../../../../src/core/audit/record.js';
@@ -74,6 +78,7 @@ async function setup(links: Link[] = [fakeLink()]) {
     log: logger.domain('CORE'),
     blocked: () => blocked,
     ipv6ConfDir: '/nonexistent',
+    store: new ActiveStore(mkdtempSync(join(tmpdir(), 'netauditd-act-')), logger.domain('CORE')),
   });
   return { platform, devices, trail, settings, activations, block: (e: NetauditError | null) => (blocked = e) };
 }
@@ -98,13 +103,13 @@ describe('Activations', () => {
     expect(devices.byIfindex(2)).toMatchObject({ state: 100, activeConnection: active.number, mtu: 1400 });
     expect(platform.current[0]).toMatchObject({ up: true, mtu: 1400 });
     expect(platform.currentAddresses).toEqual([{ ifindex: 2, family: 4, address: '192.0.2.10', prefix: 24 }]);
-    expect(platform.routes).toEqual([{ family: 4, dest: '0.0.0.0', prefix: 0, gateway: '192.0.2.1', ifindex: 2, metric: 100 }]);
+    expect(platform.routeList).toEqual([{ family: 4, dest: '0.0.0.0', prefix: 0, gateway: '192.0.2.1', ifindex: 2, metric: 100 }]);
     expect(trail.records.map(fields)).toEqual([{ op: 'connection-activate', uuid: UUID1, ifindex: 2, iface: 'v0', result: 'success', reason: undefined, tx: 1 }]);
 
     await activations.deactivate(caller(0), active.number);
     expect(platform.current[0]).toMatchObject({ up: false, mtu: 1500 });
     expect(platform.currentAddresses).toEqual([]);
-    expect(platform.routes).toEqual([]);
+    expect(platform.routeList).toEqual([]);
     expect(activations.list()).toEqual([]);
     expect(devices.byIfindex(2)).toMatchObject({ activeConnection: null, state: 20 });
     expect(trail.records.map((r) => [r.op, r.result])).toEqual([['connection-activate', 'success'], ['connection-deactivate', 'success']]);
@@ -180,7 +185,7 @@ describe('Activations', () => {
     expect(trail.records.map((r) => [r.result, r.reason, r.tx])).toEqual([['success', undefined, 1], ['fail', 'device-removed', 1]]);
   });
 
-  it('ends a connection whose link vanished, without a record, and autoconnects a profile when its link appears', async () => {
+  it('autoconnects a profile when its link appears and ends it when the link vanishes, each a daemon record', async () => {
     const { platform, trail, settings, activations } = await setup([]);
     settings.add(profile(UUID1, 'lan', '802-3-ethernet', { connection: { 'interface-name': value('s', 'v0') } }));
     platform.current = [fakeLink()];
@@ -190,6 +195,9 @@ describe('Activations', () => {
     platform.emit('link-removed', platform.current[0]!);
     await new Promise((r) => setTimeout(r, 10));
     expect(activations.list()).toEqual([]);
-    expect(trail.records).toEqual([]);
+    expect(trail.records.map((r) => [r.op, r.origin, r.cause, r.uuid, r.iface, r.pid, r.uid, r.result, r.tx])).toEqual([
+      ['connection-activate', 'daemon', 'autoconnect', UUID1, 'v0', undefined, undefined, 'success', 1],
+      ['connection-deactivate', 'daemon', 'device-removed', UUID1, 'v0', undefined, undefined, 'success', 2],
+    ]);
   });
 });

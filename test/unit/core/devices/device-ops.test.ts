@@ -1,7 +1,12 @@
 // DeviceOps over a fake Platform and an in-memory trail: the order of SPEC §2 (authorization, the
 // value's type, the device's existence, the change), one record per write, and the change applied
 // only once its record is in the trail.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PERSISTENT_DEFAULTS, parsePersistentState } from '../../../../src/core/state/daemon-state.js';
+import { StateStore } from '../../../../src/core/state/state-store.js';
 import { AuditManager } from '../../../../src/core/audit/audit-manager.js';
 import type { AuditRecord } from '../../../../src/core/audit/record.js';
 import { RootOnlyAuthorizer } from '../../../../src/core/auth/root-only.js';
@@ -25,7 +30,14 @@ async function setupWith(links: Link[] = [link()]) {
   await devices.load();
   const trail = new MemoryTrail();
   const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: [trail], enabled: true, now: () => 0, boot: 'b' });
-  const ops = new DeviceOps({ audit, auth: () => new RootOnlyAuthorizer(), devices });
+  const state = await StateStore.open({
+    path: join(mkdtempSync(join(tmpdir(), 'netauditd-devops-')), 'state.json'),
+    defaults: PERSISTENT_DEFAULTS,
+    parse: parsePersistentState,
+    log: logger.domain('CORE'),
+    committed: async () => new Set<string>(),
+  });
+  const ops = new DeviceOps({ audit, auth: () => new RootOnlyAuthorizer(), devices, state });
   const changes: Array<[number, DeviceProperty[]]> = [];
   devices.on('changed', (d, props) => changes.push([d.ifindex, props]));
   return { platform, devices, trail, ops, changes };

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import {
   KernelRefusal,
   type Address,
+  type KernelRoute,
   type Link,
   type LinkChange,
   type LinkSpec,
@@ -30,7 +31,7 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
   /** the addresses, as the kernel lists them */
   currentAddresses: Address[] = [];
   /** the routes of the main table that were added */
-  routes: Route[] = [];
+  routeList: Route[] = [];
   /** every change asked for, in order: the method and its arguments */
   calls: Array<{ method: FakeMethod; args: unknown[] }> = [];
   private readonly failures = new Map<FakeMethod, KernelRefusal[]>();
@@ -52,6 +53,10 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
     return this.currentAddresses;
   }
 
+  async routes(): Promise<KernelRoute[]> {
+    return this.routeList.map((r) => ({ ...r, table: 254, protocol: 4 }));
+  }
+
   async deleteLink(ifindex: number): Promise<void> {
     this.enter('deleteLink', ifindex);
     if (this.refusal) throw this.refusal;
@@ -59,7 +64,7 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
     this.deleted.push(ifindex);
     this.current = this.current.filter((l) => l.ifindex !== ifindex);
     this.currentAddresses = this.currentAddresses.filter((a) => a.ifindex !== ifindex);
-    this.routes = this.routes.filter((r) => r.ifindex !== ifindex);
+    this.routeList = this.routeList.filter((r) => r.ifindex !== ifindex);
     if (gone) this.emit('link-removed', gone);
   }
 
@@ -117,14 +122,14 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
     this.enter('addRoute', route);
     const operation = `add route ${route.dest}/${route.prefix}`;
     this.linkOrRefuse(operation, route.ifindex);
-    if (this.routes.some((r) => sameRoute(r, route))) throw new KernelRefusal(operation, 'EEXIST', null);
-    this.routes = [...this.routes, Object.freeze({ ...route })];
+    if (this.routeList.some((r) => sameRoute(r, route))) throw new KernelRefusal(operation, 'EEXIST', null);
+    this.routeList = [...this.routeList, Object.freeze({ ...route })];
   }
 
   async deleteRoute(route: Route): Promise<void> {
     this.enter('deleteRoute', route);
-    if (!this.routes.some((r) => sameRoute(r, route))) throw new KernelRefusal(`delete route ${route.dest}/${route.prefix}`, 'ESRCH', null);
-    this.routes = this.routes.filter((r) => !sameRoute(r, route));
+    if (!this.routeList.some((r) => sameRoute(r, route))) throw new KernelRefusal(`delete route ${route.dest}/${route.prefix}`, 'ESRCH', null);
+    this.routeList = this.routeList.filter((r) => !sameRoute(r, route));
   }
 
   async close(): Promise<void> {}

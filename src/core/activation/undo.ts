@@ -1,0 +1,89 @@
+// Undo steps: what an activation changed, as data, each with its inverse in
+// one place. Data rather than closures so that an active connection's undo
+// list can be kept in run-dir and taken up again by the next daemon after a
+// restart (docs/active-state.md): `connection down` then removes exactly
+// what the activation added, whichever daemon added it.
+import { writeFile } from 'node:fs/promises';
+import { KernelRefusal, type Address, type LinkChange, type Platform, type Route } from '../platform/platform.js';
+
+export type UndoStep =
+  /** a link the activation created: deleted */
+  | { readonly kind: 'delete-link'; readonly ifindex: number; readonly name: string }
+  /** link settings the activation changed: set back to these values */
+  | { readonly kind: 'restore-link'; readonly ifindex: number; readonly change: LinkChange }
+  /** a sysctl the activation wrote: written back */
+  | { readonly kind: 'restore-sysctl'; readonly path: string; readonly value: string }
+  /** an address the activation added: removed */
+  | { readonly kind: 'remove-address'; readonly address: Address }
+  /** a route the activation added: removed */
+  | { readonly kind: 'remove-route'; readonly route: Route };
+
+export function routeText(route: Route): string {
+  return `${route.dest}/${route.prefix}${route.gateway ? ` via ${route.gateway}` : ''} metric ${route.metric}`;
+}
+
+function changeText(change: LinkChange): string {
+  return Object.entries(change)
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(', ');
+}
+
+/** What taking the step back does, for the log. */
+export function describeUndo(step: UndoStep): string {
+  switch (step.kind) {
+    case 'delete-link':
+      return `delete the link ${step.name}`;
+    case 'restore-link':
+      return `restore ${changeText(step.change)}`;
+    case 'restore-sysctl':
+      return `restore ${step.path} ${step.value}`;
+    case 'remove-address':
+      return `remove the address ${step.address.address}/${step.address.prefix}`;
+    case 'remove-route':
+      return `remove the route ${routeText(step.route)}`;
+  }
+}
+
+/** Takes the step back. */
+export function runUndo(step: UndoStep, platform: Platform): Promise<void> {
+  switch (step.kind) {
+    case 'delete-link':
+      return platform.deleteLink(step.ifindex);
+    case 'restore-link':
+      return platform.setLink(step.ifindex, step.change);
+    case 'restore-sysctl':
+      return writeFile(step.path, step.value);
+    case 'remove-address':
+      return platform.deleteAddress(step.address);
+    case 'remove-route':
+      return platform.deleteRoute(step.route);
+  }
+}
+
+/** Kernel refusals that mean "it is gone already" when taking a change back. */
+const GONE = new Set(['ENODEV', 'EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENXIO']);
+
+/**
+ * Runs `undo` backwards, emptying it step by step (`saved` is told after
+ * each, so a daemon that dies half way leaves only what is still to do). A
+ * change already gone (the link removed, the address gone) is fine; any
+ * other failure is reported through `warn` and the rest still runs.
+ */
+export async function takeBackSteps(
+  undo: UndoStep[],
+  platform: Platform,
+  warn: (what: string, message: string) => void,
+  saved: () => void = () => undefined,
+): Promise<void> {
+  while (undo.length > 0) {
+    const step = undo[undo.length - 1]!;
+    try {
+      await runUndo(step, platform);
+    } catch (e) {
+      const gone = (e instanceof KernelRefusal && GONE.has(e.code)) || (e as NodeJS.ErrnoException).code === 'ENOENT';
+      if (!gone) warn(describeUndo(step), (e as Error).message);
+    }
+    undo.pop();
+    saved();
+  }
+}

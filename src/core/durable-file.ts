@@ -1,0 +1,38 @@
+// Durable files: a file replaced whole and atomically (a temp file written
+// and fsynced, renamed over the old one, the directory fsynced), so that a
+// crash or a power loss leaves the old content or the new, never a part.
+import { constants } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** fsyncs a directory, which makes the renames and unlinks in it durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes `content` to `path`, fsynced, and fsyncs its directory; the temp file is `.NAME.tmp` beside it. */
+export async function writeDurably(path: string, content: string, mode = 0o600): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.tmp`);
+  await unlink(temp).catch(() => undefined);
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  await syncDir(dir);
+}
+
+/** Renames `from` over `to` and fsyncs the directory. */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await syncDir(dirname(to));
+}

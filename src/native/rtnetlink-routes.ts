@@ -1,0 +1,83 @@
+// rtnetlink route listing: the RTM_GETROUTE dump request and the decoding of
+// the RTM_NEWROUTE messages it answers with, in every table. Pure: no socket.
+// Constants are those of the kernel's uapi header linux/rtnetlink.h.
+import type { KernelRoute } from '../core/platform/platform.js';
+import { AF_INET, AF_INET6, encodeMessage, NLM_F_REQUEST, parseAttributes } from './rtnetlink-codec.js';
+
+const NLM_F_DUMP = 0x300;
+const RTM_GETROUTE = 26;
+const RTMSG_LEN = 12;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_TABLE = 15;
+const RTN_UNICAST = 1;
+
+/** RTM_GETROUTE dump of the routes of `family` in every table. */
+export function routeDumpRequest(seq: number, family: 4 | 6): Buffer {
+  const rtmsg = Buffer.alloc(RTMSG_LEN);
+  rtmsg.writeUInt8(family === 4 ? AF_INET : AF_INET6, 0);
+  return encodeMessage(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq, rtmsg);
+}
+
+function addressText(raw: Buffer, family: 4 | 6): string | null {
+  if (family === 4 && raw.length === 4) return [...raw].join('.');
+  if (family === 6 && raw.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(raw.readUInt16BE(i).toString(16));
+    // The longest run of zero groups (two or more) becomes '::', as inet_ntop writes it.
+    let best = -1;
+    let bestLen = 1;
+    for (let i = 0; i < 8; ) {
+      if (groups[i] !== '0') {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && groups[j] === '0') j++;
+      if (j - i > bestLen) {
+        best = i;
+        bestLen = j - i;
+      }
+      i = j;
+    }
+    if (best < 0) return groups.join(':');
+    return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  }
+  return null;
+}
+
+/**
+ * An RTM_NEWROUTE body as a KernelRoute; null for what is not a unicast
+ * route through one interface (local, broadcast, multicast, multipath,
+ * blackhole…) or is malformed.
+ */
+export function decodeRoute(body: Buffer): KernelRoute | null {
+  if (body.length < RTMSG_LEN) return null;
+  const af = body.readUInt8(0);
+  const family = af === AF_INET ? 4 : af === AF_INET6 ? 6 : null;
+  if (family === null) return null;
+  if (body.readUInt8(7) !== RTN_UNICAST) return null;
+  const prefix = body.readUInt8(1);
+  const attrs = parseAttributes(body, RTMSG_LEN);
+  const oif = attrs.get(RTA_OIF);
+  if (!oif || oif.length < 4) return null;
+  const dstRaw = attrs.get(RTA_DST);
+  const dest = dstRaw ? addressText(dstRaw, family) : family === 4 ? '0.0.0.0' : '::';
+  if (dest === null) return null;
+  const gwRaw = attrs.get(RTA_GATEWAY);
+  const gateway = gwRaw ? addressText(gwRaw, family) : null;
+  const table = attrs.get(RTA_TABLE);
+  const metric = attrs.get(RTA_PRIORITY);
+  return {
+    family,
+    dest,
+    prefix,
+    gateway,
+    ifindex: oif.readUInt32LE(0),
+    metric: metric && metric.length >= 4 ? metric.readUInt32LE(0) : 0,
+    table: table && table.length >= 4 ? table.readUInt32LE(0) : body.readUInt8(4),
+    protocol: body.readUInt8(5),
+  };
+}
