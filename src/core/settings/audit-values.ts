@@ -5,6 +5,7 @@
 // (`KEY=value` under `[GROUP]`), and they never hold a secret value.
 import { parseKeyfile } from '../../config/ini.js';
 import type { AuditValues } from '../audit/record.js';
+import { withoutKeptSecrets } from './kept-secrets.js';
 import type { ExtraKeys } from './keyfile-reader.js';
 import { toKeyfile } from './keyfile-writer.js';
 import { withoutSecrets } from './secrets.js';
@@ -13,28 +14,22 @@ import type { Settings } from './value.js';
 /** One keyfile group's keys and their values as written. */
 type GroupValues = Readonly<Record<string, string>>;
 
-// The secrets of NetworkManager settings and properties the schema does not
-// read: their keys are kept from the file as they are and written back, so
-// the writer's output may hold them. They are NetworkManager's own secret
-// properties (NM_SETTING_PARAM_SECRET in libnm-core-impl), by keyfile group.
-// A key with a "-flags" sibling is a secret whatever its group, the rule the
-// schema follows for the properties it knows.
-const KEPT_SECRETS: ReadonlyMap<string, readonly string[]> = new Map([
+// Keys kept verbatim from the file that are secrets: those of the settings
+// netauditd does not read are removed by withoutKeptSecrets (kept-secrets.ts).
+// What remains can still hold NetworkManager secret properties of settings
+// the schema reads only in part (802-1x), a key whose "-flags" sibling marks
+// it a secret (the schema's own rule, for properties it does not know), and
+// a [vpn-secrets] group kept whole from a file without [vpn]: none of them
+// may reach a record.
+const PARTLY_READ_SECRETS: ReadonlyMap<string, readonly string[]> = new Map([
   ['802-1x', ['password', 'password-raw', 'pin', 'private-key-password', 'phase2-private-key-password']],
   ['wifi-security', ['psk', 'wep-key0', 'wep-key1', 'wep-key2', 'wep-key3', 'leap-password']],
-  ['adsl', ['password']],
-  ['cdma', ['password']],
-  ['gsm', ['password', 'pin']],
-  ['pppoe', ['password']],
-  ['macsec', ['mka-cak']],
-  ['wireguard', ['private-key']],
 ]);
 
 const VPN_SECRETS = 'vpn-secrets';
 
 function isSecretKey(group: string, key: string, keys: ReadonlySet<string>): boolean {
-  if (group.startsWith('wireguard-peer.') && key === 'preshared-key') return true;
-  if (KEPT_SECRETS.get(group)?.includes(key)) return true;
+  if (PARTLY_READ_SECRETS.get(group)?.includes(key)) return true;
   return keys.has(`${key}-flags`);
 }
 
@@ -44,7 +39,7 @@ function isSecretKey(group: string, key: string, keys: ReadonlySet<string>): boo
  * (escapes and all). An empty group, such as `[ethernet]`, is `{}`.
  */
 export function profileValues(settings: Settings, extra: ExtraKeys): AuditValues {
-  const keyfile = parseKeyfile(toKeyfile(withoutSecrets(settings), extra), 'profile');
+  const keyfile = parseKeyfile(toKeyfile(withoutSecrets(settings), withoutKeptSecrets(extra).extra), 'profile');
   const groups: Array<[string, GroupValues]> = [];
   for (const group of keyfile.groups) {
     // Kept whole from a file without a [vpn] group: nothing but secrets.
