@@ -13,6 +13,7 @@ import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { NetauditError, quote } from '../errors.js';
 import { SettingsConnection } from './connection.js';
+import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
@@ -149,7 +150,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
     refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
-    tx.describe({ uuid, name: requireString(settings, 'id') });
+    tx.describe({ uuid, name: requireString(settings, 'id'), after: profileValues(settings, new Map()) });
     return this.locks.run([uuid], async () => {
       if (this.byUuid.has(uuid)) {
         throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
@@ -198,7 +199,12 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         throw new NetauditError('InvalidArgument', `connection.uuid: a connection's uuid cannot change (it is ${quote(conn.uuid)}).`);
       }
       const next = hasSecrets(validated) ? validated : keepSecrets(validated, conn.settings);
-      tx.describe({ uuid: conn.uuid, name: requireString(next, 'id'), changed: changedKeys(conn.settings, next) });
+      tx.describe({
+        uuid: conn.uuid,
+        name: requireString(next, 'id'),
+        changed: changedKeys(conn.settings, next),
+        ...changedValues(profileValues(conn.settings, conn.extra), profileValues(next, conn.extra)),
+      });
       const applyInMemory = (fileName: string | null): void => {
         const renamed = fileName !== conn.fileName;
         conn.settings = next;
@@ -244,6 +250,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   async delete(ref: CallerRef, number: number): Promise<void> {
     return this.withConnection(ref, number, { op: 'connection-delete' }, MODIFY, async (tx, conn) => {
+      tx.describe({ before: profileValues(conn.settings, conn.extra) });
       const remove = () => this.removeFromMemory(conn, tx.snapshot().tx);
       if (conn.fileName === null) return tx.commit(remove);
       return this.persist(tx, { remove: conn.fileName }, remove, []);
