@@ -23,6 +23,7 @@ import type { CallerRef } from '../caller.js';
 import { DEVICE_STATE, type Device } from '../devices/device.js';
 import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
+import { authorize, OPERATIONS } from '../operations.js';
 import type { Platform } from '../platform/platform.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import type { SettingsService } from '../settings/settings.js';
@@ -57,8 +58,6 @@ export interface ActivationsOptions {
   /** where each active connection's state is kept for the next daemon */
   readonly store: ActiveStore;
 }
-
-const NETWORK_CONTROL = 'org.netaudit1.network-control';
 
 /** An activation resolved and ready: what it applies where, and what gives way to it. */
 interface Prepared {
@@ -135,14 +134,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const conn = this.options.settings.byObjectNumber(connection);
     const device = ifindex === null ? undefined : this.options.devices.byIfindex(ifindex);
     const context = {
-      op: 'connection-activate' as const,
+      op: OPERATIONS['Manager.ActivateConnection'].op,
       ...(conn ? { uuid: conn.uuid, name: conn.id } : {}),
       // A device path that names nothing reaches here as -1: the record names no device then.
       ...(ifindex !== null && ifindex > 0 ? { ifindex } : {}),
       ...(device ? { iface: device.name } : {}),
     };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.ActivateConnection']);
       return this.serialized(async () => {
         const current = this.options.settings.byObjectNumber(connection);
         if (!current) {
@@ -165,12 +164,11 @@ export class Activations extends EventEmitter<ActivationsEvents> {
    * activation fails, the profile is removed again.
    */
   addAndActivate(ref: CallerRef, input: SettingsInput, ifindex: number | null): Promise<{ conn: SettingsConnection; active: ActiveConnection }> {
-    const { settings, auth } = this.options;
+    const { settings } = this.options;
     return settings.addThen<{ conn: SettingsConnection; active: ActiveConnection }>(
       ref,
       input,
-      'connection-add-activate',
-      (caller) => auth().require(caller, NETWORK_CONTROL),
+      OPERATIONS['Manager.AddAndActivateConnection'],
       (tx, conn, commit) =>
         this.serialized(async () => {
           const prepared = this.prepare(tx, conn, ifindex);
@@ -398,9 +396,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** DeactivateConnection: ends active connection `number`, taking back what its activation changed. */
   deactivate(ref: CallerRef, number: number): Promise<void> {
     const known = this.actives.get(number);
-    const context = { op: 'connection-deactivate' as const, ...(known ? this.fieldsOf(known) : {}) };
+    const context = { op: OPERATIONS['Manager.DeactivateConnection'].op, ...(known ? this.fieldsOf(known) : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.DeactivateConnection']);
       return this.serialized(async () => {
         const active = this.actives.get(number);
         if (!active || active.state !== ACTIVE_STATE.activated) {
@@ -416,9 +414,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   disconnect(ref: CallerRef, ifindex: number): Promise<void> {
     const device = this.options.devices.byIfindex(ifindex);
     const running = this.list().find((a) => a.ifindex === ifindex);
-    const context = { op: 'device-disconnect' as const, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
+    const context = { op: OPERATIONS['Device.Disconnect'].op, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Device.Disconnect']);
       return this.serialized(async () => {
         const current = this.options.devices.byIfindex(ifindex);
         if (!current) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
