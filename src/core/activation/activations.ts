@@ -109,6 +109,20 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.settings.on('added', this.onConnectionAdded);
   }
 
+  /**
+   * Stops starting anything new and waits, at most `timeoutMs`, for the
+   * activation or deactivation under way: a stopping daemon leaves no
+   * change half done when it can help it (one it cannot finish in time is
+   * finished by the next start, docs/active-state.md).
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    this.close();
+    this.started = false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   close(): void {
     this.options.devices.off('removed', this.onDeviceRemoved);
     this.options.devices.off('added', this.onDeviceAdded);
