@@ -48,6 +48,11 @@ const IFLA_INFO_DATA = 2;
 const VETH_INFO_PEER = 1;
 const IFLA_VLAN_ID = 1;
 const IFLA_MACVLAN_MODE = 1;
+const IFLA_MACVLAN_FLAGS = 2;
+const MACVLAN_FLAG_NOPROMISC = 1;
+/** IFLA_VLAN_FLAGS: struct ifla_vlan_flags { flags, mask } */
+const IFLA_VLAN_FLAGS = 2;
+const VLAN_FLAGS_ALL = 0xf;
 const IFLA_VXLAN_ID = 1;
 const IFLA_VXLAN_GROUP = 2;
 const IFLA_VXLAN_LINK = 3;
@@ -61,6 +66,7 @@ const RTA_DST = 1;
 const RTA_OIF = 4;
 const RTA_GATEWAY = 5;
 const RTA_PRIORITY = 6;
+const RTA_TABLE = 15;
 /** RT_TABLE_MAIN */
 export const RT_TABLE_MAIN = 254;
 /** RTPROT_STATIC: a route added by an administrator (or a daemon acting for one) */
@@ -128,17 +134,17 @@ export function hwAddressBytes(text: string): Buffer {
 
 // ---- links ----
 
-const nested = (type: number, ...children: Buffer[]): Buffer => attribute(type | NLA_F_NESTED, Buffer.concat(children));
+export const nested = (type: number, ...children: Buffer[]): Buffer => attribute(type | NLA_F_NESTED, Buffer.concat(children));
 const name = (text: string): Buffer => attribute(IFLA_IFNAME, Buffer.from(`${text}\0`, 'utf8'));
 
-function u16(value: number, bigEndian = false): Buffer {
+export function u16(value: number, bigEndian = false): Buffer {
   const out = Buffer.alloc(2);
   if (bigEndian) out.writeUInt16BE(value, 0);
   else out.writeUInt16LE(value, 0);
   return out;
 }
 
-function ifinfomsg(ifindex = 0, flags = 0, change = 0): Buffer {
+export function ifinfomsg(ifindex = 0, flags = 0, change = 0): Buffer {
   const out = Buffer.alloc(IFINFOMSG_LEN); // family AF_UNSPEC, type 0
   out.writeUInt8(AF_UNSPEC, 0);
   out.writeInt32LE(ifindex, 4);
@@ -157,9 +163,15 @@ function kindAttributes(spec: LinkSpec): { data: Buffer[]; outer: Buffer[] } {
       // VETH_INFO_PEER is a struct ifinfomsg followed by the peer's own attributes.
       return { data: [nested(VETH_INFO_PEER, ifinfomsg(), name(spec.peer))], outer: [] };
     case 'macvlan':
-      return { data: [attribute(IFLA_MACVLAN_MODE, u32(spec.mode))], outer: [attribute(IFLA_LINK, u32(spec.parent))] };
+      return {
+        data: [attribute(IFLA_MACVLAN_MODE, u32(spec.mode)), ...(spec.noPromisc ? [attribute(IFLA_MACVLAN_FLAGS, u16(MACVLAN_FLAG_NOPROMISC))] : [])],
+        outer: [attribute(IFLA_LINK, u32(spec.parent))],
+      };
     case 'vlan':
-      return { data: [attribute(IFLA_VLAN_ID, u16(spec.id))], outer: [attribute(IFLA_LINK, u32(spec.parent))] };
+      return {
+        data: [attribute(IFLA_VLAN_ID, u16(spec.id)), ...(spec.flags !== undefined ? [attribute(IFLA_VLAN_FLAGS, Buffer.concat([u32(spec.flags), u32(VLAN_FLAGS_ALL)]))] : [])],
+        outer: [attribute(IFLA_LINK, u32(spec.parent))],
+      };
     case 'vxlan': {
       const data = [attribute(IFLA_VXLAN_ID, u32(spec.id))];
       if (spec.parent !== null) data.push(attribute(IFLA_VXLAN_LINK, u32(spec.parent)));
@@ -180,7 +192,8 @@ function kindAttributes(spec: LinkSpec): { data: Buffer[]; outer: Buffer[] } {
 /** RTM_NEWLINK creating the link `spec` describes (NLM_F_CREATE|NLM_F_EXCL: an existing name is EEXIST), acknowledged. */
 export function createLinkRequest(seq: number, spec: LinkSpec & { readonly ifindex?: number }): Buffer {
   const { data, outer } = kindAttributes(spec);
-  const info = [attribute(IFLA_INFO_KIND, Buffer.from(spec.kind, 'ascii'))];
+  const kind = spec.kind === 'macvlan' && spec.tap ? 'macvtap' : spec.kind;
+  const info = [attribute(IFLA_INFO_KIND, Buffer.from(kind, 'ascii'))];
   if (data.length > 0) info.push(nested(IFLA_INFO_DATA, ...data));
   // A non-zero ifi_index asks the kernel for that index (EBUSY when it is taken).
   return encodeMessage(RTM_NEWLINK, CREATE, seq, Buffer.concat([ifinfomsg(spec.ifindex ?? 0), name(spec.name), ...outer, nested(IFLA_LINKINFO, ...info)]));
@@ -232,7 +245,9 @@ function routeBody(r: Route, scope: number): Buffer {
   const rtmsg = Buffer.alloc(RTMSG_LEN);
   rtmsg.writeUInt8(family === 4 ? AF_INET : AF_INET6, 0);
   rtmsg.writeUInt8(r.prefix, 1); // rtm_dst_len; src_len, tos 0
-  rtmsg.writeUInt8(RT_TABLE_MAIN, 4);
+  // rtm_table holds 8 bits: a larger table is RT_TABLE_UNSPEC there and RTA_TABLE says which, as iproute2 sends it.
+  const table = r.table ?? RT_TABLE_MAIN;
+  rtmsg.writeUInt8(table < 256 ? table : 0, 4);
   rtmsg.writeUInt8(RTPROT_STATIC, 5);
   rtmsg.writeUInt8(scope, 6);
   rtmsg.writeUInt8(RTN_UNICAST, 7); // rtm_flags 0
@@ -241,11 +256,12 @@ function routeBody(r: Route, scope: number): Buffer {
   if (r.prefix > 0) attrs.push(attribute(RTA_DST, dest));
   if (r.gateway !== null) attrs.push(attribute(RTA_GATEWAY, ipAddressBytes(r.gateway, family)));
   attrs.push(attribute(RTA_OIF, u32(r.ifindex)), attribute(RTA_PRIORITY, u32(r.metric)));
+  if (table >= 256) attrs.push(attribute(RTA_TABLE, u32(table)));
   return Buffer.concat([rtmsg, ...attrs]);
 }
 
 /**
- * RTM_NEWROUTE adding `route` to the main table, protocol static, unicast; scope universe through
+ * RTM_NEWROUTE adding `route` to its table (main when it names none), protocol static, unicast; scope universe through
  * a gateway, link without one (NLM_F_CREATE|NLM_F_EXCL: an existing one is EEXIST), acknowledged.
  */
 export function addRouteRequest(seq: number, route: Route): Buffer {
@@ -253,10 +269,15 @@ export function addRouteRequest(seq: number, route: Route): Buffer {
 }
 
 /**
- * RTM_DELROUTE removing `route` from the main table (a missing one is ESRCH), acknowledged. The
+ * RTM_DELROUTE removing `route` from its table (a missing one is ESRCH), acknowledged. The
  * scope is RT_SCOPE_NOWHERE, "any", as iproute2 sends it; the protocol is static, so a route
  * someone else made (kernel, boot, dhcp) is not taken for ours.
  */
 export function deleteRouteRequest(seq: number, route: Route): Buffer {
   return encodeMessage(RTM_DELROUTE, CHANGE, seq, routeBody(route, RT_SCOPE_NOWHERE));
+}
+
+/** RTM_GETLINK of the one link with `ifindex` (not a dump: one RTM_NEWLINK, or an error such as ENODEV). */
+export function getLinkRequest(seq: number, ifindex: number): Buffer {
+  return encodeMessage(RTM_GETLINK, NLM_F_REQUEST, seq, Buffer.concat([ifinfomsg(ifindex), attribute(IFLA_EXT_MASK, u32(RTEXT_FILTER_VF))]));
 }

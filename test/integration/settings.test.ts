@@ -250,10 +250,10 @@ describe('ReloadConnections', () => {
     // A rewrite keeps the keys we do not know.
     const current = (await harness.client.call(path as string, CONNECTION_IFACE, 'GetSettings'))[0] as Record<string, Record<string, unknown>>;
     await harness.client.call(path as string, CONNECTION_IFACE, 'Update', 'a{sa{sv}}', [
-      { ...current, connection: { ...current.connection, zone: variant('s', 'trusted') } },
+      { ...current, connection: { ...current.connection, 'autoconnect-priority': variant('i', 7) } },
     ]);
     const text = await readFile(join(harness.daemon.profilesDir, 'by-hand.nmconnection'), 'utf8');
-    expect(text).toContain('zone=trusted');
+    expect(text).toContain('autoconnect-priority=7');
     expect(text).toContain('[x-vendor]\nkeep-me=yes\n');
   });
 });

@@ -66,6 +66,9 @@ interface Prepared {
   readonly giveWay: readonly ActiveConnection[];
 }
 
+/** Types whose 802-3-ethernet.mac-address names the parent link rather than the link itself. */
+const PARENT_BY_MAC: ReadonlySet<string> = new Set(['vlan', 'macvlan', 'vxlan']);
+
 /** Where a profile is to be applied, resolved before the record is made. */
 interface Target {
   readonly plan: ActivationPlan;
@@ -241,7 +244,16 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           ...(this.options.ipv6ConfDir ? { ipv6ConfDir: this.options.ipv6ConfDir } : {}),
         },
         active,
-      ).apply(ifindex, { mtu: plan.mtu, clonedMac: plan.clonedMac, master: target.masterIfindex, ipv4: plan.ipv4, ipv6: plan.ipv6 });
+      ).apply(ifindex, {
+        mtu: plan.mtu,
+        clonedMac: plan.clonedMac,
+        master: target.masterIfindex,
+        bridge: plan.bridge,
+        port: plan.port,
+        created: !target.device,
+        ipv4: plan.ipv4,
+        ipv6: plan.ipv6,
+      });
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
@@ -315,11 +327,20 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         `${quote(conn.id)} is a ${plan.type} profile and ${quote(device.name)} is a ${device.type} device: it cannot be activated there.`,
       );
     }
+    if (device && plan.boundMac !== null && !PARENT_BY_MAC.has(plan.type) && device.hwAddress !== plan.boundMac) {
+      throw new NetauditError(
+        'IncompatibleConnection',
+        `${quote(conn.id)} is for the device with the MAC address ${plan.boundMac} (802-3-ethernet.mac-address), and ${quote(device.name)} has ${device.hwAddress || 'none'}.`,
+      );
+    }
     if (device && !device.managed) {
       throw new NetauditError('UnmanagedDevice', `${quote(device.name)} is not managed (its Managed property is false): set it to true first.`);
     }
     const iface = device?.name ?? plan.ifname!;
-    const parent = plan.parent === null ? null : this.lookUp(plan.parent, `the parent of ${quote(conn.id)} (${plan.type}.parent)`).ifindex;
+    const parent =
+      plan.parent !== null ? this.lookUp(plan.parent, `the parent of ${quote(conn.id)} (${plan.type}.parent)`).ifindex
+      : plan.boundMac !== null && PARENT_BY_MAC.has(plan.type) ? this.parentByMac(conn, plan.boundMac)
+      : null;
     if (!device && (plan.softwareKind === 'vlan' || plan.softwareKind === 'macvlan') && parent === null) {
       throw new NetauditError('InvalidArgument', `${plan.type}.parent: ${quote(conn.id)} needs the parent interface of the link it creates.`);
     }
@@ -335,6 +356,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     }
     const ifindexToBe = device?.ifindex ?? ++this.highestIfindex;
     return { plan, device, iface, ifindex: ifindexToBe, parent, master, masterIfindex };
+  }
+
+  /** The parent named by 802-3-ethernet.mac-address (vlan, macvlan, vxlan without a parent), as NetworkManager finds it. */
+  private parentByMac(conn: SettingsConnection, mac: string): number {
+    // A macvlan or vlan shares its parent's MAC: the parent is the link that is neither.
+    const found = this.options.devices.list().find((d) => d.hwAddress === mac && d.kind !== 'macvlan' && d.kind !== 'macvtap' && d.kind !== 'vlan');
+    if (!found) throw new NetauditError('UnknownDevice', `No device has the MAC address ${mac} (802-3-ethernet.mac-address of ${quote(conn.id)}, which names the parent); GetDevices lists them.`);
+    return found.ifindex;
   }
 
   /** An interface name, or a profile's UUID whose connection is active: the device it is. */
@@ -624,14 +653,19 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (plan.ifname === null || !match(plan)) continue;
       const device = this.options.devices.byName(plan.ifname);
       if (device && (!device.autoconnect || !device.managed || device.activeConnection !== null)) continue;
+      // A profile bound to another MAC address is not for this link (nm_device_check_connection_compatible()).
+      if (device && plan.boundMac !== null && !PARENT_BY_MAC.has(plan.type) && device.hwAddress !== plan.boundMac) continue;
       if (!device && plan.softwareKind === null) continue;
       const priority = (conn.settings.get('connection')?.get('autoconnect-priority')?.value as number | undefined) ?? 0;
       candidates.push({ conn, plan, rank: (plan.master ? 2000 : plan.type === 'bridge' ? 0 : 1000) - priority });
     }
     candidates.sort((a, b) => a.rank - b.rank);
-    for (const { conn } of candidates) {
+    for (const { conn, plan } of candidates) {
       await this.serialized(async () => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;
+        // A candidate of higher priority took the link meanwhile: the others give way to it, not it to them.
+        const taken = this.options.devices.byName(plan.ifname!);
+        if (taken && this.list().some((a) => a.ifindex === taken.ifindex)) return;
         let target: Target;
         try {
           target = this.resolve(conn, null);

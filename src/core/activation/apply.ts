@@ -6,10 +6,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { NetauditError, quote } from '../errors.js';
-import { KernelRefusal, type Address, type Link, type LinkChange, type Platform, type Route } from '../platform/platform.js';
+import {
+  KernelRefusal,
+  type Address,
+  type BridgeOptions,
+  type BridgePortOptions,
+  type Link,
+  type LinkChange,
+  type Platform,
+  type Route,
+} from '../platform/platform.js';
 import type { ActiveConnection } from './active-connection.js';
 import type { IpPlan } from './plan.js';
-import { routeText, takeBackSteps, type UndoStep } from './undo.js';
+import { routeText, ruleText, takeBackSteps, type UndoStep } from './undo.js';
 
 /** What the apply step needs to know of the world besides the Platform. */
 export interface ApplyContext {
@@ -27,6 +36,12 @@ export interface LinkSettings {
   readonly clonedMac: string | null;
   /** the bridge's ifindex for a port */
   readonly master: number | null;
+  /** a bridge's STP options, set after the link's settings */
+  readonly bridge: BridgeOptions | null;
+  /** a port's options, set once it is a port of its bridge */
+  readonly port: BridgePortOptions | null;
+  /** true when the activation created the link: options it set go with the link, nothing to restore */
+  readonly created: boolean;
   readonly ipv4: IpPlan | null;
   readonly ipv6: IpPlan | null;
 }
@@ -99,12 +114,44 @@ export class LinkConfigurator {
       this.active.applied = { ...this.active.applied, [key]: value };
       await this.change(label, undo, () => this.platform.setLink(ifindex, { [key]: value }));
     }
+    if (settings.bridge) await this.bridgeOptions(ifindex, settings.bridge, settings.created);
+    if (settings.port) await this.portOptions(ifindex, settings.port);
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
     if (!this.current(ifindex).up) {
       await this.change('bring the link up', { kind: 'restore-link', ifindex, change: { up: false } }, () => this.platform.setLink(ifindex, { up: true }));
     }
     for (const ip of [settings.ipv4, settings.ipv6]) if (ip) await this.addresses(ifindex, ip);
     for (const ip of [settings.ipv4, settings.ipv6]) if (ip) await this.routes(ifindex, ip);
+    for (const ip of [settings.ipv4, settings.ipv6]) if (ip) await this.rules(ip);
+  }
+
+  /** The options that differ from the bridge's; restored at deactivation unless the activation created the bridge (it is deleted then). */
+  private async bridgeOptions(ifindex: number, wanted: BridgeOptions, created: boolean): Promise<void> {
+    const before = await this.platform.bridgeOptions(ifindex).catch((e: unknown) => {
+      throw kernelError(e, 'read the bridge options', this.active.iface);
+    });
+    const change = differing(before, wanted);
+    if (Object.keys(change).length === 0) return;
+    const undo: UndoStep | null = created ? null : { kind: 'restore-bridge', ifindex, options: pick(before, change) };
+    await this.change(`set the bridge options ${JSON.stringify(change)}`, undo, () => this.platform.setBridgeOptions(ifindex, change));
+  }
+
+  private async portOptions(ifindex: number, wanted: BridgePortOptions): Promise<void> {
+    const before = await this.platform.bridgePortOptions(ifindex).catch((e: unknown) => {
+      throw kernelError(e, 'read the bridge port options', this.active.iface);
+    });
+    const change = differing(before, wanted);
+    if (Object.keys(change).length === 0) return;
+    await this.change(`set the bridge port options ${JSON.stringify(change)}`, { kind: 'restore-bridge-port', ifindex, options: pick(before, change) }, () =>
+      this.platform.setBridgePortOptions(ifindex, change),
+    );
+  }
+
+  private async rules(ip: IpPlan): Promise<void> {
+    for (const rule of ip.rules) {
+      // A rule the kernel had already stays when the connection goes.
+      await this.change(`add the rule ${ruleText(rule)}`, { kind: 'remove-rule', rule }, () => this.platform.addRule(rule), existed);
+    }
   }
 
   /** IPv6 disabled: the interface's disable_ipv6 sysctl on; manual and link-local: off (each restored at deactivation). */
@@ -138,12 +185,22 @@ export class LinkConfigurator {
 
   private async routes(ifindex: number, ip: IpPlan): Promise<void> {
     const any = ip.family === 4 ? '0.0.0.0' : '::';
-    const routes: Route[] = ip.routes.map((r) => ({ family: ip.family, dest: r.dest, prefix: r.prefix, gateway: r.gateway, ifindex, metric: r.metric }));
-    if (ip.gateway) routes.unshift({ family: ip.family, dest: any, prefix: 0, gateway: ip.gateway, ifindex, metric: ip.metric });
+    const routes: Route[] = ip.routes.map((r) => ({ family: ip.family, dest: r.dest, prefix: r.prefix, gateway: r.gateway, ifindex, metric: r.metric, table: r.table }));
+    if (ip.gateway) routes.unshift({ family: ip.family, dest: any, prefix: 0, gateway: ip.gateway, ifindex, metric: ip.metric, table: ip.table });
     for (const route of routes) {
       await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
     }
   }
+}
+
+/** The fields of `wanted` whose value differs from `current`'s. */
+function differing<T extends object>(current: T, wanted: T): Partial<T> {
+  return Object.fromEntries(Object.entries(wanted).filter(([k, v]) => current[k as keyof T] !== v)) as Partial<T>;
+}
+
+/** The fields of `from` that `keys` has. */
+function pick<T extends object>(from: T, keys: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.keys(keys).map((k) => [k, from[k as keyof T]])) as Partial<T>;
 }
 
 function existed(e: unknown): boolean {

@@ -4,7 +4,9 @@
 // and every profile the daemon cannot apply is a named error here, before
 // the attempt's record and before the kernel is asked anything.
 import { NetauditError, quote } from '../errors.js';
-import type { LinkSpec } from '../platform/platform.js';
+import type { BridgeOptions, BridgePortOptions, LinkSpec, Rule } from '../platform/platform.js';
+import { unappliedProperty } from '../settings/applicable.js';
+import { ruleFromDict } from '../settings/routing-rule.js';
 import { getProp, getString, type Settings, type Value } from '../settings/value.js';
 
 export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore';
@@ -19,17 +21,22 @@ export interface PlannedRoute {
   readonly prefix: number;
   readonly gateway: string | null;
   readonly metric: number;
+  /** the routing table: the route's own, else route-table, else main (254) */
+  readonly table: number;
 }
 
 export interface IpPlan {
   readonly family: 4 | 6;
   readonly method: IpMethod;
   readonly addresses: readonly PlannedAddress[];
-  /** the default route's next hop, from `gateway` */
+  /** the default route's next hop, from `gateway`; null with never-default */
   readonly gateway: string | null;
   readonly routes: readonly PlannedRoute[];
-  /** the metric of the default route and of routes that name none: the type's default */
+  /** the metric of the default route and of routes that name none: route-metric, else the type's default */
   readonly metric: number;
+  /** the table of the default route and of routes that name none: route-table, else main (254) */
+  readonly table: number;
+  readonly rules: readonly Rule[];
 }
 
 export interface ActivationPlan {
@@ -44,8 +51,14 @@ export interface ActivationPlan {
   /** the parent (vlan, macvlan, vxlan): an interface name or a profile's UUID */
   readonly parent: string | null;
   readonly mtu: number | null;
-  /** lower-case colon hex */
+  /** lower-case colon hex: 802-3-ethernet.cloned-mac-address, else bridge.mac-address */
   readonly clonedMac: string | null;
+  /** 802-3-ethernet.mac-address, lower-case colon hex: the profile applies only to the link with this MAC */
+  readonly boundMac: string | null;
+  /** a bridge's STP options (kernel units), NetworkManager's defaults for those left out */
+  readonly bridge: BridgeOptions | null;
+  /** a bridge port's options, NetworkManager's defaults for those left out */
+  readonly port: BridgePortOptions | null;
   /** null for a bridge port: a port has no IP configuration of its own */
   readonly ipv4: IpPlan | null;
   readonly ipv6: IpPlan | null;
@@ -85,7 +98,10 @@ function entries(v: Value | undefined): Map<string, Value>[] {
   return Array.isArray(v?.value) ? (v.value as Map<string, Value>[]) : [];
 }
 
-function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', metric: number): IpPlan {
+/** RT_TABLE_MAIN: NetworkManager's table 0, "the main table unless policy routing says otherwise" */
+const MAIN = 254;
+
+function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number): IpPlan {
   const family = setting === 'ipv6' ? 6 : 4;
   // A profile without the setting has NetworkManager's default method, auto.
   const method = getString(settings, setting, 'method') ?? 'auto';
@@ -99,19 +115,18 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', metric: number): I
     address: e.get('address')!.value as string,
     prefix: e.get('prefix')!.value as number,
   }));
-  const routes = entries(getProp(settings, setting, 'route-data')).map((e, i) => {
-    const table = e.get('table')?.value as number | undefined;
-    if (table !== undefined && table !== 0 && table !== 254) {
-      throw new NetauditError('NotSupported', `${setting}.route-data[${i}].table ${table}: only the main table (254) is supported.`);
-    }
-    return {
-      dest: e.get('dest')!.value as string,
-      prefix: e.get('prefix')!.value as number,
-      gateway: (e.get('next-hop')?.value as string | undefined) ?? null,
-      metric: (e.get('metric')?.value as number | undefined) ?? metric,
-    };
-  });
-  return { family, method: method as IpMethod, addresses, gateway: getString(settings, setting, 'gateway') ?? null, routes, metric };
+  const metric = (getProp(settings, setting, 'route-metric')?.value as number | undefined) ?? typeMetric;
+  const table = (getProp(settings, setting, 'route-table')?.value as number | undefined) || MAIN;
+  const routes = entries(getProp(settings, setting, 'route-data')).map((e) => ({
+    dest: e.get('dest')!.value as string,
+    prefix: e.get('prefix')!.value as number,
+    gateway: (e.get('next-hop')?.value as string | undefined) ?? null,
+    metric: (e.get('metric')?.value as number | undefined) ?? metric,
+    table: (e.get('table')?.value as number | undefined) || table,
+  }));
+  const rules = entries(getProp(settings, setting, 'routing-rules')).map((e, i) => ruleFromDict(`${setting}.routing-rules[${i}]`, family, e));
+  const gateway = getProp(settings, setting, 'never-default')?.value === true ? null : (getString(settings, setting, 'gateway') ?? null);
+  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules };
 }
 
 /**
@@ -131,9 +146,12 @@ export function planActivation(settings: Settings): ActivationPlan {
   if (type !== '802-3-ethernet' && !SOFTWARE.has(type)) {
     throw new NetauditError('NotSupported', `Profiles of type ${quote(type)} cannot be activated.`);
   }
+  const unapplied = unappliedProperty(settings);
+  if (unapplied) throw unapplied;
   const master = getString(settings, 'connection', 'master') ?? null;
   const metric = DEFAULT_METRIC[type] ?? 20000;
   const mtu = getProp(settings, '802-3-ethernet', 'mtu')?.value as number | undefined;
+  const num = (setting: string, prop: string): number | undefined => getProp(settings, setting, prop)?.value as number | undefined;
   return {
     type,
     ifname: getString(settings, 'connection', 'interface-name') ?? null,
@@ -141,7 +159,22 @@ export function planActivation(settings: Settings): ActivationPlan {
     master,
     parent: type === 'vlan' || type === 'macvlan' || type === 'vxlan' ? (getString(settings, type, 'parent') ?? null) : null,
     mtu: mtu !== undefined && mtu > 0 ? mtu : null,
-    clonedMac: macText(getProp(settings, '802-3-ethernet', 'cloned-mac-address')),
+    clonedMac: macText(getProp(settings, '802-3-ethernet', 'cloned-mac-address')) ?? (type === 'bridge' ? macText(getProp(settings, 'bridge', 'mac-address')) : null),
+    boundMac: macText(getProp(settings, '802-3-ethernet', 'mac-address')),
+    // NetworkManager applies every bridge option at activation, its default for one left out
+    // (nm-device-bridge.c, NM_BRIDGE_* of libnm-base/nm-base.h); the kernel counts in centiseconds.
+    bridge:
+      type === 'bridge'
+        ? {
+            stp: (getProp(settings, 'bridge', 'stp')?.value as boolean | undefined) ?? true,
+            priority: num('bridge', 'priority') ?? 32768,
+            forwardDelay: (num('bridge', 'forward-delay') ?? 15) * 100,
+            helloTime: (num('bridge', 'hello-time') ?? 2) * 100,
+            maxAge: (num('bridge', 'max-age') ?? 20) * 100,
+          }
+        : null,
+    // The same for a port: NM_BRIDGE_PORT_PRIORITY_DEFAULT 32, NM_BRIDGE_PORT_PATH_COST_DEFAULT 100.
+    port: master ? { priority: num('bridge-port', 'priority') ?? 32, cost: num('bridge-port', 'path-cost') ?? 100 } : null,
     ipv4: master ? null : ipPlan(settings, 'ipv4', metric),
     ipv6: master ? null : ipPlan(settings, 'ipv6', metric),
     settings,
@@ -163,9 +196,18 @@ export function linkSpec(plan: ActivationPlan, name: string, parent: number | nu
     case 'veth':
       return { kind: 'veth', name, peer: getString(s, 'veth', 'peer')! };
     case 'macvlan':
-      return { kind: 'macvlan', name, parent: parent!, mode: MACVLAN_MODE[num('macvlan', 'mode') ?? 2] ?? 4 };
+      return {
+        kind: 'macvlan',
+        name,
+        parent: parent!,
+        mode: MACVLAN_MODE[num('macvlan', 'mode') ?? 2] ?? 4,
+        // NetworkManager's defaults: promiscuous true, tap false
+        ...(getProp(s, 'macvlan', 'tap')?.value === true ? { tap: true } : {}),
+        ...(getProp(s, 'macvlan', 'promiscuous')?.value === false ? { noPromisc: true } : {}),
+      };
     case 'vlan':
-      return { kind: 'vlan', name, parent: parent!, id: num('vlan', 'id') ?? 0 };
+      // vlan.flags: NetworkManager's default is reorder-headers (1), its bits are the kernel's
+      return { kind: 'vlan', name, parent: parent!, id: num('vlan', 'id') ?? 0, flags: num('vlan', 'flags') ?? 1 };
     case 'vxlan':
       return {
         kind: 'vxlan',

@@ -4,7 +4,16 @@
 // restart (docs/active-state.md): `connection down` then removes exactly
 // what the activation added, whichever daemon added it.
 import { writeFile } from 'node:fs/promises';
-import { KernelRefusal, type Address, type LinkChange, type Platform, type Route } from '../platform/platform.js';
+import {
+  KernelRefusal,
+  type Address,
+  type BridgeOptions,
+  type BridgePortOptions,
+  type LinkChange,
+  type Platform,
+  type Route,
+  type Rule,
+} from '../platform/platform.js';
 
 export type UndoStep =
   /** a link the activation created: deleted */
@@ -16,13 +25,23 @@ export type UndoStep =
   /** an address the activation added: removed */
   | { readonly kind: 'remove-address'; readonly address: Address }
   /** a route the activation added: removed */
-  | { readonly kind: 'remove-route'; readonly route: Route };
+  | { readonly kind: 'remove-route'; readonly route: Route }
+  /** bridge options the activation changed on a bridge it did not create: set back to these values */
+  | { readonly kind: 'restore-bridge'; readonly ifindex: number; readonly options: Partial<BridgeOptions> }
+  /** bridge port options the activation changed: set back to these values */
+  | { readonly kind: 'restore-bridge-port'; readonly ifindex: number; readonly options: Partial<BridgePortOptions> }
+  /** a routing rule the activation added: removed */
+  | { readonly kind: 'remove-rule'; readonly rule: Rule };
 
 export function routeText(route: Route): string {
-  return `${route.dest}/${route.prefix}${route.gateway ? ` via ${route.gateway}` : ''} metric ${route.metric}`;
+  return `${route.dest}/${route.prefix}${route.gateway ? ` via ${route.gateway}` : ''} metric ${route.metric}${route.table !== undefined && route.table !== 254 ? ` table ${route.table}` : ''}`;
 }
 
-function changeText(change: LinkChange): string {
+export function ruleText(rule: Rule): string {
+  return `priority ${rule.priority}${rule.invert ? ' not' : ''} from ${rule.from === null ? 'all' : `${rule.from}/${rule.fromLen}`}${rule.to === null ? '' : ` to ${rule.to}/${rule.toLen}`} table ${rule.table}`;
+}
+
+function changeText(change: LinkChange | Partial<BridgeOptions> | Partial<BridgePortOptions>): string {
   return Object.entries(change)
     .map(([k, v]) => `${k} ${String(v)}`)
     .join(', ');
@@ -41,6 +60,12 @@ export function describeUndo(step: UndoStep): string {
       return `remove the address ${step.address.address}/${step.address.prefix}`;
     case 'remove-route':
       return `remove the route ${routeText(step.route)}`;
+    case 'restore-bridge':
+      return `restore the bridge options ${changeText(step.options)}`;
+    case 'restore-bridge-port':
+      return `restore the bridge port options ${changeText(step.options)}`;
+    case 'remove-rule':
+      return `remove the rule ${ruleText(step.rule)}`;
   }
 }
 
@@ -57,6 +82,12 @@ export function runUndo(step: UndoStep, platform: Platform): Promise<void> {
       return platform.deleteAddress(step.address);
     case 'remove-route':
       return platform.deleteRoute(step.route);
+    case 'restore-bridge':
+      return platform.setBridgeOptions(step.ifindex, step.options);
+    case 'restore-bridge-port':
+      return platform.setBridgePortOptions(step.ifindex, step.options);
+    case 'remove-rule':
+      return platform.deleteRule(step.rule);
   }
 }
 

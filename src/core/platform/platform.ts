@@ -61,8 +61,10 @@ export type LinkSpec =
   /** both ends in the daemon's namespace */
   | { readonly kind: 'veth'; readonly name: string; readonly peer: string }
   /** mode as the kernel numbers it: 1 private, 2 vepa, 4 bridge, 8 passthru, 16 source */
-  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mode: number }
-  | { readonly kind: 'vlan'; readonly name: string; readonly parent: number; readonly id: number }
+  /** `tap`: a macvtap link (a character device beside it); `noPromisc`: MACVLAN_FLAG_NOPROMISC */
+  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mode: number; readonly tap?: boolean; readonly noPromisc?: boolean }
+  /** `flags`: VLAN_FLAG_* (1 reorder headers, 2 GVRP, 4 loose binding, 8 MVRP), all four set as given */
+  | { readonly kind: 'vlan'; readonly name: string; readonly parent: number; readonly id: number; readonly flags?: number }
   | {
       readonly kind: 'vxlan';
       readonly name: string;
@@ -97,6 +99,40 @@ export interface Route {
   readonly ifindex: number;
   /** RTA_PRIORITY */
   readonly metric: number;
+  /** the routing table (RTA_TABLE); the main table (254) when left out */
+  readonly table?: number;
+}
+
+/** A bridge's STP options, in the kernel's units (IFLA_BR_*: timers in centiseconds). */
+export interface BridgeOptions {
+  readonly stp: boolean;
+  readonly priority: number;
+  readonly forwardDelay: number;
+  readonly helloTime: number;
+  readonly maxAge: number;
+}
+
+/** A bridge port's options (IFLA_BRPORT_PRIORITY, IFLA_BRPORT_COST). */
+export interface BridgePortOptions {
+  readonly priority: number;
+  readonly cost: number;
+}
+
+/** A policy routing rule (RTM_NEWRULE, FRA_*); null fields match anything. */
+export interface Rule {
+  readonly family: 4 | 6;
+  readonly priority: number;
+  readonly table: number;
+  readonly invert: boolean;
+  /** source network, its prefix length in fromLen */
+  readonly from: string | null;
+  readonly fromLen: number;
+  readonly to: string | null;
+  readonly toLen: number;
+  readonly fwmark: number | null;
+  readonly fwmask: number | null;
+  readonly iifname: string | null;
+  readonly oifname: string | null;
 }
 
 /** A route as the kernel lists it: with its table and the protocol that made it (RTPROT_KERNEL 2, RTPROT_STATIC 4, RTPROT_RA 9…). */
@@ -135,10 +171,22 @@ export interface Platform extends EventEmitter<PlatformEvents> {
   addAddress(address: Address): Promise<void>;
   /** Removes an address (a missing one is EADDRNOTAVAIL); rejects with a KernelRefusal. */
   deleteAddress(address: Address): Promise<void>;
-  /** Adds a route to the main table, protocol static (an existing one is EEXIST); rejects with a KernelRefusal. */
+  /** Adds a route to its table (main by default), protocol static (an existing one is EEXIST); rejects with a KernelRefusal. */
   addRoute(route: Route): Promise<void>;
   /** Removes that route (a missing one is ESRCH); rejects with a KernelRefusal. */
   deleteRoute(route: Route): Promise<void>;
+  /** The STP options of the bridge `ifindex`, as the kernel has them now. */
+  bridgeOptions(ifindex: number): Promise<BridgeOptions>;
+  /** Changes the options given of the bridge `ifindex`; rejects with a KernelRefusal. */
+  setBridgeOptions(ifindex: number, change: Partial<BridgeOptions>): Promise<void>;
+  /** The options of the bridge port `ifindex`, as the kernel has them now. */
+  bridgePortOptions(ifindex: number): Promise<BridgePortOptions>;
+  /** Changes the options given of the bridge port `ifindex`; rejects with a KernelRefusal. */
+  setBridgePortOptions(ifindex: number, change: Partial<BridgePortOptions>): Promise<void>;
+  /** Adds a rule, protocol static (an identical one is EEXIST); rejects with a KernelRefusal. */
+  addRule(rule: Rule): Promise<void>;
+  /** Removes that rule (a missing one is ENOENT); rejects with a KernelRefusal. */
+  deleteRule(rule: Rule): Promise<void>;
   /** Lists links and addresses again and reports what differs from what was known (Reload). */
   refresh(): Promise<void>;
   close(): Promise<void>;

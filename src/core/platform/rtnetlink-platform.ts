@@ -30,16 +30,22 @@ import {
   deleteAddressRequest,
   deleteRouteRequest,
   getLinkByNameRequest,
+  getLinkRequest,
   RTM_NEWROUTE,
   setLinkRequest,
 } from '../../native/rtnetlink-requests.js';
 import { decodeRoute, routeDumpRequest } from '../../native/rtnetlink-routes.js';
+import { decodeBridgeOptions, decodeBridgePortOptions, setBridgePortRequest, setBridgeRequest } from '../../native/rtnetlink-bridge.js';
+import { addRuleRequest, deleteRuleRequest } from '../../native/rtnetlink-rules.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
 import { quotePath } from '../errors.js';
 import {
   KernelRefusal,
   type Address,
+  type BridgeOptions,
+  type BridgePortOptions,
   type KernelRoute,
+  type Rule,
   type Link,
   type LinkChange,
   type LinkSpec,
@@ -180,6 +186,36 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     await this.change(`delete route ${routeText(route)}`, (seq) => deleteRouteRequest(seq, route));
   }
 
+  async bridgeOptions(ifindex: number): Promise<BridgeOptions> {
+    const operation = `get the bridge options of link ${ifindex}`;
+    const options = decodeBridgeOptions(await this.linkBody(operation, ifindex));
+    if (!options) throw new KernelRefusal(operation, 'EOPNOTSUPP', 'the link is not a bridge');
+    return options;
+  }
+
+  async setBridgeOptions(ifindex: number, change: Partial<BridgeOptions>): Promise<void> {
+    await this.change(`set the bridge options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgeRequest(seq, ifindex, change));
+  }
+
+  async bridgePortOptions(ifindex: number): Promise<BridgePortOptions> {
+    const operation = `get the bridge port options of link ${ifindex}`;
+    const options = decodeBridgePortOptions(await this.linkBody(operation, ifindex));
+    if (!options) throw new KernelRefusal(operation, 'EOPNOTSUPP', 'the link is no bridge port');
+    return options;
+  }
+
+  async setBridgePortOptions(ifindex: number, change: Partial<BridgePortOptions>): Promise<void> {
+    await this.change(`set the bridge port options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgePortRequest(seq, ifindex, change));
+  }
+
+  async addRule(rule: Rule): Promise<void> {
+    await this.change(`add rule ${ruleText(rule)}`, (seq) => addRuleRequest(seq, rule));
+  }
+
+  async deleteRule(rule: Rule): Promise<void> {
+    await this.change(`delete rule ${ruleText(rule)}`, (seq) => deleteRuleRequest(seq, rule));
+  }
+
   refresh(): Promise<void> {
     return this.resync();
   }
@@ -199,6 +235,19 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     } catch (e) {
       throw refusal(operation, e);
     }
+  }
+
+  /** The RTM_NEWLINK body the kernel answers for link `ifindex`. */
+  private async linkBody(operation: string, ifindex: number): Promise<Buffer> {
+    let messages: NetlinkMessage[];
+    try {
+      messages = await this.requests.query(operation, (seq) => getLinkRequest(seq, ifindex));
+    } catch (e) {
+      throw refusal(operation, e);
+    }
+    const body = messages.find((m) => m.type === RTM_NEWLINK)?.body;
+    if (!body) throw new KernelRefusal(operation, 'EPROTO', 'no link in the reply');
+    return body;
   }
 
   /** Asks the kernel for the link called `name` and makes it known (announced if new or changed). */
@@ -328,7 +377,11 @@ function refusal(operation: string, e: unknown): unknown {
 }
 
 function routeText(r: Route): string {
-  return `${r.dest}/${r.prefix}${r.gateway !== null ? ` via ${r.gateway}` : ''} dev ${r.ifindex} metric ${r.metric}`;
+  return `${r.dest}/${r.prefix}${r.gateway !== null ? ` via ${r.gateway}` : ''} dev ${r.ifindex} metric ${r.metric}${r.table !== undefined ? ` table ${r.table}` : ''}`;
+}
+
+function ruleText(r: Rule): string {
+  return `priority ${r.priority}${r.invert ? ' not' : ''} from ${r.from === null ? 'all' : `${r.from}/${r.fromLen}`}${r.to === null ? '' : ` to ${r.to}/${r.toLen}`} table ${r.table}`;
 }
 
 function sameLink(a: Link | undefined, b: Link): boolean {

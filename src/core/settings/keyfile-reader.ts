@@ -6,7 +6,8 @@
 // file:line.
 import { posix } from 'node:path';
 import { escapeString, type Keyfile, type KeyfileEntry } from '../../config/ini.js';
-import { quote } from '../errors.js';
+import { NetauditError, quote } from '../errors.js';
+import { parseRoutingRule, ruleToDict } from './routing-rule.js';
 import { bool, cert, integer, ipItem, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
 import { settingForGroup, settingNames, settingSpec, type PropertySpec, type SettingSpec } from './schema.js';
 import { stringDict, value, type Settings, type Value } from './value.js';
@@ -32,6 +33,8 @@ export class ProfileFormatError extends Error {
 const CLONED_MAC_WORDS = ['preserve', 'permanent', 'random', 'stable', 'stable-ssid'];
 const ADDRESS_KEY = /^(address|addresses)(0|[1-9][0-9]*)?$/;
 const ROUTE_KEY = /^(route|routes)(0|[1-9][0-9]*)?$/;
+// routing-rule1, routing-rule2…: the m[1]/m[2] shape of the other list keys, for collect()
+const RULE_KEY = /^(routing-rule)([1-9][0-9]*)$/;
 const ROUTE_OPTIONS_KEY = /^(route|routes)(0|[1-9][0-9]*)?_options$/;
 // Names NetworkManager 1.46 writes for master and slave-type.
 const RENAMED: ReadonlyMap<string, string> = new Map([['controller', 'master'], ['port-type', 'slave-type']]);
@@ -130,6 +133,18 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
     routes.push(route);
   }
   if (routes.length > 0) props.set('route-data', value('aa{sv}', routes));
+
+  const rules: Map<string, Value>[] = [];
+  for (const entry of collect(RULE_KEY)) {
+    rules.push(attempt(entry, () => {
+      try {
+        return ruleToDict(parseRoutingRule(`[${group.name}] ${entry.key}`, family, str(entry.value)));
+      } catch (e) {
+        throw e instanceof NetauditError ? new Problem(e.message) : e;
+      }
+    }));
+  }
+  if (rules.length > 0) props.set('routing-rules', value('aa{sv}', rules));
   // Options of a route that is not there: NetworkManager ignores them; we keep them.
   for (const e of group.entries.values()) {
     if (!ROUTE_OPTIONS_KEY.test(e.key) || used.has(e.key)) continue;
@@ -227,7 +242,7 @@ export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys
         items.push(readDictItem(ctx, group.name, entry, ownDict));
         continue;
       }
-      const read = spec && !(spec.kind === 'address-data' || spec.kind === 'route-data') ? attemptRead(ctx, group, entry, setting, spec) : undefined;
+      const read = spec && !(spec.kind === 'address-data' || spec.kind === 'route-data' || spec.kind === 'routing-rules') ? attemptRead(ctx, group, entry, setting, spec) : undefined;
       if (read) props.set(prop, read);
       else extra.push({ key: entry.key, value: entry.value });
     }

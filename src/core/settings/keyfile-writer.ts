@@ -7,6 +7,7 @@
 import { SocketAddress } from 'node:net';
 import { escapeString, formatList, serializeKeyfile, unescapeString } from '../../config/ini.js';
 import type { ExtraKeys } from './keyfile-reader.js';
+import { formatRoutingRule, ruleFromDict } from './routing-rule.js';
 import {
   keyfileTypeName,
   SECRET_FLAG_AGENT_OWNED,
@@ -152,6 +153,11 @@ function propertyEntries(setting: string, spec: PropertySpec, v: Value, extra: M
       }));
     case 'route-data':
       return routeEntries(setting, v.value as Map<string, Value>[], extra);
+    case 'routing-rules':
+      return (v.value as Map<string, Value>[]).map((rule, i) => ({
+        key: `routing-rule${i + 1}`,
+        value: escapeString(formatRoutingRule(ruleFromDict(`${setting}.routing-rules[${i}]`, setting === 'ipv6' ? 6 : 4, rule))),
+      }));
     case 'dns':
       return one(formatList(v.signature === 'au' ? (v.value as number[]).map(ipv4FromU32) : (v.value as Uint8Array[]).map(ipv6FromBytes), ';'));
     default:
@@ -178,7 +184,7 @@ function propertyEntries(setting: string, spec: PropertySpec, v: Value, extra: M
 // uuid and type first in [connection]; sorting kept keys in among ours makes
 // a file NetworkManager wrote come back byte for byte.
 const FIRST: readonly string[] = ['id', 'uuid', 'type'];
-const PROPERTY_OF_KEYS: ReadonlyMap<string, string> = new Map([['address-data', 'addresses'], ['route-data', 'routes']]);
+const PROPERTY_OF_KEYS: ReadonlyMap<string, string> = new Map([['address-data', 'addresses'], ['route-data', 'routes'], ['routing-rules', 'routing-rule']]);
 
 function sortEntries(setting: string, entries: Array<Entry & { sortName: string }>): Entry[] {
   const rank = (e: { sortName: string }): number => (setting === 'connection' && FIRST.includes(e.sortName) ? FIRST.indexOf(e.sortName) : FIRST.length);

@@ -3,7 +3,7 @@
 // are secrets. Secrets are marked here and nowhere else: every filter of
 // secrets (GetSettings, the log, the writer) asks this table.
 
-export type Signature = 's' | 'b' | 'u' | 'i' | 'ay' | 'as' | 'au' | 'aay' | 'aa{sv}' | 'a{ss}';
+export type Signature = 's' | 'b' | 'y' | 'u' | 'i' | 'ay' | 'as' | 'au' | 'aay' | 'aa{sv}' | 'a{ss}';
 
 // What a property holds beyond its signature: validation and the keyfile
 // codec both dispatch on it, so a new property needs no code of its own.
@@ -26,6 +26,7 @@ export type PropertyKind =
   | 'dns-search'
   | 'ip'
   | 'permissions'
+  | 'routing-rules'
   | 'string-dict';
 
 export interface PropertySpec {
@@ -87,6 +88,11 @@ function ipSetting(methods: readonly string[], dns: Declared): Record<string, De
     method: s('plain', methods),
     'never-default': b,
     'route-data': { signature: 'aa{sv}', kind: 'route-data' },
+    // NetworkManager's route-metric is an int64 with -1 for "the device's default"; here the
+    // default is the property left out, so a metric is an unsigned 32-bit number as the kernel's.
+    'route-metric': u(),
+    'route-table': u(),
+    'routing-rules': { signature: 'aa{sv}', kind: 'routing-rules' },
   };
 }
 
@@ -156,7 +162,7 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
     },
   ],
   // Ranges from NetworkManager's libnm-base/nm-base.h (NM_BRIDGE_*).
-  ['bridge', 'bridge', { 'forward-delay': u([0, 30]), 'mac-address': mac, priority: u(U16), stp: b }],
+  ['bridge', 'bridge', { 'forward-delay': u([0, 30]), 'hello-time': u([1, 10]), 'mac-address': mac, 'max-age': u([6, 40]), priority: u(U16), stp: b }],
   ['bridge-port', 'bridge-port', { 'path-cost': u(U16), priority: u([0, 63]) }],
   ['vlan', 'vlan', { flags: u([0, 15]), id: u([0, 4094]), parent: s('parent') }],
   ['veth', 'veth', { peer: s('ifname') }],

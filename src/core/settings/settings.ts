@@ -20,6 +20,7 @@ import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
+import { refuseUnapplied } from './applicable.js';
 import { getString, value, type Settings, type SettingsInput, type Value } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
@@ -144,6 +145,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    */
   private newConnection<T>(tx: AuditTransaction, input: SettingsInput, unsaved: boolean, fn: (conn: SettingsConnection) => Promise<T>): Promise<T> {
     const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
+    refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
     tx.describe({ uuid, name: requireString(settings, 'id') });
     return this.locks.run([uuid], async () => {
@@ -187,6 +189,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const sentName = input.sent.name;
     return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, MODIFY, async (tx, conn) => {
       const validated = validateSettings(input.decode(), { generateUuid: () => conn.uuid });
+      refuseUnapplied(validated);
       if (requireString(validated, 'uuid') !== conn.uuid) {
         throw new NetauditError('InvalidArgument', `connection.uuid: a connection's uuid cannot change (it is ${quote(conn.uuid)}).`);
       }

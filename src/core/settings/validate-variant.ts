@@ -18,6 +18,7 @@ const isI32 = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= -
 const SHAPES: Record<Signature, (v: unknown) => boolean> = {
   s: (v) => typeof v === 'string',
   b: (v) => typeof v === 'boolean',
+  y: (v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xff,
   u: isU32,
   i: isI32,
   ay: (v) => v instanceof Uint8Array,

@@ -15,6 +15,7 @@ import {
 } from './schema.js';
 import { checkAddress, checkAddressData, checkRouteData, familyOf } from './validate-ip.js';
 import { checkRange, checkVariant } from './validate-variant.js';
+import { ruleFromDict, ruleToDict } from './routing-rule.js';
 import { stringDict, value, type Settings, type StringDict, type Value } from './value.js';
 
 export interface ValidateOptions {
@@ -203,6 +204,8 @@ function checkProperty(setting: string, spec: PropertySpec, v: Value): Value {
       return value(spec.signature, checkAddressData(key, familyOf(setting), x as Map<string, Value>[]));
     case 'route-data':
       return value(spec.signature, checkRouteData(key, familyOf(setting), x as Map<string, Value>[]));
+    case 'routing-rules':
+      return value(spec.signature, (x as Map<string, Value>[]).map((rule, i) => ruleToDict(ruleFromDict(`${key}[${i}]`, familyOf(setting), rule))));
     case 'gateway':
       return value('s', checkAddress(key, familyOf(setting), x as string));
     case 'ip':
@@ -335,6 +338,11 @@ function checkConnection(out: Settings, type: string): void {
   // Without STP the kernel ignores the delay, so NetworkManager accepts 0 there.
   if (delay !== undefined && !(delay === 0 && stp === false) && delay < 2) {
     throw invalidArgument(`bridge.forward-delay: ${delay} is out of range; accepted: 2 to 30 (or 0 with bridge.stp false)`);
+  }
+
+  // nm-setting-macvlan.c verify(): the kernel takes MACVLAN_FLAG_NOPROMISC in passthru mode only.
+  if (valueAt(out, 'macvlan', 'promiscuous') === false && valueAt(out, 'macvlan', 'mode') !== 4) {
+    throw invalidArgument('macvlan.promiscuous: false is accepted only with macvlan.mode 4 (passthru)');
   }
 
   const local = valueAt(out, 'vxlan', 'local') as string | undefined;

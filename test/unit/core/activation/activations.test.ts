@@ -103,7 +103,7 @@ describe('Activations', () => {
     expect(devices.byIfindex(2)).toMatchObject({ state: 100, activeConnection: active.number, mtu: 1400 });
     expect(platform.current[0]).toMatchObject({ up: true, mtu: 1400 });
     expect(platform.currentAddresses).toEqual([{ ifindex: 2, family: 4, address: '192.0.2.10', prefix: 24 }]);
-    expect(platform.routeList).toEqual([{ family: 4, dest: '0.0.0.0', prefix: 0, gateway: '192.0.2.1', ifindex: 2, metric: 100 }]);
+    expect(platform.routeList).toEqual([{ family: 4, dest: '0.0.0.0', prefix: 0, gateway: '192.0.2.1', ifindex: 2, metric: 100, table: 254 }]);
     expect(trail.records.map(fields)).toEqual([{ op: 'connection-activate', uuid: UUID1, ifindex: 2, iface: 'v0', result: 'success', reason: undefined, tx: 1 }]);
 
     await activations.deactivate(caller(0), active.number);

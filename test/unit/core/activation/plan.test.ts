@@ -1,5 +1,5 @@
 // The activation plan: what a validated profile means for the link, worked out before anything
-// changes — and the profiles that cannot be applied, refused by name (wifi, DHCP, a foreign table).
+// changes — and the profiles that cannot be applied, refused by name (wifi, DHCP, a zone).
 import { describe, expect, it } from 'vitest';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation } from '../../../../src/core/activation/plan.js';
 import { NetauditError } from '../../../../src/core/errors.js';
@@ -44,8 +44,10 @@ describe('planActivation', () => {
       method: 'manual',
       addresses: [{ address: '192.0.2.10', prefix: 24 }],
       gateway: '192.0.2.1',
-      routes: [{ dest: '198.51.100.0', prefix: 24, gateway: '192.0.2.254', metric: 100 }],
+      routes: [{ dest: '198.51.100.0', prefix: 24, gateway: '192.0.2.254', metric: 100, table: 254 }],
       metric: 100,
+      table: 254,
+      rules: [],
     });
     expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
   });
@@ -63,17 +65,81 @@ describe('planActivation', () => {
     expect([e.code, e.reason]).toEqual(['NotSupported', 'no-wifi-device']);
   });
 
-  it('refuses a route in another table than main', () => {
-    const e = refusal(() =>
-      planActivation(
-        settings({
-          connection: { type: value('s', 'bridge') },
-          ipv4: { method: value('s', 'manual'), 'route-data': value('aa{sv}', [entry({ dest: value('s', '10.0.0.0'), prefix: value('u', 8), table: value('u', 100) })]) },
-          ipv6: { method: value('s', 'ignore') },
-        }),
-      ),
+  it('puts routes in their own table, else route-table, and gives route-metric to the default route and routes without a metric', () => {
+    const plan = planActivation(
+      settings({
+        connection: { type: value('s', 'bridge') },
+        ipv4: {
+          method: value('s', 'manual'),
+          'address-data': value('aa{sv}', [entry({ address: value('s', '192.0.2.10'), prefix: value('u', 24) })]),
+          gateway: value('s', '192.0.2.1'),
+          'route-metric': value('u', 333),
+          'route-table': value('u', 200),
+          'route-data': value('aa{sv}', [
+            entry({ dest: value('s', '10.0.0.0'), prefix: value('u', 8), table: value('u', 100) }),
+            entry({ dest: value('s', '10.1.0.0'), prefix: value('u', 16), metric: value('u', 7) }),
+          ]),
+          'routing-rules': value('aa{sv}', [entry({ priority: value('u', 500), from: value('s', '192.0.2.0'), 'from-len': value('y', 24), table: value('u', 100) })]),
+        },
+        ipv6: { method: value('s', 'ignore') },
+      }),
     );
-    expect(e.message).toContain('ipv4.route-data[0].table 100');
+    expect(plan.ipv4).toMatchObject({
+      gateway: '192.0.2.1',
+      metric: 333,
+      table: 200,
+      routes: [
+        { dest: '10.0.0.0', prefix: 8, gateway: null, metric: 333, table: 100 },
+        { dest: '10.1.0.0', prefix: 16, gateway: null, metric: 7, table: 200 },
+      ],
+      rules: [{ family: 4, priority: 500, table: 100, invert: false, from: '192.0.2.0', fromLen: 24, to: null, toLen: 0, fwmark: null, fwmask: null, iifname: null, oifname: null }],
+    });
+  });
+
+  it('drops the default route with never-default', () => {
+    const plan = planActivation(
+      settings({
+        connection: { type: value('s', '802-3-ethernet') },
+        ipv4: {
+          method: value('s', 'manual'),
+          'address-data': value('aa{sv}', [entry({ address: value('s', '192.0.2.10'), prefix: value('u', 24) })]),
+          gateway: value('s', '192.0.2.1'),
+          'never-default': value('b', true),
+        },
+        ipv6: { method: value('s', 'ignore') },
+      }),
+    );
+    expect(plan.ipv4?.gateway).toBeNull();
+  });
+
+  it("gives a bridge NetworkManager's defaults for the options left out, timers in centiseconds, and bridge.mac-address as its MAC", () => {
+    const bare = planActivation(settings({ connection: { type: value('s', 'bridge') }, ...noIp }));
+    expect(bare.bridge).toEqual({ stp: true, priority: 32768, forwardDelay: 1500, helloTime: 200, maxAge: 2000 });
+    const set = planActivation(
+      settings({
+        connection: { type: value('s', 'bridge') },
+        bridge: { stp: value('b', false), priority: value('u', 4096), 'forward-delay': value('u', 4), 'hello-time': value('u', 3), 'max-age': value('u', 12), 'mac-address': value('ay', Uint8Array.from([2, 0, 0, 0, 0, 1])) },
+        ...noIp,
+      }),
+    );
+    expect(set).toMatchObject({ bridge: { stp: false, priority: 4096, forwardDelay: 400, helloTime: 300, maxAge: 1200 }, clonedMac: '02:00:00:00:00:01', port: null });
+  });
+
+  it("gives a bridge port NetworkManager's defaults, priority 32 and path cost 100, unless set", () => {
+    const port = (extra: Record<string, Record<string, Value>>): ReturnType<typeof planActivation> =>
+      planActivation(settings({ connection: { type: value('s', '802-3-ethernet'), master: value('s', 'br0'), 'slave-type': value('s', 'bridge') }, ...extra }));
+    expect(port({}).port).toEqual({ priority: 32, cost: 100 });
+    expect(port({ 'bridge-port': { priority: value('u', 5), 'path-cost': value('u', 77) } }).port).toEqual({ priority: 5, cost: 77 });
+  });
+
+  it('binds a profile to a MAC address with 802-3-ethernet.mac-address', () => {
+    const plan = planActivation(settings({ connection: { type: value('s', '802-3-ethernet') }, '802-3-ethernet': { 'mac-address': value('ay', Uint8Array.from([2, 0, 0, 0, 0, 0xbb])) }, ...noIp }));
+    expect(plan.boundMac).toBe('02:00:00:00:00:bb');
+  });
+
+  it('refuses a profile file with a firewall zone, which nothing here applies', () => {
+    const e = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge'), zone: value('s', 'public') }, ...noIp })));
+    expect([e.code, e.message.startsWith('connection.zone "public"')]).toEqual(['NotSupported', true]);
   });
 
   it('gives a bridge port no IP configuration and keeps its master', () => {
@@ -89,7 +155,9 @@ describe('planActivation', () => {
     const veth = planActivation(settings({ connection: { type: value('s', 'veth') }, veth: { peer: value('s', 'p1') }, ...noIp }));
     expect(linkSpec(veth, 'p0', null)).toEqual({ kind: 'veth', name: 'p0', peer: 'p1' });
     const vlan = planActivation(settings({ connection: { type: value('s', 'vlan') }, vlan: { id: value('u', 7), parent: value('s', 'v0') }, ...noIp }));
-    expect(linkSpec(vlan, 'v0.7', 3)).toEqual({ kind: 'vlan', name: 'v0.7', parent: 3, id: 7 });
+    expect(linkSpec(vlan, 'v0.7', 3)).toEqual({ kind: 'vlan', name: 'v0.7', parent: 3, id: 7, flags: 1 });
+    const tap = planActivation(settings({ connection: { type: value('s', 'macvlan') }, macvlan: { parent: value('s', 'v0'), tap: value('b', true), promiscuous: value('b', false) }, ...noIp }));
+    expect(linkSpec(tap, 'mvt0', 7)).toEqual({ kind: 'macvlan', name: 'mvt0', parent: 7, mode: 4, tap: true, noPromisc: true });
   });
 });
 

@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import {
   KernelRefusal,
   type Address,
+  type BridgeOptions,
+  type BridgePortOptions,
   type KernelRoute,
   type Link,
   type LinkChange,
@@ -13,16 +15,25 @@ import {
   type Platform,
   type PlatformEvents,
   type Route,
+  type Rule,
 } from '../../../../src/core/platform/platform.js';
 
 /** The Platform methods that change the kernel's state. */
-export type FakeMethod = 'deleteLink' | 'createLink' | 'setLink' | 'addAddress' | 'deleteAddress' | 'addRoute' | 'deleteRoute';
+export type FakeMethod =
+  | 'deleteLink' | 'createLink' | 'setLink' | 'addAddress' | 'deleteAddress' | 'addRoute' | 'deleteRoute'
+  | 'setBridgeOptions' | 'setBridgePortOptions' | 'addRule' | 'deleteRule';
+
+/** A bridge as the kernel makes it: no STP, priority 32768, timers 15 s, 2 s, 20 s in centiseconds. */
+export const KERNEL_BRIDGE: BridgeOptions = { stp: false, priority: 32768, forwardDelay: 1500, helloTime: 200, maxAge: 2000 };
 
 const sameAddress = (a: Address, b: Address): boolean =>
   a.ifindex === b.ifindex && a.family === b.family && a.address === b.address && a.prefix === b.prefix;
 
 const sameRoute = (a: Route, b: Route): boolean =>
-  a.family === b.family && a.dest === b.dest && a.prefix === b.prefix && a.gateway === b.gateway && a.ifindex === b.ifindex && a.metric === b.metric;
+  a.family === b.family && a.dest === b.dest && a.prefix === b.prefix && a.gateway === b.gateway && a.ifindex === b.ifindex && a.metric === b.metric &&
+  (a.table ?? 254) === (b.table ?? 254);
+
+const sameRule = (a: Rule, b: Rule): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export class FakePlatform extends EventEmitter<PlatformEvents> implements Platform {
   /** what the kernel answers the next deleteLink with: null deletes the link (kept for the older tests; failNext is the general form) */
@@ -32,6 +43,11 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
   currentAddresses: Address[] = [];
   /** the routes of the main table that were added */
   routeList: Route[] = [];
+  /** the rules that were added */
+  rules: Rule[] = [];
+  /** the options of each bridge and bridge port, by ifindex (kernel defaults until set) */
+  bridges = new Map<number, BridgeOptions>();
+  ports = new Map<number, BridgePortOptions>();
   /** every change asked for, in order: the method and its arguments */
   calls: Array<{ method: FakeMethod; args: unknown[] }> = [];
   private readonly failures = new Map<FakeMethod, KernelRefusal[]>();
@@ -54,7 +70,7 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
   }
 
   async routes(): Promise<KernelRoute[]> {
-    return this.routeList.map((r) => ({ ...r, table: 254, protocol: 4 }));
+    return this.routeList.map((r) => ({ ...r, table: r.table ?? 254, protocol: 4 }));
   }
 
   async deleteLink(ifindex: number): Promise<void> {
@@ -130,6 +146,38 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
     this.enter('deleteRoute', route);
     if (!this.routeList.some((r) => sameRoute(r, route))) throw new KernelRefusal(`delete route ${route.dest}/${route.prefix}`, 'ESRCH', null);
     this.routeList = this.routeList.filter((r) => !sameRoute(r, route));
+  }
+
+  async bridgeOptions(ifindex: number): Promise<BridgeOptions> {
+    this.linkOrRefuse(`get the bridge options of link ${ifindex}`, ifindex);
+    return this.bridges.get(ifindex) ?? KERNEL_BRIDGE;
+  }
+
+  async setBridgeOptions(ifindex: number, change: Partial<BridgeOptions>): Promise<void> {
+    this.enter('setBridgeOptions', ifindex, change);
+    this.bridges.set(ifindex, { ...(await this.bridgeOptions(ifindex)), ...change });
+  }
+
+  async bridgePortOptions(ifindex: number): Promise<BridgePortOptions> {
+    this.linkOrRefuse(`get the bridge port options of link ${ifindex}`, ifindex);
+    return this.ports.get(ifindex) ?? { priority: 32, cost: 2 };
+  }
+
+  async setBridgePortOptions(ifindex: number, change: Partial<BridgePortOptions>): Promise<void> {
+    this.enter('setBridgePortOptions', ifindex, change);
+    this.ports.set(ifindex, { ...(await this.bridgePortOptions(ifindex)), ...change });
+  }
+
+  async addRule(rule: Rule): Promise<void> {
+    this.enter('addRule', rule);
+    if (this.rules.some((r) => sameRule(r, rule))) throw new KernelRefusal(`add rule priority ${rule.priority}`, 'EEXIST', null);
+    this.rules = [...this.rules, Object.freeze({ ...rule })];
+  }
+
+  async deleteRule(rule: Rule): Promise<void> {
+    this.enter('deleteRule', rule);
+    if (!this.rules.some((r) => sameRule(r, rule))) throw new KernelRefusal(`delete rule priority ${rule.priority}`, 'ENOENT', null);
+    this.rules = this.rules.filter((r) => !sameRule(r, rule));
   }
 
   async close(): Promise<void> {}
