@@ -26,7 +26,7 @@ import { NetauditError, quote } from '../errors.js';
 import type { Platform } from '../platform/platform.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { SettingsInput } from '../settings/value.js';
+import type { Settings, SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
 import type { ActiveStore } from './active-store.js';
@@ -34,6 +34,9 @@ import { appliedValues } from './applied-values.js';
 import { addressValues, checkLeftover, countedAddress, countedRoute } from './leftover.js';
 import type { SavedActive } from './active-store.js';
 import { takeBackSteps } from './undo.js';
+import { Reapplier } from './reapply.js';
+import { appliedFromKeyfile, appliedToKeyfile } from './applied-settings.js';
+import { withoutSecrets } from '../settings/secrets.js';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
 
 export interface ActivationsEvents {
@@ -85,6 +88,8 @@ interface Target {
 export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly actives = new Map<number, ActiveConnection>();
   private lastNumber = 0;
+  /** the last version id given to an applied connection (docs/reapply.md) */
+  private lastVersionId = 0n;
   /** the highest ifindex seen or given, so a created link never takes a number seen before in this run */
   private highestIfindex = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -94,6 +99,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.autoconnectOn(device);
   };
   private readonly onConnectionRemoved = (conn: SettingsConnection, tx?: number): void => this.connectionRemoved(conn, tx);
+  private readonly reapplier: Reapplier;
 
   constructor(readonly options: ActivationsOptions) {
     super();
@@ -101,6 +107,28 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('removed', this.onDeviceRemoved);
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
+    this.reapplier = new Reapplier({
+      ...options,
+      serialized: (run) => this.serialized(run),
+      activeOn: (ifindex) => this.list().find((a) => a.ifindex === ifindex),
+      persist: (active) => this.persist(active),
+      seenOn: (ifindex) => this.seenOn(ifindex),
+      nextVersionId: () => this.nextVersionId(),
+    });
+  }
+
+  private nextVersionId(): bigint {
+    return ++this.lastVersionId;
+  }
+
+  /** Device.Reapply (op device-reapply): see reapply.ts. */
+  reapply(ref: CallerRef, ifindex: number, input: SettingsInput, versionId: bigint, flags: number): Promise<void> {
+    return this.reapplier.reapply(ref, ifindex, input, versionId, flags);
+  }
+
+  /** Device.GetAppliedConnection: the settings the connection on `ifindex` runs with, and their version id. */
+  appliedConnection(ifindex: number, flags: number): { settings: Settings; versionId: bigint } {
+    return this.reapplier.appliedConnection(ifindex, flags);
   }
 
   close(): void {
@@ -194,7 +222,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   }
 
   private newActive(conn: SettingsConnection, target: Target): ActiveConnection {
-    return new ActiveConnection(
+    const active = new ActiveConnection(
       ++this.lastNumber,
       conn.number,
       conn.uuid,
@@ -204,6 +232,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       target.master,
       Boolean(target.plan.ipv4?.gateway || target.plan.ipv6?.gateway),
     );
+    active.appliedSettings = withoutSecrets(conn.settings);
+    active.versionId = this.nextVersionId();
+    return active;
   }
 
   /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
@@ -296,6 +327,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       pending: active.pending,
       applied: active.applied,
       ...(active.seen ? { seen: active.seen } : {}),
+      appliedProfile: appliedToKeyfile(active.appliedSettings),
     });
   }
 
@@ -599,6 +631,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       const active = new ActiveConnection(++this.lastNumber, conn.number, s.uuid, s.id, s.ifindex, s.iface, master, s.hasGateway);
       active.undo.push(...check.undo);
       active.applied = s.applied ?? {};
+      active.appliedSettings = appliedFromKeyfile(s.appliedProfile, (m) => log.warn(`restart: ${quote(s.id)}: ${m}`)) ?? withoutSecrets(conn.settings);
+      active.versionId = this.nextVersionId();
       active.seen = await this.seenOn(s.ifindex!);
       const after = {
         ifname: s.iface,
