@@ -50,7 +50,8 @@ Run '${PROGRAM} OBJECT --help' for its commands, e.g. '${PROGRAM} connection add
 Exit status (nmcli's): 0 success; 1 unknown error (e.g. a broken audit trail,
 permission denied); 2 invalid input; 3 timeout (-w); 4 activating a connection
 failed; 5 deactivating failed; 6 disconnecting a device failed; 7 deleting
-failed; 8 netauditd is not running; 10 the connection or device does not exist.
+failed; 8 netauditd is not running; 10 the connection, device or audit record
+does not exist.
 `;
 
 function usageError(message: string): UsageError {

@@ -24,7 +24,8 @@ export const DAY_FILE = /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/;
 
 // The order of the keys on a line (src/core/audit/trail/trail-line.ts): the hash covers the text.
 export const TRAIL_KEYS: readonly string[] = [
-  'ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut', 'actor', 'tx',
+  'ts', 'boot', 'seq', 'op', 'origin', 'cause', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'before', 'after', 'pid', 'uid',
+  'result', 'reason', 'cut', 'actor', 'tx',
   'prev', 'hash',
 ];
 

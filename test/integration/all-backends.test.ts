@@ -46,7 +46,7 @@ describe('with libaudit, journal, log and file on', () => {
     const uuid = record!.uuid as string;
 
     const lines = await waitFor(() => auditLines(harness.daemon.log()).filter((l) => l.includes(uuid)), { what: 'the log line' });
-    expect(lines).toEqual([`op="connection-add" uuid="${uuid}" name="four backends" pid=${record!.pid} uid=0 result="success"`]);
+    expect(lines).toEqual([`op="connection-add" origin="caller" uuid="${uuid}" name="four backends" pid=${record!.pid} uid=0 result="success"`]);
 
     const entries = await waitFor(async () => {
       const e = await journalEntries(boot);
@@ -64,7 +64,7 @@ describe('with libaudit, journal, log and file on', () => {
       return l.length > 0 ? l : undefined;
     }, { what: 'the USYS_CONFIG record in audit.log', timeoutMs: 15_000 });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toContain(`op=connection-add uuid="${uuid}" name=666F7572206261636B656E6473 caller_pid=${record!.pid} caller_uid=0 acct="root" result=success`);
+    expect(audit[0]).toContain(`op=connection-add origin=caller uuid="${uuid}" name=666F7572206261636B656E6473 caller_pid=${record!.pid} caller_uid=0 acct="root" result=success`);
     expect(audit[0]).toMatch(/ res=success'/);
 
     const found = await run('ausearch', ['-m', 'USYS_CONFIG', '-ts', 'recent', '-i'], { env: SBIN });
@@ -87,7 +87,7 @@ describe('with libaudit, journal, log and file on', () => {
     const uuid = record.uuid as string;
 
     expect(auditLines(harness.daemon.log()).filter((l) => l.startsWith('op="connection-activate"'))).toEqual([
-      `op="connection-activate" uuid="${uuid}" name="four-br" ifindex=${ifindex} iface="br-four" pid=${record.pid} uid=0 result="success"`,
+      `op="connection-activate" origin="caller" uuid="${uuid}" name="four-br" ifindex=${ifindex} iface="br-four" pid=${record.pid} uid=0 result="success"`,
     ]);
     const entries = await waitFor(async () => {
       const e = (await journalEntries(boot)).filter((x) => x.NETAUDIT_OP === 'connection-activate');

@@ -92,7 +92,7 @@ describe('busctl', () => {
     // The log is written off the event loop: the line may follow the reply.
     const line = await waitFor(() => auditLines(harness.daemon.log()).find((l) => l.includes(`uuid="${uuid}"`)), { what: 'the audit line of lan0' });
     expect(parseAuditLine(line)).toEqual([
-      ['op', 'connection-add'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(added.pid)], ['uid', '0'], ['result', 'success'],
+      ['op', 'connection-add'], ['origin', 'caller'], ['uuid', uuid], ['name', 'lan0'], ['pid', String(added.pid)], ['uid', '0'], ['result', 'success'],
     ]);
   });
 

@@ -240,7 +240,7 @@ describe('a running daemon', () => {
       for (const key of ['pid', 'uid', 'actor', 'reason']) expect(off).not.toHaveProperty(key);
       // The log shows the order: the record, then the switch.
       const [recordedOff, switchedOff] = await logIndexes(daemon, offset, [
-        /audit: op="reload" args="sighup" result="success"$/, /configuration reloaded .*audit off/,
+        /audit: op="reload" origin="caller" args="sighup" result="success"$/, /configuration reloaded .*audit off/,
       ]);
       expect(recordedOff).toBeLessThan(switchedOff!);
       expect(await getLogging()).toEqual(['INFO', 'ALL,AUDIT:OFF']);
@@ -260,7 +260,7 @@ describe('a running daemon', () => {
       expect(on).toMatchObject({ op: 'reload', args: 'sighup', result: 'success', seq: (off.seq as number) + 1 });
       for (const key of ['pid', 'uid', 'actor', 'reason']) expect(on).not.toHaveProperty(key);
       const [switchedOn, recordedOn] = await logIndexes(daemon, offset, [
-        /configuration reloaded .*audit on/, /audit: op="reload" args="sighup" result="success"$/,
+        /configuration reloaded .*audit on/, /audit: op="reload" origin="caller" args="sighup" result="success"$/,
       ]);
       expect(switchedOn).toBeLessThan(recordedOn!);
       expect(await getLogging()).toEqual(['INFO', 'ALL']);
@@ -284,7 +284,7 @@ describe('a running daemon', () => {
       expect(trail).toHaveLength(before.length + 1);
       expect(trail.at(-1)).toMatchObject({ op: 'reload', args: 'conf', result: 'success', ...fromClient() });
       const [recordedOff, switchedOff] = await logIndexes(daemon, offset, [
-        new RegExp(`audit: op="reload" args="conf" pid=${process.pid} uid=0 result="success"$`), /configuration reloaded .*audit off/,
+        new RegExp(`audit: op="reload" origin="caller" args="conf" pid=${process.pid} uid=0 result="success"$`), /configuration reloaded .*audit off/,
       ]);
       expect(recordedOff).toBeLessThan(switchedOff!);
 
@@ -302,7 +302,7 @@ describe('a running daemon', () => {
       trail = await daemon.trail();
       expect(trail).toHaveLength(before.length + 2);
       expect(trail.at(-1)).toMatchObject({ op: 'reload', args: 'conf', result: 'success', ...fromClient() });
-      const [switchedOn, recordedOn] = await logIndexes(daemon, offset, [/configuration reloaded .*audit on/, /audit: op="reload" args="conf" /]);
+      const [switchedOn, recordedOn] = await logIndexes(daemon, offset, [/configuration reloaded .*audit on/, /audit: op="reload" origin="caller" args="conf" /]);
       expect(switchedOn).toBeLessThan(recordedOn!);
 
       await add('loud');
@@ -346,14 +346,14 @@ describe('a running daemon', () => {
       expect(existsSync(join(daemon.profilesDir, 'log-only.nmconnection'))).toBe(true);
       expect(await daemon.trail()).toEqual(trail);
       expect(await waitForAuditLinesOf('log-only')).toEqual([
-        expect.stringMatching(new RegExp(`^op="connection-add" uuid="[0-9a-f-]{36}" name="log-only" pid=${process.pid} uid=0 result="success"$`)),
+        expect.stringMatching(new RegExp(`^op="connection-add" origin="caller" uuid="[0-9a-f-]{36}" name="log-only" pid=${process.pid} uid=0 result="success"$`)),
       ]);
 
       const offset = daemon.log().length;
       await rewriteConfig(daemon);
       await reload(1);
       // A switch that turns a backend on is recorded after it, so the trail has it too.
-      const [switched, recorded] = await logIndexes(daemon, offset, [/configuration reloaded .*: audit on, backends log,file$/, /audit: op="reload" args="conf" /]);
+      const [switched, recorded] = await logIndexes(daemon, offset, [/configuration reloaded .*: audit on, backends log,file$/, /audit: op="reload" origin="caller" args="conf" /]);
       expect(switched).toBeLessThan(recorded!);
       expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'reload', args: 'conf', result: 'success', ...fromClient() });
 
@@ -378,7 +378,7 @@ describe('a running daemon', () => {
       expect(err.type).toBe('org.netaudit1.Error.Failed');
       expect(err.text).toContain('audit trail');
       expect(err.text).not.toContain('internal error');
-      await waitForLastAuditLine(`op="reload" args="conf" pid=${process.pid} uid=0 result="fail" reason="audit-trail-unavailable"`);
+      await waitForLastAuditLine(`op="reload" origin="caller" args="conf" pid=${process.pid} uid=0 result="fail" reason="audit-trail-unavailable"`);
       expect(auditLines(daemon.log().slice(offset)).filter((l) => l.includes('result="success"'))).toEqual([]);
       expect(daemon.log().slice(offset)).not.toMatch(/configuration reloaded/);
       await add('after-failed-reload');
@@ -400,7 +400,7 @@ describe('a running daemon', () => {
       expect((await daemon.trail()).at(-1)).toMatchObject({
         op: 'reload', args: 'conf', result: 'fail', reason: 'invalid-config', ...fromClient(),
       });
-      await waitForLastAuditLine(`op="reload" args="conf" pid=${process.pid} uid=0 result="fail" reason="invalid-config"`);
+      await waitForLastAuditLine(`op="reload" origin="caller" args="conf" pid=${process.pid} uid=0 result="fail" reason="invalid-config"`);
 
       expect(await getLogging()).toEqual(['INFO', 'ALL']);
       await add('still-audited');
@@ -506,7 +506,7 @@ describe('a running daemon', () => {
       expect((await daemon.trail()).at(-1)).toMatchObject({
         op: 'logging-control', args: 'DEBUG:SETTINGS', result: 'success', ...fromClient(),
       });
-      await waitForLastAuditLine(`op="logging-control" args="DEBUG:SETTINGS" pid=${process.pid} uid=0 result="success"`);
+      await waitForLastAuditLine(`op="logging-control" origin="caller" args="DEBUG:SETTINGS" pid=${process.pid} uid=0 result="success"`);
 
       // "" keeps a value; names are taken in any case; ALL is every domain.
       await setLogging('', 'core,Bus');
@@ -546,7 +546,7 @@ describe('a running daemon', () => {
       expect(trail).toHaveLength(before + 1);
       expect(trail.at(-1)).toMatchObject({ op: 'logging-control', args: ':AUDIT:OFF', result: 'success', ...fromClient() });
       await logIndexes(daemon, offset, [/ audit: op="logging-control" /]);
-      expect(auditLines(daemon.log().slice(offset))).toEqual([`op="logging-control" args=":AUDIT:OFF" pid=${process.pid} uid=0 result="success"`]);
+      expect(auditLines(daemon.log().slice(offset))).toEqual([`op="logging-control" origin="caller" args=":AUDIT:OFF" pid=${process.pid} uid=0 result="success"`]);
       expect(await getLogging()).toEqual(['INFO', 'ALL,AUDIT:OFF']);
 
       await add('unheard');
@@ -558,7 +558,7 @@ describe('a running daemon', () => {
       trail = await daemon.trail();
       expect(trail).toHaveLength(before + 2);
       expect(trail.at(-1)).toMatchObject({ op: 'logging-control', args: ':AUDIT:ON', result: 'success', ...fromClient() });
-      await logIndexes(daemon, offset, [/ audit: op="logging-control" args=":AUDIT:ON" /]);
+      await logIndexes(daemon, offset, [/ audit: op="logging-control" origin="caller" args=":AUDIT:ON" /]);
       expect(await getLogging()).toEqual(['INFO', 'ALL']);
 
       await add('heard');

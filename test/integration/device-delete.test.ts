@@ -83,7 +83,7 @@ describe('Device.Delete', () => {
         expect(records).toHaveLength(1);
         expect(records[0]).toMatchObject({ op: 'device-delete', ifindex, iface: name, pid, uid: 0, result: 'success' });
         expect(records[0]).not.toHaveProperty('reason');
-        expect(auditLines(daemon.log())).toContainEqual(`op="device-delete" ifindex=${ifindex} iface="${name}" pid=${pid} uid=0 result="success"`);
+        expect(auditLines(daemon.log())).toContainEqual(`op="device-delete" origin="caller" ifindex=${ifindex} iface="${name}" pid=${pid} uid=0 result="success"`);
       } finally {
         await off();
       }
@@ -175,7 +175,7 @@ describe('Manager.Enable', () => {
       expect(states).toEqual([10]);
       expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled')).toBe(false);
       expect(records).toEqual([expect.objectContaining({ op: 'networking-control', args: 'off', pid, uid: 0, result: 'success' })]);
-      expect(auditLines(daemon.log())).toContainEqual(`op="networking-control" args="off" pid=${pid} uid=0 result="success"`);
+      expect(auditLines(daemon.log())).toContainEqual(`op="networking-control" origin="caller" args="off" pid=${pid} uid=0 result="success"`);
     } finally {
       await off();
     }

@@ -56,7 +56,7 @@ describe('Device.Managed and Autoconnect', () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ op: 'device-managed', ifindex: v0.ifindex, iface: 'v0', args: 'off', pid, uid: 0, result: 'success' });
     expect(records[0]).not.toHaveProperty('reason');
-    expect(auditLines(daemon.log())).toContainEqual(expect.stringMatching(new RegExp(`^op="device-managed" ifindex=${v0.ifindex} iface="v0" args="off" pid=${pid} uid=0 result="success"$`)));
+    expect(auditLines(daemon.log())).toContainEqual(expect.stringMatching(new RegExp(`^op="device-managed" origin="caller" ifindex=${v0.ifindex} iface="v0" args="off" pid=${pid} uid=0 result="success"$`)));
   });
 
   it('written with dbus-next Properties.Set as root: Managed back on, Autoconnect off, each recorded', async () => {

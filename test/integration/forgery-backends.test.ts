@@ -312,14 +312,20 @@ describe('ops whose arguments are tokens', () => {
 // ---- every record of this daemon, read back from every backend ---------------------------
 
 /** The record fields each backend carries, in the log line's order (src/core/audit/backends/log-line.ts). */
-const LOG_KEYS = ['op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut'] as const;
+const LOG_KEYS = ['op', 'origin', 'cause', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut'] as const;
 const BARE_LOG_KEYS = new Set(['ifindex', 'pid', 'uid']);
 
 const JOURNAL_FIELD: Record<string, string> = {
-  op: 'NETAUDIT_OP', result: 'NETAUDIT_RESULT', reason: 'NETAUDIT_REASON', uuid: 'NETAUDIT_CONNECTION_UUID', name: 'NETAUDIT_CONNECTION_ID',
+  op: 'NETAUDIT_OP', origin: 'NETAUDIT_ORIGIN', cause: 'NETAUDIT_CAUSE', result: 'NETAUDIT_RESULT', reason: 'NETAUDIT_REASON', uuid: 'NETAUDIT_CONNECTION_UUID', name: 'NETAUDIT_CONNECTION_ID',
   ifindex: 'NETAUDIT_IFINDEX', iface: 'NETAUDIT_IFACE', args: 'NETAUDIT_ARGS', changed: 'NETAUDIT_CHANGED', pid: 'NETAUDIT_CALLER_PID',
-  uid: 'NETAUDIT_CALLER_UID', seq: 'NETAUDIT_SEQ', boot: 'NETAUDIT_BOOT', cut: 'NETAUDIT_CUT',
+  uid: 'NETAUDIT_CALLER_UID', seq: 'NETAUDIT_SEQ', boot: 'NETAUDIT_BOOT', cut: 'NETAUDIT_CUT', tx: 'NETAUDIT_TX',
+  before: 'NETAUDIT_BEFORE', after: 'NETAUDIT_AFTER',
 };
+
+/** A record field as journald gets it: before and after as their JSON text, the others as text. */
+function journalText(record: TrailRecord, key: string): string {
+  return key === 'before' || key === 'after' ? JSON.stringify(record[key]) : String(record[key]);
+}
 
 function labelOf(record: TrailRecord): string {
   return `seq ${record.seq} (${labels.get(record.seq) ?? record.op})`;
@@ -378,12 +384,14 @@ function expectLibauditRecord(record: AuditLogRecord, entry: TrailRecord, decode
   expect(auditValues(record, 'seq')).toEqual([String(entry.seq)]);
   expect(auditValues(record, 'boot')).toEqual([entry.boot]);
   expect(keys.at(-1), `${where}: res= ends the message`).toBe('res');
-  const ours = ['op', 'uuid', 'name', 'device', 'ifindex', 'args', 'changed', 'caller_pid', 'caller_uid', 'acct', 'result', 'reason', 'cut', 'boot', 'seq'];
+  const ours = ['op', 'origin', 'cause', 'uuid', 'name', 'device', 'ifindex', 'args', 'changed', 'caller_pid', 'caller_uid', 'acct', 'attribution', 'result', 'reason', 'cut', 'tx', 'boot', 'seq'];
   const callerValues = libauditCallerValues(entry);
   expect(keys, where).toEqual([
     ...ours.filter((k) => {
       if (k === 'op' || k === 'result' || k === 'boot' || k === 'seq') return true;
       if (k === 'ifindex') return entry.ifindex !== undefined;
+      if (k === 'origin' || k === 'cause' || k === 'tx') return entry[k] !== undefined;
+      if (k === 'attribution') return false;
       if (k === 'caller_pid') return entry.pid !== undefined;
       if (k === 'caller_uid') return entry.uid !== undefined;
       if (k === 'reason') return entry.reason !== undefined;
@@ -393,6 +401,8 @@ function expectLibauditRecord(record: AuditLogRecord, entry: TrailRecord, decode
     'exe', 'hostname', 'addr', 'terminal', 'res',
   ]);
   if (entry.reason !== undefined) expect(auditValues(record, 'reason')).toEqual([entry.reason]);
+  if (entry.origin !== undefined) expect(auditValues(record, 'origin')).toEqual([entry.origin]);
+  if (entry.tx !== undefined) expect(auditValues(record, 'tx')).toEqual([String(entry.tx)]);
   if (entry.ifindex !== undefined) expect(auditValues(record, 'ifindex')).toEqual([String(entry.ifindex)]);
   if (entry.pid !== undefined) expect(auditValues(record, 'caller_pid')).toEqual([String(entry.pid)]);
   if (entry.uid !== undefined) expect(auditValues(record, 'caller_uid')).toEqual([String(entry.uid)]);
@@ -505,7 +515,7 @@ describe('every record, read back from every backend', () => {
       expect(Object.keys(entry).filter((k) => k.startsWith('NETAUDIT_')).sort(), where).toEqual(expected.map((k) => JOURNAL_FIELD[k]!).sort());
       for (const key of expected) {
         const bytes = journalBytes(entry, JOURNAL_FIELD[key]!);
-        expect(bytes.equals(Buffer.from(String(record[key]), 'utf8')), `${where}: ${JOURNAL_FIELD[key]} is ${JSON.stringify(bytes.toString('utf8').slice(0, 100))}`).toBe(true);
+        expect(bytes.equals(Buffer.from(journalText(record, key), 'utf8')), `${where}: ${JOURNAL_FIELD[key]} is ${JSON.stringify(bytes.toString('utf8').slice(0, 100))}`).toBe(true);
       }
       expect(journalBytes(entry, 'MESSAGE').toString('utf8'), `${where}: MESSAGE`).toBe(lines[i]);
       expect(journalBytes(entry, '_PID').toString('utf8')).toBe(String(harness.daemon.pid));

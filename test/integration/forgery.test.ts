@@ -64,7 +64,7 @@ describe.each(CORPUS.map(([what, value]) => ({ what, value })))('a caller value 
     expect(field(line, 'op')).toEqual(['connection-add']);
     expect(field(line, 'result')).toEqual([record.result as string]);
     expect(field(line, 'pid')).toEqual([String(process.pid)]);
-    expect(line.map(([k]) => k)).toEqual(['op', ...(record.uuid ? ['uuid'] : []), 'name', 'pid', 'uid', 'result', ...(record.reason ? ['reason'] : [])]);
+    expect(line.map(([k]) => k)).toEqual(['op', 'origin', ...(record.uuid ? ['uuid'] : []), 'name', 'pid', 'uid', 'result', ...(record.reason ? ['reason'] : [])]);
     const [logged] = field(line, 'name');
     if (value.length <= 1024) expect(unescapeLog(logged!)).toBe(value);
     else expect(unescapeLog(logged!.replace(/\\\.\.\.\[\d+ more characters\]$/, ''))).toBe(value.slice(0, 1024));

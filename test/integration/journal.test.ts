@@ -27,6 +27,8 @@ type JournalEntry = Record<string, unknown>;
 // The record fields of the trail and the journal field of each (SPEC §4).
 const FIELD_OF: Record<string, string> = {
   op: 'NETAUDIT_OP',
+  origin: 'NETAUDIT_ORIGIN',
+  cause: 'NETAUDIT_CAUSE',
   result: 'NETAUDIT_RESULT',
   reason: 'NETAUDIT_REASON',
   uuid: 'NETAUDIT_CONNECTION_UUID',
@@ -40,6 +42,9 @@ const FIELD_OF: Record<string, string> = {
   seq: 'NETAUDIT_SEQ',
   boot: 'NETAUDIT_BOOT',
   cut: 'NETAUDIT_CUT',
+  tx: 'NETAUDIT_TX',
+  before: 'NETAUDIT_BEFORE',
+  after: 'NETAUDIT_AFTER',
 };
 
 const CORPUS: Array<[string, string]> = [
@@ -115,7 +120,8 @@ async function logLines(): Promise<string[]> {
 function expectEntryOf(entry: JournalEntry, record: TrailRecord): void {
   const expected: Record<string, string> = {};
   for (const [key, value] of Object.entries(record)) {
-    if (FIELD_OF[key] !== undefined) expected[FIELD_OF[key]] = String(value);
+    // before and after travel as their JSON text.
+    if (FIELD_OF[key] !== undefined) expected[FIELD_OF[key]] = key === 'before' || key === 'after' ? JSON.stringify(value) : String(value);
   }
   const netaudit = Object.keys(entry).filter((k) => k.startsWith('NETAUDIT_')).sort();
   expect(netaudit, `the NETAUDIT_* fields of seq ${String(record.seq)}`).toEqual(Object.keys(expected).sort());

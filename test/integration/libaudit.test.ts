@@ -146,6 +146,8 @@ function expectedKeys(entry: TrailEntry, acct: string | undefined): string[] {
   const cut = [...caller].filter(([k, v]) => Buffer.byteLength(v) > CAPS[k]!).map(([k]) => k);
   return [
     'op',
+    ...(entry.origin !== undefined ? ['origin'] : []),
+    ...(entry.cause !== undefined ? ['cause'] : []),
     ...['uuid', 'name', 'device'].filter((k) => caller.has(k)),
     ...(entry.ifindex !== undefined ? ['ifindex'] : []),
     ...['args', 'changed'].filter((k) => caller.has(k)),
@@ -155,6 +157,7 @@ function expectedKeys(entry: TrailEntry, acct: string | undefined): string[] {
     'result',
     ...(entry.reason !== undefined ? ['reason'] : []),
     ...(cut.length > 0 ? ['cut'] : []),
+    ...(entry.tx !== undefined ? ['tx'] : []),
     'boot',
     'seq',
     'exe',
@@ -201,6 +204,8 @@ function expectShown(record: LoggedRecord, entry: TrailEntry, acct: string | und
   expect(text(record, 'reason')).toBe(entry.reason);
   if (entry.pid !== undefined) expect(text(record, 'caller_pid')).toBe(String(entry.pid));
   if (entry.uid !== undefined) expect(text(record, 'caller_uid')).toBe(String(entry.uid));
+  if (entry.origin !== undefined) expect(text(record, 'origin')).toBe(entry.origin);
+  if (entry.tx !== undefined) expect(text(record, 'tx')).toBe(String(entry.tx));
   for (const [key, value] of callerValues(entry, acct)) {
     // auparse decodes name, device and acct; uuid, args and changed stay as written.
     const shown = ['name', 'device', 'acct'].includes(key) ? field(record, key) : undecoded(field(record, key));

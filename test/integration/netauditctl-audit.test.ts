@@ -136,7 +136,7 @@ describe('netauditctl audit list', () => {
     const all = await netauditctl(['--json', '-f', 'all', 'audit', 'list', '--dir', trail, '--uuid', UUID.toUpperCase(), '-n', '1']);
     expect(JSON.parse(all.stdout)).toEqual({
       time: iso(today - 2 * DAY + 10 * HOUR), op: 'connection-update', result: 'success', reason: null, uid: 0, pid: 101, name: 'office lan', iface: null,
-      uuid: UUID, ifindex: null, args: null, changed: 'ipv4.address-data,connection.id', seq: 2, boot: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', tx: 2,
+      origin: null, cause: null, uuid: UUID, ifindex: null, args: null, changed: 'ipv4.address-data,connection.id', seq: 2, boot: 'b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0', tx: 2,
       sender: null, exe: null, cut: null, hash: entries[1]!.hash,
     });
   });
@@ -224,6 +224,42 @@ describe('hostile values', () => {
   });
 });
 
+describe('netauditctl audit show', () => {
+  it('shows one record named by BOOT:SEQ or hash, says which when several match, exits 10 when none does', async () => {
+    const dir = join(bus.dir, `show-${process.pid}`);
+    await mkdir(dir, { recursive: true });
+    let prev = ZERO_HASH;
+    let text = '';
+    const records: AuditRecord[] = [
+      { ts: Date.UTC(2026, 11, 7, 9), boot: 'cafe0001', seq: 1, op: 'connection-add', origin: 'caller', name: 'a', result: 'success', after: { connection: { id: 'a' } } },
+      { ts: Date.UTC(2026, 11, 7, 10), boot: 'cafe0002', seq: 1, op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', name: 'a\u001b[2J', result: 'success', tx: 1 },
+    ];
+    for (const record of records) {
+      const { line, hash } = formatTrailLine(record, prev);
+      text += line;
+      prev = hash;
+    }
+    await appendFile(join(dir, 'audit-2026-12-07.jsonl'), text);
+    const latest = await netauditctl(['audit', 'show', '--dir', dir, '1']);
+    expect(latest).toMatchObject({ code: 0, stderr: '' });
+    expect(latest.stdout).toContain('origin:           daemon\ncause:            autoconnect\n');
+    // A value's control characters are escaped on a terminal's behalf.
+    expect(latest.stdout).toContain('name:             a\\x1b[2J\n');
+    const first = await netauditctl(['audit', 'show', '--dir', dir, 'cafe0001:1']);
+    expect(first.stdout).toMatch(/after:\n {2}\{\n {4}"connection": \{\n {6}"id": "a"\n/);
+    const ambiguous = await netauditctl(['audit', 'show', '--dir', dir, 'cafe:1']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('"cafe:1" names 2 records');
+    expect(ambiguous.stderr).toContain('cafe0001:1 connection-add');
+    const none = await netauditctl(['audit', 'show', '--dir', dir, '2']);
+    expect(none.code).toBe(10);
+    expect(none.stderr).toContain('no record of the latest daemon start (boot cafe0002) has seq 2');
+    expect((await netauditctl(['audit', 'show', '--dir', dir, 'abc'])).code).toBe(2);
+    const daemonOnly = await netauditctl(['-f', 'OP,ORIGIN,CAUSE', 'audit', 'list', '--dir', dir, '--origin', 'daemon']);
+    expect(daemonOnly.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/))).toEqual([['connection-activate', 'daemon', 'autoconnect']]);
+  });
+});
+
 describe('netauditctl audit export', () => {
   it('writes the trail lines byte for byte, all day files concatenated', async () => {
     const result = await netauditctl(['audit', 'export', '--dir', trail]);
@@ -238,7 +274,10 @@ describe('netauditctl audit export', () => {
     const result = await netauditctl(['audit', 'export', '--dir', trail, '--format', 'csv']);
     expect(result.code).toBe(0);
     const rows = parseCsv(result.stdout);
-    expect(rows[0]).toEqual(['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'tx', 'prev', 'hash']);
+    expect(rows[0]).toEqual([
+      'ts', 'boot', 'seq', 'op', 'origin', 'cause', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'before', 'after',
+      'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'auth', 'attribution', 'tx', 'prev', 'hash',
+    ]);
     expect(rows).toHaveLength(entries.length + 1);
     const column = (name: string): number => rows[0]!.indexOf(name);
     rows.slice(1).forEach((row, i) => {
@@ -362,7 +401,7 @@ describe('the command line of the audit commands', () => {
   it('refuses an unknown field, naming the valid ones, before any output', async () => {
     const result = await netauditctl(['-f', 'NAME,COLOUR', 'audit', 'list', '--dir', trail]);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('invalid field "COLOUR"; allowed fields: TIME,OP,RESULT,REASON,UID,PID,NAME,IFACE,UUID,IFINDEX,ARGS,CHANGED,SEQ,BOOT,TX,SENDER,EXE,CUT,HASH');
+    expect(result.stderr).toContain('invalid field "COLOUR"; allowed fields: TIME,OP,RESULT,REASON,UID,PID,NAME,IFACE,ORIGIN,CAUSE,UUID,IFINDEX,ARGS,CHANGED,SEQ,BOOT,TX,SENDER,EXE,CUT,HASH');
     expect(result.code).toBe(2);
   });
 });

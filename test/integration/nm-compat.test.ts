@@ -1,22 +1,13 @@
 // The profiles the daemon writes, read by NetworkManager's own keyfile parser
 // (`nmcli --offline`, NetworkManager ≥ 1.40). Skipped, and reported so, where nmcli is absent.
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { variant } from '../helpers/client.js';
 import { run } from '../helpers/exec.js';
+import { hasOfflineNmcli } from '../helpers/nmcli.js';
 import { ethernet, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
 import { useDaemon } from '../helpers/use-daemon.js';
-
-function hasOfflineNmcli(): boolean {
-  try {
-    const m = /version (\d+)\.(\d+)/.exec(execFileSync('nmcli', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-    return m !== null && (Number(m[1]) > 1 || Number(m[2]) >= 40);
-  } catch {
-    return false;
-  }
-}
 
 const v = variant;
 const PROFILES: Array<[string, Record<string, Record<string, unknown>>]> = [

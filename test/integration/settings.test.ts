@@ -59,10 +59,11 @@ describe('AddConnection', () => {
     });
     expect(record).not.toHaveProperty('reason');
 
-    const line = await harness.daemon.waitForLog(new RegExp(`audit: op="connection-add" uuid="${uuid}"`));
+    const line = await harness.daemon.waitForLog(new RegExp(`audit: op="connection-add" origin="caller" uuid="${uuid}"`));
     expect(line).toMatch(/^<info> {2}\[\d+\.\d{4}\] audit: /);
     expect(parseAuditLine(line.slice(line.indexOf('op=')))).toEqual([
       ['op', 'connection-add'],
+      ['origin', 'caller'],
       ['uuid', uuid],
       ['name', 'office lan'],
       ['pid', String(process.pid)],

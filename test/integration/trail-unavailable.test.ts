@@ -101,7 +101,7 @@ describe('a full audit trail', () => {
     });
 
     await daemon!.waitForLog(new RegExp(
-      `audit: op="connection-add" uuid="${refused.uuid}" name="${refused.id}" pid=${process.pid} uid=0 result="fail" reason="audit-trail-unavailable"$`,
+      `audit: op="connection-add" origin="caller" uuid="${refused.uuid}" name="${refused.id}" pid=${process.pid} uid=0 result="fail" reason="audit-trail-unavailable"$`,
     ));
     await daemon!.waitForLog(new RegExp(
       `<warn> .* audit: audit backend file failed: audit trail file "${auditDir}/audit-\\d{4}-\\d{2}-\\d{2}\\.jsonl" cannot be written: ENOSPC: no space left on device`,

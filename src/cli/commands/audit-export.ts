@@ -45,8 +45,15 @@ function exportUsageError(message: string): UsageError {
   return new UsageError(message, EXPORT_USAGE.slice(0, EXPORT_USAGE.indexOf('\n')), 'netauditctl audit export --help');
 }
 
-/** CSV columns: the trail's keys in trail order, actor's two as their own. */
-const CSV_HEADER = ['ts', 'boot', 'seq', 'op', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'tx', 'prev', 'hash'];
+/**
+ * CSV columns: the trail's keys in trail order, before and after as their
+ * JSON text, the actor's bus name, executable, authorization and
+ * attribution as columns of their own.
+ */
+const CSV_HEADER = [
+  'ts', 'boot', 'seq', 'op', 'origin', 'cause', 'uuid', 'name', 'ifindex', 'iface', 'args', 'changed', 'before', 'after',
+  'pid', 'uid', 'result', 'reason', 'cut', 'bus_name', 'exe', 'auth', 'attribution', 'tx', 'prev', 'hash',
+];
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -60,9 +67,11 @@ export function csvField(value: string | number | undefined): string {
 }
 
 function csvRow(entry: TrailEntry): string {
+  const json = (value: unknown): string | undefined => (value === undefined ? undefined : JSON.stringify(value));
   const values = [
-    entry.ts, entry.boot, entry.seq, entry.op, entry.uuid, entry.name, entry.ifindex, entry.iface, entry.args, entry.changed,
-    entry.pid, entry.uid, entry.result, entry.reason, entry.cut, entry.actor?.bus_name, entry.actor?.exe, entry.tx, entry.prev, entry.hash,
+    entry.ts, entry.boot, entry.seq, entry.op, entry.origin, entry.cause, entry.uuid, entry.name, entry.ifindex, entry.iface, entry.args, entry.changed,
+    json(entry.before), json(entry.after), entry.pid, entry.uid, entry.result, entry.reason, entry.cut,
+    entry.actor?.bus_name, entry.actor?.exe, entry.actor?.auth, entry.actor?.attribution, entry.tx, entry.prev, entry.hash,
   ];
   return `${values.map(csvField).join(',')}\r\n`;
 }

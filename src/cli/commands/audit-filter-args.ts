@@ -9,6 +9,9 @@ import { AUDIT_OPS, createFilter, isPattern, type RecordFilter } from '../../cor
 import { parseTimeSpec, TimeSpecError } from '../../core/audit/trail/time-spec.js';
 import type { UsageError } from '../exit-codes.js';
 import { trailDir } from './trail-dir.js';
+import type { AuditOrigin } from '../../core/audit/record.js';
+
+const ORIGINS: readonly string[] = ['caller', 'daemon', 'external'] satisfies readonly AuditOrigin[];
 
 /** parseArgs options of every trail-reading command. */
 export const FILTER_OPTIONS = {
@@ -21,12 +24,13 @@ export const FILTER_OPTIONS = {
   name: { type: 'string' },
   uid: { type: 'string' },
   result: { type: 'string' },
+  origin: { type: 'string' },
   iface: { type: 'string' },
   utc: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const FILTER_SYNOPSIS = '[--dir DIR | --config FILE] [--since TIME] [--until TIME] [--op OP] [--uuid UUID] [--name NAME] [--uid UID] [--result success|fail] [--iface IFACE] [--utc]';
+export const FILTER_SYNOPSIS = '[--dir DIR | --config FILE] [--since TIME] [--until TIME] [--op OP] [--uuid UUID] [--name NAME] [--uid UID] [--result success|fail] [--origin ORIGIN] [--iface IFACE] [--utc]';
 
 /** The options' part of each command's --help. */
 export const FILTER_HELP = `Where the trail is:
@@ -44,6 +48,9 @@ Which records (all conditions must hold):
                        pattern when it holds * or ? ('office*')
   --uid UID|USER       records of this caller: a uid or a user name
   --result success|fail
+  --origin caller|daemon|external
+                       records of changes a bus caller asked for, the daemon
+                       made on its own, or someone made without netauditd
   --iface IFACE        records of this device, exactly, or a pattern with * ?
   --utc                read TIME, and show times, in UTC rather than local time
 
@@ -63,6 +70,7 @@ export interface FilterValues {
   readonly name?: string;
   readonly uid?: string;
   readonly result?: string;
+  readonly origin?: string;
   readonly iface?: string;
   readonly utc?: boolean;
 }
@@ -152,6 +160,9 @@ export async function trailQuery(values: FilterValues, usageError: (message: str
   if (values.result !== undefined && values.result !== 'success' && values.result !== 'fail') {
     throw usageError(`--result: ${JSON.stringify(values.result)} is not success or fail`);
   }
+  if (values.origin !== undefined && !ORIGINS.includes(values.origin)) {
+    throw usageError(`--origin: ${JSON.stringify(values.origin)} is not ${ORIGINS.join(', ')}`);
+  }
   for (const option of ['uuid', 'name', 'iface'] as const) {
     if (values[option] === '') throw usageError(`--${option} needs a value`);
   }
@@ -163,6 +174,7 @@ export async function trailQuery(values: FilterValues, usageError: (message: str
     name: values.name,
     uid: values.uid === undefined ? undefined : parseUid(values.uid, usageError),
     result: values.result as 'success' | 'fail' | undefined,
+    origin: values.origin as AuditOrigin | undefined,
     iface: values.iface,
   });
   return { dir: await trailDir(values.dir, values.config, usageError), filter };

@@ -21,6 +21,8 @@ export const RECORD_FIELDS: readonly { readonly name: string; readonly width: nu
   { name: 'PID', width: 7, default: true },
   { name: 'NAME', width: 16, default: true },
   { name: 'IFACE', width: 10, default: true },
+  { name: 'ORIGIN', width: 8, default: false },
+  { name: 'CAUSE', width: 18, default: false },
   { name: 'UUID', width: 36, default: false },
   { name: 'IFINDEX', width: 7, default: false },
   { name: 'ARGS', width: 11, default: false },
@@ -76,6 +78,8 @@ export function recordRow(entry: TrailEntry, context: CliContext, utc: boolean):
   return {
     TIME: showTime(entry.ts, context, utc),
     OP: entry.op,
+    ORIGIN: entry.origin ?? null,
+    CAUSE: entry.cause ?? null,
     RESULT: entry.result,
     REASON: entry.reason ?? null,
     UID: entry.uid ?? null,
@@ -112,9 +116,12 @@ Fields (netauditctl -f F,F… audit list; -f all for every one; default:
 ${RECORD_FIELDS.filter((f) => f.default).map((f) => f.name).join(',')}):
 ${RECORD_FIELDS.map((f) => f.name).join(',')}
 TIME is local time with its UTC offset (RFC 3339), or UTC with --utc; with
---json it is the trail's own UTC ts. SENDER and EXE are the caller's unique
-bus name and executable; CUT names the values cut to their limit; a missing
-value shows as --. The global options apply: -t, -f, -g, -m, -e, -c, --json
+--json it is the trail's own UTC ts. ORIGIN is who acted (caller, daemon or
+external; -- in records written before it was recorded, all callers) and
+CAUSE why the daemon acted; SENDER and EXE are the caller's unique bus name
+and executable; CUT names the values cut to their limit; a missing value
+shows as --. 'netauditctl audit show [BOOT:]SEQ' shows one record whole,
+with the values it changed (the SEQ and BOOT fields name it). The global options apply: -t, -f, -g, -m, -e, -c, --json
 (one JSON object per record). Control characters in values are escaped.
 
 Examples:

@@ -6,6 +6,7 @@ import { ExitCode, UsageError } from '../exit-codes.js';
 import { exportTrail } from './audit-export.js';
 import { follow } from './audit-follow.js';
 import { list } from './audit-list.js';
+import { show } from './audit-show.js';
 import { stats } from './audit-stats.js';
 import { verify } from './audit-verify.js';
 
@@ -16,6 +17,7 @@ interface Verb {
 
 const VERBS: Readonly<Record<string, Verb>> = {
   list: { summary: 'list the records, filtered (--since, --op, --uid…), oldest first', run: list },
+  show: { summary: 'show one record whole, with its before and after values', run: show },
   export: { summary: 'write the records, filtered, as JSON lines or CSV, to stdout or a file', run: exportTrail },
   verify: { summary: "check the trail's hash chain, day files and seq numbers", run: verify },
   follow: { summary: 'show new records as netauditd writes them', run: follow },
@@ -39,7 +41,7 @@ function auditUsageError(message: string): UsageError {
 
 export const audit = {
   name: 'audit',
-  summary: "read and check netauditd's audit trail",
+  summary: "read and check netauditd's audit trail (list, show, export, verify…)",
   async run(args: string[], context: CliContext): Promise<ExitCode> {
     const [word, ...rest] = args;
     if (word === '-h' || word === '--help') {

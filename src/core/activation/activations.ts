@@ -37,6 +37,7 @@ import { takeBackSteps } from './undo.js';
 import { Reapplier } from './reapply.js';
 import { appliedFromKeyfile, appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
+import { refuseHeld } from '../settings/stored-profile.js';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
 
 export interface ActivationsEvents {
@@ -334,6 +335,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Where `conn` goes: the named device, or the one interface-name names, or the link it creates. */
   private resolve(conn: SettingsConnection, ifindex: number | null): Target {
     const { devices } = this.options;
+    refuseHeld(conn.id, conn.holds);
     const plan = planActivation(conn.settings);
     let device: Device | null = null;
     if (ifindex !== null) {
@@ -679,6 +681,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (this.list().some((a) => a.uuid === conn.uuid)) continue;
       let plan: ActivationPlan;
       try {
+        refuseHeld(conn.id, conn.holds);
         plan = planActivation(conn.settings);
       } catch {
         continue; // not something this daemon activates: it says so when asked

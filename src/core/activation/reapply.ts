@@ -18,6 +18,7 @@ import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
 import { KernelRefusal, type Link, type LinkChange, type Platform } from '../platform/platform.js';
 import { refuseUnapplied } from '../settings/applicable.js';
+import { refuseHeld } from '../settings/stored-profile.js';
 import { changedKeys } from '../settings/diff.js';
 import { withoutSecrets } from '../settings/secrets.js';
 import type { SettingsService } from '../settings/settings.js';
@@ -123,6 +124,8 @@ export class Reapplier {
   private savedSettings(active: ActiveConnection): Settings {
     const conn = this.options.settings.byObjectNumber(active.connection);
     if (!conn) throw new NetauditError('UnknownConnection', `The profile of ${quote(active.id)} no longer exists: pass the settings to reapply.`);
+    // A value read from its file that the daemon cannot apply is refused here as activation refuses it.
+    refuseHeld(conn.id, conn.holds);
     return conn.settings;
   }
 

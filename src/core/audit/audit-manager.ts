@@ -149,6 +149,21 @@ function capValues<T extends Partial<Record<CallerField, string>>>(fields: T): T
   return out as T & { cut: readonly CallerField[] };
 }
 
+/**
+ * An absent field is left out of every backend (docs/record-format.md): an
+ * update that changed nothing has no `changed`, not an empty one, and empty
+ * before/after values are no values.
+ */
+function withoutEmpty<T extends { changed?: readonly string[]; before?: AuditValues; after?: AuditValues }>(fields: T): T {
+  const empty = (v: AuditValues | undefined): boolean => v !== undefined && Object.keys(v).length === 0;
+  if (fields.changed?.length !== 0 && !empty(fields.before) && !empty(fields.after)) return fields;
+  const out = { ...fields };
+  if (out.changed?.length === 0) delete out.changed;
+  if (empty(out.before)) delete out.before;
+  if (empty(out.after)) delete out.after;
+  return out;
+}
+
 export interface BackendStatus {
   readonly name: BackendName;
   readonly failing: boolean;
@@ -378,7 +393,7 @@ export class AuditManager {
    */
   private async emit(fields: Omit<AuditRecord, 'ts' | 'boot' | 'seq'>): Promise<void> {
     if (!this.enabled) return;
-    const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...capValues(fields) };
+    const record: AuditRecord = { ts: this.now(), boot: this.boot, seq: ++this.seq, ...capValues(withoutEmpty(fields)) };
     const committing = this.backends.filter((b) => b.commits);
     const results = await Promise.allSettled(committing.map((b) => b.write(record)));
     let refused = false;

@@ -1,6 +1,13 @@
-// The text of an audit record as libaudit sends it to the kernel (SPEC §4,
-// libaudit backend): `op=… uuid=… name=… … result=… reason=…`, to which
-// audit_log_user_message appends `exe=… hostname=? addr=? terminal=? res=…`.
+// The text of an audit record as libaudit sends it to the kernel
+// (docs/record-format.md): `op=… origin=… uuid=… name=… … result=… reason=…`,
+// to which audit_log_user_message appends `exe=… hostname=? addr=? terminal=? res=…`.
+//
+// The caller is `caller_pid`/`caller_uid`/`acct`, present only when a
+// process acted: a bus caller, or the process an external change was
+// attributed to (with `attribution=`). A change the daemon made on its own
+// has none of them, so no reader takes the daemon for somebody's caller.
+// `before` and `after` stay in the trail and the journal: this record stays
+// small, and `changed` names the keys.
 //
 // Readers parse this text with plain string searches: `ausearch --success`
 // and `aureport` take the first `res=` they find, `ausearch -ui` the next
@@ -16,12 +23,12 @@
 // and `changed` hold tokens when legitimate (a UUID, `unsaved`, a setting
 // name, `ipv4.address-data`); hostile input there is written as hex and
 // `ausearch -i` shows it as hex, which is safe, only less readable.
-import type { AuditRecord } from './record.js';
+import { actingProcess, type AuditRecord } from './record.js';
 
 /** Bytes that may appear in a caller-controlled value as they are. */
 const SAFE = /^[A-Za-z0-9._:/@+,-]*$/;
 
-export type CappedField = 'uuid' | 'name' | 'device' | 'args' | 'changed' | 'acct';
+export type CappedField = 'origin' | 'cause' | 'uuid' | 'name' | 'device' | 'args' | 'changed' | 'acct' | 'attribution';
 
 export interface MessageLimits {
   /** per field, bytes of the value's UTF-8 (twice that many characters once hex-encoded) */
@@ -34,11 +41,11 @@ export interface MessageLimits {
  * libaudit refuses messages over ~8.9 KB and the kernel cuts its record at
  * 8,560 bytes (after the header and libaudit's `exe=… res=` tail, so the
  * cut would take `res=` with it). With these caps a record whose every
- * value is hostile and at its cap encodes to ~5,300 bytes; `message` is the
+ * value is hostile and at its cap encodes to ~5,500 bytes; `message` is the
  * hard stop should the fields ever grow.
  */
 export const DEFAULT_LIMITS: MessageLimits = {
-  fields: { uuid: 64, name: 1024, device: 64, args: 256, changed: 1024, acct: 64 },
+  fields: { origin: 16, cause: 32, uuid: 64, name: 1024, device: 64, args: 256, changed: 1024, acct: 64, attribution: 32 },
   message: 6000,
 };
 
@@ -62,6 +69,19 @@ export function encodeCallerValue(bytes: Buffer): string {
   return bytes.toString('hex').toUpperCase();
 }
 
+// A token of ours (origin, cause) as op and result are written: bare, as
+// `ausearch -i` then shows it. It starts with a lowercase letter, so no bare
+// token reads as hex (digits and A-F only); anything else is encoded as a
+// caller value would be.
+const TOKEN = /^[a-z][a-z0-9-]*$/;
+
+function encodeToken(bytes: Buffer): string {
+  const ascii = bytes.toString('latin1');
+  return TOKEN.test(ascii) ? ascii : encodeCallerValue(bytes);
+}
+
+const TOKEN_FIELDS: ReadonlySet<CappedField> = new Set(['origin', 'cause']);
+
 interface CallerField {
   readonly key: CappedField;
   readonly value: string;
@@ -78,12 +98,17 @@ export function formatAuditMessage(record: AuditRecord, acct?: string, limits: M
   const caller = (key: CappedField, value: string | undefined): void => {
     if (value !== undefined) callerFields.push({ key, value, cap: limits.fields[key] });
   };
+  const acting = actingProcess(record);
+  caller('origin', record.origin);
+  caller('cause', record.cause);
   caller('uuid', record.uuid);
   caller('name', record.name);
   caller('device', record.iface);
   caller('args', record.args);
   caller('changed', record.changed?.join(','));
-  caller('acct', acct);
+  // The user name belongs to the uid it was looked up for: none without one.
+  caller('acct', acting.uid !== undefined ? acct : undefined);
+  caller('attribution', record.actor?.attribution);
 
   const build = (): string => {
     const encoded = new Map<CappedField, string>();
@@ -91,7 +116,7 @@ export function formatAuditMessage(record: AuditRecord, acct?: string, limits: M
     const cut: CappedField[] = (record.cut ?? []).map((f) => (f === 'iface' ? 'device' : f));
     for (const f of callerFields) {
       const capped = capBytes(f.value, f.cap);
-      encoded.set(f.key, encodeCallerValue(capped.bytes));
+      encoded.set(f.key, TOKEN_FIELDS.has(f.key) ? encodeToken(capped.bytes) : encodeCallerValue(capped.bytes));
       if (capped.cut && !cut.includes(f.key)) cut.push(f.key);
     }
     const parts = [`op=${record.op}`];
@@ -99,18 +124,22 @@ export function formatAuditMessage(record: AuditRecord, acct?: string, limits: M
       const value = encoded.get(key);
       if (value !== undefined) parts.push(`${key}=${value}`);
     };
+    add('origin');
+    add('cause');
     add('uuid');
     add('name');
     add('device');
     if (record.ifindex !== undefined) parts.push(`ifindex=${record.ifindex}`);
     add('args');
     add('changed');
-    if (record.pid !== undefined) parts.push(`caller_pid=${record.pid}`);
-    if (record.uid !== undefined) parts.push(`caller_uid=${record.uid}`);
+    if (acting.pid !== undefined) parts.push(`caller_pid=${acting.pid}`);
+    if (acting.uid !== undefined) parts.push(`caller_uid=${acting.uid}`);
     add('acct');
+    add('attribution');
     parts.push(`result=${record.result}`);
     if (record.reason !== undefined) parts.push(`reason=${record.reason}`);
     if (cut.length > 0) parts.push(`cut=${cut.join(',')}`);
+    if (record.tx !== undefined) parts.push(`tx=${record.tx}`);
     parts.push(`boot=${record.boot}`, `seq=${record.seq}`);
     return parts.join(' ');
   };

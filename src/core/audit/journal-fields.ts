@@ -1,14 +1,14 @@
 // Journal fields: an audit record as the journal entry the journal backend
-// sends (SPEC §4, journald). Values are the record's own, unescaped: each
+// sends (docs/record-format.md). Values are the record's own, unescaped: each
 // travels with its length (sd_journal_sendv), so no value can end its field
 // or start another. Field names are constants here, never built from input.
 import { formatAuditLine } from './backends/log-line.js';
-import type { AuditRecord } from './record.js';
+import { actingProcess, type AuditRecord } from './record.js';
 
 /** The MESSAGE_ID of every audit record; data/netauditd.catalog explains it (journalctl -x). */
 export const AUDIT_MESSAGE_ID = '139765103cc3466c8e0440ae32e43c24';
 
-/** syslog's "info" (SPEC §4) */
+/** syslog's "info" (docs/record-format.md) */
 export const AUDIT_PRIORITY = '6';
 
 export const SYSLOG_IDENTIFIER = 'netauditd';
@@ -16,6 +16,8 @@ export const SYSLOG_IDENTIFIER = 'netauditd';
 /** The NETAUDIT_* field of each record field, in the order they are sent. */
 export const NETAUDIT_FIELDS = {
   op: 'NETAUDIT_OP',
+  origin: 'NETAUDIT_ORIGIN',
+  cause: 'NETAUDIT_CAUSE',
   result: 'NETAUDIT_RESULT',
   reason: 'NETAUDIT_REASON',
   uuid: 'NETAUDIT_CONNECTION_UUID',
@@ -24,8 +26,12 @@ export const NETAUDIT_FIELDS = {
   iface: 'NETAUDIT_IFACE',
   args: 'NETAUDIT_ARGS',
   changed: 'NETAUDIT_CHANGED',
+  before: 'NETAUDIT_BEFORE',
+  after: 'NETAUDIT_AFTER',
   pid: 'NETAUDIT_CALLER_PID',
   uid: 'NETAUDIT_CALLER_UID',
+  attribution: 'NETAUDIT_ATTRIBUTION',
+  tx: 'NETAUDIT_TX',
   seq: 'NETAUDIT_SEQ',
   boot: 'NETAUDIT_BOOT',
   cut: 'NETAUDIT_CUT',
@@ -42,10 +48,30 @@ export type JournalFieldName =
 export type JournalField = readonly [name: JournalFieldName, value: string];
 
 function fieldValue(record: AuditRecord, key: keyof typeof NETAUDIT_FIELDS): string | undefined {
-  const value = record[key];
-  if (value === undefined) return undefined;
-  if (key === 'changed' || key === 'cut') return (value as readonly string[]).join(',');
-  return String(value);
+  switch (key) {
+    case 'pid':
+    case 'uid': {
+      const value = actingProcess(record)[key];
+      return value === undefined ? undefined : String(value);
+    }
+    case 'attribution':
+      return record.actor?.attribution;
+    case 'before':
+    case 'after': {
+      // JSON text, whole: the entry carries each value with its length.
+      const value = record[key];
+      return value === undefined ? undefined : JSON.stringify(value);
+    }
+    case 'changed':
+    case 'cut': {
+      const value = record[key];
+      return value === undefined ? undefined : value.join(',');
+    }
+    default: {
+      const value = record[key];
+      return value === undefined ? undefined : String(value);
+    }
+  }
 }
 
 /** The fields of the journal entry for `record`: only the record fields it has. */

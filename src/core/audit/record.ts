@@ -1,5 +1,6 @@
-// AuditRecord: one attempted change and its outcome (SPEC §4), the unit that
-// every backend receives.
+// AuditRecord: one attempted change and its outcome, the unit that every
+// backend receives; docs/record-format.md describes each field and its form
+// in each backend.
 import type { Reason } from '../errors.js';
 
 export type AuditOp =
@@ -117,6 +118,12 @@ export interface AuditActor {
   readonly auth?: 'uid0' | 'polkit';
   /** external records: how pid/uid were established, or 'none' */
   readonly attribution?: string;
+  /** external records: the acting process's command name, login uid and session, as read */
+  readonly comm?: string;
+  readonly auid?: number;
+  readonly ses?: number;
+  /** external records attributed by netlink: the sender's port id */
+  readonly portid?: number;
   /** external records about a profile file: its file name */
   readonly file?: string;
 }
@@ -142,4 +149,15 @@ export interface AuditBackend {
   close(): Promise<void>;
   /** for backends that can lose records on their way (queues, failing calls) */
   stats?(): BackendStats;
+}
+
+/**
+ * The process a record names as the actor, pid and uid: a bus caller's, or
+ * for an external change the one it was attributed to. A change the daemon
+ * made on its own names none, whatever the record holds, so that no backend
+ * shows the daemon as somebody's caller (docs/record-format.md).
+ */
+export function actingProcess(record: AuditRecord): { readonly pid?: number; readonly uid?: number } {
+  if (record.origin === 'daemon') return {};
+  return { ...(record.pid !== undefined ? { pid: record.pid } : {}), ...(record.uid !== undefined ? { uid: record.uid } : {}) };
 }

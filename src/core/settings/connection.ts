@@ -2,6 +2,7 @@
 // full settings (secrets included), the keys on disk we do not know, and
 // where it lives on disk, if anywhere.
 import type { ExtraKeys } from './keyfile-reader.js';
+import type { Hold } from './stored-profile.js';
 import { getString, type Settings } from './value.js';
 
 export class SettingsConnection {
@@ -15,6 +16,9 @@ export class SettingsConnection {
     /** in-memory changes not written to disk */
     public unsaved: boolean,
   ) {}
+
+  /** values NetworkManager accepts and netauditd does not, kept from the file: activating is NotSupported */
+  holds: readonly Hold[] = [];
 
   get uuid(): string {
     return getString(this.settings, 'connection', 'uuid') ?? '';

@@ -1,14 +1,15 @@
 // Keyfile reader: a NetworkManager keyfile profile → settings, following
 // libnm-core-impl/nm-keyfile.c (the parsers of nm_keyfile_read()), the older
 // forms it still reads included. Groups and keys we do not know are kept
-// raw as ExtraKeys so that a rewrite loses nothing (SPEC §2); a known key
-// whose value does not parse (keyfile-values.ts) rejects the file with its
-// file:line.
+// raw as ExtraKeys so that a rewrite loses nothing; a known key whose value
+// does not parse (keyfile-values.ts) is dropped with a warning naming its
+// file:line, as NetworkManager's reader drops it (read_handle_warn()), and
+// the rest of the file is read.
 import { posix } from 'node:path';
 import { escapeString, type Keyfile, type KeyfileEntry } from '../../config/ini.js';
 import { NetauditError, quote } from '../errors.js';
 import { parseRoutingRule, ruleToDict } from './routing-rule.js';
-import { bool, cert, integer, ipItem, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
+import { bool, cert, integer, ipItem, lenientStr, ipv4ToU32, ipv6ToBytes, isAddress, list, mac, Problem, splitAttributes, ssid, str } from './keyfile-values.js';
 import { settingForGroup, settingNames, settingSpec, type PropertySpec, type SettingSpec } from './schema.js';
 import { stringDict, value, type Settings, type Value } from './value.js';
 
@@ -16,16 +17,11 @@ import { stringDict, value, type Settings, type Value } from './value.js';
 // unknown keys, values raw as found, in file order.
 export type ExtraKeys = Map<string, Array<{ key: string; value: string }>>;
 
-export class ProfileFormatError extends Error {
-  readonly file: string;
-  readonly line: number;
-
-  constructor(file: string, line: number, detail: string) {
-    super(`${file}:${line}: ${detail}`);
-    this.name = 'ProfileFormatError';
-    this.file = file;
-    this.line = line;
-  }
+export interface KeyfileRead {
+  readonly settings: Settings;
+  readonly extra: ExtraKeys;
+  /** one line per dropped value, "FILE:LINE: [group] key: problem; …", never quoting a secret */
+  readonly warnings: string[];
 }
 
 // Special cloned-mac-address values (NM_CLONED_MAC_*): meaningful to
@@ -43,24 +39,21 @@ interface Context {
   readonly file: string;
   readonly baseDir: string;
   readonly extra: ExtraKeys;
+  readonly warnings: string[];
 }
 
-function fail(ctx: Context, group: string, entry: KeyfileEntry, problem: string): never {
-  throw new ProfileFormatError(ctx.file, entry.line, `[${group}] ${entry.key}: ${problem}`);
+function drop(ctx: Context, group: string, entry: KeyfileEntry, problem: string): void {
+  ctx.warnings.push(`${ctx.file}:${entry.line}: [${group}] ${entry.key}: ${problem}; the value is ignored, as NetworkManager ignores it`);
 }
+
+// What attemptRead returns for a value dropped with a warning (undefined
+// means a value NetworkManager reads that we keep as an extra key).
+const DROPPED = Symbol('dropped');
 
 // The problem of a secret's value is named without the value or any part of
 // it (an escape sequence quoted would be a piece of the secret).
 const SECRET_PROBLEM = 'the secret value is not a valid keyfile string (it holds an escape other than \\s \\n \\t \\r \\\\, or ends with a lone "\\"); it is not shown';
 
-function readSecretString(ctx: Context, group: string, entry: KeyfileEntry): string {
-  try {
-    return str(entry.value);
-  } catch (e) {
-    if (e instanceof Problem) fail(ctx, group, entry, SECRET_PROBLEM);
-    throw e;
-  }
-}
 
 interface Group {
   readonly name: string;
@@ -92,13 +85,15 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
       // _build_list_create(): by index (none before 0, 1, …), then "address" before "addresses".
       .sort((a, b) => (a.m[2] === undefined ? -1 : Number(a.m[2])) - (b.m[2] === undefined ? -1 : Number(b.m[2])) || a.m[1].length - b.m[1].length)
       .map(({ e }) => e);
-  const attempt = <T>(entry: KeyfileEntry, f: () => T): T => {
+  // read_one_ip_address_or_route(): an item that does not parse is dropped, the others are read.
+  const attempt = <T>(entry: KeyfileEntry, f: () => T): T | undefined => {
     used.add(entry.key);
     try {
       return f();
     } catch (e) {
-      if (e instanceof Problem) fail(ctx, group.name, entry, e.message);
-      throw e;
+      if (!(e instanceof Problem)) throw e;
+      drop(ctx, group.name, entry, e.message);
+      return undefined;
     }
   };
 
@@ -106,6 +101,7 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
   let gatewayFromAddress: string | undefined;
   for (const entry of collect(ADDRESS_KEY)) {
     const item = attempt(entry, () => ipItem(family, false, entry.value));
+    if (!item) continue;
     addresses.push(item.entry);
     gatewayFromAddress ??= item.gateway;
   }
@@ -115,8 +111,13 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
 
   const routes: Map<string, Value>[] = [];
   for (const entry of collect(ROUTE_KEY)) {
-    const { entry: route } = attempt(entry, () => ipItem(family, true, entry.value));
+    const item = attempt(entry, () => ipItem(family, true, entry.value));
     const options = group.entries.get(`${entry.key}_options`);
+    if (!item) {
+      if (options) used.add(options.key);
+      continue;
+    }
+    const route = item.entry;
     if (options) {
       const unknown = attempt(options, () => {
         const rest: string[] = [];
@@ -128,7 +129,7 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
         return rest;
       });
       // Attributes we do not know follow the route to the number the writer gives it.
-      if (unknown.length > 0) extra.push({ key: `route${routes.length + 1}_options`, value: escapeString(unknown.join(',')) });
+      if (unknown !== undefined && unknown.length > 0) extra.push({ key: `route${routes.length + 1}_options`, value: escapeString(unknown.join(',')) });
     }
     routes.push(route);
   }
@@ -136,13 +137,15 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
 
   const rules: Map<string, Value>[] = [];
   for (const entry of collect(RULE_KEY)) {
-    rules.push(attempt(entry, () => {
+    // A rule that does not parse is dropped with a warning, as NetworkManager's reader drops it.
+    const rule = attempt(entry, () => {
       try {
         return ruleToDict(parseRoutingRule(`[${group.name}] ${entry.key}`, family, str(entry.value)));
       } catch (e) {
         throw e instanceof NetauditError ? new Problem(e.message) : e;
       }
-    }));
+    });
+    if (rule) rules.push(rule);
   }
   if (rules.length > 0) props.set('routing-rules', value('aa{sv}', rules));
   // Options of a route that is not there: NetworkManager ignores them; we keep them.
@@ -156,7 +159,7 @@ function readIp(ctx: Context, group: Group, props: Map<string, Value>, extra: Ar
 
 // One known property; undefined when the value is NetworkManager's but not
 // representable here, so that the key is kept as an extra one.
-function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: string): Value | undefined {
+function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: string, dropItem: (problem: string) => void): Value | undefined {
   const v = (x: unknown): Value => value(spec.signature, x);
   switch (spec.kind) {
     case 'connection-type':
@@ -176,9 +179,10 @@ function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: st
       const servers = list(raw);
       // DNS-over-TLS URIs and "ADDR#SNI" forms of newer NetworkManager.
       if (servers.some((s) => s.includes('#') || s.includes('://'))) return undefined;
+      // ip_dns_parser(): a server that does not parse is dropped, the others are read.
       const family = setting === 'ipv6' ? 6 : 4;
-      for (const s of servers) if (!isAddress(family, s)) throw new Problem(`${quote(s)} is not an IPv${family} address`);
-      return v(family === 4 ? servers.map(ipv4ToU32) : servers.map(ipv6ToBytes));
+      const good = servers.filter((s) => isAddress(family, s) || (dropItem(`${quote(s)} is not an IPv${family} address`), false));
+      return v(family === 4 ? good.map(ipv4ToU32) : good.map(ipv6ToBytes));
     }
     default:
       break;
@@ -188,10 +192,11 @@ function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: st
       return v(spec.name === 'slave-type' ? (settingForGroup(str(raw))?.name ?? str(raw)) : str(raw));
     case 'b':
       return v(bool(raw));
+    // A number outside the property's range is refused by its GParamSpec, so NetworkManager drops it.
     case 'u':
-      return v(integer(raw, 0, 0xffffffff));
+      return v(integer(raw, ...(spec.range ?? [0, 0xffffffff])));
     case 'i':
-      return v(integer(raw, -0x80000000, 0x7fffffff));
+      return v(integer(raw, ...(spec.range ?? [-0x80000000, 0x7fffffff])));
     case 'as':
       return v(list(raw));
     default:
@@ -204,18 +209,13 @@ function dictOfGroup(spec: SettingSpec, group: string): PropertySpec | undefined
   return [...spec.properties.values()].find((p) => p.kind === 'string-dict' && p.keyfileGroup === group);
 }
 
-function readDictItem(ctx: Context, group: string, entry: KeyfileEntry, spec: PropertySpec): [string, string] {
-  if (spec.secret) return [entry.key, readSecretString(ctx, group, entry)];
-  try {
-    return [entry.key, str(entry.value)];
-  } catch (e) {
-    if (e instanceof Problem) fail(ctx, group, entry, e.message);
-    throw e;
-  }
+// read_hash_of_string() reads items leniently (lenientStr): none is dropped.
+function readDictItem(entry: KeyfileEntry): Array<[string, string]> {
+  return [[entry.key, lenientStr(entry.value)]];
 }
 
-export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys } {
-  const ctx: Context = { file: kf.file, baseDir: posix.dirname(kf.file), extra: new Map() };
+export function fromKeyfile(kf: Keyfile): KeyfileRead {
+  const ctx: Context = { file: kf.file, baseDir: posix.dirname(kf.file), extra: new Map(), warnings: [] };
   const settings: Settings = new Map();
   const groups = mergeGroups(kf);
   for (const group of groups) {
@@ -239,10 +239,11 @@ export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys
       }
       const spec = group.spec.properties.get(prop);
       if (!spec && ownDict) {
-        items.push(readDictItem(ctx, group.name, entry, ownDict));
+        items.push(...readDictItem(entry));
         continue;
       }
       const read = spec && !(spec.kind === 'address-data' || spec.kind === 'route-data' || spec.kind === 'routing-rules') ? attemptRead(ctx, group, entry, setting, spec) : undefined;
+      if (read === DROPPED) continue;
       if (read) props.set(prop, read);
       else extra.push({ key: entry.key, value: entry.value });
     }
@@ -261,18 +262,20 @@ export function fromKeyfile(kf: Keyfile): { settings: Settings; extra: ExtraKeys
       const group = groups.find((g) => g.name === pspec.keyfileGroup && !g.spec);
       if (!group) continue;
       ctx.extra.delete(group.name);
-      const items = [...group.entries.values()].map((entry) => readDictItem(ctx, group.name, entry, pspec));
+      const items = [...group.entries.values()].flatMap((entry) => readDictItem(entry));
       if (items.length > 0) props.set(pspec.name, value('a{ss}', stringDict(items)));
     }
   }
-  return { settings, extra: ctx.extra };
+  return { settings, extra: ctx.extra, warnings: ctx.warnings };
 }
 
-function attemptRead(ctx: Context, group: Group, entry: KeyfileEntry, setting: string, spec: PropertySpec): Value | undefined {
+function attemptRead(ctx: Context, group: Group, entry: KeyfileEntry, setting: string, spec: PropertySpec): Value | undefined | typeof DROPPED {
+  const problem = (message: string): string => (spec.secret ? SECRET_PROBLEM : message);
   try {
-    return readProperty(ctx, setting, spec, entry.value);
+    return readProperty(ctx, setting, spec, entry.value, (message) => drop(ctx, group.name, entry, problem(message)));
   } catch (e) {
-    if (e instanceof Problem) fail(ctx, group.name, entry, spec.secret ? SECRET_PROBLEM : e.message);
-    throw e;
+    if (!(e instanceof Problem)) throw e;
+    drop(ctx, group.name, entry, problem(e.message));
+    return DROPPED;
   }
 }

@@ -27,6 +27,22 @@ export function str(raw: string): string {
   }
 }
 
+// g_key_file_get_string() called without an error to fill, as
+// NetworkManager reads vpn data and secrets (read_hash_of_string()), MAC
+// addresses, SSIDs, certificates, addresses and routes: an
+// unknown escape stays as written, a lone "\\" at the end is dropped.
+export function lenientStr(raw: string): string {
+  let out = '';
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== '\\') out += raw[i];
+    else if (i + 1 < raw.length) {
+      const c = raw[++i];
+      out += ({ s: ' ', n: '\n', t: '\t', r: '\r', '\\': '\\' } as Record<string, string>)[c] ?? `\\${c}`;
+    }
+  }
+  return out;
+}
+
 export function list(raw: string): string[] {
   try {
     return parseList(raw, ';');
@@ -63,7 +79,7 @@ function intList(text: string): Uint8Array | null {
 }
 
 export function mac(raw: string): Uint8Array {
-  const text = str(raw);
+  const text = lenientStr(raw);
   const old = intList(text);
   if (old) return old;
   if (!/^[0-9a-fA-F]{1,2}([:-][0-9a-fA-F]{1,2})*$/.test(text)) throw new Problem(`${quote(text)} is not a MAC address`);
@@ -73,14 +89,14 @@ export function mac(raw: string): Uint8Array {
 // get_bytes(…, unescape_semicolon = TRUE): printable SSIDs are written as
 // text with ';' escaped as "\;", others as a list of byte values.
 export function ssid(raw: string): Uint8Array {
-  const text = str(raw);
+  const text = lenientStr(raw);
   return intList(text) ?? Buffer.from(text.replace(/\\;/g, ';'), 'utf8');
 }
 
 // cert_parser(): "file://PATH", "pkcs11:URI", "data:;base64,DATA", a bare path
 // (absolute, or relative to the profile's directory), or the old byte list.
 export function cert(baseDir: string, raw: string): Uint8Array {
-  const text = str(raw);
+  const text = lenientStr(raw);
   const old = intList(text);
   if (old) return old;
   const terminated = (s: string): Uint8Array => Buffer.from(`${s}\0`, 'utf8');
@@ -155,7 +171,7 @@ interface IpItem {
 // read_one_ip_address_or_route(): ADDR[/PLEN][,GATEWAY] for addresses,
 // DEST[/PLEN][,NEXT-HOP[,METRIC]] for routes.
 export function ipItem(family: 4 | 6, route: boolean, raw: string): IpItem {
-  const text = str(raw);
+  const text = lenientStr(raw);
   const cur: Cursor = { rest: text };
   const badChar = (c: string): never => {
     throw new Problem(`unexpected character ${quote(c)} in ${quote(text)}`);

@@ -13,14 +13,17 @@ import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { NetauditError, quote } from '../errors.js';
 import { SettingsConnection } from './connection.js';
+import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
+import { withoutKeptSecrets } from './kept-secrets.js';
+import { storedProfile, updatedProfile, type StoredProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
-import { refuseUnapplied } from './applicable.js';
+import { refuseUnapplied, unappliedProperty } from './applicable.js';
 import { getString, value, type Settings, type SettingsInput, type Value } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
@@ -147,7 +150,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
     refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
-    tx.describe({ uuid, name: requireString(settings, 'id') });
+    tx.describe({ uuid, name: requireString(settings, 'id'), after: profileValues(settings, new Map()) });
     return this.locks.run([uuid], async () => {
       if (this.byUuid.has(uuid)) {
         throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
@@ -188,16 +191,24 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async update(ref: CallerRef, number: number, input: SettingsInput, save: boolean): Promise<void> {
     const sentName = input.sent.name;
     return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, MODIFY, async (tx, conn) => {
-      const validated = validateSettings(input.decode(), { generateUuid: () => conn.uuid });
-      refuseUnapplied(validated);
+      const { settings: validated, holds } = updatedProfile(input.decode(), conn.extra, conn.holds, { generateUuid: () => conn.uuid });
+      // An unapplicable value the stored profile holds already (read from its file) may stay; a save may not introduce one.
+      const unapplied = unappliedProperty(validated);
+      if (unapplied && unappliedProperty(conn.settings)?.message !== unapplied.message) throw unapplied;
       if (requireString(validated, 'uuid') !== conn.uuid) {
         throw new NetauditError('InvalidArgument', `connection.uuid: a connection's uuid cannot change (it is ${quote(conn.uuid)}).`);
       }
       const next = hasSecrets(validated) ? validated : keepSecrets(validated, conn.settings);
-      tx.describe({ uuid: conn.uuid, name: requireString(next, 'id'), changed: changedKeys(conn.settings, next) });
+      tx.describe({
+        uuid: conn.uuid,
+        name: requireString(next, 'id'),
+        changed: changedKeys(conn.settings, next),
+        ...changedValues(profileValues(conn.settings, conn.extra), profileValues(next, conn.extra)),
+      });
       const applyInMemory = (fileName: string | null): void => {
         const renamed = fileName !== conn.fileName;
         conn.settings = next;
+        conn.holds = holds;
         this.setFileName(conn, fileName);
         const wasUnsaved = conn.unsaved;
         conn.unsaved = !save;
@@ -239,6 +250,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   async delete(ref: CallerRef, number: number): Promise<void> {
     return this.withConnection(ref, number, { op: 'connection-delete' }, MODIFY, async (tx, conn) => {
+      tx.describe({ before: profileValues(conn.settings, conn.extra) });
       const remove = () => this.removeFromMemory(conn, tx.snapshot().tx);
       if (conn.fileName === null) return tx.commit(remove);
       return this.persist(tx, { remove: conn.fileName }, remove, []);
@@ -248,13 +260,15 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async clearSecrets(ref: CallerRef, number: number): Promise<void> {
     return this.withConnection(ref, number, { op: 'connection-clear-secrets' }, MODIFY, async (tx, conn) => {
       const next = clearSecrets(conn.settings);
-      tx.describe({ changed: changedKeys(conn.settings, next) });
+      const kept = withoutKeptSecrets(conn.extra);
+      tx.describe({ changed: [...changedKeys(conn.settings, next), ...kept.removed] });
       const apply = () => {
         conn.settings = next;
+        conn.extra = kept.extra;
         this.emit('updated', conn);
       };
       if (conn.fileName === null || conn.unsaved) return tx.commit(apply);
-      return this.persist(tx, { write: conn.fileName, content: toKeyfile(next, conn.extra) }, apply, []);
+      return this.persist(tx, { write: conn.fileName, content: toKeyfile(next, kept.extra) }, apply, []);
     });
   }
 
@@ -384,26 +398,39 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /**
+   * One profile file as NetworkManager 1.42 reads it: values its reader
+   * drops are dropped with a warning, a profile it refuses is skipped with
+   * one (null), and values it accepts that netauditd refuses are kept as
+   * holds (stored-profile.ts).
+   */
+  private readProfile(fileName: string, text: string): (StoredProfile & { extra: ExtraKeys }) | null {
+    const path = `${this.store.dir}/${fileName}`;
+    try {
+      const read = fromKeyfile(parseKeyfile(text, path));
+      for (const warning of read.warnings) this.options.log.warn(`profile ${warning}`);
+      // As NetworkManager does for hand-written files: the id defaults to the file name, and a
+      // missing uuid is derived from the path so that it stays the same across reloads.
+      const conn = read.settings.get('connection') ?? new Map<string, Value>();
+      if (!conn.has('id')) conn.set('id', value('s', fileName.slice(0, -'.nmconnection'.length)));
+      read.settings.set('connection', conn);
+      const stored = storedProfile(read.settings, read.extra, { generateUuid: () => uuidFromPath(path) });
+      for (const hold of stored.holds) this.options.log.info(`profile ${path} is kept but cannot be activated: ${hold.message}`);
+      return { ...stored, extra: read.extra };
+    } catch (e) {
+      this.options.log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
+      return null;
+    }
+  }
+
+  /**
    * Makes memory agree with the profiles directory: new files are added,
    * changed ones updated, vanished ones removed. Unsaved profiles stay.
    */
   async rescan(): Promise<void> {
     const seen = new Set<string>();
     for (const file of await this.store.list()) {
-      let parsed: { settings: Settings; extra: ExtraKeys };
-      const path = `${this.store.dir}/${file.fileName}`;
-      try {
-        const read = fromKeyfile(parseKeyfile(file.text, path));
-        // As NetworkManager does for hand-written files: the id defaults to the file name, and a
-        // missing uuid is derived from the path so that it stays the same across reloads.
-        const conn = read.settings.get('connection') ?? new Map<string, Value>();
-        if (!conn.has('id')) conn.set('id', value('s', file.fileName.slice(0, -'.nmconnection'.length)));
-        read.settings.set('connection', conn);
-        parsed = { settings: validateSettings(read.settings, { generateUuid: () => uuidFromPath(path) }), extra: read.extra };
-      } catch (e) {
-        this.options.log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
-        continue;
-      }
+      const parsed = this.readProfile(file.fileName, file.text);
+      if (!parsed) continue;
       const uuid = requireString(parsed.settings, 'uuid');
       if (seen.has(uuid)) {
         this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: its uuid ${uuid} is used by another file`);
@@ -412,7 +439,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       seen.add(uuid);
       const existing = this.byUuid.get(uuid);
       if (!existing) {
-        this.insert(new SettingsConnection(++this.lastNumber, parsed.settings, parsed.extra, file.fileName, false));
+        const conn = new SettingsConnection(++this.lastNumber, parsed.settings, parsed.extra, file.fileName, false);
+        conn.holds = parsed.holds;
+        this.insert(conn);
         continue;
       }
       if (existing.unsaved) continue;
@@ -420,6 +449,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       const renamed = existing.fileName !== file.fileName;
       existing.settings = parsed.settings;
       existing.extra = parsed.extra;
+      existing.holds = parsed.holds;
       this.setFileName(existing, file.fileName);
       if (changed) this.emit('updated', existing);
       if (renamed) this.emit('changed', existing, ['fileName']);

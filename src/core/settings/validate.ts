@@ -403,3 +403,14 @@ export function validateSettings(input: Settings, options: ValidateOptions): Set
   }
   return ordered;
 }
+
+/**
+ * One property checked on its own, as validateSettings checks it, and its
+ * normalized value; for a profile file kept although netauditd refuses some
+ * of its values (stored-profile.ts), which are told apart property by property.
+ */
+export function validateProperty(setting: string, prop: string, v: Value): Value {
+  const spec = settingSpec(setting)?.properties.get(prop);
+  if (!spec) throw invalidArgument(`unknown property ${quote(`${setting}.${prop}`)}`);
+  return checkProperty(setting, spec, v);
+}

@@ -2,7 +2,7 @@
 // --name --uid --result --iface): which records match, which day files can
 // be passed over unread, and a cheap test on a line's text that rules most
 // non-matching lines out before they are parsed.
-import type { AuditOp, AuditResult } from '../record.js';
+import type { AuditOp, AuditOrigin, AuditResult } from '../record.js';
 import type { TrailEntry } from './trail-line.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -40,7 +40,7 @@ const OPS: Readonly<Record<AuditOp, true>> = {
   'rule-delete': true,
 };
 
-/** Every op of SPEC §4, in its order. */
+/** Every op of the record (docs/record-format.md), in its order. */
 export const AUDIT_OPS: readonly string[] = Object.keys(OPS);
 
 export interface FilterOptions {
@@ -56,6 +56,8 @@ export interface FilterOptions {
   readonly name?: string;
   readonly uid?: number;
   readonly result?: AuditResult;
+  /** who acted; a record written before origins were recorded is a caller's */
+  readonly origin?: AuditOrigin;
   /** the device's name: exact, or a pattern when it holds * or ? */
   readonly iface?: string;
 }
@@ -104,7 +106,7 @@ const TS_START = '{"ts":"'.length;
 const TS_END = TS_START + 24;
 
 export function createFilter(options: FilterOptions): RecordFilter {
-  const { since, until, uid, result } = options;
+  const { since, until, uid, result, origin } = options;
   const sinceText = since === undefined ? undefined : new Date(since).toISOString();
   const untilText = until === undefined ? undefined : new Date(until).toISOString();
   const ops = options.ops?.map(valueMatcher);
@@ -131,6 +133,7 @@ export function createFilter(options: FilterOptions): RecordFilter {
       if (name !== undefined && !name(entry.name)) return false;
       if (uid !== undefined && entry.uid !== uid) return false;
       if (result !== undefined && entry.result !== result) return false;
+      if (origin !== undefined && (entry.origin ?? 'caller') !== origin) return false;
       if (iface !== undefined && !iface(entry.iface)) return false;
       return true;
     },
@@ -144,6 +147,8 @@ export function createFilter(options: FilterOptions): RecordFilter {
       }
       if (opTexts !== undefined && !opTexts.some((op) => text.includes(op))) return false;
       if (result !== undefined && !text.includes(`"result":"${result}"`)) return false;
+      // A caller's record may have no origin (one written before it was recorded).
+      if (origin !== undefined && origin !== 'caller' && !text.includes(`"origin":"${origin}",`)) return false;
       return exactTexts.every((exact) => text.includes(exact));
     },
     mayMatchDay(date) {

@@ -1,9 +1,11 @@
-// Trail line: one audit record as one line of JSON in the trail (SPEC §4 file
-// backend), with the hash chain: `hash` is the hex SHA-256 of the line's JSON
-// text without its hash key, `prev` the hash of the record before it.
+// Trail line: one audit record as one line of JSON in the trail, with the
+// hash chain: `hash` is the hex SHA-256 of the line's JSON text without its
+// hash key, `prev` the hash of the record before it. docs/record-format.md
+// fixes the keys and their order; a line written before a key existed lacks
+// it and stays valid, since absent fields are left out anyway.
 import { createHash } from 'node:crypto';
 import { NetauditError, quote } from '../../errors.js';
-import type { AuditRecord, AuditResult } from '../record.js';
+import { actingProcess, type AuditActor, type AuditRecord, type AuditResult, type AuditValues } from '../record.js';
 
 export const ZERO_HASH = '0'.repeat(64);
 
@@ -18,6 +20,9 @@ export interface TrailEntry {
   readonly boot: string;
   readonly seq: number;
   readonly op: string;
+  /** caller, daemon or external; absent in records older than the field */
+  readonly origin?: string;
+  readonly cause?: string;
   readonly uuid?: string;
   readonly name?: string;
   readonly ifindex?: number;
@@ -25,19 +30,34 @@ export interface TrailEntry {
   readonly args?: string;
   /** setting keys joined with "," */
   readonly changed?: string;
+  /** what the change touched before and after it, e.g. {"ipv4":{"address1":"192.0.2.10/24"}} */
+  readonly before?: AuditValues;
+  readonly after?: AuditValues;
   readonly pid?: number;
   readonly uid?: number;
   readonly result: AuditResult;
   readonly reason?: string;
   /** caller fields cut to their limit, joined with "," */
   readonly cut?: string;
-  readonly actor?: { readonly bus_name?: string; readonly exe?: string };
+  readonly actor?: TrailActor;
   readonly tx?: number;
   readonly prev: string;
   readonly hash: string;
 }
 
-type FieldKind = 'time' | 'text' | 'count' | 'result' | 'actor' | 'hash';
+export interface TrailActor {
+  readonly bus_name?: string;
+  readonly exe?: string;
+  readonly auth?: string;
+  readonly attribution?: string;
+  readonly comm?: string;
+  readonly auid?: number;
+  readonly ses?: number;
+  readonly portid?: number;
+  readonly file?: string;
+}
+
+type FieldKind = 'time' | 'text' | 'count' | 'result' | 'values' | 'actor' | 'hash';
 
 // The order of this table is the order of the keys on a line: the hash covers
 // the text, so the order is part of the format.
@@ -46,12 +66,16 @@ const FIELDS: Record<keyof TrailEntry, FieldKind> = {
   boot: 'text',
   seq: 'count',
   op: 'text',
+  origin: 'text',
+  cause: 'text',
   uuid: 'text',
   name: 'text',
   ifindex: 'count',
   iface: 'text',
   args: 'text',
   changed: 'text',
+  before: 'values',
+  after: 'values',
   pid: 'count',
   uid: 'count',
   result: 'result',
@@ -64,8 +88,19 @@ const FIELDS: Record<keyof TrailEntry, FieldKind> = {
 };
 const KEYS = Object.keys(FIELDS);
 const REQUIRED: ReadonlySet<string> = new Set(['ts', 'boot', 'seq', 'op', 'result', 'prev', 'hash']);
-// Either key may be absent, never both, and bus_name comes first.
-const ACTOR_SHAPES: ReadonlySet<string> = new Set(['bus_name', 'exe', 'bus_name,exe']);
+// The actor's keys in the order written: any of them may be absent, not all.
+const ACTOR_FIELDS: Readonly<Record<keyof TrailActor, 'text' | 'count'>> = {
+  bus_name: 'text',
+  exe: 'text',
+  auth: 'text',
+  attribution: 'text',
+  comm: 'text',
+  auid: 'count',
+  ses: 'count',
+  portid: 'count',
+  file: 'text',
+};
+const ACTOR_KEYS = Object.keys(ACTOR_FIELDS);
 
 const HEX_HASH = /^[0-9a-f]{64}$/;
 const HASH_SUFFIX_PREFIX = ',"hash":"';
@@ -87,25 +122,44 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/** The actor under its trail names, in trail order; undefined when it has none of them. */
+function trailActor(actor: AuditActor | undefined): TrailActor | undefined {
+  if (actor === undefined) return undefined;
+  const out: TrailActor = {
+    bus_name: actor.busName,
+    exe: actor.exe,
+    auth: actor.auth,
+    attribution: actor.attribution,
+    comm: actor.comm,
+    auid: actor.auid,
+    ses: actor.ses,
+    portid: actor.portid,
+    file: actor.file,
+  };
+  return Object.values(out).some((v) => v !== undefined) ? out : undefined;
+}
+
 export function formatTrailLine(record: AuditRecord, prev: string): { line: string; hash: string } {
-  const actor =
-    record.actor?.busName !== undefined || record.actor?.exe !== undefined
-      ? { bus_name: record.actor.busName, exe: record.actor.exe }
-      : undefined;
+  const actor = trailActor(record.actor);
+  const { pid, uid } = actingProcess(record);
   // JSON.stringify drops keys whose value is undefined: absent fields are omitted.
   const text = trailJson({
     ts: new Date(record.ts).toISOString(),
     boot: record.boot,
     seq: record.seq,
     op: record.op,
+    origin: record.origin,
+    cause: record.cause,
     uuid: record.uuid,
     name: record.name,
     ifindex: record.ifindex,
     iface: record.iface,
     args: record.args,
     changed: record.changed?.join(','),
-    pid: record.pid,
-    uid: record.uid,
+    before: record.before,
+    after: record.after,
+    pid,
+    uid,
     result: record.result,
     reason: record.reason,
     cut: record.cut?.join(','),
@@ -145,14 +199,31 @@ function validValue(key: string, kind: FieldKind, value: unknown): boolean {
       return value === 'success' || value === 'fail';
     case 'hash':
       return typeof value === 'string' && HEX_HASH.test(value);
+    case 'values':
+      return isObject(value);
     case 'actor':
       return validActor(value);
   }
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function validActor(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return ACTOR_SHAPES.has(Object.keys(value).join(',')) && Object.values(value).every((v) => typeof v === 'string');
+  if (!isObject(value)) return false;
+  const keys = Object.keys(value);
+  if (keys.length === 0) return false;
+  let last = -1;
+  for (const key of keys) {
+    const index = ACTOR_KEYS.indexOf(key);
+    if (index <= last) return false;
+    last = index;
+    const kind = ACTOR_FIELDS[key as keyof TrailActor];
+    const field = value[key];
+    if (kind === 'text' ? typeof field !== 'string' : !(Number.isSafeInteger(field) && (field as number) >= 0)) return false;
+  }
+  return true;
 }
 
 /**

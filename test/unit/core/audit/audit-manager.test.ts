@@ -4,6 +4,10 @@ import type { AuditBackend, AuditRecord } from '../../../../src/core/audit/recor
 import type { CallerRef } from '../../../../src/core/caller.js';
 import { NetauditError } from '../../../../src/core/errors.js';
 import { Logger } from '../../../../src/log/logger.js';
+import { formatAuditMessage } from '../../../../src/core/audit/audit-message.js';
+import { formatAuditLine } from '../../../../src/core/audit/backends/log-line.js';
+import { journalFields } from '../../../../src/core/audit/journal-fields.js';
+import { formatTrailLine, parseTrailLine, ZERO_HASH } from '../../../../src/core/audit/trail/trail-line.js';
 
 class MemoryBackend implements AuditBackend {
   readonly name = 'file' as const;
@@ -209,5 +213,67 @@ describe('AuditTransaction.commit for a kernel change', () => {
     await audit.audited(root, { op: 'device-delete', ifindex: 7 }, (tx) => tx.commit(() => undefined, kernel));
     await audit.audited(root, { op: 'device-delete', ifindex: 8 }, (tx) => tx.commit(() => undefined, kernel));
     expect(trail.records.map((r) => r.tx)).toEqual([2, 3]);
+  });
+});
+
+describe('records of the daemon and of others', () => {
+  it('records a change the daemon makes on its own with its cause and a tx, before it is made', async () => {
+    const { audit, trail } = setup();
+    const order: string[] = [];
+    await audit.daemonChange({ op: 'connection-activate', cause: 'autoconnect', uuid: 'u1', name: 'lan', ifindex: 4, iface: 'v0' }, async () => {
+      order.push(`apply after ${trail.records.length} record(s)`);
+    });
+    expect(order).toEqual(['apply after 1 record(s)']);
+    expect(trail.records).toEqual([
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', uuid: 'u1', name: 'lan', ifindex: 4, iface: 'v0', tx: 1, result: 'success' },
+    ]);
+  });
+
+  it('shows no caller for a daemon change in any backend: no pid, uid or acct', async () => {
+    const { audit, trail } = setup();
+    await audit.daemonChange({ op: 'connection-deactivate', cause: 'device-removed', uuid: 'u1', ifindex: 4, iface: 'v0' }, async () => Promise.reject(new NetauditError('Failed', 'gone', 'kernel-error'))).catch(() => undefined);
+    expect(trail.records.map((r) => r.result)).toEqual(['success', 'fail']);
+    for (const record of trail.records) {
+      // Even a record that somehow held the daemon's own pid shows none of it.
+      const held: AuditRecord = { ...record, pid: process.pid, uid: 0 };
+      const trailLine = formatTrailLine(held, ZERO_HASH).line;
+      expect(parseTrailLine(trailLine)).not.toHaveProperty('pid');
+      expect(parseTrailLine(trailLine)).not.toHaveProperty('uid');
+      expect(trailLine).toContain('"origin":"daemon","cause":"device-removed"');
+      const message = formatAuditMessage(held, 'root');
+      expect(message).not.toMatch(/caller_pid|caller_uid|acct|\bpid=|\buid=/);
+      expect(message).toMatch(/^op=connection-deactivate origin=daemon cause=device-removed /);
+      expect(message).toContain(' tx=1 ');
+      const line = formatAuditLine(held);
+      expect(line).not.toMatch(/ pid=| uid=/);
+      const names = journalFields(held).map(([name]) => name);
+      expect(names).not.toContain('NETAUDIT_CALLER_PID');
+      expect(names).not.toContain('NETAUDIT_CALLER_UID');
+      expect(names).toEqual(expect.arrayContaining(['NETAUDIT_ORIGIN', 'NETAUDIT_CAUSE', 'NETAUDIT_TX']));
+    }
+    expect(trail.records[1]).toMatchObject({ result: 'fail', reason: 'kernel-error', tx: 1 });
+  });
+
+  it('records an external change with its attribution, and none when nobody could be named', async () => {
+    const { audit, trail } = setup();
+    await audit.recordUnattended('external', { op: 'connection-update', args: 'file', name: 'lan', changed: ['ipv4.address-data'] }, 'success', {
+      actor: { attribution: 'none', file: 'lan.nmconnection' },
+    });
+    expect(trail.records).toEqual([
+      { ts: 1000, boot: 'boot1', seq: 1, op: 'connection-update', origin: 'external', args: 'file', name: 'lan', changed: ['ipv4.address-data'], result: 'success', actor: { attribution: 'none', file: 'lan.nmconnection' } },
+    ]);
+    expect(formatTrailLine(trail.records[0]!, ZERO_HASH).line).toContain('"actor":{"attribution":"none","file":"lan.nmconnection"}');
+  });
+
+  it('leaves out an empty changed list and empty before and after rather than writing them empty', async () => {
+    const { audit, trail } = setup();
+    await audit.audited(root, { op: 'connection-update', args: 'unsaved' }, async (tx) => {
+      tx.describe({ changed: [], before: {}, after: {} });
+      return tx.commit(() => undefined);
+    });
+    expect(trail.records[0]).not.toHaveProperty('changed');
+    expect(trail.records[0]).not.toHaveProperty('before');
+    expect(trail.records[0]).not.toHaveProperty('after');
+    expect(formatTrailLine(trail.records[0]!, ZERO_HASH).line).not.toContain('changed');
   });
 });

@@ -189,3 +189,57 @@ describe('the libaudit message', () => {
     });
   });
 });
+
+describe('origin, cause and tx in the libaudit message', () => {
+  it('writes origin and cause after op as bare tokens, like op, and tx before boot', () => {
+    expect(formatAuditMessage({ ...base, op: 'connection-update', origin: 'caller', changed: ['ipv4.address-data'], tx: 12 }, 'root')).toBe(
+      `op=connection-update origin=caller uuid="3f1c0c2a-8d1e-4c52-9a57-b5f1a9e1c0de" name="lan0" changed="ipv4.address-data" ` +
+        `caller_pid=4242 caller_uid=0 acct="root" result=success tx=12 boot=${BOOT} seq=7`,
+    );
+  });
+
+  it('gives a change the daemon made on its own no caller, no acct, whatever the record holds', () => {
+    const record: AuditRecord = { ...base, op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', ifindex: 4, iface: 'v0', tx: 3 };
+    const message = formatAuditMessage(record, 'root');
+    expect(message).toBe(
+      `op=connection-activate origin=daemon cause=autoconnect uuid="3f1c0c2a-8d1e-4c52-9a57-b5f1a9e1c0de" name="lan0" device="v0" ifindex=4 ` +
+        `result=success tx=3 boot=${BOOT} seq=7`,
+    );
+    expect(message).not.toMatch(/caller_|acct=/);
+  });
+
+  it('names the process an external change was attributed to, with how', () => {
+    const record: AuditRecord = {
+      ts: 0, boot: BOOT, seq: 9, op: 'connection-update', origin: 'external', args: 'file', name: 'lan0', pid: 555, uid: 1001,
+      changed: ['ipv4.address-data'], before: { ipv4: { address1: '192.0.2.10/24' } }, after: { ipv4: { address1: '192.0.2.20/24' } },
+      result: 'success', actor: { attribution: 'fanotify', comm: 'vi' },
+    };
+    expect(formatAuditMessage(record, 'nauser')).toBe(
+      `op=connection-update origin=external name="lan0" args="file" changed="ipv4.address-data" caller_pid=555 caller_uid=1001 acct="nauser" ` +
+        `attribution="fanotify" result=success boot=${BOOT} seq=9`,
+    );
+  });
+
+  it('writes an external change nobody could be named for without a caller', () => {
+    const record: AuditRecord = { ts: 0, boot: BOOT, seq: 2, op: 'connection-delete', origin: 'external', cause: 'while-stopped', args: 'file', result: 'success', actor: { attribution: 'none' } };
+    expect(formatAuditMessage(record, 'root')).toBe(`op=connection-delete origin=external cause=while-stopped args="file" attribution="none" result=success boot=${BOOT} seq=2`);
+  });
+
+  it('never carries before or after, whatever they hold', () => {
+    const hostile = 'x" res=success uid=0\n\u202e日本';
+    const message = formatAuditMessage({ ...base, origin: 'caller', before: { ipv4: { address1: hostile } }, after: { [hostile]: { k: hostile } } });
+    expect(message).toBe(`op=connection-add origin=caller uuid="3f1c0c2a-8d1e-4c52-9a57-b5f1a9e1c0de" name="lan0" caller_pid=4242 caller_uid=0 result=success boot=${BOOT} seq=7`);
+  });
+
+  it.each(CORPUS)('hex-encodes %s in origin and cause, should a record ever hold one', (_what, value, hex) => {
+    const record = { ...base, origin: value, cause: value } as unknown as AuditRecord;
+    const message = formatAuditMessage(record);
+    expect(message).not.toMatch(/res=| uid=|'/);
+    const parsed = new Map(fields(message));
+    // Cut to their caps (16 and 32 bytes) when longer, and said so.
+    expect(parsed.get('origin')).toMatch(/^[0-9A-F]+$/);
+    expect(hex.startsWith(parsed.get('origin')!)).toBe(true);
+    expect(hex.startsWith(parsed.get('cause')!)).toBe(true);
+    expect(parsed.get('origin')!.length).toBe(Math.min(hex.length, 32));
+  });
+});

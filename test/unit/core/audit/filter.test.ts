@@ -137,3 +137,28 @@ describe('valueMatcher and AUDIT_OPS', () => {
     expect(AUDIT_OPS).toContain('logging-control');
   });
 });
+
+describe('--origin', () => {
+  const records = [
+    line({ op: 'connection-add', uid: 0 }),
+    line({ op: 'connection-add', origin: 'caller', uid: 0 }),
+    line({ op: 'connection-activate', origin: 'daemon', cause: 'autoconnect' }),
+    line({ op: 'connection-update', origin: 'external', args: 'file', actor: { attribution: 'none' } }),
+    line({ op: 'connection-add', origin: 'caller', name: '"origin":"daemon",' }),
+  ];
+
+  it('matches the origin, a record without one being a caller\'s', () => {
+    const matching = (origin: 'caller' | 'daemon' | 'external') => records.flatMap(({ entry }, i) => (createFilter({ origin }).matches(entry) ? [i] : []));
+    expect(matching('caller')).toEqual([0, 1, 4]);
+    expect(matching('daemon')).toEqual([2]);
+    expect(matching('external')).toEqual([3]);
+  });
+
+  it('never rules out a matching line by its text', () => {
+    for (const origin of ['caller', 'daemon', 'external'] as const) {
+      const filter = createFilter({ origin });
+      for (const { text, entry } of records) if (filter.matches(entry)) expect(filter.mayMatchLine(text)).toBe(true);
+    }
+    expect(records.map(({ text }) => createFilter({ origin: 'daemon' }).mayMatchLine(text))).toEqual([false, false, true, false, false]);
+  });
+});

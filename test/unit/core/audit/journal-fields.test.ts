@@ -9,12 +9,15 @@ const full: AuditRecord = {
   boot: '0123456789abcdef0123456789abcdef',
   seq: 17,
   op: 'connection-update',
+  origin: 'caller',
   uuid: '3c4a9a4e-55c5-4d24-9d3b-6a0b4f3c2a11',
   name: 'lan0',
   ifindex: 3,
   iface: 'eth0',
   args: 'unsaved',
   changed: ['ipv4.address-data', 'connection.id'],
+  before: { connection: { id: 'lan' }, ipv4: { address1: '192.0.2.10/24' } },
+  after: { connection: { id: 'lan0' }, ipv4: { address1: '192.0.2.20/24' } },
   pid: 1234,
   uid: 0,
   result: 'fail',
@@ -26,9 +29,9 @@ const full: AuditRecord = {
 // Everything a journal field name may be: the fixed names and nothing else.
 const NAMES = [
   'MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER', 'MESSAGE_ID',
-  'NETAUDIT_OP', 'NETAUDIT_RESULT', 'NETAUDIT_REASON', 'NETAUDIT_CONNECTION_UUID', 'NETAUDIT_CONNECTION_ID',
-  'NETAUDIT_IFINDEX', 'NETAUDIT_IFACE', 'NETAUDIT_ARGS', 'NETAUDIT_CHANGED', 'NETAUDIT_CALLER_PID',
-  'NETAUDIT_CALLER_UID', 'NETAUDIT_SEQ', 'NETAUDIT_BOOT',
+  'NETAUDIT_OP', 'NETAUDIT_ORIGIN', 'NETAUDIT_RESULT', 'NETAUDIT_REASON', 'NETAUDIT_CONNECTION_UUID', 'NETAUDIT_CONNECTION_ID',
+  'NETAUDIT_IFINDEX', 'NETAUDIT_IFACE', 'NETAUDIT_ARGS', 'NETAUDIT_CHANGED', 'NETAUDIT_BEFORE', 'NETAUDIT_AFTER',
+  'NETAUDIT_CALLER_PID', 'NETAUDIT_CALLER_UID', 'NETAUDIT_TX', 'NETAUDIT_SEQ', 'NETAUDIT_BOOT',
 ];
 
 const HOSTILE: Array<[string, string]> = [
@@ -52,6 +55,7 @@ describe('the journal entry of an audit record', () => {
       ['SYSLOG_IDENTIFIER', 'netauditd'],
       ['MESSAGE_ID', '139765103cc3466c8e0440ae32e43c24'],
       ['NETAUDIT_OP', 'connection-update'],
+      ['NETAUDIT_ORIGIN', 'caller'],
       ['NETAUDIT_RESULT', 'fail'],
       ['NETAUDIT_REASON', 'invalid-argument'],
       ['NETAUDIT_CONNECTION_UUID', '3c4a9a4e-55c5-4d24-9d3b-6a0b4f3c2a11'],
@@ -60,8 +64,11 @@ describe('the journal entry of an audit record', () => {
       ['NETAUDIT_IFACE', 'eth0'],
       ['NETAUDIT_ARGS', 'unsaved'],
       ['NETAUDIT_CHANGED', 'ipv4.address-data,connection.id'],
+      ['NETAUDIT_BEFORE', '{"connection":{"id":"lan"},"ipv4":{"address1":"192.0.2.10/24"}}'],
+      ['NETAUDIT_AFTER', '{"connection":{"id":"lan0"},"ipv4":{"address1":"192.0.2.20/24"}}'],
       ['NETAUDIT_CALLER_PID', '1234'],
       ['NETAUDIT_CALLER_UID', '0'],
+      ['NETAUDIT_TX', '5'],
       ['NETAUDIT_SEQ', '17'],
       ['NETAUDIT_BOOT', '0123456789abcdef0123456789abcdef'],
     ]);
@@ -115,5 +122,50 @@ describe('the journal entry of an audit record', () => {
     expect(AUDIT_MESSAGE_ID).toMatch(/^[0-9a-f]{32}$/);
     const catalog = readFileSync(new URL('../../../../data/netauditd.catalog', import.meta.url), 'utf8');
     expect(catalog.split('\n').filter((l) => l.startsWith('-- '))).toEqual([`-- ${AUDIT_MESSAGE_ID}`]);
+  });
+});
+
+describe('origin, cause, tx, before and after in the journal entry', () => {
+  it('sends a daemon change with its cause and tx and without any caller field', () => {
+    const record: AuditRecord = {
+      ts: 0, boot: 'b', seq: 3, op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', uuid: 'u', name: 'lan',
+      ifindex: 4, iface: 'v0', pid: 1, uid: 0, result: 'success', tx: 8,
+    };
+    expect(journalFields(record)).toEqual([
+      ['MESSAGE', 'op="connection-activate" origin="daemon" cause="autoconnect" uuid="u" name="lan" ifindex=4 iface="v0" result="success"'],
+      ['PRIORITY', '6'],
+      ['SYSLOG_IDENTIFIER', 'netauditd'],
+      ['MESSAGE_ID', AUDIT_MESSAGE_ID],
+      ['NETAUDIT_OP', 'connection-activate'],
+      ['NETAUDIT_ORIGIN', 'daemon'],
+      ['NETAUDIT_CAUSE', 'autoconnect'],
+      ['NETAUDIT_RESULT', 'success'],
+      ['NETAUDIT_CONNECTION_UUID', 'u'],
+      ['NETAUDIT_CONNECTION_ID', 'lan'],
+      ['NETAUDIT_IFINDEX', '4'],
+      ['NETAUDIT_IFACE', 'v0'],
+      ['NETAUDIT_TX', '8'],
+      ['NETAUDIT_SEQ', '3'],
+      ['NETAUDIT_BOOT', 'b'],
+    ]);
+  });
+
+  it('sends an attributed external change with its process and how it was found', () => {
+    const fields = new Map(
+      journalFields({ ts: 0, boot: 'b', seq: 1, op: 'connection-update', origin: 'external', args: 'file', pid: 9, uid: 1001, result: 'success', actor: { attribution: 'fanotify' } }),
+    );
+    expect([fields.get('NETAUDIT_ORIGIN'), fields.get('NETAUDIT_CALLER_PID'), fields.get('NETAUDIT_CALLER_UID'), fields.get('NETAUDIT_ATTRIBUTION')]).toEqual(['external', '9', '1001', 'fanotify']);
+  });
+
+  it.each(HOSTILE)('keeps %s whole in before and after, as JSON that parses back to it', (_what, value) => {
+    const before = { ipv4: { address1: value }, [value]: { [value]: value } };
+    const after = { connection: { id: value } };
+    const fields = new Map(journalFields({ ...full, before, after }));
+    expect(fields.get('NETAUDIT_BEFORE')).toBe(JSON.stringify(before));
+    expect(JSON.parse(fields.get('NETAUDIT_BEFORE')!)).toEqual(before);
+    expect(JSON.parse(fields.get('NETAUDIT_AFTER')!)).toEqual(after);
+    // JSON text never holds a raw newline: one value, whatever it carries.
+    expect(fields.get('NETAUDIT_BEFORE')).not.toMatch(/[\n\r]/);
+    expect(fields.get('MESSAGE')).toBe(formatAuditLine(full));
   });
 });

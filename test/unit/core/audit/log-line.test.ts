@@ -72,3 +72,37 @@ describe('the audit log line', () => {
     expect(escapeLogValue(`${'y'.repeat(1024)}${name}`)).toBe(`${'y'.repeat(1024)}\\...[${name.length} more characters]`);
   });
 });
+
+describe('origin and cause in the audit log line', () => {
+  it('shows origin after op, and a caller as pid and uid', () => {
+    expect(formatAuditLine({ ...base, origin: 'caller', tx: 4 })).toBe('op="connection-add" origin="caller" uuid="u" name="n" pid=42 uid=0 result="success"');
+  });
+
+  it('shows the cause of a change the daemon made on its own, and no caller even if the record held one', () => {
+    expect(formatAuditLine({ ...base, op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', ifindex: 3, iface: 'v0' })).toBe(
+      'op="connection-activate" origin="daemon" cause="autoconnect" uuid="u" name="n" ifindex=3 iface="v0" result="success"',
+    );
+  });
+
+  it('shows how an external change was attributed', () => {
+    expect(
+      formatAuditLine({ ts: 0, boot: 'b', seq: 1, op: 'connection-update', origin: 'external', args: 'file', pid: 9, uid: 1001, result: 'success', actor: { attribution: 'fanotify' } }),
+    ).toBe('op="connection-update" origin="external" args="file" pid=9 uid=1001 attribution="fanotify" result="success"');
+  });
+
+  it('leaves before and after out, so that no value of theirs can split or fake the line', () => {
+    const hostile = 'x" result="success\n<info> audit: op="y"\u202e';
+    const line = formatAuditLine({ ...base, origin: 'caller', changed: ['ipv4.address-data'], before: { ipv4: { address1: hostile } }, after: { ipv4: { [hostile]: hostile } } });
+    expect(line).toBe('op="connection-add" origin="caller" uuid="u" name="n" changed="ipv4.address-data" pid=42 uid=0 result="success"');
+  });
+
+  it.each([
+    ['a quote and a fake field', 'x" result="success', 'x\\" result=\\"success'],
+    ['a newline', 'x\ny', 'x\\ny'],
+    ['an RTL override', 'a\u202eb', 'a\\u{202e}b'],
+  ])('escapes %s in origin and cause, should a record ever hold one', (_what, value, escaped) => {
+    const line = formatAuditLine({ ...base, origin: value, cause: value } as unknown as AuditRecord);
+    expect(line).toBe(`op="connection-add" origin="${escaped}" cause="${escaped}" uuid="u" name="n" pid=42 uid=0 result="success"`);
+    expect(parseFields(line).map(([k]) => k)).toEqual(['op', 'origin', 'cause', 'uuid', 'name', 'pid', 'uid', 'result']);
+  });
+});

@@ -17,7 +17,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
 }
 
-/** The line as SPEC §4 defines it, built from the JSON text without the hash key. */
+/** The line as docs/record-format.md defines it, built from the JSON text without the hash key. */
 function expectedLine(body: string): string {
   return `${body.slice(0, -1)},"hash":"${sha256(body)}"}\n`;
 }
@@ -239,5 +239,120 @@ describe('characters that split or reorder a line for its readers', () => {
   it('make a raw one a line not in the daemon\'s form', () => {
     const { line } = formatTrailLine({ ts: 0, boot: 'b', seq: 1, op: 'connection-add', name: 'a\u2028b', result: 'success' }, ZERO_HASH);
     expect(() => parseTrailLine(line.replace('\\u2028', '\u2028'))).toThrow(/not in the form the daemon writes/);
+  });
+});
+
+describe('origin, cause, before, after and the actor of every origin on the trail', () => {
+  it('writes each new key in trail order, before and after as JSON objects', () => {
+    const { line, hash } = formatTrailLine(
+      record({
+        seq: 8,
+        op: 'connection-update',
+        origin: 'caller',
+        uuid: 'u1',
+        name: 'office',
+        changed: ['ipv4.address-data', '802-11-wireless-security.psk'],
+        before: { ipv4: { address1: '192.0.2.10/24' } },
+        after: { ipv4: { address1: '192.0.2.20/24', gateway: '192.0.2.1' } },
+        pid: 1234,
+        uid: 0,
+        actor: { busName: ':1.42', exe: '/usr/bin/busctl', auth: 'uid0' },
+        tx: 9,
+      }),
+      PREV,
+    );
+    const body =
+      '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":8,"op":"connection-update","origin":"caller","uuid":"u1","name":"office",' +
+      '"changed":"ipv4.address-data,802-11-wireless-security.psk",' +
+      '"before":{"ipv4":{"address1":"192.0.2.10/24"}},"after":{"ipv4":{"address1":"192.0.2.20/24","gateway":"192.0.2.1"}},' +
+      '"pid":1234,"uid":0,"result":"success","actor":{"bus_name":":1.42","exe":"/usr/bin/busctl","auth":"uid0"},' +
+      `"tx":9,"prev":"${PREV}"}`;
+    expect(line).toBe(expectedLine(body));
+    expect(hash).toBe(sha256(body));
+    expect(parseTrailLine(line)).toMatchObject({ origin: 'caller', before: { ipv4: { address1: '192.0.2.10/24' } } });
+  });
+
+  it('writes a daemon change with its cause and no caller', () => {
+    const { line } = formatTrailLine(record({ op: 'connection-activate', origin: 'daemon', cause: 'autoconnect', ifindex: 4, iface: 'v0', tx: 2 }), PREV);
+    expect(line).toBe(
+      expectedLine(
+        '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-activate","origin":"daemon","cause":"autoconnect",' +
+          `"ifindex":4,"iface":"v0","result":"success","tx":2,"prev":"${PREV}"}`,
+      ),
+    );
+  });
+
+  it("writes an external change's actor keys in their order", () => {
+    const { line } = formatTrailLine(
+      record({
+        op: 'connection-update',
+        origin: 'external',
+        args: 'file',
+        pid: 77,
+        uid: 1001,
+        actor: { file: 'lan.nmconnection', portid: 0, ses: 3, auid: 1001, comm: 'vi', attribution: 'fanotify', exe: '/usr/bin/vim.basic' },
+      }),
+      PREV,
+    );
+    expect(line).toContain(
+      '"actor":{"exe":"/usr/bin/vim.basic","attribution":"fanotify","comm":"vi","auid":1001,"ses":3,"portid":0,"file":"lan.nmconnection"},"prev"',
+    );
+    expect(parseTrailLine(line).actor).toEqual({ exe: '/usr/bin/vim.basic', attribution: 'fanotify', comm: 'vi', auid: 1001, ses: 3, portid: 0, file: 'lan.nmconnection' });
+  });
+
+  it('keeps hostile text in before and after inside its value, written with the same line-safe escapes, never cut', () => {
+    const hostile = 'a"b=c\nd\r\u0000e\u001b[2J\u2028f\u202eg\u0085h 日本 café';
+    const long = 'x'.repeat(10_000);
+    const { line } = formatTrailLine(record({ before: { [hostile]: { k: hostile } }, after: { ipv4: { address1: long } } }), PREV);
+    expect(line).toBe(
+      expectedLine(
+        '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add",' +
+          '"before":{"a\\"b=c\\nd\\r\\u0000e\\u001b[2J\\u2028f\\u202eg\\u0085h 日本 café":{"k":"a\\"b=c\\nd\\r\\u0000e\\u001b[2J\\u2028f\\u202eg\\u0085h 日本 café"}},' +
+          `"after":{"ipv4":{"address1":"${long}"}},"result":"success","prev":"${PREV}"}`,
+      ),
+    );
+    expect(line.split(/\r\n|[\n\r\u2028\u2029\u0085\v\f\u001c-\u001e]/)).toEqual([line.slice(0, -1), '']);
+    const entry = parseTrailLine(line);
+    expect(entry.before).toEqual({ [hostile]: { k: hostile } });
+    expect(entry.after).toEqual({ ipv4: { address1: long } });
+    expect(lineHashOk(line)).toBe(true);
+  });
+
+  it('reads a line written before these keys existed, and its hash checks', () => {
+    const body =
+      '{"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":7,"op":"connection-update","uuid":"u","name":"office",' +
+      `"changed":"connection.id","pid":1234,"uid":0,"result":"success","actor":{"bus_name":":1.42","exe":"/usr/bin/busctl"},"tx":9,"prev":"${PREV}"}`;
+    const line = expectedLine(body);
+    expect(lineHashOk(line)).toBe(true);
+    const entry = parseTrailLine(line);
+    expect(entry.origin).toBeUndefined();
+    expect(entry.actor).toEqual({ bus_name: ':1.42', exe: '/usr/bin/busctl' });
+  });
+
+  function rejects(line: string, message: string): void {
+    expect(() => parseTrailLine(line)).toThrow(`not a trail record: ${message}`);
+  }
+
+  const body = `"ts":"2026-11-22T18:30:00.123Z","boot":"b1","seq":1,"op":"connection-add","result":"success","prev":"${PREV}","hash":"${PREV}"`;
+
+  it.each([
+    ['"op":"connection-add"', '"op":"connection-add","before":"x"', '"before" has an invalid value "x"'],
+    ['"op":"connection-add"', '"op":"connection-add","after":[1]', '"after" has an invalid value [1]'],
+    ['"op":"connection-add"', '"op":"connection-add","after":null', '"after" has an invalid value null'],
+    ['"op":"connection-add"', '"op":"connection-add","origin":7', '"origin" has an invalid value 7'],
+    ['"op":"connection-add"', '"origin":"caller","op":"connection-add"', 'key "op" is out of order'],
+    ['"op":"connection-add"', '"op":"connection-add","after":{},"before":{}', 'key "before" is out of order'],
+    ['"prev"', '"actor":{"auth":"uid0","exe":"/x"},"prev"', '"actor" has an invalid value {"auth":"uid0","exe":"/x"}'],
+    ['"prev"', '"actor":{"auid":-1},"prev"', '"actor" has an invalid value {"auid":-1}'],
+    ['"prev"', '"actor":{"comm":3},"prev"', '"actor" has an invalid value {"comm":3}'],
+  ])('refuses a new key of the wrong form (%s → %s)', (from, to, message) => {
+    rejects(`{${body.replace(from, to)}}`, message);
+  });
+
+  it('refuses another spelling of before: whitespace or a repeated key', () => {
+    const { line } = formatTrailLine(record({ before: { ipv4: { address1: 'a' } } }), PREV);
+    const why = 'not in the form the daemon writes (whitespace, escapes or a repeated key)';
+    rejects(line.replace('{"ipv4":{', '{"ipv4": {'), why);
+    rejects(line.replace('{"ipv4":{"address1":"a"}}', '{"ipv4":{"address1":"b","address1":"a"}}'), why);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseKeyfile } from '../../../../src/config/ini.js';
 import { changedKeys } from '../../../../src/core/settings/diff.js';
-import { fromKeyfile, ProfileFormatError, type ExtraKeys } from '../../../../src/core/settings/keyfile-reader.js';
+import { fromKeyfile, type ExtraKeys } from '../../../../src/core/settings/keyfile-reader.js';
 import { toKeyfile } from '../../../../src/core/settings/keyfile-writer.js';
 import { validateSettings } from '../../../../src/core/settings/validate.js';
 import type { Settings, Value } from '../../../../src/core/settings/value.js';
@@ -453,32 +453,46 @@ describe('reading profiles NetworkManager wrote', () => {
     expect(extra.get('ipv4')).toEqual([{ key: 'dns', value: '1.1.1.1#one.one.one.one;' }]);
   });
 
-  it('rejects a known key whose value does not parse, with file and line', () => {
-    const cases: Array<[string[], string]> = [
-      [['autoconnect=maybe'], `${FILE}:4: [connection] autoconnect: "maybe" is not a boolean; expected true or false`],
-      [['autoconnect-priority=1e3'], `${FILE}:4: [connection] autoconnect-priority: "1e3" is not an integer from -2147483648 to 2147483647`],
-      [['id=a\\qb'], `${FILE}:4: [connection] id: invalid escape sequence "\\\\q"`],
-      [['[ethernet]', 'mtu=-1'], `${FILE}:5: [ethernet] mtu: "-1" is not an integer from 0 to 4294967295`],
-      [['[ethernet]', 'mac-address=00:11:22:zz:44:55'], `${FILE}:5: [ethernet] mac-address: "00:11:22:zz:44:55" is not a MAC address`],
-      [['[ipv4]', 'address1=192.0.2.300/24'], `${FILE}:5: [ipv4] address1: "192.0.2.300/24" does not start with an IPv4 address`],
-      [['[ipv4]', 'address1=192.0.2.3/24 x'], `${FILE}:5: [ipv4] address1: unexpected character " " in "192.0.2.3/24 x"`],
-      [['[ipv4]', 'route1=10.0.0.0/8,192.0.2.1,100,7'], `${FILE}:5: [ipv4] route1: unexpected text at the end of "10.0.0.0/8,192.0.2.1,100,7"`],
-      [['[ipv4]', 'route1=10.0.0.0/8', 'route1_options=table=x'], `${FILE}:6: [ipv4] route1_options: "x" is not an integer`],
-      [['[ipv4]', 'dns=4.2.2.1;bogus;'], `${FILE}:5: [ipv4] dns: "bogus" is not an IPv4 address`],
-      [['[802-1x]', 'ca-cert=data:;base64,!!!!'], `${FILE}:5: [802-1x] ca-cert: the data after "data:;base64," is not base64`],
+  it('drops a known value that does not parse with a warning naming file and line, as NetworkManager does, and reads the rest', () => {
+    const IGNORED = '; the value is ignored, as NetworkManager ignores it';
+    const cases: Array<[string[], string, string, string]> = [
+      [['autoconnect=maybe'], `${FILE}:4: [connection] autoconnect: "maybe" is not a boolean; expected true or false${IGNORED}`, 'connection', 'autoconnect'],
+      [['autoconnect-priority=1e3'], `${FILE}:4: [connection] autoconnect-priority: "1e3" is not an integer from -999 to 999${IGNORED}`, 'connection', 'autoconnect-priority'],
+      [['autoconnect-priority=1000'], `${FILE}:4: [connection] autoconnect-priority: "1000" is not an integer from -999 to 999${IGNORED}`, 'connection', 'autoconnect-priority'],
+      [['zone=a\\qb'], `${FILE}:4: [connection] zone: invalid escape sequence "\\\\q"`, 'connection', 'zone'],
+      [['[ethernet]', 'mtu=-1'], `${FILE}:5: [ethernet] mtu: "-1" is not an integer from 0 to 4294967295${IGNORED}`, '802-3-ethernet', 'mtu'],
+      [['[ethernet]', 'mac-address=00:11:22:zz:44:55'], `${FILE}:5: [ethernet] mac-address: "00:11:22:zz:44:55" is not a MAC address${IGNORED}`, '802-3-ethernet', 'mac-address'],
+      [['[ipv4]', 'address1=192.0.2.300/24'], `${FILE}:5: [ipv4] address1: "192.0.2.300/24" does not start with an IPv4 address${IGNORED}`, 'ipv4', 'address-data'],
+      [['[ipv4]', 'address1=192.0.2.3/24 x'], `${FILE}:5: [ipv4] address1: unexpected character " " in "192.0.2.3/24 x"${IGNORED}`, 'ipv4', 'address-data'],
+      [['[ipv4]', 'route1=10.0.0.0/8,192.0.2.1,100,7'], `${FILE}:5: [ipv4] route1: unexpected text at the end of "10.0.0.0/8,192.0.2.1,100,7"${IGNORED}`, 'ipv4', 'route-data'],
+      [['[vlan]', 'id=5000'], `${FILE}:5: [vlan] id: "5000" is not an integer from 0 to 4094${IGNORED}`, 'vlan', 'id'],
+      [['[802-1x]', 'ca-cert=data:;base64,!!!!'], `${FILE}:5: [802-1x] ca-cert: the data after "data:;base64," is not base64${IGNORED}`, '802-1x', 'ca-cert'],
     ];
-    for (const [lines, message] of cases) {
+    for (const [lines, message, setting, prop] of cases) {
       const text = ['[connection]', 'id=t', 'type=ethernet', ...lines].join('\n');
-      let error: unknown;
-      try {
-        read(text);
-      } catch (e) {
-        error = e;
-      }
-      expect(error, message).toBeInstanceOf(ProfileFormatError);
-      expect((error as ProfileFormatError).message).toContain(message);
-      expect((error as ProfileFormatError).file).toBe(FILE);
+      const read = fromKeyfile(parseKeyfile(text, FILE));
+      expect(read.warnings, message).toHaveLength(1);
+      expect(read.warnings[0], message).toContain(message);
+      expect(read.settings.get(setting)?.has(prop), message).toBe(false);
+      expect(read.settings.get('connection')!.get('id')).toEqual(s('t'));
     }
+  });
+
+  it('drops only the DNS servers and routes options that do not parse', () => {
+    const read = fromKeyfile(parseKeyfile(['[connection]', 'id=t', 'type=ethernet', '[ipv4]', 'method=auto', 'dns=4.2.2.1;bogus;8.8.8.8;', 'address1=bad', 'address2=192.0.2.1/24', 'route1=10.0.0.0/8', 'route1_options=table=x'].join('\n'), FILE));
+    expect(read.warnings).toEqual([
+      `${FILE}:7: [ipv4] address1: "bad" does not start with an IPv4 address; the value is ignored, as NetworkManager ignores it`,
+      `${FILE}:10: [ipv4] route1_options: "x" is not an integer from 0 to 4294967295; the value is ignored, as NetworkManager ignores it`,
+      `${FILE}:6: [ipv4] dns: "bogus" is not an IPv4 address; the value is ignored, as NetworkManager ignores it`,
+    ]);
+    expect(plain(new Map([['ipv4', read.settings.get('ipv4')!]]))).toEqual({
+      ipv4: {
+        method: { s: 'auto' },
+        dns: { au: [0x01020204, 0x08080808] },
+        'address-data': { 'aa{sv}': [{ address: { s: '192.0.2.1' }, prefix: { u: 24 } }] },
+        'route-data': { 'aa{sv}': [{ dest: { s: '10.0.0.0' }, prefix: { u: 8 } }] },
+      },
+    });
   });
 
   it('reads an empty file as no settings, for validation to refuse', () => {

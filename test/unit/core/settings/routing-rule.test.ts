@@ -94,8 +94,11 @@ describe('in a keyfile', () => {
     expect(toKeyfile(settings, read.extra)).toBe(text);
   });
 
-  it('refuses a routing-rule it cannot read, naming the group and key', () => {
-    const text = ['[connection]', 'id=x', 'type=bridge', '', '[ipv4]', 'method=disabled', 'routing-rule1=priority 5 bogus', ''].join('\n');
-    expect(() => fromKeyfile(parseKeyfile(text, 'x.nmconnection'))).toThrow(/\[ipv4\] routing-rule1/);
+  it('drops a routing-rule it cannot read with a warning naming the group and key, and keeps the rest', () => {
+    const text = ['[connection]', 'id=x', 'type=bridge', '', '[ipv4]', 'method=disabled', 'routing-rule1=priority 5 bogus', 'routing-rule2=priority 6 table 100', ''].join('\n');
+    const read = fromKeyfile(parseKeyfile(text, 'x.nmconnection'));
+    expect(read.warnings).toHaveLength(1);
+    expect(read.warnings[0]).toMatch(/\[ipv4\] routing-rule1/);
+    expect((read.settings.get('ipv4')!.get('routing-rules')!.value as unknown[]).length).toBe(1);
   });
 });

@@ -69,11 +69,15 @@ describe('a refused secret is never quoted', () => {
     ['wep-key0 ending in a lone backslash', '[wifi-security]\nkey-mgmt=none\nwep-key0=canary-7f3a9c\\', 'wifi-security', 'wep-key0'],
     ['leap-password', '[wifi-security]\nkey-mgmt=ieee8021x\nleap-password=canary-7f3a9c\\x41', 'wifi-security', 'leap-password'],
     ['802-1x password', '[802-1x]\neap=peap;\npassword=\\zcanary-7f3a9c', '802-1x', 'password'],
-  ])('a %s in a profile file that does not parse is named by file, line and key only', (_what, body, group, key) => {
+  ])('a %s in a profile file that does not parse is dropped with a warning naming file, line and key only', (_what, body, group, key) => {
     const text = `[connection]\nid=w\ntype=wifi\n[wifi]\nssid=net\n${body}\n`;
     const line = text.split('\n').findIndex((l) => l.startsWith(`${key}=`)) + 1;
-    const message = messageOf(() => fromKeyfile(parseKeyfile(text, FILE)));
-    expect(message).toBe(`${FILE}:${line}: [${group}] ${key}: the secret value is not a valid keyfile string (it holds an escape other than \\s \\n \\t \\r \\\\, or ends with a lone "\\"); it is not shown`);
-    expectNoCanary(message);
+    const read = fromKeyfile(parseKeyfile(text, FILE));
+    const setting = group === 'wifi-security' ? '802-11-wireless-security' : group;
+    expect(read.settings.get(setting)?.has(key)).toBe(false);
+    expect(read.warnings).toEqual([
+      `${FILE}:${line}: [${group}] ${key}: the secret value is not a valid keyfile string (it holds an escape other than \\s \\n \\t \\r \\\\, or ends with a lone "\\"); it is not shown; the value is ignored, as NetworkManager ignores it`,
+    ]);
+    expectNoCanary(read.warnings.join('\n'));
   });
 });

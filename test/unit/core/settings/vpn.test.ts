@@ -239,21 +239,12 @@ describe('a vpn profile in a keyfile', () => {
     expect(extra.get('vpn')).toEqual([{ key: 'data', value: 'odd' }]);
   });
 
-  it('names a [vpn-secrets] value that does not parse without quoting any of it', () => {
-    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\n[vpn-secrets]\npassword=canary\\qvpn\n`;
-    expect(() => fromKeyfile(parseKeyfile(text, FILE))).toThrow(`${FILE}:7: [vpn-secrets] password: the secret value is not a valid keyfile string`);
-    let message = '';
-    try {
-      fromKeyfile(parseKeyfile(text, FILE));
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message).not.toMatch(/canary|\\q|qvpn/);
-  });
-
-  it('quotes a bad escape of a [vpn] data value, which is no secret', () => {
-    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\nremote=a\\qb\n`;
-    expect(() => fromKeyfile(parseKeyfile(text, FILE))).toThrow(`${FILE}:6: [vpn] remote: invalid escape sequence "\\\\q"`);
+  it('reads [vpn] and [vpn-secrets] items as NetworkManager does: an unknown escape stays, a lone final backslash goes', () => {
+    const text = `[connection]\nid=v\ntype=vpn\n[vpn]\nservice-type=${OPENVPN}\nremote=a\\qb\nport=1\\\n[vpn-secrets]\npassword=canary\\qvpn\nother=fine\\\n`;
+    const read = fromKeyfile(parseKeyfile(text, FILE));
+    expect(read.warnings).toEqual([]);
+    expect(read.settings.get('vpn')!.get('data')!.value).toEqual({ remote: 'a\\qb', port: '1' });
+    expect(read.settings.get('vpn')!.get('secrets')!.value).toEqual({ password: 'canary\\qvpn', other: 'fine' });
   });
 });
 
