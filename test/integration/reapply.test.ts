@@ -187,3 +187,23 @@ describe('Reapply on an activated ethernet connection', () => {
     expect(await kernelState()).toEqual(pristine);
   });
 });
+
+describe('Reapply, then the daemon killed and started again', () => {
+  it('the next daemon adopts the connection with its applied settings, and connection down still restores the kernel exactly', async () => {
+    const conn = await addProfile(client, { ...FIRST(), connection: { ...FIRST().connection, id: variant('s', 're-restart') } });
+    await activate(client, conn, pathOf(r0));
+    await reapply(SECOND(), 0n);
+    const reapplied = await kernelState();
+    await daemon.kill('SIGKILL');
+    await daemon.start();
+    const { settings, versionId } = await applied();
+    expect(addressesOf(settings)).toEqual(['192.0.2.20/24', '192.0.2.21/24']);
+    expect(settings['802-3-ethernet']).toMatchObject({ mtu: 1300 });
+    expect(versionId).toBeGreaterThan(0n);
+    expect(await kernelState()).toEqual(reapplied);
+    expect((await daemon.trail()).filter((r) => r.op === 'connection-adopt').at(-1)).toMatchObject({ args: 'adopted', iface: 'r0', result: 'success' });
+    const active = (await client.getProperty(pathOf(r0), DEVICE_IFACE, 'ActiveConnection')) as string;
+    await deactivate(client, active);
+    expect(await kernelState()).toEqual(pristine);
+  });
+});
