@@ -9,8 +9,17 @@ import { toKeyfile } from '../settings/keyfile-writer.js';
 import { withoutSecrets } from '../settings/secrets.js';
 import type { Settings } from '../settings/value.js';
 
+// The state file is written before and after every kernel request; the settings change only at
+// activation and Reapply (each a new object), so their text is made once per object.
+const texts = new WeakMap<Settings, string>();
+
 export function appliedToKeyfile(settings: Settings): string {
-  return toKeyfile(withoutSecrets(settings), new Map());
+  let text = texts.get(settings);
+  if (text === undefined) {
+    text = toKeyfile(withoutSecrets(settings), new Map());
+    texts.set(settings, text);
+  }
+  return text;
 }
 
 /** The settings of `text`; undefined when there is none or it does not read (then `warn` says why). */
