@@ -314,6 +314,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md). */
   private persist(active: ActiveConnection): void {
     if (!active.committedBy || !this.actives.has(active.number)) return;
+    const applied = appliedToKeyfile(active.appliedSettings);
     const state = active.state === ACTIVE_STATE.activated ? 'activated' : active.state === ACTIVE_STATE.deactivating ? 'deactivating' : 'activating';
     this.options.store.save({
       uuid: active.uuid,
@@ -328,7 +329,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       pending: active.pending,
       applied: active.applied,
       ...(active.seen ? { seen: active.seen } : {}),
-      appliedProfile: appliedToKeyfile(active.appliedSettings),
+      ...(applied !== undefined ? { appliedProfile: applied } : {}),
     });
   }
 

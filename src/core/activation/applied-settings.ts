@@ -13,10 +13,16 @@ import type { Settings } from '../settings/value.js';
 // activation and Reapply (each a new object), so their text is made once per object.
 const texts = new WeakMap<Settings, string>();
 
-export function appliedToKeyfile(settings: Settings): string {
+/** The keyfile text of `settings`; undefined if the writer cannot render them (the next daemon then takes the profile's). */
+export function appliedToKeyfile(settings: Settings): string | undefined {
   let text = texts.get(settings);
   if (text === undefined) {
-    text = toKeyfile(withoutSecrets(settings), new Map());
+    try {
+      text = toKeyfile(withoutSecrets(settings), new Map());
+    } catch {
+      // Keeping the connection's state matters more than this one field of it.
+      return undefined;
+    }
     texts.set(settings, text);
   }
   return text;

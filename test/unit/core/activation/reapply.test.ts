@@ -78,7 +78,7 @@ async function setup() {
   const conn = settings.add(profile({ 'address-data': addresses('192.0.2.10/24', '192.0.2.20/24'), gateway: value('s', '192.0.2.1') }, 1400));
   const active = await activations.activate(caller(0), conn.number, 2);
   platform.calls = [];
-  return { platform, trail, conn, active, activations };
+  return { platform, trail, conn, active, activations, settings };
 }
 
 const NEW = profile(
@@ -171,6 +171,41 @@ describe('Reapply', () => {
       ['device-reapply', 'fail', 'not-authorized'],
       ['device-reapply', 'fail', 'unknown-device'],
     ]);
+  });
+
+  it("bridge options change in place on the bridge it created (nothing to restore); a port's cost keeps one restore step with the value it had", async () => {
+    const { platform, activations, settings, active: lan } = await setup();
+    const bridgeProfile = (stp: boolean): Settings =>
+      new Map(Object.entries({
+        connection: { id: value('s', 'br'), uuid: value('s', '22222222-2222-4222-8222-222222222222'), type: value('s', 'bridge'), 'interface-name': value('s', 'br0') },
+        bridge: { stp: value('b', stp) },
+        ipv4: { method: value('s', 'disabled') },
+        ipv6: { method: value('s', 'ignore') },
+      }).map(([k, v]) => [k, new Map(Object.entries(v))]));
+    const br = settings.add(bridgeProfile(true));
+    const bridge = await activations.activate(caller(0), br.number, null);
+    const portProfile = (cost: number): Settings =>
+      new Map(Object.entries({
+        connection: { id: value('s', 'port'), uuid: value('s', '33333333-2222-4222-8222-222222222222'), type: value('s', '802-3-ethernet'), 'interface-name': value('s', 'v0'), master: value('s', 'br0'), 'slave-type': value('s', 'bridge') },
+        'bridge-port': { 'path-cost': value('u', cost) },
+      }).map(([k, v]) => [k, new Map(Object.entries(v))]));
+    await activations.deactivate(caller(0), lan.number);
+    const port = settings.add(portProfile(10));
+    const active = await activations.activate(caller(0), port.number, 2);
+    const bridgeIfindex = bridge.ifindex!;
+    expect(platform.bridges.get(bridgeIfindex)?.stp).toBe(true);
+
+    await activations.reapply(caller(0), bridgeIfindex, input(bridgeProfile(false)), 0n, 0);
+    expect(platform.bridges.get(bridgeIfindex)?.stp).toBe(false);
+    expect(bridge.undo.some((u) => u.kind === 'restore-bridge')).toBe(false);
+
+    expect(platform.ports.get(2)?.cost).toBe(10);
+    await activations.reapply(caller(0), 2, input(portProfile(20)), 0n, 0);
+    expect(platform.ports.get(2)?.cost).toBe(20);
+    // The kernel's own cost (2) is what connection down puts back, however many Reapplies came between.
+    expect(active.undo.filter((u) => u.kind === 'restore-bridge-port')).toEqual([{ kind: 'restore-bridge-port', ifindex: 2, options: { cost: 2 } }]);
+    await activations.deactivate(caller(0), active.number);
+    expect(platform.ports.get(2)?.cost).toBe(2);
   });
 
   it('GetAppliedConnection: flags must be 0; nothing active is ConnectionNotActive', async () => {
