@@ -198,6 +198,14 @@ export const OPERATIONS = {
     names: ['device'],
     kernelChange: true,
   },
+  'Device.Reapply': {
+    is: 'method',
+    op: 'device-reapply',
+    actions: [Action.NetworkControl],
+    args: ABSENT,
+    names: ['device', 'connection'],
+    kernelChange: true,
+  },
   'Device.Managed': {
     is: 'property',
     op: 'device-managed',
@@ -232,6 +240,7 @@ export const UNAUDITED = [
   'Settings.ListConnections',
   'Settings.GetConnectionByUuid',
   'Settings.Connection.GetSettings',
+  'Device.GetAppliedConnection',
 ] as const;
 
 /**
@@ -245,8 +254,6 @@ export const UNREQUESTED_OPS = {
   'connection-adopt': ['daemon'],
   // a profile the trail has never seen
   'connection-snapshot': ['daemon'],
-  // Device.Reapply's op, for a member not exported
-  'device-reapply': ['caller'],
   'link-add': ['external'],
   'link-delete': ['external'],
   'link-change': ['external'],
