@@ -1,10 +1,9 @@
 // Settings: the connection profiles and every operation on them (SPEC §2),
 // each changing one audited through the AuditManager and committed through
 // the ProfileStore.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
-import { KeyfileSyntaxError, parseKeyfile } from '../../config/ini.js';
 import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
 import type { AuditOp } from '../audit/record.js';
 import type { Caller } from '../caller.js';
@@ -16,15 +15,17 @@ import { SettingsConnection } from './connection.js';
 import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
-import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
+import type { RecordedProfile } from '../audit/trail/profile-history.js';
+import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
+import { readProfiles } from './profile-file.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
-import { storedProfile, updatedProfile, type StoredProfile } from './stored-profile.js';
+import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
 import { refuseUnapplied, unappliedProperty } from './applicable.js';
-import { getString, value, type Settings, type SettingsInput, type Value } from './value.js';
+import { getString, type Settings, type SettingsInput } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
 
@@ -90,8 +91,22 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /** Loads the profiles directory at start; a file that does not parse is reported and skipped. */
-  async load(): Promise<void> {
-    await this.rescan();
+  /**
+   * Loads the profiles directory at start. With `recorded`, what the trail
+   * last recorded of each profile and when it ended, each difference is recorded first
+   * (cause=while-stopped), and a profile the trail has never seen gets a
+   * snapshot (docs/profile-edits.md). A trail that refuses them is reported:
+   * the files are there all the same, and the next start finds them again.
+   */
+  async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
+    const disk = await this.readDisk();
+    if (recorded) {
+      for (const edit of editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir)) {
+        const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
+        await this.audit.recordUnattended(origin, context, 'success', { actor });
+      }
+    }
+    this.takeUp(disk);
   }
 
   async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
@@ -280,11 +295,17 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     });
   }
 
-  /** ReloadConnections: re-reads the profiles directory (SPEC §4 op reload, args=connections). */
+  /**
+   * ReloadConnections: re-reads the profiles directory (op reload,
+   * args=connections). The reload gets a tx that the records of the edits
+   * it finds carry; if they cannot be made, a `fail` record overturns it.
+   */
   async reload(ref: CallerRef): Promise<void> {
     return this.audit.audited(ref, { op: 'reload', args: 'connections' }, async (tx) => {
       await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
-      return tx.commit(() => this.rescan());
+      const txId = this.audit.nextTx();
+      tx.describe({ tx: txId });
+      return tx.commit(() => this.rescan(txId), { kernelChange: true });
     });
   }
 
@@ -397,65 +418,63 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     this.emit('removed', conn, tx);
   }
 
-  /**
-   * One profile file as NetworkManager 1.42 reads it: values its reader
-   * drops are dropped with a warning, a profile it refuses is skipped with
-   * one (null), and values it accepts that netauditd refuses are kept as
-   * holds (stored-profile.ts).
-   */
-  private readProfile(fileName: string, text: string): (StoredProfile & { extra: ExtraKeys }) | null {
-    const path = `${this.store.dir}/${fileName}`;
-    try {
-      const read = fromKeyfile(parseKeyfile(text, path));
-      for (const warning of read.warnings) this.options.log.warn(`profile ${warning}`);
-      // As NetworkManager does for hand-written files: the id defaults to the file name, and a
-      // missing uuid is derived from the path so that it stays the same across reloads.
-      const conn = read.settings.get('connection') ?? new Map<string, Value>();
-      if (!conn.has('id')) conn.set('id', value('s', fileName.slice(0, -'.nmconnection'.length)));
-      read.settings.set('connection', conn);
-      const stored = storedProfile(read.settings, read.extra, { generateUuid: () => uuidFromPath(path) });
-      for (const hold of stored.holds) this.options.log.info(`profile ${path} is kept but cannot be activated: ${hold.message}`);
-      return { ...stored, extra: read.extra };
-    } catch (e) {
-      this.options.log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
-      return null;
-    }
+  private async readDisk(): Promise<DiskProfile[]> {
+    return readProfiles(await this.store.list(), this.store.dir, this.options.log);
   }
 
   /**
-   * Makes memory agree with the profiles directory: new files are added,
-   * changed ones updated, vanished ones removed. Unsaved profiles stay.
+   * ReloadConnections, Reload and SIGHUP: each difference between the files
+   * and the daemon's view is recorded (external, args=file, the reload's
+   * `tx`) before the view takes it up; a trail that refuses a record leaves
+   * the view as it was (docs/profile-edits.md).
    */
-  async rescan(): Promise<void> {
-    const seen = new Set<string>();
-    for (const file of await this.store.list()) {
-      const parsed = this.readProfile(file.fileName, file.text);
-      if (!parsed) continue;
-      const uuid = requireString(parsed.settings, 'uuid');
-      if (seen.has(uuid)) {
-        this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: its uuid ${uuid} is used by another file`);
-        continue;
+  async rescan(tx?: number): Promise<void> {
+    const disk = await this.readDisk();
+    const uuids = [...new Set([...disk.map((p) => p.uuid), ...this.byUuid.keys()])];
+    await this.locks.run(uuids, async () => {
+      const held = new Map<string, HeldProfile>();
+      const unsaved = new Set<string>();
+      for (const conn of this.byNumber.values()) {
+        if (conn.unsaved || conn.fileName === null) unsaved.add(conn.uuid);
+        else held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName });
       }
+      const edits = editsSinceHeld(held, disk.filter((p) => !unsaved.has(p.uuid)));
+      for (const edit of edits) {
+        const { origin, context, actor } = fileEditRecord(edit, tx !== undefined ? { tx } : {});
+        await this.audit.recordFound(origin, context, actor);
+      }
+      this.takeUp(disk, tx);
+    });
+  }
+
+  /**
+   * Makes memory agree with the files read: new ones are added, changed
+   * ones updated, vanished ones removed (with `tx`, the change that found
+   * them gone). Unsaved profiles stay.
+   */
+  private takeUp(disk: readonly DiskProfile[], tx?: number): void {
+    const seen = new Set<string>();
+    for (const { fileName, uuid, read } of disk) {
       seen.add(uuid);
       const existing = this.byUuid.get(uuid);
       if (!existing) {
-        const conn = new SettingsConnection(++this.lastNumber, parsed.settings, parsed.extra, file.fileName, false);
-        conn.holds = parsed.holds;
+        const conn = new SettingsConnection(++this.lastNumber, read.settings, read.extra, fileName, false);
+        conn.holds = read.holds;
         this.insert(conn);
         continue;
       }
       if (existing.unsaved) continue;
-      const changed = changedKeys(existing.settings, parsed.settings).length > 0;
-      const renamed = existing.fileName !== file.fileName;
-      existing.settings = parsed.settings;
-      existing.extra = parsed.extra;
-      existing.holds = parsed.holds;
-      this.setFileName(existing, file.fileName);
+      const changed = changedKeys(existing.settings, read.settings).length > 0;
+      const renamed = existing.fileName !== fileName;
+      existing.settings = read.settings;
+      existing.extra = read.extra;
+      existing.holds = read.holds;
+      this.setFileName(existing, fileName);
       if (changed) this.emit('updated', existing);
       if (renamed) this.emit('changed', existing, ['fileName']);
     }
     for (const conn of [...this.byNumber.values()]) {
-      if (!seen.has(conn.uuid) && !conn.unsaved && conn.fileName !== null) this.removeFromMemory(conn);
+      if (!seen.has(conn.uuid) && !conn.unsaved && conn.fileName !== null) this.removeFromMemory(conn, tx);
     }
   }
 }
@@ -467,23 +486,3 @@ function requireString(settings: Settings, prop: 'id' | 'uuid'): string {
 }
 
 
-/**
- * Why a profile file was skipped, for the log. A line that is not keyfile
- * syntax is named by its number only: its text could be a secret (a
- * "psk: …" typed for "psk=…"), and the syntax error would quote it.
- */
-function profileProblem(e: unknown): string {
-  if (e instanceof KeyfileSyntaxError) {
-    return `${e.file}:${e.line}: the line is not keyfile syntax ("[group]", "key=value" or a "#" comment); it is not quoted, as a profile line may hold a secret`;
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** A stable name-based uuid (RFC 4122 version 5 layout over SHA-256) for a profile file that has none. */
-function uuidFromPath(path: string): string {
-  const h = createHash('sha256').update(`netauditd-profile:${path}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}

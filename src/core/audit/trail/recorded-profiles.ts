@@ -2,6 +2,7 @@
 // (profile-history.ts), for the daemon at start (docs/profile-edits.md).
 import type { RecordFilter } from './filter.js';
 import { mayBeProfileRecord, ProfileHistory, type RecordedProfile } from './profile-history.js';
+import { readTail } from './reader.js';
 import { scanTrailBackward } from './scan.js';
 
 const PROFILE_RECORDS: RecordFilter = {
@@ -15,6 +16,8 @@ export interface RecordedProfilesScan {
   readonly profiles: Map<string, RecordedProfile>;
   /** records parsed (those the line test let through) */
   readonly parsed: number;
+  /** when the trail's last record was made (ms since the epoch); null for an empty trail */
+  readonly end: number | null;
 }
 
 /**
@@ -27,13 +30,16 @@ export interface RecordedProfilesScan {
 export async function recordedProfiles(dir: string): Promise<RecordedProfilesScan> {
   const history = new ProfileHistory();
   let parsed = 0;
+  let end: number | null = null;
   try {
+    const last = (await readTail(dir)).last;
+    if (last !== null) end = Date.parse(last.entry.ts);
     for await (const { entry } of scanTrailBackward(dir, PROFILE_RECORDS)) {
       parsed++;
       history.feed(entry);
     }
   } catch (e) {
-    if ((e as { errno?: string }).errno !== 'ENOENT') throw e;
+    if ((e as { errno?: string; code?: string }).errno !== 'ENOENT' && (e as { code?: string }).code !== 'ENOENT') throw e;
   }
-  return { profiles: history.result(), parsed };
+  return { profiles: history.result(), parsed, end };
 }
