@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { activate, addProfile, profile } from '../helpers/activation.js';
+import { deviceOnBus } from '../helpers/devices.js';
 import { run } from '../helpers/exec.js';
+import { ip } from '../helpers/netns.js';
 import { ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
 import { ensureJournald } from '../helpers/system-services.js';
 import { useDaemon } from '../helpers/use-daemon.js';
@@ -104,6 +107,25 @@ describe('at a reload', () => {
       await harness.client.call(MANAGER, MANAGER_IFACE, 'Reload', 'u', [0]);
     });
     expect(again.map((r) => [r.op, r.args])).toEqual([['reload', 'connections'], ['reload', 'all']]);
+  });
+
+  it('a removed file whose profile was active ends its connection with a daemon record carrying the reload\'s tx', async () => {
+    const ns = harness.daemon.netns;
+    await ip('-n', ns, 'link', 'add', 'pe0', 'type', 'veth', 'peer', 'name', 'pe0p');
+    await ip('-n', ns, 'link', 'set', 'pe0p', 'up');
+    await deviceOnBus(harness.client, ns, 'pe0');
+    const conn = await addProfile(harness.client, profile('active-gone', '802-3-ethernet', { ifname: 'pe0' }));
+    await activate(harness.client, conn);
+    await unlink(join(harness.daemon.profilesDir, 'active-gone.nmconnection'));
+    const before = (await harness.daemon.trail()).length;
+    await reloadConnections(harness);
+    const records = await waitFor(async () => {
+      const r = (await harness.daemon.trail()).slice(before);
+      return r.some((x) => x.op === 'connection-deactivate') ? r : undefined;
+    }, { what: 'the teardown record' });
+    expect(records.map((r) => [r.op, r.origin])).toEqual([['reload', 'caller'], ['connection-delete', 'external'], ['connection-deactivate', 'daemon']]);
+    expect(records[2]).toMatchObject({ name: 'active-gone', cause: 'connection-removed', result: 'success', tx: records[0]!.tx });
+    expect(records[1]!.tx).toBe(records[0]!.tx);
   });
 
   it('SIGHUP records an edit with the tx of its reload', async () => {
