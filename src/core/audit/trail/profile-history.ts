@@ -24,12 +24,23 @@ type Side = Values | null | 'unknown';
 
 const PROFILE_OPS = new Set(['connection-add', 'connection-add-activate', 'connection-snapshot', 'connection-update', 'connection-delete']);
 
+const OP_PREFIX = '"op":"connection-';
+const OP_RESTS = ['add', 'update"', 'delete"', 'snapshot"'];
+const OP_PREFIX_BYTES = Buffer.from(OP_PREFIX);
+const OP_RESTS_BYTES = OP_RESTS.map((rest) => Buffer.from(rest));
+
 /** True when a line's text may be a record the replay needs: a cheap test before the line is parsed. */
 export function mayBeProfileRecord(text: string): boolean {
-  const at = text.indexOf('"op":"connection-');
+  const at = text.indexOf(OP_PREFIX);
+  return at !== -1 && OP_RESTS.some((rest) => text.startsWith(rest, at + OP_PREFIX.length));
+}
+
+/** The same test on a line's bytes: most lines fail it, and are never decoded. */
+export function mayBeProfileRecordBytes(bytes: Buffer): boolean {
+  const at = bytes.indexOf(OP_PREFIX_BYTES);
   if (at === -1) return false;
-  const rest = text.slice(at + 17, at + 40);
-  return rest.startsWith('add') || rest.startsWith('update"') || rest.startsWith('delete"') || rest.startsWith('snapshot"');
+  const from = at + OP_PREFIX_BYTES.length;
+  return OP_RESTS_BYTES.some((rest) => bytes.compare(rest, 0, rest.length, from, from + rest.length) === 0);
 }
 
 function isGroup(value: unknown): value is Group {

@@ -1,13 +1,14 @@
 // Recorded profiles: the trail read backwards through the profile history
 // (profile-history.ts), for the daemon at start (docs/profile-edits.md).
 import type { RecordFilter } from './filter.js';
-import { mayBeProfileRecord, ProfileHistory, type RecordedProfile } from './profile-history.js';
+import { mayBeProfileRecord, mayBeProfileRecordBytes, ProfileHistory, type RecordedProfile } from './profile-history.js';
 import { readTail } from './reader.js';
 import { scanTrailBackward } from './scan.js';
 
 const PROFILE_RECORDS: RecordFilter = {
   options: {},
   mayMatchLine: mayBeProfileRecord,
+  mayMatchBytes: mayBeProfileRecordBytes,
   matches: () => true,
   mayMatchDay: () => true,
 };

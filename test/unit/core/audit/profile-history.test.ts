@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditRecord, AuditValues } from '../../../../src/core/audit/record.js';
-import { applyChange, mayBeProfileRecord, ProfileHistory } from '../../../../src/core/audit/trail/profile-history.js';
+import { applyChange, mayBeProfileRecord, mayBeProfileRecordBytes, ProfileHistory } from '../../../../src/core/audit/trail/profile-history.js';
 import { recordedProfiles } from '../../../../src/core/audit/trail/recorded-profiles.js';
 import { formatTrailLine, parseTrailLine, ZERO_HASH, type TrailEntry } from '../../../../src/core/audit/trail/trail-line.js';
 import { changedValues } from '../../../../src/core/settings/audit-values.js';
@@ -164,6 +164,9 @@ describe('mayBeProfileRecord', () => {
     const lines = (ops: string[]) => ops.map((op) => formatTrailLine({ ts: 0, boot: 'b', seq: 1, op: op as never, result: 'success' }, ZERO_HASH).line);
     expect(lines(['connection-add', 'connection-add-activate', 'connection-update', 'connection-delete', 'connection-snapshot']).every(mayBeProfileRecord)).toBe(true);
     expect(lines(['connection-activate', 'connection-get-secrets', 'connection-clear-secrets', 'connection-adopt', 'reload', 'link-add']).some(mayBeProfileRecord)).toBe(false);
+    const bytes = (ops: string[]) => lines(ops).map((l) => Buffer.from(l));
+    expect(bytes(['connection-add', 'connection-add-activate', 'connection-update', 'connection-delete', 'connection-snapshot']).every(mayBeProfileRecordBytes)).toBe(true);
+    expect(bytes(['connection-activate', 'connection-updated', 'connection-adopt', 'reload', 'link-add']).some(mayBeProfileRecordBytes)).toBe(false);
   });
 });
 
