@@ -477,7 +477,7 @@ describe('changes the daemon makes on its own: each a daemon record, never a cal
     expect(await client.getProperty(boot, ACTIVE_IFACE, 'State')).toBe(2);
     expect(await ipAddrs(NS, 'boot0')).toContain('10.47.0.1/24');
     expect(daemon.log()).toMatch(/autoconnect: activating "auto-boot"/);
-    expect((await daemon.trail()).slice(before).filter((r) => r.op === 'connection-activate')).toEqual([
+    expect((await daemon.trail()).slice(before).filter((r) => r.op === 'connection-activate' && r.name === 'auto-boot')).toEqual([
       expect.objectContaining({ origin: 'daemon', cause: 'autoconnect', name: 'auto-boot', iface: 'boot0', result: 'success' }),
     ]);
   });

@@ -162,9 +162,9 @@ describe.skipIf(!nmcli)('every profile file NetworkManager 1.42 loads, netauditd
   it('an Update may keep a refused value it found, and may not introduce one', async () => {
     const shared = (await pathOf(uuidOf('ipv4-shared.nmconnection')))!;
     const [kept] = (await call(shared, CONNECTION_IFACE, 'GetSettings')) as [Record<string, Record<string, unknown>>];
-    kept.connection!.zone = variant('s', 'dmz');
+    kept.connection!['autoconnect-priority'] = variant('i', 5);
     await call(shared, CONNECTION_IFACE, 'Update', 'a{sa{sv}}', [kept]);
-    expect(unwrap((await call(shared, CONNECTION_IFACE, 'GetSettings'))[0])).toMatchObject({ connection: { zone: 'dmz' }, ipv4: { method: 'shared' } });
+    expect(unwrap((await call(shared, CONNECTION_IFACE, 'GetSettings'))[0])).toMatchObject({ connection: { 'autoconnect-priority': 5 }, ipv4: { method: 'shared' } });
 
     const plain = (await pathOf(uuidOf('unknown-group.nmconnection')))!;
     const [introduced] = (await call(plain, CONNECTION_IFACE, 'GetSettings')) as [Record<string, Record<string, unknown>>];

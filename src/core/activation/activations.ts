@@ -95,6 +95,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.autoconnectOn(device);
   };
   private readonly onConnectionRemoved = (conn: SettingsConnection, tx?: number): void => this.connectionRemoved(conn, tx);
+  /** A new profile comes up on its own when its link is there, as NetworkManager does. */
+  private readonly onConnectionAdded = (conn: SettingsConnection): void => {
+    void this.autoconnectWhere(() => true, conn.uuid);
+  };
 
   constructor(readonly options: ActivationsOptions) {
     super();
@@ -102,12 +106,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('removed', this.onDeviceRemoved);
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
+    options.settings.on('added', this.onConnectionAdded);
   }
 
   close(): void {
     this.options.devices.off('removed', this.onDeviceRemoved);
     this.options.devices.off('added', this.onDeviceAdded);
     this.options.settings.off('removed', this.onConnectionRemoved);
+    this.options.settings.off('added', this.onConnectionAdded);
   }
 
   list(): ActiveConnection[] {
@@ -632,17 +638,22 @@ export class Activations extends EventEmitter<ActivationsEvents> {
    * Called at start and when networking comes back.
    */
   autoconnectAll(): Promise<void> {
+    this.started = true;
     return this.autoconnectWhere(() => true);
   }
+
+  /** false until the daemon's first autoconnectAll: before it, what was left running is still being adopted */
+  private started = false;
 
   private autoconnectOn(device: Device): void {
     void this.autoconnectWhere((plan) => plan.ifname === device.name && plan.softwareKind === null);
   }
 
-  private async autoconnectWhere(match: (plan: ActivationPlan) => boolean): Promise<void> {
-    if (this.options.blocked()) return;
+  private async autoconnectWhere(match: (plan: ActivationPlan) => boolean, uuid?: string): Promise<void> {
+    if (this.options.blocked() || !this.started) return;
     const candidates: Array<{ conn: SettingsConnection; plan: ActivationPlan; rank: number }> = [];
     for (const conn of this.options.settings.list()) {
+      if (uuid !== undefined && conn.uuid !== uuid) continue;
       if (conn.settings.get('connection')?.get('autoconnect')?.value === false) continue;
       if (this.list().some((a) => a.uuid === conn.uuid)) continue;
       let plan: ActivationPlan;

@@ -117,7 +117,10 @@ export function checkLeftover(saved: SavedActive, link: Link | undefined, addres
       differences.push({ op: 'route-delete', before: routeValues(s, ifname) });
     }
   }
-  return { linkGone: false, differences, undo };
+  // Bringing the link down again would make the kernel drop what others added on it meanwhile: the link stays up.
+  const othersAdded = differences.some((d) => d.op === 'address-add' || d.op === 'route-add');
+  const kept = othersAdded ? undo.filter((u) => !(u.kind === 'restore-link' && u.change.up === false)) : undo;
+  return { linkGone: false, differences, undo: kept };
 }
 
 /**

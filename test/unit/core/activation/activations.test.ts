@@ -188,6 +188,7 @@ describe('Activations', () => {
   it('autoconnects a profile when its link appears and ends it when the link vanishes, each a daemon record', async () => {
     const { platform, trail, settings, activations } = await setup([]);
     settings.add(profile(UUID1, 'lan', '802-3-ethernet', { connection: { 'interface-name': value('s', 'v0') } }));
+    await activations.autoconnectAll();
     platform.current = [fakeLink()];
     platform.emit('link-added', platform.current[0]!);
     await new Promise((r) => setTimeout(r, 10));
