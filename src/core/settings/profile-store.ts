@@ -197,6 +197,11 @@ export class ProfileStore {
     })();
   }
 
+  /** True while a committed change of the profile `uuid` waits to land on disk. */
+  isUnapplied(uuid: string): boolean {
+    return this.unapplied.has(uuid);
+  }
+
   /** Waits until no applied intent is left, then stops the file workers (at stop). */
   async settle(): Promise<void> {
     // What is still unapplied keeps its intent: the next start rolls it forward.

@@ -10,6 +10,7 @@ import type { Caller } from '../caller.js';
 import type { Action, Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { ReloadGate } from './reload-gate.js';
 import { NetauditError, quote } from '../errors.js';
 import { SettingsConnection } from './connection.js';
 import { changedValues, profileValues } from './audit-values.js';
@@ -52,6 +53,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   /** file names promised to changes not yet applied */
   private readonly reservedNames = new Set<string>();
   private readonly locks = new KeyedMutex();
+  private readonly gate = new ReloadGate();
   private lastNumber = 0;
   /** the file names of the profiles in memory, kept with them (a scan per change would grow with their number) */
   private readonly fileNames = new Set<string>();
@@ -166,12 +168,12 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
     tx.describe({ uuid, name: requireString(settings, 'id'), after: profileValues(settings, new Map()) });
-    return this.locks.run([uuid], async () => {
+    return this.gate.change(() => this.locks.run([uuid], async () => {
       if (this.byUuid.has(uuid)) {
         throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
       }
       return fn(new SettingsConnection(++this.lastNumber, settings, new Map(), null, unsaved));
-    });
+    }));
   }
 
   /**
@@ -334,7 +336,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
       await this.options.auth().require(tx.caller, action);
       const first = this.require(number);
-      return this.locks.run([first.uuid], async () => fn(tx, this.require(number)));
+      return this.gate.change(() => this.locks.run([first.uuid], async () => fn(tx, this.require(number))));
     });
   }
 
@@ -429,22 +431,33 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    * the view as it was (docs/profile-edits.md).
    */
   async rescan(tx?: number): Promise<void> {
-    const disk = await this.readDisk();
-    const uuids = [...new Set([...disk.map((p) => p.uuid), ...this.byUuid.keys()])];
-    await this.locks.run(uuids, async () => {
+    await this.gate.reload(async () => {
+      const disk = await this.readDisk();
       const held = new Map<string, HeldProfile>();
-      const unsaved = new Set<string>();
       for (const conn of this.byNumber.values()) {
-        if (conn.unsaved || conn.fileName === null) unsaved.add(conn.uuid);
-        else held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName });
+        if (!this.leftAlone(conn)) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName! });
       }
-      const edits = editsSinceHeld(held, disk.filter((p) => !unsaved.has(p.uuid)));
+      const edits = editsSinceHeld(held, disk.filter((p) => !this.leftAloneUuid(p.uuid)));
       for (const edit of edits) {
         const { origin, context, actor } = fileEditRecord(edit, tx !== undefined ? { tx } : {});
         await this.audit.recordFound(origin, context, actor);
       }
       this.takeUp(disk, tx);
     });
+  }
+
+  /**
+   * A profile a reload leaves as it is: one with unsaved changes (Save
+   * writes them over its file, on record), and one whose committed change
+   * is not on disk yet (docs/commit.md: it is retried).
+   */
+  private leftAlone(conn: SettingsConnection): boolean {
+    return conn.unsaved || conn.fileName === null || this.store.isUnapplied(conn.uuid);
+  }
+
+  private leftAloneUuid(uuid: string): boolean {
+    const conn = this.byUuid.get(uuid);
+    return conn !== undefined && this.leftAlone(conn);
   }
 
   /**
@@ -463,7 +476,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         this.insert(conn);
         continue;
       }
-      if (existing.unsaved) continue;
+      if (this.leftAlone(existing)) continue;
       const changed = changedKeys(existing.settings, read.settings).length > 0;
       const renamed = existing.fileName !== fileName;
       existing.settings = read.settings;
@@ -474,7 +487,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       if (renamed) this.emit('changed', existing, ['fileName']);
     }
     for (const conn of [...this.byNumber.values()]) {
-      if (!seen.has(conn.uuid) && !conn.unsaved && conn.fileName !== null) this.removeFromMemory(conn, tx);
+      if (!seen.has(conn.uuid) && !this.leftAlone(conn)) this.removeFromMemory(conn, tx);
     }
   }
 }
