@@ -291,7 +291,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
-    this.activations?.close();
+    await this.activations?.settle(5000);
     this.activations = null;
     this.devices?.close();
     this.devices = null;

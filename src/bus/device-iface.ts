@@ -1,12 +1,14 @@
 // org.netaudit1.Device at /org/netaudit1/Devices/IFINDEX: translation
-// between the bus and the core Device (SPEC §2). Managed and Autoconnect are
-// writable, Disconnect ends what runs on it and Delete deletes a software
-// link: each an audited change made by the core Manager.
+// between the bus and the core Device. Managed and Autoconnect are
+// writable, Disconnect ends what runs on it, Delete deletes a software
+// link and Reapply applies changed settings to what runs on it: each an
+// audited change made by the core Manager. GetAppliedConnection reads.
 import type { DeviceList } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
 import { activePath } from './active-iface.js';
 import type { InterfaceSpec } from './object-tree.js';
+import { settingsInput, settingsToWire } from './variant.js';
 
 export const DEVICES_PREFIX = '/org/netaudit1/Devices/';
 export const DEVICE_IFACE = 'org.netaudit1.Device';
@@ -60,6 +62,25 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         handler: async (ctx) => {
           await manager.deleteDevice(ctx.caller, ifindexOf(ctx.path));
           return [];
+        },
+      },
+      {
+        name: 'Reapply',
+        in: [['connection', 'a{sa{sv}}'], ['version_id', 't'], ['flags', 'u']],
+        out: [],
+        op: 'device-reapply',
+        handler: async (ctx, [dict, versionId, flags]) => {
+          await manager.reapplyDevice(ctx.caller, ifindexOf(ctx.path), settingsInput(dict), BigInt(versionId as bigint), flags as number);
+          return [];
+        },
+      },
+      {
+        name: 'GetAppliedConnection',
+        in: [['flags', 'u']],
+        out: [['connection', 'a{sa{sv}}'], ['version_id', 't']],
+        handler: async (ctx, [flags]) => {
+          const { settings, versionId } = manager.appliedConnection(ifindexOf(ctx.path), flags as number);
+          return [settingsToWire(settings), versionId];
         },
       },
     ],

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'NetworkingDisabled'
   | 'UnmanagedDevice'
   | 'IncompatibleConnection'
+  /** Device.Reapply: the applied connection changed since the caller read its version id */
+  | 'VersionIdMismatch'
   | 'Failed';
 
 export type Reason =
@@ -36,6 +38,7 @@ export type Reason =
   | 'device-unmanaged'
   | 'device-removed'
   | 'incompatible-device'
+  | 'version-id-mismatch'
   | 'no-wifi-device'
   | 'audit-trail-unavailable'
   | 'io-error'
@@ -56,6 +59,7 @@ const DEFAULT_REASON: Record<ErrorCode, Reason> = {
   NetworkingDisabled: 'networking-disabled',
   UnmanagedDevice: 'device-unmanaged',
   IncompatibleConnection: 'incompatible-device',
+  VersionIdMismatch: 'version-id-mismatch',
   Failed: 'failed',
 };
 

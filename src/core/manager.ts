@@ -16,7 +16,7 @@ import { NetauditError, quote } from './errors.js';
 import { booleanValue, onOff } from './property-value.js';
 import type { SettingsService } from './settings/settings.js';
 import type { SettingsConnection } from './settings/connection.js';
-import type { SettingsInput } from './settings/value.js';
+import type { Settings, SettingsInput } from './settings/value.js';
 import { ACTIVE_STATE, type ActiveConnection } from './activation/active-connection.js';
 import type { Activations } from './activation/activations.js';
 import type { PersistentState, RuntimeState } from './state/daemon-state.js';
@@ -170,6 +170,16 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** Device.Disconnect (op device-disconnect). */
   disconnectDevice(ref: CallerRef, ifindex: number): Promise<void> {
     return this.options.activations.disconnect(ref, ifindex);
+  }
+
+  /** Device.Reapply (op device-reapply). */
+  reapplyDevice(ref: CallerRef, ifindex: number, input: SettingsInput, versionId: bigint, flags: number): Promise<void> {
+    return this.options.activations.reapply(ref, ifindex, input, versionId, flags);
+  }
+
+  /** Device.GetAppliedConnection. */
+  appliedConnection(ifindex: number, flags: number): { settings: Settings; versionId: bigint } {
+    return this.options.activations.appliedConnection(ifindex, flags);
   }
 
   /** NetworkingEnabled: false after Enable(false); activation checks it here. */

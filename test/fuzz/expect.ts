@@ -45,6 +45,7 @@ export const CHANGING_METHODS: Readonly<Record<string, Readonly<Record<string, s
   'org.netaudit1.Device': {
     Disconnect: 'device-disconnect',
     Delete: 'device-delete',
+    Reapply: 'device-reapply',
   },
 };
 
@@ -52,7 +53,7 @@ export const READ_METHODS: Readonly<Record<string, readonly string[]>> = {
   'org.netaudit1.Manager': ['GetDevices', 'GetDeviceByIpIface', 'GetLogging'],
   'org.netaudit1.Settings': ['ListConnections', 'GetConnectionByUuid'],
   'org.netaudit1.Settings.Connection': ['GetSettings'],
-  'org.netaudit1.Device': [],
+  'org.netaudit1.Device': ['GetAppliedConnection'],
   'org.netaudit1.Connection.Active': [],
   'org.freedesktop.DBus.Introspectable': ['Introspect'],
   'org.freedesktop.DBus.Peer': ['Ping', 'GetMachineId'],

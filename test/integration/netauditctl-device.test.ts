@@ -1,7 +1,8 @@
-// netauditctl device: list, show, set, disconnect, delete through the real
-// daemon, on veth links made in the daemon's own network namespace. Terse
-// and JSON output are checked against the Device objects' properties; exit
-// codes 6 (nothing to disconnect), 7 (not a software link), 10 (no device).
+// netauditctl device: list, show, set, reapply, disconnect, delete through
+// the real daemon, on veth links made in the daemon's own network namespace.
+// Terse and JSON output are checked against the Device objects' properties;
+// exit codes 6 (nothing to reapply or disconnect), 7 (not a software link),
+// 10 (no device).
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deviceGone, deviceOnBus, DEVICE_IFACE, devicePaths, pathOf } from '../helpers/devices.js';
@@ -68,6 +69,29 @@ describe('device set', () => {
     const denied = await ctl(['device', 'set', 'dv1', 'managed', 'no'], { uid: 'nauser' });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/^Error: Setting managed of 'dv1' failed: .+\n$/);
+  });
+});
+
+describe('device reapply', () => {
+  it("applies a modified profile's address in place as nmcli does; exits 6 when nothing runs on the device, 10 for no device, 2 for an extra argument", async () => {
+    const ns = harness.daemon.netns;
+    const add = await ctl(['connection', 'add', 'type', 'ethernet', 'ifname', 'dv0', 'con-name', 'rcon', 'autoconnect', 'no', 'ipv4.method', 'manual', 'ipv4.addresses', '192.0.2.41/24', 'ipv6.method', 'ignore']);
+    expect(add.code).toBe(0);
+    expect((await ctl(['connection', 'up', 'rcon'])).code).toBe(0);
+    expect((await ctl(['connection', 'modify', 'rcon', 'ipv4.addresses', '192.0.2.42/24'])).code).toBe(0);
+    expect(await ip('-n', ns, '-br', 'addr', 'show', 'dev', 'dv0')).toContain('192.0.2.41/24');
+    expect(await ctl(['device', 'reapply', 'dv0'])).toMatchObject({ code: 0, stderr: '', stdout: "Connection successfully reapplied to device 'dv0'.\n" });
+    const addrs = await ip('-n', ns, '-br', 'addr', 'show', 'dev', 'dv0');
+    expect(addrs).toContain('192.0.2.42/24');
+    expect(addrs).not.toContain('192.0.2.41/24');
+    expect((await ctl(['-t', '-f', 'DEVICE,STATE,CONNECTION', 'device', 'list'])).stdout).toContain('dv0:connected:rcon\n');
+    expect((await ctl(['device', 'reapply', 'dv0', 'more'])).code).toBe(2);
+    expect((await ctl(['device', 'disconnect', 'dv0'])).code).toBe(0);
+    const idle = await ctl(['device', 'reapply', 'dv0']);
+    expect(idle.code).toBe(6);
+    expect(idle.stderr).toMatch(/^Error: Reapplying connection to device 'dv0' failed: Nothing is activated on "dv0".*\n$/);
+    expect((await ctl(['device', 'reapply', 'nope0'])).code).toBe(10);
+    expect((await ctl(['connection', 'delete', 'rcon'])).code).toBe(0);
   });
 });
 

@@ -113,6 +113,23 @@ describe('a change left half done by a crash', () => {
     expect(await idOf(uuid)).toBe('rolled-forward');
   });
 
+  it('of two committed changes of one profile left behind, only the newer is applied; the older never overwrites it', async () => {
+    await stop();
+    const run = crashedRun();
+    const uuid = randomUUID();
+    const [older, newer] = [run.tx(), run.tx()];
+    await leaveIntent({ boot: run.boot, tx: older, uuid, write: 'two-changes.nmconnection' }, keyfile('two-changes-old', uuid));
+    await leaveIntent({ boot: run.boot, tx: newer, uuid, write: 'two-changes.nmconnection' }, keyfile('two-changes-new', uuid));
+    await appendRecord({ boot: run.boot, seq: 1, op: 'connection-add', uuid, name: 'two-changes-old', result: 'success', tx: older });
+    await appendRecord({ boot: run.boot, seq: 2, op: 'connection-update', uuid, name: 'two-changes-new', result: 'success', tx: newer });
+
+    const log = await start();
+    expect(await readFile(join(harness.daemon.profilesDir, 'two-changes.nmconnection'), 'utf8')).toBe(keyfile('two-changes-new', uuid));
+    expect(await leftovers()).toEqual([]);
+    expect(log()).toContain(`dropping change ${run.boot}-${older} (two-changes.nmconnection): a newer committed change of the same profile replaces it`);
+    expect(await idOf(uuid)).toBe('two-changes-new');
+  });
+
   it('is rolled forward as a rename: the new file is in place and the old one is gone', async () => {
     const uuid = randomUUID();
     await add('before-rename', uuid);

@@ -1,7 +1,8 @@
 // device: the kernel links netauditd sees, nmcli's way: list (status), show,
-// disconnect, delete (software links), set (managed, autoconnect). A device
-// is named by its interface name. A failed disconnect exits 6, a failed
-// deletion 7, a device that does not exist 10.
+// reapply, disconnect, delete (software links), set (managed, autoconnect).
+// A device is named by its interface name. A failed reapply or disconnect
+// exits 6 (as nmcli's reapply does), a failed deletion 7, a device that does
+// not exist 10.
 import { clientOptionsOf, withDaemon, type DaemonClient } from '../bus/daemon-client.js';
 import { toCliError } from '../bus/daemon-error.js';
 import { DEVICE_IFACE, NO_OBJECT } from '../bus/names.js';
@@ -116,6 +117,23 @@ function perDevice(member: 'Disconnect' | 'Delete', failed: ExitCode, done: stri
   };
 }
 
+/** `reapply IFNAME`: the profile's saved settings applied to what runs on the device (Reapply with {}, 0, 0), as `nmcli device reapply`. */
+async function reapply(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
+  const [name, extra] = args;
+  if (name === undefined) throw usageError('the device is missing: IFNAME');
+  if (extra !== undefined) throw usageError(`unexpected argument ${JSON.stringify(extra)}`);
+  return daemon(context, async (client) => {
+    const path = await devicePathByName(client, name);
+    try {
+      await client.call(path, DEVICE_IFACE, 'Reapply', 'a{sa{sv}}tu', [{}, 0n, 0]);
+    } catch (error) {
+      throw toCliError(error, `Reapplying connection to device ${quoted(escapeControls(name))} failed`, ExitCode.DisconnectFailed);
+    }
+    report(context, `Connection successfully reapplied to device ${quoted(name)}.`, { device: name, path });
+    return ExitCode.Success;
+  });
+}
+
 const SETTABLE = { managed: 'Managed', autoconnect: 'Autoconnect' } as const;
 
 async function set(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
@@ -147,7 +165,7 @@ async function set(args: string[], context: CliContext, usageError: UsageErrorOf
 
 export const device = defineNoun({
   name: 'device',
-  summary: 'list and show devices, disconnect or delete them, set managed and autoconnect',
+  summary: 'list and show devices, reapply, disconnect or delete them, set managed and autoconnect',
   description: 'The kernel links netauditd sees, named by interface name.',
   defaultVerb: 'list',
   verbs: [
@@ -163,6 +181,12 @@ export const device = defineNoun({
       summary: 'show devices in detail',
       usage: `Usage: ${PROGRAM} [OPTION]... device show [IFNAME]\nShows a device (or every one) field by field: ${SHOW_COLUMNS.map((c) => c.name).join(', ')}.\n`,
       run: show,
+    },
+    {
+      name: 'reapply',
+      summary: 'apply profile changes to what runs on a device',
+      usage: `Usage: ${PROGRAM} [OPTION]... device reapply IFNAME\nApplies the changes made to the active connection's profile since it was activated (or last reapplied) to the device, without taking its link down. Exit 6 when it failed, 10 when the device does not exist.\n`,
+      run: reapply,
     },
     {
       name: 'disconnect',

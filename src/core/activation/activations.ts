@@ -26,7 +26,7 @@ import { NetauditError, quote } from '../errors.js';
 import type { Platform } from '../platform/platform.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { SettingsInput } from '../settings/value.js';
+import type { Settings, SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
 import type { ActiveStore } from './active-store.js';
@@ -34,6 +34,9 @@ import { appliedValues } from './applied-values.js';
 import { addressValues, checkLeftover, countedAddress, countedRoute } from './leftover.js';
 import type { SavedActive } from './active-store.js';
 import { takeBackSteps } from './undo.js';
+import { Reapplier } from './reapply.js';
+import { appliedFromKeyfile, appliedToKeyfile } from './applied-settings.js';
+import { withoutSecrets } from '../settings/secrets.js';
 import { refuseHeld } from '../settings/stored-profile.js';
 import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
 
@@ -86,6 +89,8 @@ interface Target {
 export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly actives = new Map<number, ActiveConnection>();
   private lastNumber = 0;
+  /** the last version id given to an applied connection (docs/reapply.md) */
+  private lastVersionId = 0n;
   /** the highest ifindex seen or given, so a created link never takes a number seen before in this run */
   private highestIfindex = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -99,6 +104,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly onConnectionAdded = (conn: SettingsConnection): void => {
     void this.autoconnectWhere(() => true, conn.uuid);
   };
+  private readonly reapplier: Reapplier;
 
   constructor(readonly options: ActivationsOptions) {
     super();
@@ -107,6 +113,42 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
     options.settings.on('added', this.onConnectionAdded);
+    this.reapplier = new Reapplier({
+      ...options,
+      serialized: (run) => this.serialized(run),
+      activeOn: (ifindex) => this.list().find((a) => a.ifindex === ifindex),
+      persist: (active) => this.persist(active),
+      seenOn: (ifindex) => this.seenOn(ifindex),
+      nextVersionId: () => this.nextVersionId(),
+    });
+  }
+
+  private nextVersionId(): bigint {
+    return ++this.lastVersionId;
+  }
+
+  /** Device.Reapply (op device-reapply): see reapply.ts. */
+  reapply(ref: CallerRef, ifindex: number, input: SettingsInput, versionId: bigint, flags: number): Promise<void> {
+    return this.reapplier.reapply(ref, ifindex, input, versionId, flags);
+  }
+
+  /** Device.GetAppliedConnection: the settings the connection on `ifindex` runs with, and their version id. */
+  appliedConnection(ifindex: number, flags: number): { settings: Settings; versionId: bigint } {
+    return this.reapplier.appliedConnection(ifindex, flags);
+  }
+
+  /**
+   * Stops starting anything new and waits, at most `timeoutMs`, for the
+   * activation or deactivation under way: a stopping daemon leaves no
+   * change half done when it can help it (one it cannot finish in time is
+   * finished by the next start, docs/active-state.md).
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    this.close();
+    this.started = false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   close(): void {
@@ -201,7 +243,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   }
 
   private newActive(conn: SettingsConnection, target: Target): ActiveConnection {
-    return new ActiveConnection(
+    const active = new ActiveConnection(
       ++this.lastNumber,
       conn.number,
       conn.uuid,
@@ -211,6 +253,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       target.master,
       Boolean(target.plan.ipv4?.gateway || target.plan.ipv6?.gateway),
     );
+    active.appliedSettings = withoutSecrets(conn.settings);
+    active.versionId = this.nextVersionId();
+    return active;
   }
 
   /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
@@ -289,6 +334,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md). */
   private persist(active: ActiveConnection): void {
     if (!active.committedBy || !this.actives.has(active.number)) return;
+    const applied = appliedToKeyfile(active.appliedSettings);
     const state = active.state === ACTIVE_STATE.activated ? 'activated' : active.state === ACTIVE_STATE.deactivating ? 'deactivating' : 'activating';
     this.options.store.save({
       uuid: active.uuid,
@@ -303,6 +349,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       pending: active.pending,
       applied: active.applied,
       ...(active.seen ? { seen: active.seen } : {}),
+      ...(applied !== undefined ? { appliedProfile: applied } : {}),
     });
   }
 
@@ -607,6 +654,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       const active = new ActiveConnection(++this.lastNumber, conn.number, s.uuid, s.id, s.ifindex, s.iface, master, s.hasGateway);
       active.undo.push(...check.undo);
       active.applied = s.applied ?? {};
+      active.appliedSettings = appliedFromKeyfile(s.appliedProfile, (m) => log.warn(`restart: ${quote(s.id)}: ${m}`)) ?? withoutSecrets(conn.settings);
+      active.versionId = this.nextVersionId();
       active.seen = await this.seenOn(s.ifindex!);
       const after = {
         ifname: s.iface,

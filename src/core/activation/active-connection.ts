@@ -6,6 +6,7 @@ import { quotePath } from '../errors.js';
 import type { UndoStep } from './undo.js';
 import type { CommittedBy, LinkApplied } from './active-store.js';
 import type { Address, KernelRoute } from '../platform/platform.js';
+import type { Settings } from '../settings/value.js';
 
 /** NMActiveConnectionState */
 export const ACTIVE_STATE = {
@@ -47,6 +48,15 @@ export class ActiveConnection {
   committedBy: CommittedBy | null = null;
   /** the link's addresses and routes once activated (docs/active-state.md) */
   seen: { addresses: readonly Address[]; routes: readonly KernelRoute[] } | undefined;
+  /**
+   * The settings it was activated with, or last reapplied, without secrets
+   * (Device.GetAppliedConnection), and their version id: a new one from the
+   * daemon's counter at activation and at each Reapply that changed them, as
+   * NetworkManager numbers them, so that a caller can tell its read is still
+   * current (docs/reapply.md).
+   */
+  appliedSettings: Settings = new Map();
+  versionId = 0n;
 
   constructor(
     /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */

@@ -50,6 +50,8 @@ export interface SavedActive {
   readonly pending: UndoStep | null;
   /** the link's addresses and routes when the activation ended, to tell what others changed while the daemon was stopped */
   readonly seen?: { readonly addresses: readonly Address[]; readonly routes: readonly KernelRoute[] };
+  /** the settings it was activated with or last reapplied, without secrets, as a keyfile (Device.GetAppliedConnection after a restart) */
+  readonly appliedProfile?: string;
 }
 
 export function kernelBootId(): string {

@@ -8,16 +8,15 @@ import { createHash } from 'node:crypto';
 import { NetauditError, quote } from '../errors.js';
 import {
   KernelRefusal,
-  type Address,
   type BridgeOptions,
   type BridgePortOptions,
   type Link,
   type LinkChange,
   type Platform,
-  type Route,
 } from '../platform/platform.js';
 import type { ActiveConnection } from './active-connection.js';
 import type { IpPlan } from './plan.js';
+import { plannedAddresses, plannedRoutes } from './reapply-diff.js';
 import { routeText, ruleText, takeBackSteps, type UndoStep } from './undo.js';
 
 /** What the apply step needs to know of the world besides the Platform. */
@@ -175,35 +174,30 @@ export class LinkConfigurator {
   }
 
   private async addresses(ifindex: number, ip: IpPlan): Promise<void> {
-    const wanted: Address[] = ip.addresses.map((a) => ({ ifindex, family: ip.family, address: a.address, prefix: a.prefix }));
-    if (ip.method === 'link-local' && ip.family === 4) wanted.push({ ifindex, family: 4, address: ipv4LinkLocal(this.current(ifindex)), prefix: 16 });
-    for (const address of wanted) {
+    for (const address of plannedAddresses(ip, ifindex, () => ipv4LinkLocal(this.current(ifindex)))) {
       // The link had it already: it stays when the connection goes.
       await this.change(`add the address ${address.address}/${address.prefix}`, { kind: 'remove-address', address }, () => this.platform.addAddress(address), existed);
     }
   }
 
   private async routes(ifindex: number, ip: IpPlan): Promise<void> {
-    const any = ip.family === 4 ? '0.0.0.0' : '::';
-    const routes: Route[] = ip.routes.map((r) => ({ family: ip.family, dest: r.dest, prefix: r.prefix, gateway: r.gateway, ifindex, metric: r.metric, table: r.table }));
-    if (ip.gateway) routes.unshift({ family: ip.family, dest: any, prefix: 0, gateway: ip.gateway, ifindex, metric: ip.metric, table: ip.table });
-    for (const route of routes) {
+    for (const route of plannedRoutes(ip, ifindex)) {
       await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
     }
   }
 }
 
 /** The fields of `wanted` whose value differs from `current`'s. */
-function differing<T extends object>(current: T, wanted: T): Partial<T> {
+export function differing<T extends object>(current: T, wanted: T): Partial<T> {
   return Object.fromEntries(Object.entries(wanted).filter(([k, v]) => current[k as keyof T] !== v)) as Partial<T>;
 }
 
 /** The fields of `from` that `keys` has. */
-function pick<T extends object>(from: T, keys: Partial<T>): Partial<T> {
+export function pick<T extends object>(from: T, keys: Partial<T>): Partial<T> {
   return Object.fromEntries(Object.keys(keys).map((k) => [k, from[k as keyof T]])) as Partial<T>;
 }
 
-function existed(e: unknown): boolean {
+export function existed(e: unknown): boolean {
   return e instanceof KernelRefusal && e.code === 'EEXIST';
 }
 

@@ -3,7 +3,7 @@
 // AddAndActivateConnection) is refused with NotSupported naming it, and
 // activation refuses a profile file that holds one, so that a record never
 // says something that did not reach the network. What activation applies is
-// in core/activation/plan.ts.
+// in core/activation/plan.ts; docs/profile-files.md says which are refused.
 import { NetauditError, quote } from '../errors.js';
 import type { Settings } from './value.js';
 

@@ -2,7 +2,8 @@
 // load although netauditd would refuse to save it (a type it does not
 // activate, such as gsm or bond, or a value its validation refuses). Such a
 // profile is kept as it is, with its holds: the keys that make activating it
-// NotSupported. An update may keep a held value; it may not introduce one.
+// NotSupported. An update may keep a held value; it may not introduce one
+// (docs/profile-files.md).
 import { NetauditError, quote } from '../errors.js';
 import { changedKeys } from './diff.js';
 import type { ExtraKeys } from './keyfile-reader.js';

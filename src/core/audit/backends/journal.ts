@@ -60,6 +60,8 @@ export class JournalBackend implements AuditBackend {
   }
 
   async close(): Promise<void> {
+    const left = await this.queue.drain(2000);
+    if (left > 0) this.log.warn(`stopping with ${left} audit record(s) not yet sent to the journal; the trail holds them`);
     this.queue.close();
   }
 

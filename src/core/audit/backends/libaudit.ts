@@ -68,6 +68,9 @@ export class LibauditBackend implements AuditBackend {
       this.dropping = null;
       this.reportDrops({ count: this.queue.dropped - droppedBefore, firstSeq, lastSeq });
     }
+    // A stalled kernel backlog must not hold the stop up for long.
+    const left = await this.queue.drain(2000);
+    if (left > 0) this.log.warn(`stopping with ${left} audit record(s) not yet sent to the kernel audit log; the trail holds them`);
     this.queue.close();
   }
 

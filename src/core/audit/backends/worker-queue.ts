@@ -115,6 +115,20 @@ export class WorkerQueue<T> {
     this.options.onWorkerError(e);
   }
 
+  /**
+   * Waits, at most `timeoutMs`, for the records queued to be handled (a
+   * daemon stopping gracefully loses none to a backend that works), and
+   * resolves with how many are still waiting then.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.outbox.length > 0) this.post();
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0 && this.worker !== null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.pending.size;
+  }
+
   /** Stops the worker; records still queued are abandoned (the trail holds them). */
   close(): void {
     this.closed = true;
