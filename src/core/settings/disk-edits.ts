@@ -120,7 +120,8 @@ export function editsSinceHeld(held: ReadonlyMap<string, HeldProfile>, disk: rea
  * At start: the files on disk against what the trail last recorded. A
  * profile the trail has never seen gets a snapshot, its baseline, unless
  * its file changed after the trail's last record (`trailEnd`, ms; null for
- * an empty trail): that file was made while no daemon ran, an add. Secrets
+ * an empty trail): that file was made while no daemon ran, an add. A
+ * profile whose file cannot be read (`unreadable`, uuids) is no delete. Secrets
  * are not in the trail, so a change to secrets alone is not seen here.
  */
 export function editsSinceRecorded(
@@ -128,6 +129,7 @@ export function editsSinceRecorded(
   trailEnd: number | null,
   disk: readonly DiskProfile[],
   dir: string,
+  unreadable: ReadonlySet<string> = new Set(),
 ): DiskEdit[] {
   const edits: DiskEdit[] = [];
   const seen = new Set<string>();
@@ -164,7 +166,8 @@ export function editsSinceRecorded(
     });
   }
   for (const [uuid, known] of recorded) {
-    if (seen.has(uuid) || known.state !== 'present') continue;
+    // A file that is there but cannot be read now is not a delete.
+    if (seen.has(uuid) || unreadable.has(uuid) || known.state !== 'present') continue;
     edits.push({ op: 'connection-delete', uuid, name: recordedName(known.values), ...(known.file !== undefined ? { file: known.file } : {}), before: known.values });
   }
   return edits;

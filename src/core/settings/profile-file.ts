@@ -33,13 +33,31 @@ export function readProfileText(text: string, path: string, fileName: string): P
   return { ...stored, extra: read.extra, warnings: read.warnings };
 }
 
+/** Files skipped as unreadable: their names, and the uuids of those whose uuid could be read. */
+export interface Unreadable {
+  readonly files: ReadonlySet<string>;
+  readonly uuids: ReadonlySet<string>;
+}
+
+/** The uuid a profile file names, if its syntax lets it be read. */
+function uuidIn(text: string, path: string): string | undefined {
+  try {
+    const group = parseKeyfile(text, path).groups.find((g) => g.name === 'connection');
+    return group?.entries.find((e) => e.key === 'uuid')?.value.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The profile files listed, read: one that does not parse, or repeats the
  * uuid of one before it, is reported and skipped; what the reader dropped
- * and the values kept as holds are logged.
+ * and the values kept as holds are logged. An unreadable file is still
+ * there: its profile is not taken for deleted (docs/profile-edits.md).
  */
-export function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): DiskProfile[] {
+export function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): { profiles: DiskProfile[]; unreadable: Unreadable } {
   const profiles: DiskProfile[] = [];
+  const unreadable = { files: new Set<string>(), uuids: new Set<string>() };
   const seen = new Set<string>();
   for (const file of files) {
     const path = `${dir}/${file.fileName}`;
@@ -48,6 +66,9 @@ export function readProfiles(files: readonly ProfileFile[], dir: string, log: Do
       read = readProfileText(file.text, path, file.fileName);
     } catch (e) {
       log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
+      unreadable.files.add(file.fileName);
+      const uuid = uuidIn(file.text, path);
+      if (uuid !== undefined) unreadable.uuids.add(uuid);
       continue;
     }
     for (const warning of read.warnings) log.warn(`profile ${warning}`);
@@ -60,7 +81,7 @@ export function readProfiles(files: readonly ProfileFile[], dir: string, log: Do
     seen.add(uuid);
     profiles.push({ fileName: file.fileName, uuid, read, changedAt: file.changedAt });
   }
-  return profiles;
+  return { profiles, unreadable };
 }
 
 /**

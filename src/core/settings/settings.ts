@@ -18,7 +18,7 @@ import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
-import { readProfiles } from './profile-file.js';
+import { readProfiles, type Unreadable } from './profile-file.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
@@ -54,6 +54,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   private readonly reservedNames = new Set<string>();
   private readonly locks = new KeyedMutex();
   private readonly gate = new ReloadGate();
+  /** the files the last read of the directory skipped */
+  private unreadable: Unreadable = { files: new Set(), uuids: new Set() };
   private lastNumber = 0;
   /** the file names of the profiles in memory, kept with them (a scan per change would grow with their number) */
   private readonly fileNames = new Set<string>();
@@ -103,7 +105,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
     const disk = await this.readDisk();
     if (recorded) {
-      for (const edit of editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir)) {
+      for (const edit of editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids)) {
         const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
         await this.audit.recordUnattended(origin, context, 'success', { actor });
       }
@@ -420,8 +422,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     this.emit('removed', conn, tx);
   }
 
+  /** Reads the files, and notes those it could not read (see leftAlone). */
   private async readDisk(): Promise<DiskProfile[]> {
-    return readProfiles(await this.store.list(), this.store.dir, this.options.log);
+    const { profiles, unreadable } = readProfiles(await this.store.list(), this.store.dir, this.options.log);
+    this.unreadable = unreadable;
+    return profiles;
   }
 
   /**
@@ -448,11 +453,13 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   /**
    * A profile a reload leaves as it is: one with unsaved changes (Save
-   * writes them over its file, on record), and one whose committed change
-   * is not on disk yet (docs/commit.md: it is retried).
+   * writes them over its file, on record), one whose committed change is
+   * not on disk yet (docs/commit.md: it is retried), and one whose file is
+   * there but cannot be read now (its edit is no delete).
    */
   private leftAlone(conn: SettingsConnection): boolean {
-    return conn.unsaved || conn.fileName === null || this.store.isUnapplied(conn.uuid);
+    if (conn.unsaved || conn.fileName === null || this.store.isUnapplied(conn.uuid)) return true;
+    return this.unreadable.files.has(conn.fileName) || this.unreadable.uuids.has(conn.uuid);
   }
 
   private leftAloneUuid(uuid: string): boolean {

@@ -55,6 +55,8 @@ describe('editsSinceRecorded', () => {
       op: 'connection-update', changed: ['ipv4.address-data'], before: { ipv4: { address1: '192.0.2.10/24' } }, after: { ipv4: { address1: '192.0.2.30/24' } },
     })]);
     expect(editsSinceRecorded(recorded, 5, [], DIR)).toEqual([{ op: 'connection-delete', uuid: A, name: 'lan', before: values }]);
+    // Its file is there but cannot be read: no delete.
+    expect(editsSinceRecorded(recorded, 5, [], DIR, new Set([A]))).toEqual([]);
   });
 
   it('snapshots a profile never seen, unless its file changed after the trail\'s last record', () => {
@@ -111,5 +113,11 @@ describe('SettingsService.reload', () => {
     await settings.reload(root);
     expect(profileValues(settings.getByUuid(A).settings, new Map())).toMatchObject({ ipv4: { address1: '192.0.2.20/24' } });
     expect(trail.records.slice(2).map((r) => [r.op, r.args, r.tx])).toEqual([['reload', 'connections', 2], ['connection-update', 'file', 2]]);
+
+    // A file that no longer reads is no delete: the profile stays as it was, unrecorded.
+    await writeFile(join(dir, 'lan.nmconnection'), `[connection]\nid=lan\nuuid=${A}\ntype=dummy\n`, { mode: 0o600 });
+    await settings.reload(root);
+    expect(settings.getByUuid(A).id).toBe('lan');
+    expect(trail.records.slice(4).map((r) => r.op)).toEqual(['reload']);
   });
 });
