@@ -36,14 +36,14 @@ export function connectionInterface(settings: SettingsService, number: number | 
         name: 'GetSecrets',
         in: [['setting_name', 's']],
         out: [['secrets', 'a{sa{sv}}']],
-        op: 'connection-get-secrets',
+        operation: 'Settings.Connection.GetSecrets',
         handler: async (ctx, [setting]) => [settingsToWire(await settings.getSecrets(ctx.caller, n(ctx.path), setting as string))],
       },
       {
         name: 'Update',
         in: [['properties', 'a{sa{sv}}']],
         out: [],
-        op: 'connection-update',
+        operation: 'Settings.Connection.Update',
         handler: async (ctx, [dict]) => {
           await settings.update(ctx.caller, n(ctx.path), settingsInput(dict), true);
           return [];
@@ -53,7 +53,7 @@ export function connectionInterface(settings: SettingsService, number: number | 
         name: 'UpdateUnsaved',
         in: [['properties', 'a{sa{sv}}']],
         out: [],
-        op: 'connection-update',
+        operation: 'Settings.Connection.UpdateUnsaved',
         handler: async (ctx, [dict]) => {
           await settings.update(ctx.caller, n(ctx.path), settingsInput(dict), false);
           return [];
@@ -63,7 +63,7 @@ export function connectionInterface(settings: SettingsService, number: number | 
         name: 'Delete',
         in: [],
         out: [],
-        op: 'connection-delete',
+        operation: 'Settings.Connection.Delete',
         handler: async (ctx) => {
           await settings.delete(ctx.caller, n(ctx.path));
           return [];
@@ -73,7 +73,7 @@ export function connectionInterface(settings: SettingsService, number: number | 
         name: 'ClearSecrets',
         in: [],
         out: [],
-        op: 'connection-clear-secrets',
+        operation: 'Settings.Connection.ClearSecrets',
         handler: async (ctx) => {
           await settings.clearSecrets(ctx.caller, n(ctx.path));
           return [];
@@ -83,7 +83,7 @@ export function connectionInterface(settings: SettingsService, number: number | 
         name: 'Save',
         in: [],
         out: [],
-        op: 'connection-update',
+        operation: 'Settings.Connection.Save',
         handler: async (ctx) => {
           await settings.save(ctx.caller, n(ctx.path));
           return [];

@@ -48,7 +48,7 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         name: 'Disconnect',
         in: [],
         out: [],
-        op: 'device-disconnect',
+        operation: 'Device.Disconnect',
         handler: async (ctx) => {
           await manager.disconnectDevice(ctx.caller, ifindexOf(ctx.path));
           return [];
@@ -58,7 +58,7 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         name: 'Delete',
         in: [],
         out: [],
-        op: 'device-delete',
+        operation: 'Device.Delete',
         handler: async (ctx) => {
           await manager.deleteDevice(ctx.caller, ifindexOf(ctx.path));
           return [];
@@ -68,7 +68,7 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         name: 'Reapply',
         in: [['connection', 'a{sa{sv}}'], ['version_id', 't'], ['flags', 'u']],
         out: [],
-        op: 'device-reapply',
+        operation: 'Device.Reapply',
         handler: async (ctx, [dict, versionId, flags]) => {
           await manager.reapplyDevice(ctx.caller, ifindexOf(ctx.path), settingsInput(dict), BigInt(versionId as bigint), flags as number);
           return [];
@@ -103,13 +103,13 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
         name: 'Managed',
         signature: 'b',
         get: () => device()?.managed ?? false,
-        set: { op: 'device-managed', handler: (ctx, value, sig) => manager.setDeviceManaged(ctx.caller, ifindexOf(ctx.path), sig, value) },
+        set: { operation: 'Device.Managed', handler: (ctx, value, sig) => manager.setDeviceManaged(ctx.caller, ifindexOf(ctx.path), sig, value) },
       },
       {
         name: 'Autoconnect',
         signature: 'b',
         get: () => device()?.autoconnect ?? false,
-        set: { op: 'device-autoconnect', handler: (ctx, value, sig) => manager.setDeviceAutoconnect(ctx.caller, ifindexOf(ctx.path), sig, value) },
+        set: { operation: 'Device.Autoconnect', handler: (ctx, value, sig) => manager.setDeviceAutoconnect(ctx.caller, ifindexOf(ctx.path), sig, value) },
       },
     ],
     // NetworkManager's Device.StateChanged(u new_state, u old_state, u reason)

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import dbus from 'dbus-next';
 import type { AuditOp } from '../core/audit/record.js';
 import type { CallerRef } from '../core/caller.js';
+import { OPERATIONS, type OperationKey } from '../core/operations.js';
 import type { DomainLogger } from '../log/logger.js';
 import type { BusCallers } from './caller.js';
 import { BusError, errorReply } from './errors.js';
@@ -118,7 +119,7 @@ export class Dispatcher {
           ? `The arguments of ${method.name} could not be read: ${unreadable}.`
           : `${method.name} takes arguments of signature "${expected}", not "${signature}".`,
       );
-      if (method.op !== undefined) await this.options.rejectMalformed(caller, method.op, error);
+      if (method.operation !== undefined) await this.options.rejectMalformed(caller, OPERATIONS[method.operation].op, error);
       throw error;
     }
     const out = await method.handler({ caller, path }, body);
@@ -173,7 +174,7 @@ export class Dispatcher {
       case 'Set': {
         if (target && signature !== 'ssv') {
           const error = new BusError('InvalidArgument', `${PROPERTIES}.Set takes arguments of signature "ssv", not "${signature}".`);
-          await this.options.rejectMalformed(this.callerOf(msg), target.op, error);
+          await this.options.rejectMalformed(this.callerOf(msg), OPERATIONS[target.operation].op, error);
         }
         expect('ssv');
         const [ifaceName, propName, value] = body as [string, string, InstanceType<typeof Variant>];
@@ -191,7 +192,7 @@ export class Dispatcher {
   }
 
   /** The write a Set names (its first two arguments, whatever follows them): a writable property of `object`, else undefined. */
-  private writable(object: BusObject, signature: string, body: unknown[]): { readonly op: AuditOp } | undefined {
+  private writable(object: BusObject, signature: string, body: unknown[]): { readonly operation: OperationKey } | undefined {
     if (!signature.startsWith('ss')) return undefined;
     const [ifaceName, propName] = body as [string, string];
     return object.interfaces.find((i) => i.name === ifaceName)?.properties.find((p) => p.name === propName)?.set;

@@ -52,7 +52,7 @@ export function managerObject(manager: Manager): BusObject {
               ['specific_object', 'o'],
             ],
             out: [['active_connection', 'o']],
-            op: 'connection-activate',
+            operation: 'Manager.ActivateConnection',
             handler: async (ctx, [connection, device]) => {
               const active = await manager.activate(ctx.caller, objectNumber(connection as string, CONNECTIONS_PREFIX), deviceArgument(device as string));
               return [activePath(active.number)];
@@ -69,7 +69,7 @@ export function managerObject(manager: Manager): BusObject {
               ['path', 'o'],
               ['active_connection', 'o'],
             ],
-            op: 'connection-add-activate',
+            operation: 'Manager.AddAndActivateConnection',
             handler: async (ctx, [dict, device]) => {
               const { conn, active } = await manager.addAndActivate(ctx.caller, settingsInput(dict), deviceArgument(device as string));
               return [connectionPath(conn.number), activePath(active.number)];
@@ -79,7 +79,7 @@ export function managerObject(manager: Manager): BusObject {
             name: 'DeactivateConnection',
             in: [['active_connection', 'o']],
             out: [],
-            op: 'connection-deactivate',
+            operation: 'Manager.DeactivateConnection',
             handler: async (ctx, [active]) => {
               await manager.deactivate(ctx.caller, objectNumber(active as string, ACTIVE_PREFIX));
               return [];
@@ -89,7 +89,7 @@ export function managerObject(manager: Manager): BusObject {
             name: 'Reload',
             in: [['flags', 'u']],
             out: [],
-            op: 'reload',
+            operation: 'Manager.Reload',
             handler: async (ctx, [flags]) => {
               await manager.reload(ctx.caller, flags as number);
               return [];
@@ -99,7 +99,7 @@ export function managerObject(manager: Manager): BusObject {
             name: 'Enable',
             in: [['enable', 'b']],
             out: [],
-            op: 'networking-control',
+            operation: 'Manager.Enable',
             handler: async (ctx, [enable]) => {
               await manager.enable(ctx.caller, enable as boolean);
               return [];
@@ -109,7 +109,7 @@ export function managerObject(manager: Manager): BusObject {
             name: 'Sleep',
             in: [['sleep', 'b']],
             out: [],
-            op: 'sleep-control',
+            operation: 'Manager.Sleep',
             handler: async (ctx, [sleep]) => {
               await manager.sleep(ctx.caller, sleep as boolean);
               return [];
@@ -122,7 +122,7 @@ export function managerObject(manager: Manager): BusObject {
               ['domains', 's'],
             ],
             out: [],
-            op: 'logging-control',
+            operation: 'Manager.SetLogging',
             handler: async (ctx, [level, domains]) => {
               await manager.setLogging(ctx.caller, level as string, domains as string);
               return [];
@@ -149,7 +149,7 @@ export function managerObject(manager: Manager): BusObject {
             name: 'WirelessEnabled',
             signature: 'b',
             get: () => manager.wirelessEnabled,
-            set: { op: 'radio-control', handler: (ctx, value, sig) => manager.setWirelessEnabled(ctx.caller, sig, value) },
+            set: { operation: 'Manager.WirelessEnabled', handler: (ctx, value, sig) => manager.setWirelessEnabled(ctx.caller, sig, value) },
           },
           { name: 'Devices', signature: 'ao', get: devicePaths, emitsChanged: 'invalidates' },
           { name: 'ActiveConnections', signature: 'ao', get: () => manager.activeConnections().map((a) => activePath(a.number)) },

@@ -1,9 +1,9 @@
 // ObjectTree: the objects the daemon exports, described as data — each
-// interface's methods (with their signatures, the audit op of changing ones
-// and a handler into the core), properties and signals — so one dispatcher
+// interface's methods (with their signatures, the row of
+// src/core/operations.ts of changing ones and a handler into the core), properties and signals — so one dispatcher
 // and one introspection writer serve them all.
-import type { AuditOp } from '../core/audit/record.js';
 import type { CallerRef } from '../core/caller.js';
+import type { OperationKey } from '../core/operations.js';
 
 export interface CallContext {
   readonly caller: CallerRef;
@@ -15,8 +15,8 @@ export interface MethodSpec {
   /** input arguments: [name, signature] */
   readonly in: ReadonlyArray<readonly [string, string]>;
   readonly out: ReadonlyArray<readonly [string, string]>;
-  /** the audit op of a changing method: a malformed call is still an attempt */
-  readonly op?: AuditOp;
+  /** a changing method's row of OPERATIONS (its op and actions): a malformed call is still an attempt */
+  readonly operation?: OperationKey;
   readonly handler: (ctx: CallContext, args: unknown[]) => Promise<unknown[]>;
 }
 
@@ -32,7 +32,8 @@ export interface PropertySpec {
    */
   readonly emitsChanged?: 'invalidates';
   /**
-   * A writable property: the audit op of a write, declared beside it, and
+   * A writable property: its row of OPERATIONS (the audit op and actions of
+   * a write), declared beside it, and
    * the core operation that authorizes, checks the value's type (`signature`
    * is the variant's, whatever the caller chose), re-checks that the object
    * exists, sets and records (NetworkManager's
@@ -40,7 +41,7 @@ export interface PropertySpec {
    * read-only and a write is refused unrecorded.
    */
   readonly set?: {
-    readonly op: AuditOp;
+    readonly operation: OperationKey;
     readonly handler: (ctx: CallContext, value: unknown, signature: string) => Promise<void>;
   };
 }

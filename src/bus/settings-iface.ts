@@ -27,7 +27,7 @@ export function settingsObject(settings: SettingsService): BusObject {
             name: 'AddConnection',
             in: [['connection', 'a{sa{sv}}']],
             out: [['path', 'o']],
-            op: 'connection-add',
+            operation: 'Settings.AddConnection',
             handler: async (ctx, [dict]) => {
               const input = settingsInput(dict);
               return [connectionPath((await settings.add(ctx.caller, input, true)).number)];
@@ -37,7 +37,7 @@ export function settingsObject(settings: SettingsService): BusObject {
             name: 'AddConnectionUnsaved',
             in: [['connection', 'a{sa{sv}}']],
             out: [['path', 'o']],
-            op: 'connection-add',
+            operation: 'Settings.AddConnectionUnsaved',
             handler: async (ctx, [dict]) => {
               const input = settingsInput(dict);
               return [connectionPath((await settings.add(ctx.caller, input, false)).number)];
@@ -47,7 +47,7 @@ export function settingsObject(settings: SettingsService): BusObject {
             name: 'ReloadConnections',
             in: [],
             out: [['status', 'b']],
-            op: 'reload',
+            operation: 'Settings.ReloadConnections',
             handler: async (ctx) => {
               await settings.reload(ctx.caller);
               return [true];

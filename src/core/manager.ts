@@ -13,6 +13,7 @@ import type { Device } from './devices/device.js';
 import type { DeviceList } from './devices/device-list.js';
 import { DeviceOps } from './devices/device-ops.js';
 import { NetauditError, quote } from './errors.js';
+import { authorize, OPERATIONS } from './operations.js';
 import { booleanValue, onOff } from './property-value.js';
 import type { SettingsService } from './settings/settings.js';
 import type { SettingsConnection } from './settings/connection.js';
@@ -232,8 +233,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
    * recorded as a failed attempt.
    */
   async enable(ref: CallerRef, enable: boolean): Promise<void> {
-    return this.options.audit.audited(ref, { op: 'networking-control', args: enable ? 'on' : 'off' }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.enable-disable-network');
+    return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Enable'].op, args: enable ? 'on' : 'off' }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Enable']);
       if (this.networking === enable) {
         throw new NetauditError(
           'AlreadyEnabledOrDisabled',
@@ -254,8 +255,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   /** The WirelessEnabled property write: op radio-control, args on/off. */
   async setWirelessEnabled(ref: CallerRef, signature: string, value: unknown): Promise<void> {
-    return this.options.audit.audited(ref, { op: 'radio-control', ...onOff(signature, value) }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.enable-disable-wifi');
+    return this.options.audit.audited(ref, { op: OPERATIONS['Manager.WirelessEnabled'].op, ...onOff(signature, value) }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.WirelessEnabled']);
       const on = booleanValue('WirelessEnabled', signature, value);
       const was = this.wireless;
       await this.options.state.update((s) => ({ ...s, wireless: on }), this.stateTx(tx), () => tx.settled, (adopt) =>
@@ -275,8 +276,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
    * autoconnects again.
    */
   async sleep(ref: CallerRef, sleep: boolean): Promise<void> {
-    return this.options.audit.audited(ref, { op: 'sleep-control', args: sleep ? 'sleep' : 'wake' }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.sleep-wake');
+    return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Sleep'].op, args: sleep ? 'sleep' : 'wake' }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Sleep']);
       if (this.sleeping === sleep) {
         throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
       }
@@ -302,8 +303,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
     const profiles = flags === 0 || (flags & RELOAD_CONNECTIONS) !== 0;
     const known = (flags & ~(RELOAD_CONF | RELOAD_CONNECTIONS)) === 0;
     const args = !known ? String(flags) : conf && profiles ? 'all' : conf ? 'conf' : 'connections';
-    return this.options.audit.audited(ref, { op: 'reload', args }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
+    return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Reload'].op, args }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Reload']);
       if (!known) {
         throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration), 2 (connection profiles) or 3 (both).`);
       }
@@ -318,7 +319,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** SIGHUP: a reload of everything that no caller asked for (op reload, args=sighup). */
   async reloadOnSignal(): Promise<void> {
     const txId = this.options.audit.nextTx();
-    await this.options.audit.recordUnattributed({ op: 'reload', args: 'sighup', tx: txId }, async () => {
+    await this.options.audit.recordUnattributed({ op: OPERATIONS['Manager.Reload'].op, args: 'sighup', tx: txId }, async () => {
       const prepared = await this.prepareConfig();
       return {
         recordAfterApply: prepared.recordAfterApply,
@@ -355,8 +356,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
    * until the next configuration reload.
    */
   async setLogging(ref: CallerRef, level: string, domains: string): Promise<void> {
-    return this.options.audit.audited(ref, { op: 'logging-control', args: `${level}:${domains}` }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.logging');
+    return this.options.audit.audited(ref, { op: OPERATIONS['Manager.SetLogging'].op, args: `${level}:${domains}` }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.SetLogging']);
       const parsed = parseLogging(level, domains);
       return this.commitSwitch(tx, parsed.audit, () => {
         const logger = this.options.logger;

@@ -1,10 +1,10 @@
-// Activations: the active connections (SPEC §2, Connection.Active) and the
-// audited operations that make and end them — ActivateConnection,
-// AddAndActivateConnection, DeactivateConnection and Device.Disconnect
-// (SPEC §4 ops connection-activate, connection-add-activate,
-// connection-deactivate, device-disconnect). Each runs in SPEC §2's order:
-// authorization → the profile and the device → the state (networking on,
-// what runs there already) → the change, committed by its record first
+// Activations: the active connections (Connection.Active) and the audited
+// operations that make and end them — ActivateConnection,
+// AddAndActivateConnection, DeactivateConnection and Device.Disconnect (ops
+// connection-activate, connection-add-activate, connection-deactivate,
+// device-disconnect). Each runs in the daemon's order: authorization → the
+// profile and the device (target.ts) → the state (networking on, what runs
+// there already) → the change, committed by its record first (docs/commit.md)
 // (CommitOptions.kernelChange: a kernel refusal afterwards is a `fail`
 // record overturning it, and what was done is taken back). Changes the
 // daemon makes on its own — autoconnect, a teardown because a link vanished,
@@ -23,6 +23,7 @@ import type { CallerRef } from '../caller.js';
 import { DEVICE_STATE, type Device } from '../devices/device.js';
 import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
+import { authorize, OPERATIONS } from '../operations.js';
 import type { Platform } from '../platform/platform.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import type { SettingsService } from '../settings/settings.js';
@@ -31,14 +32,15 @@ import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type St
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
 import type { ActiveStore } from './active-store.js';
 import { appliedValues } from './applied-values.js';
-import { addressValues, checkLeftover, countedAddress, countedRoute } from './leftover.js';
+import { countedAddress, countedRoute } from './leftover.js';
+import { adoptLeftovers } from './adoption.js';
 import type { SavedActive } from './active-store.js';
-import { takeBackSteps } from './undo.js';
 import { Reapplier } from './reapply.js';
-import { appliedFromKeyfile, appliedToKeyfile } from './applied-settings.js';
+import { appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
-import { refuseHeld } from '../settings/stored-profile.js';
-import { compatibleDeviceType, isUuidRef, linkSpec, planActivation, type ActivationPlan } from './plan.js';
+import { linkSpec, type ActivationPlan } from './plan.js';
+import { resolveTarget, type Target } from './target.js';
+import { autoconnectCandidates } from './autoconnect.js';
 
 export interface ActivationsEvents {
   added: [ActiveConnection];
@@ -61,8 +63,6 @@ export interface ActivationsOptions {
   readonly store: ActiveStore;
 }
 
-const NETWORK_CONTROL = 'org.netaudit1.network-control';
-
 /** An activation resolved and ready: what it applies where, and what gives way to it. */
 interface Prepared {
   readonly active: ActiveConnection;
@@ -70,21 +70,6 @@ interface Prepared {
   readonly giveWay: readonly ActiveConnection[];
 }
 
-/** Types whose 802-3-ethernet.mac-address names the parent link rather than the link itself. */
-const PARENT_BY_MAC: ReadonlySet<string> = new Set(['vlan', 'macvlan', 'vxlan']);
-
-/** Where a profile is to be applied, resolved before the record is made. */
-interface Target {
-  readonly plan: ActivationPlan;
-  /** the existing link, or null when activation creates it */
-  readonly device: Device | null;
-  readonly iface: string;
-  /** the ifindex the link has, or the one it is created with */
-  readonly ifindex: number;
-  readonly parent: number | null;
-  readonly master: ActiveConnection | null;
-  readonly masterIfindex: number | null;
-}
 
 export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly actives = new Map<number, ActiveConnection>();
@@ -183,14 +168,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const conn = this.options.settings.byObjectNumber(connection);
     const device = ifindex === null ? undefined : this.options.devices.byIfindex(ifindex);
     const context = {
-      op: 'connection-activate' as const,
+      op: OPERATIONS['Manager.ActivateConnection'].op,
       ...(conn ? { uuid: conn.uuid, name: conn.id } : {}),
       // A device path that names nothing reaches here as -1: the record names no device then.
       ...(ifindex !== null && ifindex > 0 ? { ifindex } : {}),
       ...(device ? { iface: device.name } : {}),
     };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.ActivateConnection']);
       return this.serialized(async () => {
         const current = this.options.settings.byObjectNumber(connection);
         if (!current) {
@@ -213,12 +198,11 @@ export class Activations extends EventEmitter<ActivationsEvents> {
    * activation fails, the profile is removed again.
    */
   addAndActivate(ref: CallerRef, input: SettingsInput, ifindex: number | null): Promise<{ conn: SettingsConnection; active: ActiveConnection }> {
-    const { settings, auth } = this.options;
+    const { settings } = this.options;
     return settings.addThen<{ conn: SettingsConnection; active: ActiveConnection }>(
       ref,
       input,
-      'connection-add-activate',
-      (caller) => auth().require(caller, NETWORK_CONTROL),
+      OPERATIONS['Manager.AddAndActivateConnection'],
       (tx, conn, commit) =>
         this.serialized(async () => {
           const prepared = this.prepare(tx, conn, ifindex);
@@ -355,105 +339,15 @@ export class Activations extends EventEmitter<ActivationsEvents> {
 
   /** Where `conn` goes: the named device, or the one interface-name names, or the link it creates. */
   private resolve(conn: SettingsConnection, ifindex: number | null): Target {
-    const { devices } = this.options;
-    refuseHeld(conn.id, conn.holds);
-    const plan = planActivation(conn.settings);
-    let device: Device | null = null;
-    if (ifindex !== null) {
-      device = devices.byIfindex(ifindex) ?? null;
-      if (!device) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
-      if (plan.ifname !== null && plan.ifname !== device.name) {
-        throw new NetauditError(
-          'IncompatibleConnection',
-          `${quote(conn.id)} is for the interface ${quote(plan.ifname)} (connection.interface-name), not ${quote(device.name)}.`,
-        );
-      }
-    } else if (plan.ifname === null) {
-      throw new NetauditError('UnknownDevice', `${quote(conn.id)} names no interface (connection.interface-name): pass the device to activate it on.`);
-    } else {
-      device = devices.byName(plan.ifname) ?? null;
-      if (!device && plan.softwareKind === null) {
-        throw new NetauditError('UnknownDevice', `No device is called ${quote(plan.ifname)} (connection.interface-name of ${quote(conn.id)}); GetDevices lists them.`);
-      }
-    }
-    if (device && !compatibleDeviceType(plan.type, device.type)) {
-      throw new NetauditError(
-        'IncompatibleConnection',
-        `${quote(conn.id)} is a ${plan.type} profile and ${quote(device.name)} is a ${device.type} device: it cannot be activated there.`,
-      );
-    }
-    if (device && plan.boundMac !== null && !PARENT_BY_MAC.has(plan.type) && device.hwAddress !== plan.boundMac) {
-      throw new NetauditError(
-        'IncompatibleConnection',
-        `${quote(conn.id)} is for the device with the MAC address ${plan.boundMac} (802-3-ethernet.mac-address), and ${quote(device.name)} has ${device.hwAddress || 'none'}.`,
-      );
-    }
-    if (device && !device.managed) {
-      throw new NetauditError('UnmanagedDevice', `${quote(device.name)} is not managed (its Managed property is false): set it to true first.`);
-    }
-    const iface = device?.name ?? plan.ifname!;
-    const parent =
-      plan.parent !== null ? this.lookUp(plan.parent, `the parent of ${quote(conn.id)} (${plan.type}.parent)`).ifindex
-      : plan.boundMac !== null && PARENT_BY_MAC.has(plan.type) ? this.parentByMac(conn, plan.boundMac)
-      : null;
-    if (!device && (plan.softwareKind === 'vlan' || plan.softwareKind === 'macvlan') && parent === null) {
-      throw new NetauditError('InvalidArgument', `${plan.type}.parent: ${quote(conn.id)} needs the parent interface of the link it creates.`);
-    }
-    let master: ActiveConnection | null = null;
-    let masterIfindex: number | null = null;
-    if (plan.master !== null) {
-      const found = this.lookUp(plan.master, `the bridge of the port ${quote(conn.id)} (connection.master)`);
-      if (found.device.type !== 'bridge') {
-        throw new NetauditError('IncompatibleConnection', `connection.master of ${quote(conn.id)} names ${quote(found.device.name)}, which is a ${found.device.type}, not a bridge.`);
-      }
-      master = found.active;
-      masterIfindex = found.ifindex;
-    }
-    const ifindexToBe = device?.ifindex ?? ++this.highestIfindex;
-    return { plan, device, iface, ifindex: ifindexToBe, parent, master, masterIfindex };
-  }
-
-  /** The parent named by 802-3-ethernet.mac-address (vlan, macvlan, vxlan without a parent), as NetworkManager finds it. */
-  private parentByMac(conn: SettingsConnection, mac: string): number {
-    // A macvlan or vlan shares its parent's MAC: the parent is the link that is neither.
-    const found = this.options.devices.list().find((d) => d.hwAddress === mac && d.kind !== 'macvlan' && d.kind !== 'macvtap' && d.kind !== 'vlan');
-    if (!found) throw new NetauditError('UnknownDevice', `No device has the MAC address ${mac} (802-3-ethernet.mac-address of ${quote(conn.id)}, which names the parent); GetDevices lists them.`);
-    return found.ifindex;
-  }
-
-  /** An interface name, or a profile's UUID whose connection is active: the device it is. */
-  private lookUp(ref: string, what: string): { ifindex: number; device: Device; active: ActiveConnection | null } {
-    const { devices, settings } = this.options;
-    if (isUuidRef(ref)) {
-      const active = this.list().find((a) => a.uuid === ref.toLowerCase() && a.state === ACTIVE_STATE.activated && a.ifindex !== null);
-      const device = active ? devices.byIfindex(active.ifindex!) : undefined;
-      if (active && device) return { ifindex: device.ifindex, device, active };
-      let known = false;
-      try {
-        settings.getByUuid(ref);
-        known = true;
-      } catch {
-        known = false;
-      }
-      throw new NetauditError(
-        'UnknownDevice',
-        known
-          ? `${what} is the profile ${quote(ref)}, which is not active: activate it first.`
-          : `${what} is the profile ${quote(ref)}, and no profile has that UUID.`,
-      );
-    }
-    const device = devices.byName(ref);
-    if (!device) throw new NetauditError('UnknownDevice', `${what} is ${quote(ref)}, and no device has that name; GetDevices lists them.`);
-    const active = this.list().find((a) => a.ifindex === device.ifindex) ?? null;
-    return { ifindex: device.ifindex, device, active };
+    return resolveTarget(conn, ifindex, { settings: this.options.settings, devices: this.options.devices, actives: () => this.list(), newIfindex: () => ++this.highestIfindex });
   }
 
   /** DeactivateConnection: ends active connection `number`, taking back what its activation changed. */
   deactivate(ref: CallerRef, number: number): Promise<void> {
     const known = this.actives.get(number);
-    const context = { op: 'connection-deactivate' as const, ...(known ? this.fieldsOf(known) : {}) };
+    const context = { op: OPERATIONS['Manager.DeactivateConnection'].op, ...(known ? this.fieldsOf(known) : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.DeactivateConnection']);
       return this.serialized(async () => {
         const active = this.actives.get(number);
         if (!active || active.state !== ACTIVE_STATE.activated) {
@@ -469,9 +363,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   disconnect(ref: CallerRef, ifindex: number): Promise<void> {
     const device = this.options.devices.byIfindex(ifindex);
     const running = this.list().find((a) => a.ifindex === ifindex);
-    const context = { op: 'device-disconnect' as const, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
+    const context = { op: OPERATIONS['Device.Disconnect'].op, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Device.Disconnect']);
       return this.serialized(async () => {
         const current = this.options.devices.byIfindex(ifindex);
         if (!current) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);
@@ -600,82 +494,26 @@ export class Activations extends EventEmitter<ActivationsEvents> {
 
   // ---- adoption: what the last daemon left running (docs/active-state.md) ----
 
-  /**
-   * Takes up the active connections the last daemon left, before anything
-   * else runs: an activation or deactivation it did not finish is finished
-   * (an activation is taken back and overturned by a `fail` record with its
-   * tx, cause=restart; a deactivation is completed); for one it left
-   * activated, what others changed meanwhile is recorded as external
-   * (cause=while-stopped), then it is adopted as it stands, without
-   * touching the link, or torn down when its profile or its link is gone:
-   * one connection-adopt record each.
-   */
-  async adopt(saved: readonly SavedActive[]): Promise<void> {
-    const { audit, platform, devices, settings, log } = this.options;
-    const warn = (what: string, message: string): void => log.warn(`restart: could not ${what}: ${message}`);
-    // Bridges before their ports, so that a port finds its bridge.
-    const ordered = [...saved].sort((a, b) => Number(a.master !== null) - Number(b.master !== null));
-    const [addresses, routes] = await Promise.all([platform.addresses(), platform.routes()]);
-    for (const s of ordered) {
-      const fields = { uuid: s.uuid, name: s.id, ...(s.ifindex !== null ? { ifindex: s.ifindex } : {}), iface: s.iface };
-      const undo = [...s.undo];
-      if (s.state !== 'activated') {
-        if (s.pending) {
-          // Sent, and maybe done: taken back if the kernel did it.
-          undo.push(s.pending);
-        }
-        if (s.state === 'activating') {
-          log.warn(`restart: the activation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)} was cut short by the daemon's stop; taking back what it did`);
-          await audit.recordUnattended('daemon', { op: s.committedBy.op, cause: 'restart', tx: s.committedBy.tx, args: s.committedBy.boot, ...fields }, 'fail', { reason: 'interrupted' });
-        } else {
-          log.warn(`restart: finishing the deactivation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}`);
-        }
-        await takeBackSteps(undo, platform, warn);
-        this.options.store.remove(s.uuid);
-        continue;
-      }
-      const link = s.ifindex === null ? undefined : devices.byIfindex(s.ifindex)?.link;
-      const check = checkLeftover(s, link, addresses, routes);
-      for (const d of check.differences) {
-        await audit.recordUnattended('external', { op: d.op, cause: 'while-stopped', ...(s.ifindex !== null ? { ifindex: s.ifindex } : {}), iface: s.iface, ...(d.before ? { before: d.before } : {}), ...(d.after ? { after: d.after } : {}) }, 'success', { actor: { attribution: 'none' } });
-      }
-      const conn = settings.list().find((c) => c.uuid === s.uuid);
-      const master = s.master === null ? null : (this.list().find((a) => a.uuid === s.master) ?? undefined);
-      const tx = audit.nextTx();
-      if (check.linkGone || !conn || master === undefined || !this.options.devices.byIfindex(s.ifindex ?? -1)?.managed) {
-        const why = check.linkGone ? 'its link is gone' : !conn ? 'its profile is gone' : master === undefined ? 'its bridge is not active' : 'its device is not managed';
-        log.info(`restart: tearing down ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}: ${why}`);
-        await audit
-          .daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'torn-down', ...fields }, () => takeBackSteps([...check.undo], platform, warn))
-          .catch((e: Error) => log.warn(`restart: ${quote(s.id)} was left as it is: ${e.message}`));
-        this.options.store.remove(s.uuid);
-        continue;
-      }
-      const active = new ActiveConnection(++this.lastNumber, conn.number, s.uuid, s.id, s.ifindex, s.iface, master, s.hasGateway);
-      active.undo.push(...check.undo);
-      active.applied = s.applied ?? {};
-      active.appliedSettings = appliedFromKeyfile(s.appliedProfile, (m) => log.warn(`restart: ${quote(s.id)}: ${m}`)) ?? withoutSecrets(conn.settings);
-      active.versionId = this.nextVersionId();
-      active.seen = await this.seenOn(s.ifindex!);
-      const after = {
-        ifname: s.iface,
-        addresses: check.undo.flatMap((u) => (u.kind === 'remove-address' ? [addressValues(u.address, s.iface)] : [])),
-      };
-      try {
-        await audit.daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'adopted', ...fields, after }, async () => {
-          active.committedBy = { op: 'connection-adopt', boot: audit.boot, tx };
-          active.setState(ACTIVE_STATE.activated);
-          this.actives.set(active.number, active);
-          this.persist(active);
-          this.emit('added', active);
-          this.setDeviceState(active, DEVICE_STATE.activated);
-          this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
-        });
-        log.info(`restart: adopted ${active.describe()} as the last daemon left it`);
-      } catch (e) {
-        log.warn(`restart: ${quote(s.id)} is not adopted (${(e as Error).message}); what it applied stays as it is`);
-      }
-    }
+  /** Takes up the active connections the last daemon left (adoption.ts), before anything else runs. */
+  adopt(saved: readonly SavedActive[]): Promise<void> {
+    return adoptLeftovers(saved, {
+      ...this.options,
+      actives: () => this.list(),
+      seenOn: (ifindex) => this.seenOn(ifindex),
+      newActive: (conn, s, master) => {
+        const active = new ActiveConnection(++this.lastNumber, conn.number, s.uuid, s.id, s.ifindex, s.iface, master, s.hasGateway);
+        active.versionId = this.nextVersionId();
+        return active;
+      },
+      register: (active) => {
+        active.setState(ACTIVE_STATE.activated);
+        this.actives.set(active.number, active);
+        this.persist(active);
+        this.emit('added', active);
+        this.setDeviceState(active, DEVICE_STATE.activated);
+        this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
+      },
+    });
   }
 
   // ---- autoconnect: the daemon's own activations, each a daemon record ----
@@ -700,29 +538,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
 
   private async autoconnectWhere(match: (plan: ActivationPlan) => boolean, uuid?: string): Promise<void> {
     if (this.options.blocked() || !this.started) return;
-    const candidates: Array<{ conn: SettingsConnection; plan: ActivationPlan; rank: number }> = [];
-    for (const conn of this.options.settings.list()) {
-      if (uuid !== undefined && conn.uuid !== uuid) continue;
-      if (conn.settings.get('connection')?.get('autoconnect')?.value === false) continue;
-      if (this.list().some((a) => a.uuid === conn.uuid)) continue;
-      let plan: ActivationPlan;
-      try {
-        refuseHeld(conn.id, conn.holds);
-        plan = planActivation(conn.settings);
-      } catch {
-        continue; // not something this daemon activates: it says so when asked
-      }
-      // A profile that names no interface is never guessed onto a link.
-      if (plan.ifname === null || !match(plan)) continue;
-      const device = this.options.devices.byName(plan.ifname);
-      if (device && (!device.autoconnect || !device.managed || device.activeConnection !== null)) continue;
-      // A profile bound to another MAC address is not for this link (nm_device_check_connection_compatible()).
-      if (device && plan.boundMac !== null && !PARENT_BY_MAC.has(plan.type) && device.hwAddress !== plan.boundMac) continue;
-      if (!device && plan.softwareKind === null) continue;
-      const priority = (conn.settings.get('connection')?.get('autoconnect-priority')?.value as number | undefined) ?? 0;
-      candidates.push({ conn, plan, rank: (plan.master ? 2000 : plan.type === 'bridge' ? 0 : 1000) - priority });
-    }
-    candidates.sort((a, b) => a.rank - b.rank);
+    const candidates = autoconnectCandidates(this.options.settings.list(), this.options.devices, this.list(), match, uuid);
     for (const { conn, plan } of candidates) {
       await this.serialized(async () => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;

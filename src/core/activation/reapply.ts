@@ -16,6 +16,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
+import { authorize, OPERATIONS } from '../operations.js';
 import { KernelRefusal, type Link, type LinkChange, type Platform } from '../platform/platform.js';
 import { refuseUnapplied } from '../settings/applicable.js';
 import { refuseHeld } from '../settings/stored-profile.js';
@@ -49,8 +50,6 @@ export interface ReapplyOptions {
   readonly nextVersionId: () => bigint;
 }
 
-const NETWORK_CONTROL = 'org.netaudit1.network-control';
-
 export class Reapplier {
   constructor(private readonly options: ReapplyOptions) {}
 
@@ -75,13 +74,13 @@ export class Reapplier {
     const device = devices.byIfindex(ifindex);
     const running = this.options.activeOn(ifindex);
     const context = {
-      op: 'device-reapply' as const,
+      op: OPERATIONS['Device.Reapply'].op,
       ifindex,
       ...(device ? { iface: device.name } : {}),
       ...(running ? { uuid: running.uuid, name: running.id } : {}),
     };
     return audit.audited(ref, context, async (tx) => {
-      await this.options.auth().require(tx.caller, NETWORK_CONTROL);
+      await authorize(this.options.auth(), tx.caller, OPERATIONS['Device.Reapply']);
       if ((flags & ~REAPPLY_PRESERVE_EXTERNAL_IP) !== 0) {
         throw new NetauditError('InvalidArgument', `flags ${flags}: Reapply knows only 0x1 (preserve external addresses); pass 0 or 1.`);
       }

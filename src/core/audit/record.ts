@@ -3,37 +3,45 @@
 // in each backend.
 import type { Reason } from '../errors.js';
 
-export type AuditOp =
-  | 'connection-add'
-  | 'connection-add-activate'
-  | 'connection-update'
-  | 'connection-delete'
-  | 'connection-activate'
-  | 'connection-deactivate'
-  | 'connection-clear-secrets'
-  | 'connection-get-secrets'
-  | 'device-disconnect'
-  | 'device-delete'
-  | 'device-managed'
-  | 'device-autoconnect'
-  | 'networking-control'
-  | 'radio-control'
-  | 'sleep-control'
-  | 'reload'
-  | 'logging-control'
-  | 'connection-adopt'
-  | 'connection-snapshot'
-  | 'device-reapply'
+/**
+ * Every op a record can have (docs/record-format.md), in the order
+ * `netauditctl audit list --op` names them. Which D-Bus member makes which
+ * op, and which ops no member makes, is src/core/operations.ts's table.
+ */
+export const AUDIT_OPS = [
+  'connection-add',
+  'connection-add-activate',
+  'connection-update',
+  'connection-delete',
+  'connection-activate',
+  'connection-deactivate',
+  'connection-clear-secrets',
+  'connection-get-secrets',
+  'device-disconnect',
+  'device-delete',
+  'device-managed',
+  'device-autoconnect',
+  'networking-control',
+  'radio-control',
+  'sleep-control',
+  'reload',
+  'logging-control',
+  'connection-adopt',
+  'connection-snapshot',
+  'device-reapply',
   // kernel changes the daemon did not make (origin external)
-  | 'link-add'
-  | 'link-delete'
-  | 'link-change'
-  | 'address-add'
-  | 'address-delete'
-  | 'route-add'
-  | 'route-delete'
-  | 'rule-add'
-  | 'rule-delete';
+  'link-add',
+  'link-delete',
+  'link-change',
+  'address-add',
+  'address-delete',
+  'route-add',
+  'route-delete',
+  'rule-add',
+  'rule-delete',
+] as const;
+
+export type AuditOp = (typeof AUDIT_OPS)[number];
 
 /** Who acted (docs/record-format.md): a bus caller, the daemon on its own, or someone outside it. */
 export type AuditOrigin = 'caller' | 'daemon' | 'external';

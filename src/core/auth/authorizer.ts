@@ -1,16 +1,21 @@
-// Authorizer: decides whether a caller may perform an action (SPEC §3). The
-// action ids are the ones declared in data/org.netaudit1.policy.
+// Authorizer: decides whether a caller may perform an action. The
+// action ids are the ones declared in data/org.netaudit1.policy; which
+// operation asks which is src/core/operations.ts's to say.
 import type { Caller } from '../caller.js';
 
-export type Action =
-  | 'org.netaudit1.settings.modify.system'
-  | 'org.netaudit1.network-control'
-  | 'org.netaudit1.enable-disable-network'
-  | 'org.netaudit1.enable-disable-wifi'
-  | 'org.netaudit1.sleep-wake'
-  | 'org.netaudit1.reload'
-  | 'org.netaudit1.logging'
-  | 'org.netaudit1.secrets';
+/** The polkit actions of data/org.netaudit1.policy, by a name the code can check. */
+export const Action = {
+  ModifySystem: 'org.netaudit1.settings.modify.system',
+  NetworkControl: 'org.netaudit1.network-control',
+  EnableDisableNetwork: 'org.netaudit1.enable-disable-network',
+  EnableDisableWifi: 'org.netaudit1.enable-disable-wifi',
+  SleepWake: 'org.netaudit1.sleep-wake',
+  Reload: 'org.netaudit1.reload',
+  Logging: 'org.netaudit1.logging',
+  Secrets: 'org.netaudit1.secrets',
+} as const;
+
+export type Action = (typeof Action)[keyof typeof Action];
 
 export interface Authorizer {
   /** Resolves when allowed; rejects with a PermissionDenied NetauditError otherwise. */

@@ -9,6 +9,7 @@ import type { AuditManager } from '../audit/audit-manager.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { NetauditError, quote } from '../errors.js';
+import { authorize, OPERATIONS } from '../operations.js';
 import { KernelRefusal } from '../platform/platform.js';
 import { booleanValue, onOff } from '../property-value.js';
 import type { Device } from './device.js';
@@ -25,10 +26,10 @@ export interface DeviceOpsOptions {
 
 type Setting = 'managed' | 'autoconnect';
 
-const PROPERTY: Record<Setting, { op: 'device-managed' | 'device-autoconnect'; name: string }> = {
-  managed: { op: 'device-managed', name: 'Managed' },
-  autoconnect: { op: 'device-autoconnect', name: 'Autoconnect' },
-};
+const PROPERTY = {
+  managed: { operation: OPERATIONS['Device.Managed'], name: 'Managed' },
+  autoconnect: { operation: OPERATIONS['Device.Autoconnect'], name: 'Autoconnect' },
+} as const satisfies Record<Setting, unknown>;
 
 export class DeviceOps {
   constructor(private readonly options: DeviceOpsOptions) {}
@@ -56,9 +57,9 @@ export class DeviceOps {
   delete(ref: CallerRef, ifindex: number): Promise<void> {
     const { audit, auth, devices } = this.options;
     const known = devices.byIfindex(ifindex);
-    const context = { op: 'device-delete' as const, ifindex, ...(known ? { iface: known.name } : {}) };
+    const context = { op: OPERATIONS['Device.Delete'].op, ifindex, ...(known ? { iface: known.name } : {}) };
     return audit.audited(ref, context, async (tx) => {
-      await auth().require(tx.caller, 'org.netaudit1.network-control');
+      await authorize(auth(), tx.caller, OPERATIONS['Device.Delete']);
       const device = this.existing(ifindex);
       tx.describe({ iface: device.name });
       if (device.kind === null) {
@@ -98,11 +99,11 @@ export class DeviceOps {
 
   private set(ref: CallerRef, setting: Setting, ifindex: number, signature: string, value: unknown): Promise<void> {
     const { audit, auth, devices } = this.options;
-    const { op, name } = PROPERTY[setting];
+    const { operation, name } = PROPERTY[setting];
     const known = devices.byIfindex(ifindex);
-    const context = { op, ifindex, ...(known ? { iface: known.name } : {}), ...onOff(signature, value) };
+    const context = { op: operation.op, ifindex, ...(known ? { iface: known.name } : {}), ...onOff(signature, value) };
     return audit.audited(ref, context, async (tx) => {
-      await auth().require(tx.caller, 'org.netaudit1.network-control');
+      await authorize(auth(), tx.caller, operation);
       const on = booleanValue(name, signature, value);
       const device = this.existing(ifindex);
       const txId = audit.nextTx();

@@ -5,6 +5,7 @@
 // says something that did not reach the network. What activation applies is
 // in core/activation/plan.ts; docs/profile-files.md says which are refused.
 import { NetauditError, quote } from '../errors.js';
+import { OPERATIONS } from '../operations.js';
 import type { Settings } from './value.js';
 
 /** Types whose activation creates their link, so the link has no MAC of its own to match. */
@@ -24,7 +25,7 @@ export function unappliedProperty(settings: Settings): NetauditError | null {
     // every profile to every caller, so a stored restriction would claim more than it does.
     return new NetauditError(
       'NotSupported',
-      'connection.permissions: netauditd does not restrict profiles to users (who may activate is decided by polkit, action org.netaudit1.network-control); leave connection.permissions out.',
+      `connection.permissions: netauditd does not restrict profiles to users (who may activate is decided by polkit, action ${OPERATIONS['Manager.ActivateConnection'].actions[0]}); leave connection.permissions out.`,
     );
   }
   if (type !== undefined && CREATES_ITS_LINK.has(type) && settings.get('802-3-ethernet')?.has('mac-address')) {

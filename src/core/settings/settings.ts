@@ -5,13 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
-import type { AuditOp } from '../audit/record.js';
-import type { Caller } from '../caller.js';
-import type { Action, Authorizer } from '../auth/authorizer.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { ReloadGate } from './reload-gate.js';
 import { NetauditError, quote } from '../errors.js';
+import { authorize, fixedArgs, OPERATIONS, type Operation } from '../operations.js';
 import { SettingsConnection } from './connection.js';
 import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
@@ -44,8 +43,6 @@ export interface SettingsOptions {
   readonly auth: () => Authorizer;
   readonly log: DomainLogger;
 }
-
-const MODIFY = 'org.netaudit1.settings.modify.system' as const;
 
 export class SettingsService extends EventEmitter<SettingsEvents> {
   private readonly byNumber = new Map<number, SettingsConnection>();
@@ -114,8 +111,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
-    return this.audit.audited(ref, { op: 'connection-add', ...input.sent, ...(save ? {} : { args: 'unsaved' }) }, async (tx) => {
-      await this.options.auth().require(tx.caller, MODIFY);
+    const operation = OPERATIONS[save ? 'Settings.AddConnection' : 'Settings.AddConnectionUnsaved'];
+    return this.audit.audited(ref, { op: operation.op, ...input.sent, ...fixedArgs(operation) }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, operation);
       return this.newConnection(tx, input, !save, async (conn) => {
         if (!save) return tx.commit(() => this.insert(conn));
         return this.saveNew(tx, conn);
@@ -125,8 +123,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   /**
    * An add followed by more work under the same attempt and record
-   * (AddAndActivateConnection, op `op`): after the add's authorization and
-   * validation, `authorize` and then `run` get the new profile — not yet in
+   * (AddAndActivateConnection: `operation`, whose actions are all asked):
+   * after authorization and the add's validation, `run` gets the new
+   * profile — not yet in
    * place — and `commit(then)`, which makes the record, saves the profile
    * and runs `then`. If `then` fails, the profile is removed again and the
    * record overturned (CommitOptions.kernelChange): the attempt left
@@ -135,13 +134,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async addThen<T>(
     ref: CallerRef,
     input: SettingsInput,
-    op: AuditOp,
-    authorize: (caller: Caller) => Promise<void>,
+    operation: Operation,
     run: (tx: AuditTransaction, conn: SettingsConnection, commit: (then: (conn: SettingsConnection) => Promise<T>) => Promise<T>) => Promise<T>,
   ): Promise<T> {
-    return this.audit.audited(ref, { op, ...input.sent }, async (tx) => {
-      await this.options.auth().require(tx.caller, MODIFY);
-      await authorize(tx.caller);
+    return this.audit.audited(ref, { op: operation.op, ...input.sent }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, operation);
       return this.newConnection(tx, input, false, (conn) => {
         const commit = async (then: (conn: SettingsConnection) => Promise<T>): Promise<T> => {
           let result: T | undefined;
@@ -209,7 +206,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   async update(ref: CallerRef, number: number, input: SettingsInput, save: boolean): Promise<void> {
     const sentName = input.sent.name;
-    return this.withConnection(ref, number, { op: 'connection-update', ...(sentName !== undefined ? { name: sentName } : {}), ...(save ? {} : { args: 'unsaved' }) }, MODIFY, async (tx, conn) => {
+    const operation = OPERATIONS[save ? 'Settings.Connection.Update' : 'Settings.Connection.UpdateUnsaved'];
+    return this.withConnection(ref, number, { op: operation.op, ...(sentName !== undefined ? { name: sentName } : {}), ...fixedArgs(operation) }, operation, async (tx, conn) => {
       const { settings: validated, holds } = updatedProfile(input.decode(), conn.extra, conn.holds, { generateUuid: () => conn.uuid });
       // An unapplicable value the stored profile holds already (read from its file) may stay; a save may not introduce one.
       const unapplied = unappliedProperty(validated);
@@ -249,7 +247,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async save(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-update', args: 'save' }, MODIFY, async (tx, conn) => {
+    const operation = OPERATIONS['Settings.Connection.Save'];
+    return this.withConnection(ref, number, { op: operation.op, ...fixedArgs(operation) }, operation, async (tx, conn) => {
       if (!conn.unsaved) return;
       const fileName = this.chooseFileName(conn.id, conn.uuid, conn.fileName);
       return this.persist(
@@ -268,7 +267,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async delete(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-delete' }, MODIFY, async (tx, conn) => {
+    const operation = OPERATIONS['Settings.Connection.Delete'];
+    return this.withConnection(ref, number, { op: operation.op }, operation, async (tx, conn) => {
       tx.describe({ before: profileValues(conn.settings, conn.extra) });
       const remove = () => this.removeFromMemory(conn, tx.snapshot().tx);
       if (conn.fileName === null) return tx.commit(remove);
@@ -277,7 +277,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async clearSecrets(ref: CallerRef, number: number): Promise<void> {
-    return this.withConnection(ref, number, { op: 'connection-clear-secrets' }, MODIFY, async (tx, conn) => {
+    const operation = OPERATIONS['Settings.Connection.ClearSecrets'];
+    return this.withConnection(ref, number, { op: operation.op }, operation, async (tx, conn) => {
       const next = clearSecrets(conn.settings);
       const kept = withoutKeptSecrets(conn.extra);
       tx.describe({ changed: [...changedKeys(conn.settings, next), ...kept.removed] });
@@ -292,7 +293,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   async getSecrets(ref: CallerRef, number: number, setting: string): Promise<Settings> {
-    return this.withConnection(ref, number, { op: 'connection-get-secrets', args: setting }, 'org.netaudit1.secrets', async (tx, conn) => {
+    const operation = OPERATIONS['Settings.Connection.GetSecrets'];
+    return this.withConnection(ref, number, { op: operation.op, args: setting }, operation, async (tx, conn) => {
       const secrets = secretsOf(conn.settings, setting);
       // Handed out only once the record of the disclosure is durable.
       return tx.commit(() => secrets);
@@ -305,8 +307,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    * it finds carry; if they cannot be made, a `fail` record overturns it.
    */
   async reload(ref: CallerRef): Promise<void> {
-    return this.audit.audited(ref, { op: 'reload', args: 'connections' }, async (tx) => {
-      await this.options.auth().require(tx.caller, 'org.netaudit1.reload');
+    const operation = OPERATIONS['Settings.ReloadConnections'];
+    return this.audit.audited(ref, { op: operation.op, ...fixedArgs(operation) }, async (tx) => {
+      await authorize(this.options.auth(), tx.caller, operation);
       const txId = this.audit.nextTx();
       tx.describe({ tx: txId });
       return tx.commit(() => this.rescan(txId), { kernelChange: true });
@@ -320,7 +323,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /**
-   * An audited operation on an existing connection, authorized for `action`
+   * An audited operation on an existing connection, authorized for `operation`
    * before the uuid lock is taken (a caller waiting for polkit holds no other
    * caller up); the lock is then held throughout, and the object is looked
    * up again once it is held, since a Delete may have run while this call
@@ -330,13 +333,13 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     ref: CallerRef,
     number: number,
     context: Parameters<AuditManager['audited']>[1],
-    action: Action,
+    operation: Operation,
     fn: (tx: AuditTransaction, conn: SettingsConnection) => Promise<T>,
   ): Promise<T> {
     const known = this.byNumber.get(number);
     const identity = known ? { uuid: known.uuid, name: known.id } : {};
     return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
-      await this.options.auth().require(tx.caller, action);
+      await authorize(this.options.auth(), tx.caller, operation);
       const first = this.require(number);
       return this.gate.change(() => this.locks.run([first.uuid], async () => fn(tx, this.require(number))));
     });

@@ -2,46 +2,13 @@
 // --name --uid --result --iface): which records match, which day files can
 // be passed over unread, and a cheap test on a line's text that rules most
 // non-matching lines out before they are parsed.
-import type { AuditOp, AuditOrigin, AuditResult } from '../record.js';
+import { AUDIT_OPS as RECORD_OPS, type AuditOrigin, type AuditResult } from '../record.js';
 import type { TrailEntry } from './trail-line.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-// A Record, so that the compiler insists on every op of record.ts.
-const OPS: Readonly<Record<AuditOp, true>> = {
-  'connection-add': true,
-  'connection-add-activate': true,
-  'connection-update': true,
-  'connection-delete': true,
-  'connection-activate': true,
-  'connection-deactivate': true,
-  'connection-clear-secrets': true,
-  'connection-get-secrets': true,
-  'device-disconnect': true,
-  'device-delete': true,
-  'device-managed': true,
-  'device-autoconnect': true,
-  'networking-control': true,
-  'radio-control': true,
-  'sleep-control': true,
-  reload: true,
-  'logging-control': true,
-  'connection-adopt': true,
-  'connection-snapshot': true,
-  'device-reapply': true,
-  'link-add': true,
-  'link-delete': true,
-  'link-change': true,
-  'address-add': true,
-  'address-delete': true,
-  'route-add': true,
-  'route-delete': true,
-  'rule-add': true,
-  'rule-delete': true,
-};
-
-/** Every op of the record (docs/record-format.md), in its order. */
-export const AUDIT_OPS: readonly string[] = Object.keys(OPS);
+/** Every op of the record (docs/record-format.md), in its order, as text a trail line may hold. */
+export const AUDIT_OPS: readonly string[] = RECORD_OPS;
 
 export interface FilterOptions {
   /** records at or after this moment (ms since the epoch) */
