@@ -12,6 +12,7 @@ import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
+import { recordedProfiles, type RecordedProfilesScan } from './core/audit/trail/recorded-profiles.js';
 import { TrailRetention } from './core/audit/trail/retention.js';
 import type { Authorizer } from './core/auth/authorizer.js';
 import { PolkitAuthorizer, type PolkitAuthority } from './core/auth/polkit.js';
@@ -101,6 +102,9 @@ export class Daemon {
     this.store = store;
     await store.init();
     await store.recover((intents) => this.committedChanges(intents));
+    // What the trail last recorded of each profile, read before retention may remove day files under
+    // the scan; the profiles on disk are compared with it (docs/profile-edits.md).
+    const recorded = this.audit.hasCommitBackend ? await this.recordedProfiles(config.audit.dir) : null;
     // Retention runs on [audit] dir (fixed until the next start) whether or not the file backend is on,
     // after recovery has read the last run's records; in the background, so that a long first run does
     // not hold the start up. Each run reads retention-days anew; a reload that changes it runs at once.
@@ -112,7 +116,7 @@ export class Daemon {
     });
     this.retention.start();
     const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
-    await settings.load();
+    await settings.load(recorded);
     // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
     const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
     const state = await StateStore.open({
@@ -185,6 +189,13 @@ export class Daemon {
   async reloadOnSignal(): Promise<void> {
     if (!this.manager) return;
     await this.manager.reloadOnSignal().catch((e: Error) => this.log.warn(e.message));
+  }
+
+  private async recordedProfiles(dir: string): Promise<RecordedProfilesScan> {
+    const started = performance.now();
+    const scan = await recordedProfiles(dir);
+    this.logger.domain('AUDIT').info(`the trail names ${scan.profiles.size} profile(s); ${scan.parsed} record(s) read in ${Math.round(performance.now() - started)} ms`);
+    return scan;
   }
 
   /** Which changes of an interrupted run (profile intents, state changes) have their success record in the trail. */

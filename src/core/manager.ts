@@ -309,30 +309,35 @@ export class Manager extends EventEmitter<ManagerEvents> {
         throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration), 2 (connection profiles) or 3 (both).`);
       }
       const prepared = conf ? await this.prepareConfig() : null;
-      return tx.commit(
-        async () => {
-          prepared?.apply();
-          if (profiles) await this.options.settings.rescan();
-          await this.options.devices.refresh();
-        },
-        { recordAfterApply: prepared?.recordAfterApply ?? false },
-      );
+      const txId = this.options.audit.nextTx();
+      tx.describe({ tx: txId });
+      const recordAfterApply = prepared?.recordAfterApply ?? false;
+      return tx.commit(() => this.applyReload(prepared, profiles, txId, recordAfterApply), { recordAfterApply, kernelChange: true });
     });
   }
 
   /** SIGHUP: a reload of everything that no caller asked for (op reload, args=sighup). */
   async reloadOnSignal(): Promise<void> {
-    await this.options.audit.recordUnattributed({ op: OPERATIONS['Manager.Reload'].op, args: 'sighup' }, async () => {
+    const txId = this.options.audit.nextTx();
+    await this.options.audit.recordUnattributed({ op: OPERATIONS['Manager.Reload'].op, args: 'sighup', tx: txId }, async () => {
       const prepared = await this.prepareConfig();
       return {
         recordAfterApply: prepared.recordAfterApply,
-        commit: async () => {
-          prepared.apply();
-          await this.options.settings.rescan();
-          await this.options.devices.refresh();
-        },
+        commit: () => this.applyReload(prepared, true, txId, prepared.recordAfterApply),
       };
     });
+  }
+
+  /**
+   * A reload once recorded. The profile edits it finds are recorded with
+   * its tx (docs/profile-edits.md) while auditing is as it was: before a
+   * configuration that turns auditing off, after one that turns it on.
+   */
+  private async applyReload(prepared: PreparedConfig | null, profiles: boolean, txId: number, turningOn: boolean): Promise<void> {
+    if (turningOn) prepared?.apply();
+    if (profiles) await this.options.settings.rescan(txId);
+    if (!turningOn) prepared?.apply();
+    await this.options.devices.refresh();
   }
 
   getLogging(): LoggingState {

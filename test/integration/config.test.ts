@@ -464,7 +464,10 @@ describe('a running daemon', () => {
       await reload(2);
       expect(await knows(uuid)).toBe(true);
       expect(await getLogging()).toEqual(['INFO', 'ALL']);
-      expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'reload', args: 'connections', result: 'success', ...fromClient() });
+      // The reload, then the file it found with the reload's tx (docs/profile-edits.md).
+      const [reloaded, found] = (await daemon.trail()).slice(-2);
+      expect(reloaded).toMatchObject({ op: 'reload', args: 'connections', result: 'success', ...fromClient() });
+      expect(found).toMatchObject({ op: 'connection-add', origin: 'external', args: 'file', uuid, tx: reloaded!.tx, actor: { file: 'hand-made.nmconnection' } });
     });
 
     it('0 re-reads the configuration and the profiles (args=all)', async () => {
@@ -474,7 +477,9 @@ describe('a running daemon', () => {
       await reload(0);
       expect(await knows(uuid)).toBe(true);
       expect(await getLogging()).toEqual(['DEBUG', 'ALL']);
-      expect((await daemon.trail()).at(-1)).toMatchObject({ op: 'reload', args: 'all', result: 'success', ...fromClient() });
+      const [reloaded, found] = (await daemon.trail()).slice(-2);
+      expect(reloaded).toMatchObject({ op: 'reload', args: 'all', result: 'success', ...fromClient() });
+      expect(found).toMatchObject({ op: 'connection-add', origin: 'external', args: 'file', uuid, tx: reloaded!.tx });
     });
 
     it('1 re-reads the configuration only (args=conf)', async () => {

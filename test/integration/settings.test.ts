@@ -243,8 +243,13 @@ describe('ReloadConnections', () => {
       { mode: 0o600 },
     );
     await writeFile(join(harness.daemon.profilesDir, 'broken.nmconnection'), '[connection]\nid=broken\nthis line is not a key\n', { mode: 0o600 });
+    const before = (await harness.daemon.trail()).length;
     expect(await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ReloadConnections')).toEqual([true]);
-    expect(await lastRecord()).toMatchObject({ op: 'reload', args: 'connections', result: 'success' });
+    // The reload, then the file it found (docs/profile-edits.md); the broken one is no record.
+    expect((await harness.daemon.trail()).slice(before)).toMatchObject([
+      { op: 'reload', args: 'connections', result: 'success' },
+      { op: 'connection-add', origin: 'external', args: 'file', uuid, name: 'by-hand', result: 'success', actor: { attribution: 'none', file: 'by-hand.nmconnection' } },
+    ]);
     const [path] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', [uuid]);
     await harness.daemon.waitForLog(/broken\.nmconnection:3/);
 

@@ -328,12 +328,26 @@ export class AuditManager {
       throw error;
     }
     if (plan.recordAfterApply) {
-      const result = await plan.commit();
+      let result: T;
+      try {
+        result = await plan.commit();
+      } catch (e) {
+        const error = this.publicError(e, op);
+        await this.emit({ ...fields, op, origin: 'caller', result: 'fail', reason: error.reason }).catch(() => undefined);
+        throw error;
+      }
       await this.emit({ ...fields, op, origin: 'caller', result: 'success' });
       return result;
     }
     await this.emit({ ...fields, op, origin: 'caller', result: 'success' });
-    return plan.commit();
+    try {
+      return await plan.commit();
+    } catch (e) {
+      // Overturns the success (same tx when the context has one), as CommitOptions.kernelChange does.
+      const error = this.publicError(e, op);
+      await this.emit({ ...fields, op, origin: 'caller', result: 'fail', reason: error.reason }).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
@@ -372,6 +386,16 @@ export class AuditManager {
     await this.emit({ ...fields, op, origin, result, ...extra }).catch((e: Error) => {
       this.log.warn(`the record of ${origin} change ${op} could not be made durable: ${e.message}`);
     });
+  }
+
+  /**
+   * A change found made by others that the daemon's view takes up only once
+   * it is on record (a profile file edited on disk, seen at a reload): a
+   * trail that refuses the record rejects, and the view stays as it was.
+   */
+  async recordFound(origin: 'daemon' | 'external', context: UnattendedContext, actor?: AuditActor): Promise<void> {
+    const { op, ...fields } = context;
+    await this.emit({ ...fields, op, origin, result: 'success', ...(actor !== undefined ? { actor } : {}) });
   }
 
   private async recordUnidentified(busName: string, context: AuditContext, reason: Reason): Promise<void> {

@@ -20,6 +20,8 @@ const INTENT_PREFIX = '.netauditd-';
 export interface ProfileFile {
   readonly fileName: string;
   readonly text: string;
+  /** its inode's last change (ctime), ms since the epoch */
+  readonly changedAt: number;
 }
 
 export interface Intent {
@@ -195,6 +197,11 @@ export class ProfileStore {
     })();
   }
 
+  /** True while a committed change of the profile `uuid` waits to land on disk. */
+  isUnapplied(uuid: string): boolean {
+    return this.unapplied.has(uuid);
+  }
+
   /** Waits until no applied intent is left, then stops the file workers (at stop). */
   async settle(): Promise<void> {
     // What is still unapplied keeps its intent: the next start rolls it forward.
@@ -308,7 +315,7 @@ export class ProfileStore {
           this.log.warn(`ignoring ${path}: it must be owned by uid ${process.getuid?.()} with mode 0600 (it is ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`);
           continue;
         }
-        out.push({ fileName, text: await readFile(path, 'utf8') });
+        out.push({ fileName, text: await readFile(path, 'utf8'), changedAt: st.ctimeMs });
       } catch (e) {
         this.log.warn(`ignoring ${path}: ${(e as Error).message}`);
       }

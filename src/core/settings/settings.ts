@@ -1,29 +1,31 @@
 // Settings: the connection profiles and every operation on them (SPEC §2),
 // each changing one audited through the AuditManager and committed through
 // the ProfileStore.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
-import { KeyfileSyntaxError, parseKeyfile } from '../../config/ini.js';
 import type { AuditManager, AuditTransaction, CommitOptions } from '../audit/audit-manager.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { ReloadGate } from './reload-gate.js';
 import { NetauditError, quote } from '../errors.js';
 import { authorize, fixedArgs, OPERATIONS, type Operation } from '../operations.js';
 import { SettingsConnection } from './connection.js';
 import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
-import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
+import type { RecordedProfile } from '../audit/trail/profile-history.js';
+import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
+import { readProfiles, type Unreadable } from './profile-file.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
-import { storedProfile, updatedProfile, type StoredProfile } from './stored-profile.js';
+import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
 import { refuseUnapplied, unappliedProperty } from './applicable.js';
-import { getString, value, type Settings, type SettingsInput, type Value } from './value.js';
+import { getString, type Settings, type SettingsInput } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
 
@@ -48,6 +50,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   /** file names promised to changes not yet applied */
   private readonly reservedNames = new Set<string>();
   private readonly locks = new KeyedMutex();
+  private readonly gate = new ReloadGate();
+  /** the files the last read of the directory skipped */
+  private unreadable: Unreadable = { files: new Set(), uuids: new Set() };
   private lastNumber = 0;
   /** the file names of the profiles in memory, kept with them (a scan per change would grow with their number) */
   private readonly fileNames = new Set<string>();
@@ -87,8 +92,22 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /** Loads the profiles directory at start; a file that does not parse is reported and skipped. */
-  async load(): Promise<void> {
-    await this.rescan();
+  /**
+   * Loads the profiles directory at start. With `recorded`, what the trail
+   * last recorded of each profile and when it ended, each difference is recorded first
+   * (cause=while-stopped), and a profile the trail has never seen gets a
+   * snapshot (docs/profile-edits.md). A trail that refuses them is reported:
+   * the files are there all the same, and the next start finds them again.
+   */
+  async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
+    const disk = await this.readDisk();
+    if (recorded) {
+      for (const edit of editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids)) {
+        const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
+        await this.audit.recordUnattended(origin, context, 'success', { actor });
+      }
+    }
+    this.takeUp(disk);
   }
 
   async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
@@ -148,12 +167,12 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
     tx.describe({ uuid, name: requireString(settings, 'id'), after: profileValues(settings, new Map()) });
-    return this.locks.run([uuid], async () => {
+    return this.gate.change(() => this.locks.run([uuid], async () => {
       if (this.byUuid.has(uuid)) {
         throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
       }
       return fn(new SettingsConnection(++this.lastNumber, settings, new Map(), null, unsaved));
-    });
+    }));
   }
 
   /**
@@ -282,12 +301,18 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     });
   }
 
-  /** ReloadConnections: re-reads the profiles directory (SPEC §4 op reload, args=connections). */
+  /**
+   * ReloadConnections: re-reads the profiles directory (op reload,
+   * args=connections). The reload gets a tx that the records of the edits
+   * it finds carry; if they cannot be made, a `fail` record overturns it.
+   */
   async reload(ref: CallerRef): Promise<void> {
     const operation = OPERATIONS['Settings.ReloadConnections'];
     return this.audit.audited(ref, { op: operation.op, ...fixedArgs(operation) }, async (tx) => {
       await authorize(this.options.auth(), tx.caller, operation);
-      return tx.commit(() => this.rescan());
+      const txId = this.audit.nextTx();
+      tx.describe({ tx: txId });
+      return tx.commit(() => this.rescan(txId), { kernelChange: true });
     });
   }
 
@@ -316,7 +341,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
       await authorize(this.options.auth(), tx.caller, operation);
       const first = this.require(number);
-      return this.locks.run([first.uuid], async () => fn(tx, this.require(number)));
+      return this.gate.change(() => this.locks.run([first.uuid], async () => fn(tx, this.require(number))));
     });
   }
 
@@ -400,65 +425,79 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     this.emit('removed', conn, tx);
   }
 
-  /**
-   * One profile file as NetworkManager 1.42 reads it: values its reader
-   * drops are dropped with a warning, a profile it refuses is skipped with
-   * one (null), and values it accepts that netauditd refuses are kept as
-   * holds (stored-profile.ts).
-   */
-  private readProfile(fileName: string, text: string): (StoredProfile & { extra: ExtraKeys }) | null {
-    const path = `${this.store.dir}/${fileName}`;
-    try {
-      const read = fromKeyfile(parseKeyfile(text, path));
-      for (const warning of read.warnings) this.options.log.warn(`profile ${warning}`);
-      // As NetworkManager does for hand-written files: the id defaults to the file name, and a
-      // missing uuid is derived from the path so that it stays the same across reloads.
-      const conn = read.settings.get('connection') ?? new Map<string, Value>();
-      if (!conn.has('id')) conn.set('id', value('s', fileName.slice(0, -'.nmconnection'.length)));
-      read.settings.set('connection', conn);
-      const stored = storedProfile(read.settings, read.extra, { generateUuid: () => uuidFromPath(path) });
-      for (const hold of stored.holds) this.options.log.info(`profile ${path} is kept but cannot be activated: ${hold.message}`);
-      return { ...stored, extra: read.extra };
-    } catch (e) {
-      this.options.log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
-      return null;
-    }
+  /** Reads the files, and notes those it could not read (see leftAlone). */
+  private async readDisk(): Promise<DiskProfile[]> {
+    const { profiles, unreadable } = readProfiles(await this.store.list(), this.store.dir, this.options.log);
+    this.unreadable = unreadable;
+    return profiles;
   }
 
   /**
-   * Makes memory agree with the profiles directory: new files are added,
-   * changed ones updated, vanished ones removed. Unsaved profiles stay.
+   * ReloadConnections, Reload and SIGHUP: each difference between the files
+   * and the daemon's view is recorded (external, args=file, the reload's
+   * `tx`) before the view takes it up; a trail that refuses a record leaves
+   * the view as it was (docs/profile-edits.md).
    */
-  async rescan(): Promise<void> {
-    const seen = new Set<string>();
-    for (const file of await this.store.list()) {
-      const parsed = this.readProfile(file.fileName, file.text);
-      if (!parsed) continue;
-      const uuid = requireString(parsed.settings, 'uuid');
-      if (seen.has(uuid)) {
-        this.options.log.warn(`skipping profile ${this.store.dir}/${file.fileName}: its uuid ${uuid} is used by another file`);
-        continue;
+  async rescan(tx?: number): Promise<void> {
+    await this.gate.reload(async () => {
+      const disk = await this.readDisk();
+      const held = new Map<string, HeldProfile>();
+      for (const conn of this.byNumber.values()) {
+        if (!this.leftAlone(conn)) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName! });
       }
+      const edits = editsSinceHeld(held, disk.filter((p) => !this.leftAloneUuid(p.uuid)));
+      for (const edit of edits) {
+        const { origin, context, actor } = fileEditRecord(edit, tx !== undefined ? { tx } : {});
+        await this.audit.recordFound(origin, context, actor);
+      }
+      this.takeUp(disk, tx);
+    });
+  }
+
+  /**
+   * A profile a reload leaves as it is: one with unsaved changes (Save
+   * writes them over its file, on record), one whose committed change is
+   * not on disk yet (docs/commit.md: it is retried), and one whose file is
+   * there but cannot be read now (its edit is no delete).
+   */
+  private leftAlone(conn: SettingsConnection): boolean {
+    if (conn.unsaved || conn.fileName === null || this.store.isUnapplied(conn.uuid)) return true;
+    return this.unreadable.files.has(conn.fileName) || this.unreadable.uuids.has(conn.uuid);
+  }
+
+  private leftAloneUuid(uuid: string): boolean {
+    const conn = this.byUuid.get(uuid);
+    return conn !== undefined && this.leftAlone(conn);
+  }
+
+  /**
+   * Makes memory agree with the files read: new ones are added, changed
+   * ones updated, vanished ones removed (with `tx`, the change that found
+   * them gone). Unsaved profiles stay.
+   */
+  private takeUp(disk: readonly DiskProfile[], tx?: number): void {
+    const seen = new Set<string>();
+    for (const { fileName, uuid, read } of disk) {
       seen.add(uuid);
       const existing = this.byUuid.get(uuid);
       if (!existing) {
-        const conn = new SettingsConnection(++this.lastNumber, parsed.settings, parsed.extra, file.fileName, false);
-        conn.holds = parsed.holds;
+        const conn = new SettingsConnection(++this.lastNumber, read.settings, read.extra, fileName, false);
+        conn.holds = read.holds;
         this.insert(conn);
         continue;
       }
-      if (existing.unsaved) continue;
-      const changed = changedKeys(existing.settings, parsed.settings).length > 0;
-      const renamed = existing.fileName !== file.fileName;
-      existing.settings = parsed.settings;
-      existing.extra = parsed.extra;
-      existing.holds = parsed.holds;
-      this.setFileName(existing, file.fileName);
+      if (this.leftAlone(existing)) continue;
+      const changed = changedKeys(existing.settings, read.settings).length > 0;
+      const renamed = existing.fileName !== fileName;
+      existing.settings = read.settings;
+      existing.extra = read.extra;
+      existing.holds = read.holds;
+      this.setFileName(existing, fileName);
       if (changed) this.emit('updated', existing);
       if (renamed) this.emit('changed', existing, ['fileName']);
     }
     for (const conn of [...this.byNumber.values()]) {
-      if (!seen.has(conn.uuid) && !conn.unsaved && conn.fileName !== null) this.removeFromMemory(conn);
+      if (!seen.has(conn.uuid) && !this.leftAlone(conn)) this.removeFromMemory(conn, tx);
     }
   }
 }
@@ -470,23 +509,3 @@ function requireString(settings: Settings, prop: 'id' | 'uuid'): string {
 }
 
 
-/**
- * Why a profile file was skipped, for the log. A line that is not keyfile
- * syntax is named by its number only: its text could be a secret (a
- * "psk: …" typed for "psk=…"), and the syntax error would quote it.
- */
-function profileProblem(e: unknown): string {
-  if (e instanceof KeyfileSyntaxError) {
-    return `${e.file}:${e.line}: the line is not keyfile syntax ("[group]", "key=value" or a "#" comment); it is not quoted, as a profile line may hold a secret`;
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
-/** A stable name-based uuid (RFC 4122 version 5 layout over SHA-256) for a profile file that has none. */
-function uuidFromPath(path: string): string {
-  const h = createHash('sha256').update(`netauditd-profile:${path}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}

@@ -38,6 +38,11 @@ export interface RecordFilter {
    * true says only that it may be one: parse it and ask matches()
    */
   mayMatchLine(text: string): boolean;
+  /**
+   * the same test on the line's bytes, before they are decoded: a filter
+   * that rules out most lines saves their decoding (the start-up replay)
+   */
+  mayMatchBytes?(bytes: Buffer): boolean;
   /** false when no record of the day file of this date (YYYY-MM-DD) can match */
   mayMatchDay(date: string): boolean;
 }

@@ -188,6 +188,7 @@ async function completeLength(path: string): Promise<number> {
 }
 
 function matching(dir: string, file: string, line: RawLine, filter: RecordFilter): ScannedRecord | null {
+  if (filter.mayMatchBytes && !filter.mayMatchBytes(line.bytes)) return null;
   const text = line.bytes.toString('utf8');
   if (!filter.mayMatchLine(text)) return null;
   let entry: TrailEntry;

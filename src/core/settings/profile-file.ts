@@ -1,0 +1,123 @@
+// Profile file: one keyfile profile read as NetworkManager 1.42 reads it
+// (values its reader drops are dropped with a warning, a profile it refuses
+// is refused, values it accepts that netauditd refuses are kept as holds:
+// stored-profile.ts), and the same reading of a profile rebuilt from a
+// record's values (docs/profile-edits.md).
+import { createHash } from 'node:crypto';
+import { KeyfileSyntaxError, parseKeyfile, serializeKeyfile } from '../../config/ini.js';
+import type { DomainLogger } from '../../log/logger.js';
+import type { AuditValues } from '../audit/record.js';
+import type { DiskProfile } from './disk-edits.js';
+import type { ProfileFile } from './profile-store.js';
+import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
+import { storedProfile, type StoredProfile } from './stored-profile.js';
+import { getString, value, type Value } from './value.js';
+
+export const PROFILE_SUFFIX = '.nmconnection';
+
+export interface ProfileRead extends StoredProfile {
+  readonly extra: ExtraKeys;
+  /** one line per dropped value, never quoting a secret */
+  readonly warnings: readonly string[];
+}
+
+/** Reads `text`, the file `fileName` at `path`; throws when the profile is refused (see profileProblem). */
+export function readProfileText(text: string, path: string, fileName: string): ProfileRead {
+  const read = fromKeyfile(parseKeyfile(text, path));
+  // As NetworkManager does for hand-written files: the id defaults to the file name, and a
+  // missing uuid is derived from the path so that it stays the same across reloads.
+  const conn = read.settings.get('connection') ?? new Map<string, Value>();
+  if (!conn.has('id')) conn.set('id', value('s', fileName.endsWith(PROFILE_SUFFIX) ? fileName.slice(0, -PROFILE_SUFFIX.length) : fileName));
+  read.settings.set('connection', conn);
+  const stored = storedProfile(read.settings, read.extra, { generateUuid: () => uuidFromPath(path) });
+  return { ...stored, extra: read.extra, warnings: read.warnings };
+}
+
+/** Files skipped as unreadable: their names, and the uuids of those whose uuid could be read. */
+export interface Unreadable {
+  readonly files: ReadonlySet<string>;
+  readonly uuids: ReadonlySet<string>;
+}
+
+/** The uuid a profile file names, if its syntax lets it be read. */
+function uuidIn(text: string, path: string): string | undefined {
+  try {
+    const group = parseKeyfile(text, path).groups.find((g) => g.name === 'connection');
+    return group?.entries.find((e) => e.key === 'uuid')?.value.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The profile files listed, read: one that does not parse, or repeats the
+ * uuid of one before it, is reported and skipped; what the reader dropped
+ * and the values kept as holds are logged. An unreadable file is still
+ * there: its profile is not taken for deleted (docs/profile-edits.md).
+ */
+export function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): { profiles: DiskProfile[]; unreadable: Unreadable } {
+  const profiles: DiskProfile[] = [];
+  const unreadable = { files: new Set<string>(), uuids: new Set<string>() };
+  const seen = new Set<string>();
+  for (const file of files) {
+    const path = `${dir}/${file.fileName}`;
+    let read: ProfileRead;
+    try {
+      read = readProfileText(file.text, path, file.fileName);
+    } catch (e) {
+      log.warn(`skipping profile ${path}: ${profileProblem(e)}`);
+      unreadable.files.add(file.fileName);
+      const uuid = uuidIn(file.text, path);
+      if (uuid !== undefined) unreadable.uuids.add(uuid);
+      continue;
+    }
+    for (const warning of read.warnings) log.warn(`profile ${warning}`);
+    for (const hold of read.holds) log.info(`profile ${path} is kept but cannot be activated: ${hold.message}`);
+    const uuid = getString(read.settings, 'connection', 'uuid') ?? '';
+    if (seen.has(uuid)) {
+      log.warn(`skipping profile ${path}: its uuid ${uuid} is used by another file`);
+      continue;
+    }
+    seen.add(uuid);
+    profiles.push({ fileName: file.fileName, uuid, read, changedAt: file.changedAt });
+  }
+  return { profiles, unreadable };
+}
+
+/**
+ * The profile a record's values describe, read as its file would be: the
+ * values are the keyfile writer's own lines (docs/record-format.md). Null
+ * when they do not make a profile.
+ */
+export function profileFromValues(values: AuditValues, path: string): ProfileRead | null {
+  try {
+    const groups = Object.entries(values).map(([name, group]) => ({
+      name,
+      entries: Object.entries(group as Record<string, unknown>).map(([key, v]) => ({ key, value: String(v) })),
+    }));
+    return readProfileText(serializeKeyfile(groups), path, path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why a profile file was skipped, for the log. A line that is not keyfile
+ * syntax is named by its number only: its text could be a secret (a
+ * "psk: …" typed for "psk=…"), and the syntax error would quote it.
+ */
+export function profileProblem(e: unknown): string {
+  if (e instanceof KeyfileSyntaxError) {
+    return `${e.file}:${e.line}: the line is not keyfile syntax ("[group]", "key=value" or a "#" comment); it is not quoted, as a profile line may hold a secret`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A stable name-based uuid (RFC 4122 version 5 layout over SHA-256) for a profile file that has none. */
+export function uuidFromPath(path: string): string {
+  const h = createHash('sha256').update(`netauditd-profile:${path}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
