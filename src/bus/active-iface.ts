@@ -1,5 +1,5 @@
 // org.netaudit1.Connection.Active at /org/netaudit1/ActiveConnection/N:
-// translation between the bus and the core ActiveConnection (SPEC §2).
+// translation between the bus and the core ActiveConnection (docs/api.md).
 // Read-only: an active connection is ended with the Manager's
 // DeactivateConnection or the Device's Disconnect.
 import type { ActiveConnection } from '../core/activation/active-connection.js';

@@ -1,7 +1,7 @@
 // Dispatcher: the one method handler on the bus. For every call it checks
 // the signature, hands the caller (as the bus knows it) and the arguments
 // to the member's core operation, and replies when the operation is done —
-// with its result or a named org.netaudit1.Error.* (SPEC §2 order:
+// with its result or a named org.netaudit1.Error.* (the order of docs/api.md:
 // signature → caller and authorization → validation → state → change →
 // record → reply; the steps after the signature run in the core). A write
 // to a writable property goes the same way: Properties.Set hands the
@@ -181,7 +181,7 @@ export class Dispatcher {
         const prop = ifaceOf(ifaceName).properties.find((p) => p.name === propName);
         if (!prop) throw new BusError('InvalidArgument', `${ifaceName} has no property ${JSON.stringify(propName)}.`);
         if (!prop.set) throw new BusError('PropertyReadOnly', `${ifaceName}.${propName} is read-only.`);
-        // The variant's type is the core's to check, after authorization (SPEC §2 order).
+        // The variant's type is the core's to check, after authorization (the order of docs/api.md).
         const caller = this.callerOf(msg);
         await prop.set.handler({ caller, path: object.path }, value.value, value.signature);
         return Message.newMethodReturn(msg, '', []);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// netauditctl: the command line of netauditd (SPEC §6), nmcli's way: global
+// netauditctl: the command line of netauditd (netauditctl(1)), nmcli's way: global
 // options, then an object (`connection`), its command (`show`) and its
 // arguments; any unambiguous prefix names an object or a command.
 import { readFileSync } from 'node:fs';

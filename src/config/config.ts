@@ -1,4 +1,4 @@
-// Config: netauditd.conf and conf.d/*.conf (SPEC §5) read into one
+// Config: netauditd.conf and conf.d/*.conf (netauditd.conf(5)) read into one
 // deep-frozen snapshot. A reload builds a new snapshot and the caller swaps
 // it in, so a bad file leaves the last good configuration in place.
 import { readdir, readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // Keyfile: GLib's GKeyFile syntax, shared by netauditd.conf and the
-// NetworkManager connection profiles (SPEC §5), read with a file:line for
+// NetworkManager connection profiles (netauditd.conf(5)), read with a file:line for
 // every error.
 //
 // Our own rather than the npm `ini` package, which drops bad lines silently,

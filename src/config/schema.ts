@@ -1,4 +1,4 @@
-// Config schema: every key of netauditd.conf (SPEC §5) with its default, how
+// Config schema: every key of netauditd.conf (netauditd.conf(5)) with its default, how
 // its text becomes a value, and whether a change applies live or needs a
 // restart. config.ts walks this table; no other file knows the key names.
 //

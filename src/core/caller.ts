@@ -1,4 +1,4 @@
-// Caller: who made a call, as the bus says (SPEC §3), never as the message says.
+// Caller: who made a call, as the bus says (docs/api.md), never as the message says.
 
 export interface Caller {
   /** unique bus name of the sender, e.g. ":1.42" */

@@ -1,6 +1,6 @@
 // NetauditError: the one error type of the core. It carries the public error
-// name (SPEC §2), a message a person can act on, and the audit reason token
-// (SPEC §4) that goes into the record instead of any caller text.
+// name (docs/api.md), a message a person can act on, and the audit reason token
+// (docs/record-format.md) that goes into the record instead of any caller text.
 
 export type ErrorCode =
   | 'PermissionDenied'

@@ -1,8 +1,8 @@
-// Manager: the daemon-wide operations of SPEC §2 — reload, logging, sleep,
+// Manager: the daemon-wide operations of docs/api.md — reload, logging, sleep,
 // networking on/off, the wireless switch, version, state, the devices —
 // each changing one audited. Switching auditing is
 // itself recorded: before the switch when it turns off, after it when it
-// turns on (SPEC §4).
+// turns on (docs/record-format.md).
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/config.js';
 import { LOG_DOMAINS, LOG_LEVELS, type LogDomain, type Logger, type LogLevel } from '../log/logger.js';
@@ -62,7 +62,7 @@ export interface ManagerOptions {
 }
 
 export interface PreparedConfig {
-  /** true when the switch turns auditing (or a backend) on: its record comes after it (SPEC §4) */
+  /** true when the switch turns auditing (or a backend) on: its record comes after it (docs/record-format.md) */
   readonly recordAfterApply: boolean;
   /** makes the configuration current; cannot fail */
   apply(): void;

@@ -1,6 +1,6 @@
 // Property writes: the value of a written property arrives as a variant of
 // the caller's choosing, so its type is checked in the core, after
-// authorization (SPEC §2 order), and a wrong one is a recorded attempt.
+// authorization (the order of docs/api.md), and a wrong one is a recorded attempt.
 import { NetauditError, quote } from './errors.js';
 
 /** The boolean a caller wrote to `property`, or InvalidArgument when the variant is not `b`. */

@@ -1,5 +1,5 @@
 // RunLock: the lock file in run-dir that keeps two daemons from sharing
-// profiles or a trail (SPEC §2).
+// profiles or a trail (docs/api.md).
 import { constants, mkdirSync, openSync, closeSync, ftruncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tryLockExclusive } from '../native/libc.js';

@@ -1,7 +1,7 @@
 // Logger: the daemon's own log in NetworkManager's shape,
 //   <info>  [1795359215.2990] settings: message
 // with a level and a set of domains that SetLogging and reload change at run
-// time. Audit lines bypass both (SPEC §4: the log backend writes its audit
+// time. Audit lines bypass both (docs/record-format.md: the log backend writes its audit
 // line whatever the level says).
 import { write, writeSync } from 'node:fs';
 import { oneLine } from './escape.js';

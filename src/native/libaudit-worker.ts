@@ -1,7 +1,7 @@
 // The libaudit worker thread: sends each audit record to the kernel with
 // audit_log_user_message, which blocks while the kernel's backlog is full
 // (up to backlog_wait_time), so that neither the event loop nor the thread
-// pool that file I/O uses ever waits for it (SPEC §4). It runs behind the
+// pool that file I/O uses ever waits for it (docs/record-format.md). It runs behind the
 // bounded WorkerQueue of the libaudit backend: `{ id, payload }` in,
 // `{ id, error }` out, one at a time.
 import { formatAuditMessage } from '../core/audit/audit-message.js';

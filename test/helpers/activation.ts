@@ -1,4 +1,4 @@
-// Activation for tests (SPEC §2, Manager.ActivateConnection and Connection.Active): profiles that
+// Activation for tests (docs/api.md, Manager.ActivateConnection and Connection.Active): profiles that
 // activate on links of a test namespace, the calls, the Active objects' signals, and the kernel's
 // state of a link as `ip -j` shows it (addresses, routes, details, sysctls).
 import { variant, type TestClient } from './client.js';

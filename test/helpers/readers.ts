@@ -1,4 +1,4 @@
-// Readers of the four audit backends as their users read them (SPEC §4): the log line's
+// Readers of the four audit backends as their users read them (docs/record-format.md): the log line's
 // key="value" form, `journalctl -o json --all`, and auditd's log through `ausearch` (raw, and
 // interpreted with `-i --escape shell`) and `aureport`. Each parser fails on what it cannot parse.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

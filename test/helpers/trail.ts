@@ -1,4 +1,4 @@
-// The trail as a reader checks it (SPEC §4): day files in date order, each line's hash recomputed
+// The trail as a reader checks it (docs/record-format.md): day files in date order, each line's hash recomputed
 // here with node:crypto, not with the daemon's own trail code, and each line linked to the one before.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Activation refused or failed (SPEC §2 errors of ActivateConnection, AddAndActivateConnection,
+// Activation refused or failed (docs/api.md errors of ActivateConnection, AddAndActivateConnection,
 // DeactivateConnection, Device.Disconnect): each a named org.netaudit1.Error with a one-line
 // message and a `fail` record with its reason. A failure found before any change is one fail
 // record; a kernel refusal after the change started is a success record overturned by a fail

@@ -1,4 +1,4 @@
-// Activation (SPEC §2, Manager.ActivateConnection / AddAndActivateConnection / DeactivateConnection,
+// Activation (docs/api.md, Manager.ActivateConnection / AddAndActivateConnection / DeactivateConnection,
 // Connection.Active, Device.Disconnect): a profile applied to a link of the daemon's namespace and
 // taken back exactly, checked three ways — the kernel's state (`ip -n NS -j …`), the D-Bus view
 // (properties and signals, subscribed before acting) and the trail. The failure paths are in

@@ -1,6 +1,6 @@
 // Authorization through the real daemon: a non-root caller (nauser) is refused every change and
 // GetSecrets before its content or the state is looked at, each refusal audited with the pid and
-// uid the bus gives; reads stay open to everyone; only root may own org.netaudit1 (SPEC §2, §3).
+// uid the bus gives; reads stay open to everyone; only root may own org.netaudit1 (docs/api.md).
 import { mkdtemp, chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 // The configuration through the real daemon: start-up refuses a bad file with its file:line, and
 // SIGHUP, Manager.Reload and SetLogging switch auditing, backends and logging without a restart,
-// each switch audited on the right side of itself (SPEC §4, §5).
+// each switch audited on the right side of itself (docs/record-format.md, netauditd.conf(5)).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

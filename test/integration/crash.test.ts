@@ -1,4 +1,4 @@
-// SIGKILL in the middle of a stream of changes (SPEC §4: the trail record is
+// SIGKILL in the middle of a stream of changes (docs/commit.md: the trail record is
 // the commit point). Four clients add, rename and delete their own profiles
 // as fast as they can while the daemon is killed, several times, at different
 // moments. After each restart: no profile is torn, every change a caller was

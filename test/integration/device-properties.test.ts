@@ -109,7 +109,7 @@ describe('Device.Managed and Autoconnect', () => {
     expect(records[0]).not.toHaveProperty('args');
   });
 
-  it('nauser with the wrong type meets PermissionDenied first (SPEC §2 order)', async () => {
+  it('nauser with the wrong type meets PermissionDenied first (the order of docs/api.md)', async () => {
     const { records, result } = await newRecords(daemon, () =>
       busctl(bus.address, ['set-property', SERVICE, v0.path, DEVICE_IFACE, 'Managed', 's', 'no'], { uid: 'nauser' }));
     expect(result.stderr).toContain('Not authorized');

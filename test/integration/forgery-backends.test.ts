@@ -1,5 +1,5 @@
 // Forged caller values in every op, read back from all four audit backends as their readers parse
-// them (SPEC §4): the trail (JSON.parse), the log line (key="value" unescaped), the journal
+// them (docs/record-format.md): the trail (JSON.parse), the log line (key="value" unescaped), the journal
 // (`journalctl -o json --all`, byte-exact) and auditd's log (`ausearch` raw and `-i --escape shell`,
 // `ausearch --success`, `aureport -c`, `aureport --summary`). One daemon runs with
 // backends=libaudit,journal,log,file; the records of every test are checked in every backend at
@@ -96,7 +96,7 @@ const LINK_NAMES: Array<[string, string]> = [
   ['safe token characters', 'a,b.c-d@e+f'],
 ];
 
-/** SPEC §4's reasons (src/core/errors.ts): a record's reason is one of them, never caller text. */
+/** the reasons of docs/record-format.md (src/core/errors.ts): a record's reason is one of them, never caller text. */
 const REASONS = new Set([
   'not-authorized', 'caller-unknown', 'polkit-unavailable', 'invalid-argument', 'invalid-config', 'uuid-exists', 'unknown-connection',
   'unknown-device', 'not-supported', 'kernel-error', 'already-asleep-or-awake', 'already-enabled-or-disabled', 'not-active',

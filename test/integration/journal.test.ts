@@ -1,4 +1,4 @@
-// The journald backend through the real daemon (SPEC §4, journald): every record becomes exactly one
+// The journald backend through the real daemon (docs/record-format.md, journald): every record becomes exactly one
 // journal entry whose NETAUDIT_* fields hold the trail's values byte for byte, read back with
 // journalctl as its readers do (sd_journal_sendv reports success even when nothing was stored).
 // A stalled journald costs journal entries, counted and reported, never the daemon's answers.
@@ -24,7 +24,7 @@ const since = `@${Math.floor(Date.now() / 1000) - 1}`;
 type TrailRecord = Record<string, unknown>;
 type JournalEntry = Record<string, unknown>;
 
-// The record fields of the trail and the journal field of each (SPEC §4).
+// The record fields of the trail and the journal field of each (docs/record-format.md).
 const FIELD_OF: Record<string, string> = {
   op: 'NETAUDIT_OP',
   origin: 'NETAUDIT_ORIGIN',

@@ -1,4 +1,4 @@
-// The libaudit backend read back the way audit readers read it (SPEC §4): the daemon's
+// The libaudit backend read back the way audit readers read it (docs/record-format.md): the daemon's
 // USYS_CONFIG records in auditd's own log, through `ausearch -i`, `ausearch --success`,
 // `aureport -c` and `aureport --summary`, with forged values in every caller-controlled field
 // of every operation, without CAP_AUDIT_WRITE, and with the kernel's audit queue stalled.

@@ -1,4 +1,4 @@
-// auth=polkit against the real polkitd (SPEC §3): the daemon asks polkit for the caller's bus
+// auth=polkit against the real polkitd (docs/api.md): the daemon asks polkit for the caller's bus
 // name; root is allowed (polkit says yes for uid 0), nauser is refused what the actions' defaults
 // refuse and allowed the one action a rules file grants it, and with polkitd gone every change is
 // refused (fail closed), root's too. Each attempt leaves one record.

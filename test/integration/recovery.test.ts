@@ -1,4 +1,4 @@
-// Recovery at start (SPEC §4): the files a crash leaves behind, written by
+// Recovery at start (docs/record-format.md): the files a crash leaves behind, written by
 // hand while the daemon is stopped. A change whose success record is in the
 // trail is rolled forward, any other is rolled back; a torn last trail line is
 // cut; a last record that does not match its hash stops the daemon.
@@ -15,7 +15,7 @@ import { useDaemon } from '../helpers/use-daemon.js';
 // A short trail dir keeps the day file's name whole in the messages checked here.
 const harness = useDaemon({ shortAuditDir: true });
 
-/** A trail line as SPEC §4 fixes it: keys in trail order, `hash` over the text without it, then "\n". */
+/** A trail line as docs/record-format.md fixes it: keys in trail order, `hash` over the text without it, then "\n". */
 function trailLine(fields: Record<string, unknown>, prev: string): { line: string; hash: string } {
   const all: Record<string, unknown> = { ts: new Date().toISOString(), pid: 4242, uid: 0, actor: { bus_name: ':1.4242' }, ...fields };
   const text = JSON.stringify({ ...Object.fromEntries(TRAIL_KEYS.filter((k) => k in all).map((k) => [k, all[k]])), prev });

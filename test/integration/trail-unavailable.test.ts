@@ -1,4 +1,4 @@
-// A trail that cannot be written (SPEC §4): the daemon's audit dir is a small
+// A trail that cannot be written (docs/record-format.md): the daemon's audit dir is a small
 // tmpfs that the test fills. A change is then refused with Failed and reason
 // audit-trail-unavailable, nothing reaches the profiles dir, and once there is
 // space again the next change is taken and the hash chain goes on unbroken.
@@ -115,7 +115,7 @@ describe('a full audit trail', () => {
 
   // Fails today: AuditManager.emit hands the record to the log backend at the
   // same time as to the trail, so the log says result="success" before the
-  // trail refuses the record, then result="fail" (SPEC §4: one record per
+  // trail refuses the record, then result="fail" (docs/record-format.md: one record per
   // attempted change, emitted once the outcome is known). Drop `.fails` once
   // the other backends are written only after the trail took the record.
   it('logs the refused change only as refused, never as a success', async () => {

@@ -1,4 +1,4 @@
-// The daemon's bus names and object paths as netauditctl uses them (SPEC §2).
+// The daemon's bus names and object paths as netauditctl uses them (docs/api.md).
 
 export const SERVICE = 'org.netaudit1';
 export const MANAGER_PATH = '/org/netaudit1';

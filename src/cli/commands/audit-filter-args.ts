@@ -1,4 +1,4 @@
-// The options that audit list, export, follow and stats share (SPEC §6): the
+// The options that audit list, export, follow and stats share (netauditctl(1)): the
 // trail's directory (--dir / --config) and the record filter (--since
 // --until --op --uuid --name --uid --result --iface), turned into a
 // RecordFilter; with the uid ⇄ user name lookups they need.

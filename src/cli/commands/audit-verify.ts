@@ -1,5 +1,5 @@
 // audit verify: checks the audit trail's hash chain, day files and seq
-// numbers (SPEC §4), streaming, with a progress line on a terminal.
+// numbers (docs/record-format.md), streaming, with a progress line on a terminal.
 import { DEFAULT_CONFIG_FILE } from '../../config/config.js';
 import { describeWarning, verifyTrail, type TrailBreak, type VerifyResult } from '../../core/audit/trail/verify.js';
 import { parse } from '../args.js';

@@ -1,4 +1,4 @@
-// audit: netauditctl's commands on the audit trail (SPEC §6). They read the
+// audit: netauditctl's commands on the audit trail (netauditctl(1)). They read the
 // trail's day files directly: read access to its directory is enough, and
 // netauditd need not run. Each command is a file of its own.
 import type { CliContext } from '../context.js';

@@ -1,4 +1,4 @@
-// ActiveConnection: a profile applied to a device (SPEC §2,
+// ActiveConnection: a profile applied to a device (docs/api.md,
 // Connection.Active), with NetworkManager's state values, and the record of
 // what its activation changed so that deactivation can take exactly that
 // back.

@@ -1,5 +1,5 @@
 // Activation plan: what applying a profile to a link means, worked out from
-// its settings before anything is changed (SPEC §2, types that activate on
+// its settings before anything is changed (docs/api.md, types that activate on
 // real links). Pure: the devices it needs are looked up through a function,
 // and every profile the daemon cannot apply is a named error here, before
 // the attempt's record and before the kernel is asked anything.

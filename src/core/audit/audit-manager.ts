@@ -1,5 +1,5 @@
 // AuditManager: the one path through which every attempted change is
-// recorded (SPEC §4). `audited()` wraps an operation so that it produces
+// recorded (docs/record-format.md). `audited()` wraps an operation so that it produces
 // exactly one record once its outcome is known, success or failure, and so
 // that a change is applied only after its record is durable in the trail.
 // A change that can still fail after its record (a kernel request) gets a
@@ -45,14 +45,14 @@ export interface AuditContext extends AuditFields {
 export interface CommitOptions {
   /**
    * Record after applying instead of before. Only for switching auditing on:
-   * a record made before the switch would not be made at all (SPEC §4).
+   * a record made before the switch would not be made at all (docs/record-format.md).
    */
   readonly recordAfterApply?: boolean;
   /**
    * The change is a request to the kernel, which can refuse it only once it
    * is made (EBUSY, the link gone meanwhile…). The success record still
    * comes first, durable, so that no change is ever made without its record
-   * and a trail that cannot be written refuses the change (SPEC §4). If
+   * and a trail that cannot be written refuses the change (docs/record-format.md). If
    * `apply` then fails, the attempt is overturned by a `fail` record with
    * its reason, carrying the same fields and the same `tx` as the success
    * it overturns (a tx is given to the attempt for this), and the caller
@@ -204,7 +204,7 @@ export class AuditManager {
     return this.enabled;
   }
 
-  /** True when a change is committed by a durable trail record (SPEC §4). */
+  /** True when a change is committed by a durable trail record (docs/record-format.md). */
   get hasCommitBackend(): boolean {
     return this.enabled && this.backends.some((b) => b.commits);
   }

@@ -1,4 +1,4 @@
-// PolkitAuthorizer: `auth=polkit`, every change is polkit's to allow (SPEC §3).
+// PolkitAuthorizer: `auth=polkit`, every change is polkit's to allow (docs/api.md).
 // The subject is the caller's unique bus name ("system-bus-name"), never a
 // pid: a pid can be reused by another process between the call and the check
 // (CVE-2013-4288, CVE-2019-6133). Fail closed: anything but a clear yes from

@@ -1,7 +1,7 @@
 // DeviceOps: the audited changes a caller makes to a device — its writable
-// properties, Managed and Autoconnect, and Delete (SPEC §2 Device, §4 ops
-// device-managed, device-autoconnect and device-delete). Each runs in SPEC
-// §2's order: authorization → the value's type → the device still exists
+// properties, Managed and Autoconnect, and Delete (docs/api.md Device; ops
+// device-managed, device-autoconnect and device-delete). Each runs in the
+// order of docs/api.md: authorization → the value's type → the device still exists
 // (and, for Delete, is a software link) → the change, committed by its
 // record. Managed and Autoconnect are kept in state-dir by interface name,
 // committed by the record (StateStore), so that no restart undoes them.

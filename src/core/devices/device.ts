@@ -1,4 +1,4 @@
-// Device: one kernel link as NetworkManager users know it (SPEC §2, Device).
+// Device: one kernel link as NetworkManager users know it (docs/api.md, Device).
 // Its identity is the ifindex: a renamed link is the same device.
 import { ARPHRD_ETHER, ARPHRD_LOOPBACK, type Link } from '../platform/platform.js';
 

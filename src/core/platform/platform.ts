@@ -54,7 +54,7 @@ export class KernelRefusal extends Error {
   }
 }
 
-/** A software link to create (SPEC §2: the types that create their link on activation). */
+/** A software link to create (docs/api.md: the types that create their link on activation). */
 export type LinkSpec =
   | { readonly kind: 'bridge'; readonly name: string }
   | { readonly kind: 'dummy'; readonly name: string }

@@ -1,5 +1,5 @@
 // Diff: which setting.property keys an update changed, for the audit
-// record's `changed` field (SPEC §4): names only, never values, so a changed
+// record's `changed` field (docs/record-format.md): names only, never values, so a changed
 // secret shows as its key and nothing more.
 import { isStringDict, type Settings, type Value } from './value.js';
 

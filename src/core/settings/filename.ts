@@ -1,4 +1,4 @@
-// File names of profiles (SPEC §2): NAME.nmconnection, NAME being the id
+// File names of profiles (docs/api.md): NAME.nmconnection, NAME being the id
 // escaped as NetworkManager escapes it (nm_keyfile_utils_create_filename()
 // in libnm-core-impl/nm-keyfile.c, with_extension = TRUE).
 const SUFFIX = '.nmconnection';

@@ -1,5 +1,5 @@
 // ProfileStore: the profiles directory on disk. Every change goes through an
-// intent file so that the trail record is its commit point (SPEC §4):
+// intent file so that the trail record is its commit point (docs/commit.md):
 //   temp + intent written and fsynced → record appended and fsynced →
 //   temp renamed into place (or the old file removed) → reply;
 // the intents of applied changes are removed later, in batches, after an

@@ -1,4 +1,4 @@
-// Schema: the settings and properties a profile may hold (SPEC §2), each with
+// Schema: the settings and properties a profile may hold (docs/api.md), each with
 // its NetworkManager D-Bus signature and keyfile group, and which properties
 // are secrets. Secrets are marked here and nowhere else: every filter of
 // secrets (GetSettings, the log, the writer) asks this table.
@@ -196,7 +196,7 @@ function build(): ReadonlyMap<string, SettingSpec> {
   for (const [name, keyfileGroup, declared] of DECLARED) {
     const properties = new Map<string, PropertySpec>();
     for (const [prop, d] of Object.entries(declared)) {
-      // Generic rule of SPEC §2: a property with a "-flags" sibling is a secret.
+      // Generic rule (docs/api.md): a property with a "-flags" sibling is a secret.
       const flagsProp = d.secretFlags ?? (`${prop}-flags` in declared ? `${prop}-flags` : undefined);
       properties.set(prop, {
         name: prop,

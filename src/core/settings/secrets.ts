@@ -1,5 +1,5 @@
 // Secrets: the views of a profile with and without its secret properties
-// (SPEC §2). What is a secret is the schema's word, never a list of names here.
+// (docs/api.md). What is a secret is the schema's word, never a list of names here.
 import { invalidArgument, quote } from '../errors.js';
 import { isSecret, settingNames, settingSpec } from './schema.js';
 import { cloneSettings, type Settings, type Value } from './value.js';

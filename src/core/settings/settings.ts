@@ -1,4 +1,4 @@
-// Settings: the connection profiles and every operation on them (SPEC §2),
+// Settings: the connection profiles and every operation on them (docs/api.md),
 // each changing one audited through the AuditManager and committed through
 // the ProfileStore.
 import { randomUUID } from 'node:crypto';

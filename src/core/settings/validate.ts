@@ -1,7 +1,7 @@
 // Validation: turns settings a caller sent (or a profile file held) into the
 // normalized settings the daemon stores, or says exactly which
-// setting.property is wrong and what it accepts (SPEC §2). The rules follow
-// NetworkManager's verify() of each setting where SPEC names no other.
+// setting.property is wrong and what it accepts (docs/api.md). The rules follow
+// NetworkManager's verify() of each setting where the project names no other.
 import { isIPv4 } from 'node:net';
 import { invalidArgument, quote } from '../errors.js';
 import {

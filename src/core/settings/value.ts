@@ -50,7 +50,7 @@ export function cloneSettings(settings: Settings): Settings {
 
 /**
  * Settings as a caller sent them, not yet decoded: decoding is validation,
- * which comes after authorization (SPEC §2), while the uuid and id the
+ * which comes after authorization (docs/api.md), while the uuid and id the
  * caller sent are known at once for the record of a refused attempt.
  */
 export interface SettingsInput {

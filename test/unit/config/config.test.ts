@@ -47,7 +47,7 @@ async function expectError(text: string, line: number, detail: string): Promise<
 }
 
 describe('defaultConfig', () => {
-  it('holds the defaults of SPEC §5', () => {
+  it('holds the defaults netauditd.conf(5) documents', () => {
     expect(defaultConfig()).toEqual({
       main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd', stateDir: '/var/lib/netauditd' },
       logging: { level: 'INFO', domains: ['CORE', 'CONFIG', 'BUS', 'SETTINGS', 'AUDIT', 'AUTH'], audit: true },

@@ -1,5 +1,5 @@
 // JournalBackend: each audit record as one journal entry with its own
-// NETAUDIT_* fields (SPEC §4, journald). sd_journal_sendv blocks while
+// NETAUDIT_* fields (docs/record-format.md, journald). sd_journal_sendv blocks while
 // journald's socket queue is full, so the entries go through a bounded
 // WorkerQueue to a thread of their own: a stalled journald costs journal
 // entries (dropped, counted, reported), never the daemon's answers, and

@@ -1,4 +1,4 @@
-// JsonlFileBackend: the audit trail (SPEC §4, file backend), the backend whose
+// JsonlFileBackend: the audit trail (docs/record-format.md, the trail), the backend whose
 // write commits a change. A write resolves once its line is on disk; writes
 // that arrive while a sync is under way share the next one (group commit).
 import { constants, mkdir, open, type FileHandle } from 'node:fs/promises';

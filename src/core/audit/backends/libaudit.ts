@@ -1,5 +1,5 @@
 // LibauditBackend: each audit record as a USYS_CONFIG record in the kernel
-// audit log (SPEC §4), sent by a worker thread of its own behind a bounded
+// audit log (docs/record-format.md), sent by a worker thread of its own behind a bounded
 // queue, since audit_log_user_message blocks while the kernel's backlog is
 // full. When the queue is full a record is dropped and counted, and the
 // episode reported; the trail never drops one. A failing call rejects the

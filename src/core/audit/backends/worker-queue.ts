@@ -2,7 +2,7 @@
 // the kernel backlog is full, sd_journal_sendv while journald's socket queue
 // is full) on a worker thread of its own, behind a bounded queue. The event
 // loop never waits: when the queue is full the record is dropped, counted,
-// and the episode reported once with its count and seq range (SPEC §4).
+// and the episode reported once with its count and seq range (docs/record-format.md).
 import { Worker } from 'node:worker_threads';
 import type { WorkerReply, WorkerRequest } from '../../../native/worker-protocol.js';
 

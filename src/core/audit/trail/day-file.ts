@@ -1,5 +1,5 @@
 // Day files: the trail is one file per UTC day, audit-YYYY-MM-DD.jsonl
-// (SPEC §4), so that retention can drop whole files and names sort by date.
+// (docs/record-format.md), so that retention can drop whole files and names sort by date.
 import { readdir } from 'node:fs/promises';
 
 const DAY_FILE = /^audit-(\d{4}-\d{2}-\d{2})\.jsonl$/;

@@ -1,4 +1,4 @@
-// Record filter of the audit commands (SPEC §6: --since --until --op --uuid
+// Record filter of the audit commands (netauditctl(1): --since --until --op --uuid
 // --name --uid --result --iface): which records match, which day files can
 // be passed over unread, and a cheap test on a line's text that rules most
 // non-matching lines out before they are parsed.

@@ -1,4 +1,4 @@
-// Trail retention (SPEC §4, file backend): day files older than
+// Trail retention (docs/record-format.md, the trail): day files older than
 // `[audit] retention-days` are removed, at the daemon's start and shortly
 // after each UTC midnight. Before removing, it checks the chain of what it
 // removes and writes the retention anchor (anchor.ts), so that `audit verify`

@@ -1,5 +1,5 @@
 // Trail verification: walks every day file of the audit trail in date order,
-// read-only and streaming, and checks what SPEC §4 (file backend) promises:
+// read-only and streaming, and checks what docs/record-format.md (the trail) promises:
 // each line a record whose hash matches it, each `prev` the hash of the
 // record before it across files and restarts, each record in the file of its
 // day, seq counting on within a boot. The first record links to 64 zeros, or,

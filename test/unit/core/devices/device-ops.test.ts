@@ -1,4 +1,4 @@
-// DeviceOps over a fake Platform and an in-memory trail: the order of SPEC §2 (authorization, the
+// DeviceOps over a fake Platform and an in-memory trail: the order of docs/api.md (authorization, the
 // value's type, the device's existence, the change), one record per write, and the change applied
 // only once its record is in the trail.
 import { mkdtempSync } from 'node:fs';

@@ -12,7 +12,7 @@ import {
 } from '../../../../src/core/settings/schema.js';
 
 describe('schema', () => {
-  it('holds the settings of SPEC §2 under their NetworkManager D-Bus names', () => {
+  it('holds the settings of docs/api.md under their NetworkManager D-Bus names', () => {
     expect(settingNames()).toEqual([
       'connection',
       '802-3-ethernet',
@@ -59,7 +59,7 @@ describe('schema', () => {
     expect(propertySpec('bogus', 'id')).toBeUndefined();
   });
 
-  it('marks exactly the secrets of SPEC §2 and vpn.secrets, each with the property holding its flags', () => {
+  it('marks exactly the secrets of docs/api.md and vpn.secrets, each with the property holding its flags', () => {
     const secrets: string[] = [];
     for (const name of settingNames()) {
       for (const spec of settingSpec(name)!.properties.values()) if (spec.secret) secrets.push(`${name}.${spec.name}:${spec.secretFlags}`);

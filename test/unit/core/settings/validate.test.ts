@@ -159,7 +159,7 @@ describe('validateSettings', () => {
   });
 
   describe('ipv4 and ipv6', () => {
-    it('accepts the methods of SPEC §2 and rejects others', () => {
+    it('accepts the methods of docs/api.md and rejects others', () => {
       for (const m of ['auto', 'disabled', 'link-local']) validate(ethernet({ ipv4: { method: s(m) }, ipv6: { method: s(m) } }));
       validate(ethernet({ ipv6: { method: s('ignore') } }));
       rejects(ethernet({ ipv4: { method: s('ignore') } }), 'ipv4.method: "ignore" is not accepted; accepted: auto, link-local, manual, disabled');
