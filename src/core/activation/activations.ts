@@ -134,6 +134,17 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.queue, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+    // What each link carries as the daemon leaves it: the next daemon records what differs as changed
+    // while it was stopped (docs/active-state.md). After a crash the last one kept serves.
+    for (const active of this.list()) {
+      if (active.state !== ACTIVE_STATE.activated || active.ifindex === null) continue;
+      try {
+        active.seen = await this.seenOn(active.ifindex);
+        this.persist(active);
+      } catch (e) {
+        this.options.log.warn(`could not list what ${active.describe()} carries: ${(e as Error).message}`);
+      }
+    }
   }
 
   close(): void {
@@ -293,7 +304,6 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
-      active.seen = await this.seenOn(ifindex);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
       log.info(`activated ${active.describe()}`);
@@ -316,9 +326,19 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   }
 
   /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md). */
+  /** The applied settings as keyfile text, made once per settings object: persist() runs at every kernel step. */
+  private readonly appliedTexts = new WeakMap<object, string | undefined>();
+
+  private appliedText(active: ActiveConnection): string | undefined {
+    const settings = active.appliedSettings;
+    if (!settings) return undefined;
+    if (!this.appliedTexts.has(settings)) this.appliedTexts.set(settings, appliedToKeyfile(settings));
+    return this.appliedTexts.get(settings);
+  }
+
   private persist(active: ActiveConnection): void {
     if (!active.committedBy || !this.actives.has(active.number)) return;
-    const applied = appliedToKeyfile(active.appliedSettings);
+    const applied = this.appliedText(active);
     const state = active.state === ACTIVE_STATE.activated ? 'activated' : active.state === ACTIVE_STATE.deactivating ? 'deactivating' : 'activating';
     this.options.store.save({
       uuid: active.uuid,
@@ -432,7 +452,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Takes back what `active` changed, then deactivated and removed. */
   private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
     active.takingBack = true;
-    await takeBack(active, this.options.platform, (m) => this.options.log.warn(m), () => this.persist(active));
+    // Written once, before: every undo step can run twice (a restart finishes a deactivation by running
+    // what is left, and a step already done is "gone" or sets the value it has).
+    await takeBack(active, this.options.platform, (m) => this.options.log.warn(m));
     this.release(active, reason);
   }
 

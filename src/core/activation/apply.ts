@@ -81,13 +81,17 @@ export class LinkConfigurator {
    * pending before the request and moves to the undo list once the kernel
    * said yes, so that a daemon that dies in between leaves a trace of it.
    * `exists` (the kernel had it already: EEXIST) leaves nothing to undo.
+   * After a success the state is not written again: a pending step that
+   * was done is ours to take back all the same, and the next step's write
+   * (or the activation's last) records it; one write per step.
    */
   private async change(what: string, undo: UndoStep | null, run: () => Promise<unknown>, exists?: (e: unknown) => boolean): Promise<boolean> {
     this.active.pending = undo;
-    this.context.saved?.();
+    if (undo) this.context.saved?.();
     try {
       await run();
     } catch (e) {
+      // Not done (or not ours): it must not stay pending, or a restart would take it back.
       this.active.pending = null;
       this.context.saved?.();
       if (exists?.(e)) return false;
@@ -95,7 +99,6 @@ export class LinkConfigurator {
     }
     this.active.pending = null;
     if (undo) this.active.undo.push(undo);
-    this.context.saved?.();
     return true;
   }
 

@@ -166,7 +166,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const settings = validateSettings(input.decode(), { generateUuid: randomUUID });
     refuseUnapplied(settings);
     const uuid = requireString(settings, 'uuid');
-    tx.describe({ uuid, name: requireString(settings, 'id'), after: profileValues(settings, new Map()) });
+    tx.describe({ uuid, name: requireString(settings, 'id'), ...(this.audit.isEnabled ? { after: profileValues(settings, new Map()) } : {}) });
     return this.gate.change(() => this.locks.run([uuid], async () => {
       if (this.byUuid.has(uuid)) {
         throw new NetauditError('UuidExists', `A connection with the uuid ${quote(uuid)} exists already; omit connection.uuid to have one generated.`);
@@ -220,7 +220,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         uuid: conn.uuid,
         name: requireString(next, 'id'),
         changed: changedKeys(conn.settings, next),
-        ...changedValues(profileValues(conn.settings, conn.extra), profileValues(next, conn.extra)),
+        // The values cost two keyfile renderings: made only when a record will carry them.
+        ...(this.audit.isEnabled ? changedValues(profileValues(conn.settings, conn.extra), profileValues(next, conn.extra)) : {}),
       });
       const applyInMemory = (fileName: string | null): void => {
         const renamed = fileName !== conn.fileName;
@@ -269,7 +270,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async delete(ref: CallerRef, number: number): Promise<void> {
     const operation = OPERATIONS['Settings.Connection.Delete'];
     return this.withConnection(ref, number, { op: operation.op }, operation, async (tx, conn) => {
-      tx.describe({ before: profileValues(conn.settings, conn.extra) });
+      if (this.audit.isEnabled) tx.describe({ before: profileValues(conn.settings, conn.extra) });
       const remove = () => this.removeFromMemory(conn, tx.snapshot().tx);
       if (conn.fileName === null) return tx.commit(remove);
       return this.persist(tx, { remove: conn.fileName }, remove, []);
