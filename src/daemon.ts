@@ -160,7 +160,7 @@ export class Daemon {
     });
     this.manager = manager;
     // What the last daemon left running is taken up before any caller or autoconnect can act.
-    await activations.adopt(activations.options.store.load());
+    await activations.adopt(activations.options.store.load(), (changes) => this.committedChanges(changes));
     this.bus = await BusConnection.open({
       ...(this.options.busAddress !== undefined ? { address: this.options.busAddress } : {}),
       manager,

@@ -213,7 +213,7 @@ describe('differences made while the daemon was stopped', () => {
     const activation = (await daemon.trail()).filter((r) => r.name === 'rst-cut' && r.op === 'connection-activate').at(-1)!;
     const records = await restart('SIGKILL', async () => {
       // As if the daemon had died before the kernel's last answer: the state it keeps says "activating".
-      const file = join(daemon.runDir, 'active', `${activation.uuid as string}.json`);
+      const file = join(daemon.runDir, 'active', `${activation.boot as string}-${activation.tx as number}.json`);
       const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
       writeFileSync(file, JSON.stringify({ ...saved, state: 'activating' }));
     });
@@ -224,6 +224,31 @@ describe('differences made while the daemon was stopped', () => {
     expect(await ipAddrs(NS, 'ia0')).toEqual([]);
     expect(await activeByName('rst-cut')).toBeUndefined();
     await expectAgreement();
+  });
+});
+
+describe('SIGKILL while an activation is under way', () => {
+  it('wherever the kill lands, the next start leaves the kernel, the bus and the trail in agreement', async () => {
+    await veth('kw0');
+    const before = await kernelState('kw0');
+    const conn = await addProfile(client, profile('rst-kill', '802-3-ethernet', {
+      ifname: 'kw0',
+      ipv4: manual(['10.72.0.10/24', '10.72.1.10/24', '10.72.2.10/24'], { gateway: '10.72.0.1', routes: [{ dest: '198.51.100.0', prefix: 24, nextHop: '10.72.0.254' }] }),
+      extra: { '802-3-ethernet': { mtu: variant('u', 1400) } },
+    }));
+    for (const delayMs of [0, 1, 2, 3, 4, 6, 8, 12, 16]) {
+      const call = activate(client, conn).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await daemon.kill('SIGKILL');
+      await call;
+      await daemon.start();
+      await expectAgreement();
+      const active = await activeByName('rst-kill');
+      if (active) await deactivate(client, active);
+      // Adopted and taken down, or overturned and taken back: either way the link is as it was.
+      expect(await kernelState('kw0')).toEqual(before);
+      await expectAgreement();
+    }
   });
 });
 

@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import type { AuditManager, AuditTransaction } from '../audit/audit-manager.js';
-import type { AuditCause, AuditOp } from '../audit/record.js';
+import type { AuditCause } from '../audit/record.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
 import { DEVICE_STATE, type Device } from '../devices/device.js';
@@ -30,7 +30,7 @@ import type { SettingsService } from '../settings/settings.js';
 import type { Settings, SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, ActiveConnection, STATE_REASON, type ActiveState, type StateReason } from './active-connection.js';
 import { kernelError, LinkConfigurator, takeBack } from './apply.js';
-import type { ActiveStore } from './active-store.js';
+import { activeKey, type ActiveStore, type CommittedBy } from './active-store.js';
 import { appliedValues } from './applied-values.js';
 import { countedAddress, countedRoute } from './leftover.js';
 import { adoptLeftovers } from './adoption.js';
@@ -200,7 +200,33 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** The activation proper, inside the queue: the target resolved, what must give way ended, then committed and applied. */
   private async activateLocked(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<ActiveConnection> {
     const prepared = this.prepare(tx, conn, ifindex);
-    return tx.commit(() => this.bringUp(prepared, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
+    return this.withIntent(prepared.active, () => tx.settled, () => tx.commit(() => this.bringUp(prepared), { kernelChange: true }));
+  }
+
+  /**
+   * Keeps `active`'s state file as an intent before its record is made
+   * (docs/active-state.md): a daemon that dies between the record and the
+   * first kernel request leaves the next one an activation to overturn. If
+   * the record is never made (`recorded()` false), the file goes again.
+   */
+  private async withIntent<T>(active: ActiveConnection, recorded: () => boolean, run: () => Promise<T>): Promise<T> {
+    active.key = activeKey(active.committedBy!);
+    this.persist(active, true);
+    try {
+      return await run();
+    } catch (e) {
+      if (!recorded()) this.options.store.remove(active.key);
+      throw e;
+    }
+  }
+
+  /** The commit id of `tx`, given now if it has none: it names the state file before the record is made. */
+  private txOf(tx: AuditTransaction): number {
+    const known = tx.snapshot().tx;
+    if (known !== undefined) return known;
+    const id = this.options.audit.nextTx();
+    tx.describe({ tx: id });
+    return id;
   }
 
   /**
@@ -217,7 +243,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       (tx, conn, commit) =>
         this.serialized(async () => {
           const prepared = this.prepare(tx, conn, ifindex);
-          return commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(prepared, { op: tx.op, tx: tx.snapshot().tx! }) }));
+          return this.withIntent(prepared.active, () => tx.settled, () => commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(prepared) })));
         }),
     );
   }
@@ -234,7 +260,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const target = this.resolve(conn, ifindex);
     tx.describe({ uuid: conn.uuid, name: conn.id, ifindex: target.ifindex, iface: target.iface, after: appliedValues(target.plan, target.iface) });
     const giveWay = this.list().filter((other) => other.uuid === conn.uuid || (target.device !== null && other.ifindex === target.device.ifindex));
-    return { active: this.newActive(conn, target), target, giveWay };
+    const active = this.newActive(conn, target);
+    active.committedBy = { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot };
+    return { active, target, giveWay };
   }
 
   private newActive(conn: SettingsConnection, target: Target): ActiveConnection {
@@ -254,13 +282,12 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   }
 
   /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
-  private async bringUp({ active, target, giveWay }: Prepared, committedBy: { op: AuditOp; tx: number }): Promise<ActiveConnection> {
+  private async bringUp({ active, target, giveWay }: Prepared): Promise<ActiveConnection> {
     const { devices, platform, log } = this.options;
     for (const other of giveWay) {
       log.info(`deactivating ${other.describe()}: ${quote(active.id)} is being activated in its place`);
-      await this.daemonTeardown(other, 'new-activation', committedBy.tx, STATE_REASON.userDisconnected);
+      await this.daemonTeardown(other, 'new-activation', active.committedBy!.tx, STATE_REASON.userDisconnected);
     }
-    active.committedBy = { ...committedBy, boot: this.options.audit.boot };
     this.actives.set(active.number, active);
     this.persist(active);
     this.emit('added', active);
@@ -325,7 +352,6 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     };
   }
 
-  /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md). */
   /** The applied settings as keyfile text, made once per settings object: persist() runs at every kernel step. */
   private readonly appliedTexts = new WeakMap<object, string | undefined>();
 
@@ -336,11 +362,12 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     return this.appliedTexts.get(settings);
   }
 
-  private persist(active: ActiveConnection): void {
-    if (!active.committedBy || !this.actives.has(active.number)) return;
+  /** Keeps `active`'s state in run-dir for the next daemon (docs/active-state.md); `intent`: before it is one of the actives. */
+  private persist(active: ActiveConnection, intent = false): void {
+    if (!active.committedBy || !active.key || (!intent && !this.actives.has(active.number))) return;
     const applied = this.appliedText(active);
     const state = active.state === ACTIVE_STATE.activated ? 'activated' : active.state === ACTIVE_STATE.deactivating ? 'deactivating' : 'activating';
-    this.options.store.save({
+    this.options.store.save(active.key, {
       uuid: active.uuid,
       id: active.id,
       iface: active.iface,
@@ -349,6 +376,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       hasGateway: active.hasGateway,
       state,
       committedBy: active.committedBy,
+      ...(active.ending ? { ending: active.ending } : {}),
       undo: active.undo,
       pending: active.pending,
       applied: active.applied,
@@ -374,7 +402,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
         }
         tx.describe(this.fieldsOf(active));
-        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
+        await this.withEnding(active, { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot }, () => tx.settled, () =>
+          tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
+        );
       });
     });
   }
@@ -392,7 +422,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         const active = this.list().find((a) => a.ifindex === ifindex && a.state === ACTIVE_STATE.activated);
         if (!active) throw new NetauditError('ConnectionNotActive', `Nothing is active on ${quote(current.name)}: there is nothing to disconnect.`);
         tx.describe({ uuid: active.uuid, name: active.id, iface: current.name });
-        await tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected, { op: tx.op, tx: tx.snapshot().tx! }), { kernelChange: true });
+        await this.withEnding(active, { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot }, () => tx.settled, () =>
+          tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
+        );
       });
     });
   }
@@ -427,21 +459,44 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private daemonTeardown(active: ActiveConnection, cause: AuditCause, tx: number | undefined, reason: StateReason): Promise<void> {
     const { audit } = this.options;
     const txId = tx ?? audit.nextTx();
-    return audit.daemonChange({ op: 'connection-deactivate', cause, tx: txId, ...this.fieldsOf(active) }, () =>
-      this.teardown(active, reason, { op: 'connection-deactivate', tx: txId }),
+    let recorded = false;
+    return this.withEnding(active, { op: 'connection-deactivate', tx: txId, boot: audit.boot }, () => recorded, () =>
+      audit.daemonChange({ op: 'connection-deactivate', cause, tx: txId, ...this.fieldsOf(active) }, () => {
+        recorded = true;
+        return this.teardown(active, reason);
+      }),
     );
   }
 
-  /** deactivating → (ports first, each a daemon record) take back → deactivated, removed. */
-  private async teardown(active: ActiveConnection, reason: StateReason, committedBy: { op: AuditOp; tx: number }): Promise<void> {
+  /**
+   * Keeps the deactivation's record in `active`'s state file before that
+   * record is made (docs/active-state.md): a daemon that dies between the
+   * record and the teardown leaves the next one a deactivation to finish,
+   * not a connection to adopt. If the record is never made, it goes again.
+   */
+  private async withEnding<T>(active: ActiveConnection, ending: CommittedBy, recorded: () => boolean, run: () => Promise<T>): Promise<T> {
+    active.ending = ending;
+    this.persist(active);
+    try {
+      return await run();
+    } catch (e) {
+      if (!recorded()) {
+        active.ending = null;
+        this.persist(active);
+      }
+      throw e;
+    }
+  }
+
+  /** deactivating → (ports first, each a daemon record) take back → deactivated, removed. Its `ending` is set. */
+  private async teardown(active: ActiveConnection, reason: StateReason): Promise<void> {
     if (!this.actives.has(active.number)) return;
     for (const port of this.list()) {
       if (port.master === active) {
         this.options.log.info(`deactivating the port ${port.describe()}: its bridge is being deactivated`);
-        await this.daemonTeardown(port, 'master-deactivated', committedBy.tx, STATE_REASON.dependencyFailed);
+        await this.daemonTeardown(port, 'master-deactivated', active.ending?.tx, STATE_REASON.dependencyFailed);
       }
     }
-    active.committedBy = { ...committedBy, boot: this.options.audit.boot };
     this.setState(active, ACTIVE_STATE.deactivating, reason);
     this.persist(active);
     this.setDeviceState(active, DEVICE_STATE.deactivating);
@@ -461,7 +516,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private release(active: ActiveConnection, reason: StateReason): void {
     if (!this.actives.has(active.number)) return;
     this.actives.delete(active.number);
-    this.options.store.remove(active.uuid);
+    if (active.key) this.options.store.remove(active.key);
     const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
     if (device && device.activeConnection === active.number) this.options.devices.setActivation(device, null);
     this.setState(active, ACTIVE_STATE.deactivated, reason);
@@ -496,8 +551,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         continue;
       }
       const tx = this.options.audit.nextTx();
+      active.ending = { op: 'connection-deactivate', tx, boot: this.options.audit.boot };
+      this.persist(active);
       void this.options.audit.recordUnattended('daemon', { op: 'connection-deactivate', cause: 'device-removed', tx, ...this.fieldsOf(active) });
-      void this.serialized(() => this.teardown(active, STATE_REASON.deviceRemoved, { op: 'connection-deactivate', tx }));
+      void this.serialized(() => this.teardown(active, STATE_REASON.deviceRemoved));
     }
   }
 
@@ -517,9 +574,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   // ---- adoption: what the last daemon left running (docs/active-state.md) ----
 
   /** Takes up the active connections the last daemon left (adoption.ts), before anything else runs. */
-  adopt(saved: readonly SavedActive[]): Promise<void> {
+  adopt(saved: readonly SavedActive[], committed: (changes: readonly CommittedBy[]) => Promise<ReadonlySet<string>>): Promise<void> {
     return adoptLeftovers(saved, {
       ...this.options,
+      committed,
       actives: () => this.list(),
       seenOn: (ifindex) => this.seenOn(ifindex),
       newActive: (conn, s, master) => {
@@ -529,6 +587,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       },
       register: (active) => {
         active.setState(ACTIVE_STATE.activated);
+        active.key = activeKey(active.committedBy!);
         this.actives.set(active.number, active);
         this.persist(active);
         this.emit('added', active);
@@ -588,9 +647,15 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           iface: target.iface,
           after: appliedValues(target.plan, target.iface),
         };
-        await audit
-          .daemonChange(context, () => this.bringUp({ active: this.newActive(conn, target), target, giveWay: [] }, { op: 'connection-activate', tx }))
-          .catch((e: Error) => this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${e.message}`));
+        const active = this.newActive(conn, target);
+        active.committedBy = { op: 'connection-activate', tx, boot: audit.boot };
+        let recorded = false;
+        await this.withIntent(active, () => recorded, () =>
+          audit.daemonChange(context, () => {
+            recorded = true;
+            return this.bringUp({ active, target, giveWay: [] });
+          }),
+        ).catch((e: Error) => this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${e.message}`));
       });
     }
   }

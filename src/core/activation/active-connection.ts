@@ -44,8 +44,12 @@ export class ActiveConnection {
   pending: UndoStep | null = null;
   /** the link settings the activation set */
   applied: LinkApplied = {};
-  /** the record that committed the activation, then the deactivation under way */
+  /** the record that committed the activation (or adoption), known before that record is made */
   committedBy: CommittedBy | null = null;
+  /** the name of its state file in run-dir (active-store.ts), fixed when the activation is intended */
+  key: string | null = null;
+  /** the record of the deactivation under way, known before that record is made */
+  ending: CommittedBy | null = null;
   /** the link's addresses and routes once activated (docs/active-state.md) */
   seen: { addresses: readonly Address[]; routes: readonly KernelRoute[] } | undefined;
   /**

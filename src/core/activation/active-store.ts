@@ -31,6 +31,8 @@ export interface CommittedBy {
 }
 
 export interface SavedActive {
+  /** the file's name without .json (activeKey of the record that committed it) */
+  readonly key: string;
   readonly version: 1;
   /** /proc/sys/kernel/random/boot_id when written */
   readonly kernelBoot: string;
@@ -42,8 +44,14 @@ export interface SavedActive {
   readonly master: string | null;
   readonly hasGateway: boolean;
   readonly state: 'activating' | 'activated' | 'deactivating';
-  /** the record of the activation, then of the deactivation under way */
+  /**
+   * The record of the activation (or adoption). Written before that record
+   * is made, as an intent: at start, an activation whose record is not in
+   * the trail never happened.
+   */
   readonly committedBy: CommittedBy;
+  /** the record of the deactivation under way, written before that record is made (an intent, as above) */
+  readonly ending?: CommittedBy;
   readonly undo: readonly UndoStep[];
   /** the link settings the activation set */
   readonly applied?: LinkApplied;
@@ -62,7 +70,13 @@ export function kernelBootId(): string {
   }
 }
 
-const UUID_FILE = /^[0-9a-f-]{36}\.json$/;
+/** A file per activation, named by the daemon start and commit id of its record: a profile may run twice for a moment (the old one giving way). */
+const KEY_FILE = /^([0-9a-f]{1,64}-[0-9]{1,16})\.json$/;
+
+/** The key of an activation's file: the boot and tx of the record that committed it. */
+export function activeKey(by: CommittedBy): string {
+  return `${by.boot}-${by.tx}`;
+}
 
 export class ActiveStore {
   private readonly dir: string;
@@ -76,8 +90,8 @@ export class ActiveStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  save(saved: Omit<SavedActive, 'version' | 'kernelBoot'>): void {
-    const path = join(this.dir, `${saved.uuid}.json`);
+  save(key: string, saved: Omit<SavedActive, 'version' | 'kernelBoot' | 'key'>): void {
+    const path = join(this.dir, `${key}.json`);
     const temp = `${path}.tmp`;
     try {
       writeFileSync(temp, `${JSON.stringify({ version: 1, kernelBoot: this.kernelBoot, ...saved })}\n`, { mode: 0o600 });
@@ -87,11 +101,11 @@ export class ActiveStore {
     }
   }
 
-  remove(uuid: string): void {
+  remove(key: string): void {
     try {
-      unlinkSync(join(this.dir, `${uuid}.json`));
+      unlinkSync(join(this.dir, `${key}.json`));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`could not remove ${join(this.dir, `${uuid}.json`)}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn(`could not remove ${join(this.dir, `${key}.json`)}: ${(e as Error).message}`);
     }
   }
 
@@ -100,12 +114,13 @@ export class ActiveStore {
     const out: SavedActive[] = [];
     for (const name of readdirSync(this.dir)) {
       const path = join(this.dir, name);
-      if (!UUID_FILE.test(name)) {
+      const key = KEY_FILE.exec(name)?.[1];
+      if (key === undefined) {
         if (name.endsWith('.tmp')) unlinkSync(path);
         continue;
       }
       try {
-        const saved = JSON.parse(readFileSync(path, 'utf8')) as SavedActive;
+        const saved = { ...(JSON.parse(readFileSync(path, 'utf8')) as SavedActive), key };
         if (saved.version !== 1) throw new Error('not a state file of this daemon');
         if (saved.kernelBoot !== this.kernelBoot) {
           this.log.info(`dropping ${path}: it was written before the machine last booted`);

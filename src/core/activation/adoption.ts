@@ -1,7 +1,8 @@
 // Adoption: the active connections the last daemon left, taken up by the
 // next one before anything else runs (docs/active-state.md). An activation
-// or deactivation it did not finish is finished (an activation is taken back
-// and overturned by a `fail` record with its tx, cause=restart; a
+// or deactivation it did not finish is finished (an activation whose record
+// is in the trail is taken back and overturned by a `fail` record with its
+// tx, cause=restart; one without a record never happened; a recorded
 // deactivation is completed); for one it left activated, what others changed
 // meanwhile is recorded as external (cause=while-stopped), then it is
 // adopted as it stands, without touching the link, or torn down when its
@@ -15,7 +16,7 @@ import type { SettingsConnection } from '../settings/connection.js';
 import { withoutSecrets } from '../settings/secrets.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { ActiveConnection } from './active-connection.js';
-import type { ActiveStore, SavedActive } from './active-store.js';
+import { activeKey, type ActiveStore, type CommittedBy, type SavedActive } from './active-store.js';
 import { appliedFromKeyfile } from './applied-settings.js';
 import { addressValues, checkLeftover } from './leftover.js';
 import { takeBackSteps } from './undo.js';
@@ -28,6 +29,8 @@ export interface AdoptionHost {
   readonly settings: SettingsService;
   readonly store: ActiveStore;
   readonly log: DomainLogger;
+  /** which of these records are in the trail (as `boot-tx`) */
+  readonly committed: (changes: readonly CommittedBy[]) => Promise<ReadonlySet<string>>;
   readonly actives: () => readonly ActiveConnection[];
   readonly seenOn: (ifindex: number) => Promise<ActiveConnection['seen']>;
   /** a new active connection object for `saved`, numbered, not yet registered */
@@ -42,19 +45,25 @@ export async function adoptLeftovers(saved: readonly SavedActive[], host: Adopti
   // Bridges before their ports, so that a port finds its bridge.
   const ordered = [...saved].sort((a, b) => Number(a.master !== null) - Number(b.master !== null));
   const [addresses, routes] = await Promise.all([platform.addresses(), platform.routes()]);
+  // The intents whose records were made: an activation to overturn, a deactivation to finish.
+  const intents = saved.flatMap((s) => (s.ending ? [s.committedBy, s.ending] : [s.committedBy]));
+  const recorded = intents.length > 0 ? await host.committed(intents) : new Set<string>();
   for (const s of ordered) {
     const fields = { uuid: s.uuid, name: s.id, ...(s.ifindex !== null ? { ifindex: s.ifindex } : {}), iface: s.iface };
-    if (s.state !== 'activated') {
+    const ending = s.state === 'deactivating' || (s.ending !== undefined && recorded.has(activeKey(s.ending)));
+    if (s.state === 'activating' || ending) {
       // The change under way was sent, and maybe done: taken back if the kernel did it.
       const undo = s.pending ? [...s.undo, s.pending] : [...s.undo];
-      if (s.state === 'activating') {
+      if (ending) {
+        log.warn(`restart: finishing the deactivation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}`);
+      } else if (recorded.has(activeKey(s.committedBy))) {
         log.warn(`restart: the activation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)} was cut short by the daemon's stop; taking back what it did`);
         await audit.recordUnattended('daemon', { op: s.committedBy.op, cause: 'restart', tx: s.committedBy.tx, args: s.committedBy.boot, ...fields }, 'fail', { reason: 'interrupted' });
       } else {
-        log.warn(`restart: finishing the deactivation of ${quote(s.id)} (${s.uuid}) on ${quote(s.iface)}`);
+        log.info(`restart: the activation of ${quote(s.id)} (${s.uuid}) was never recorded, so it never started`);
       }
       await takeBackSteps(undo, platform, warn);
-      store.remove(s.uuid);
+      store.remove(s.key);
       continue;
     }
     const link = s.ifindex === null ? undefined : devices.byIfindex(s.ifindex)?.link;
@@ -76,7 +85,7 @@ export async function adoptLeftovers(saved: readonly SavedActive[], host: Adopti
       await audit
         .daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'torn-down', ...fields }, () => takeBackSteps([...check.undo], platform, warn))
         .catch((e: Error) => log.warn(`restart: ${quote(s.id)} was left as it is: ${e.message}`));
-      store.remove(s.uuid);
+      store.remove(s.key);
       continue;
     }
     const active = host.newActive(conn, s, master);
@@ -92,6 +101,8 @@ export async function adoptLeftovers(saved: readonly SavedActive[], host: Adopti
       await audit.daemonChange({ op: 'connection-adopt', cause: 'restart', tx, args: 'adopted', ...fields, after }, async () => {
         active.committedBy = { op: 'connection-adopt', boot: audit.boot, tx };
         host.register(active);
+        // Its state lives on under the adoption's key.
+        store.remove(s.key);
       });
       log.info(`restart: adopted ${active.describe()} as the last daemon left it`);
     } catch (e) {

@@ -368,7 +368,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         else if (change.remove !== undefined) await this.store.removeDirect(change.remove);
         return await tx.commit(applied, followUp?.options);
       }
-      const txId = this.audit.nextTx();
+      // An AddAndActivateConnection has its tx already: its activation's state file is named by it.
+      const txId = tx.snapshot().tx ?? this.audit.nextTx();
       tx.describe({ tx: txId });
       const pending = await this.store.prepare(
         {
