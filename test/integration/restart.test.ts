@@ -275,4 +275,18 @@ describe('device settings and switches', () => {
     await client.setProperty(MANAGER, MANAGER_IFACE, 'WirelessEnabled', 'b', true);
     await expectAgreement();
   });
+
+  it('networking off survives SIGKILL; sleep survives SIGTERM, both kept until a caller changes them', async () => {
+    await client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [false]);
+    await restart('SIGKILL');
+    expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'NetworkingEnabled')).toBe(false);
+    await client.call(MANAGER, MANAGER_IFACE, 'Enable', 'b', [true]);
+    await client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [true]);
+    await restart('SIGTERM');
+    // Asleep: NetworkManager's NMState 10, and activation refused.
+    expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'State')).toBe(10);
+    await client.call(MANAGER, MANAGER_IFACE, 'Sleep', 'b', [false]);
+    expect(await client.getProperty(MANAGER, MANAGER_IFACE, 'State')).not.toBe(10);
+    await expectAgreement();
+  });
 });
