@@ -288,8 +288,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       log.info(`deactivating ${other.describe()}: ${quote(active.id)} is being activated in its place`);
       await this.daemonTeardown(other, 'new-activation', active.committedBy!.tx, STATE_REASON.userDisconnected);
     }
+    // Its state file says "activating" since the intent was written (withIntent).
     this.actives.set(active.number, active);
-    this.persist(active);
     this.emit('added', active);
     // Born activating: announced as such, as NetworkManager does.
     this.emit('state', active, ACTIVE_STATE.activating, STATE_REASON.none);
@@ -302,10 +302,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           active.pending = null;
           throw kernelError(e, `create the ${spec.kind} link ${quote(target.iface)}`, target.iface);
         });
+        // Kept with the next step's write: a pending link deletion that was done is ours all the same.
         active.pending = null;
         active.ifindex = link.ifindex;
         active.undo.push({ kind: 'delete-link', ifindex: link.ifindex, name: target.iface });
-        this.persist(active);
       }
       const ifindex = active.ifindex!;
       this.setDeviceState(active, DEVICE_STATE.prepare);
@@ -497,8 +497,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         await this.daemonTeardown(port, 'master-deactivated', active.ending?.tx, STATE_REASON.dependencyFailed);
       }
     }
+    // Not written again: the state file names the deactivation's record (`ending`) already.
     this.setState(active, ACTIVE_STATE.deactivating, reason);
-    this.persist(active);
     this.setDeviceState(active, DEVICE_STATE.deactivating);
     await this.finish(active, reason);
     this.options.log.info(`deactivated ${active.describe()}`);
