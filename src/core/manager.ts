@@ -309,8 +309,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration), 2 (connection profiles) or 3 (both).`);
       }
       const prepared = conf ? await this.prepareConfig() : null;
-      const txId = this.options.audit.nextTx();
-      tx.describe({ tx: txId });
+      const txId = tx.commitId();
       const recordAfterApply = prepared?.recordAfterApply ?? false;
       return tx.commit(() => this.applyReload(prepared, profiles, txId, recordAfterApply), { recordAfterApply, kernelChange: true });
     });
@@ -368,11 +367,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
     });
   }
 
-  /** A commit id for a change of kept state, named in its record. */
+  /** The change of kept state `tx` commits, named by its daemon start and commit id (StateStore). */
   private stateTx(tx: AuditTransaction): { boot: string; tx: number } {
-    const id = this.options.audit.nextTx();
-    tx.describe({ tx: id });
-    return { boot: this.options.audit.boot, tx: id };
+    return { boot: this.options.audit.boot, tx: tx.commitId() };
   }
 
   private async prepareConfig(): Promise<PreparedConfig> {

@@ -13,7 +13,7 @@ export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP_INTR = 0x10;
-const NLM_F_DUMP = 0x300;
+export const NLM_F_DUMP = 0x300;
 const NLM_F_CAPPED = 0x100;
 const NLM_F_ACK_TLVS = 0x200;
 const NLMSGERR_ATTR_MSG = 1;
@@ -192,7 +192,8 @@ export function decodeLink(body: Buffer): LinkMessage | null {
   };
 }
 
-function ipv6String(b: Buffer): string {
+/** An IPv6 address's 16 bytes as text, RFC 5952's way. */
+export function ipv6String(b: Buffer): string {
   const groups = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
   // RFC 5952: the longest run (of two or more) of zero groups becomes "::"
   let best = -1;

@@ -61,12 +61,12 @@ const IFLA_VXLAN_PORT = 15;
 const IFLA_VXLAN_GROUP6 = 16;
 const IFLA_VXLAN_LOCAL6 = 17;
 
-const RTMSG_LEN = 12;
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_PRIORITY = 6;
-const RTA_TABLE = 15;
+export const RTMSG_LEN = 12;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_TABLE = 15;
 /** RT_TABLE_MAIN */
 export const RT_TABLE_MAIN = 254;
 /** RTPROT_STATIC: a route added by an administrator (or a daemon acting for one) */

@@ -2,17 +2,10 @@
 // the RTM_NEWROUTE messages it answers with, in every table. Pure: no socket.
 // Constants are those of the kernel's uapi header linux/rtnetlink.h.
 import type { KernelRoute } from '../core/platform/platform.js';
-import { AF_INET, AF_INET6, encodeMessage, NLM_F_REQUEST, parseAttributes } from './rtnetlink-codec.js';
+import { AF_INET, AF_INET6, encodeMessage, ipv6String, NLM_F_DUMP, NLM_F_REQUEST, parseAttributes } from './rtnetlink-codec.js';
+import { RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTMSG_LEN, RTN_UNICAST } from './rtnetlink-requests.js';
 
-const NLM_F_DUMP = 0x300;
 const RTM_GETROUTE = 26;
-const RTMSG_LEN = 12;
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_PRIORITY = 6;
-const RTA_TABLE = 15;
-const RTN_UNICAST = 1;
 
 /** RTM_GETROUTE dump of the routes of `family` in every table. */
 export function routeDumpRequest(seq: number, family: 4 | 6): Buffer {
@@ -23,28 +16,7 @@ export function routeDumpRequest(seq: number, family: 4 | 6): Buffer {
 
 function addressText(raw: Buffer, family: 4 | 6): string | null {
   if (family === 4 && raw.length === 4) return [...raw].join('.');
-  if (family === 6 && raw.length === 16) {
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(raw.readUInt16BE(i).toString(16));
-    // The longest run of zero groups (two or more) becomes '::', as inet_ntop writes it.
-    let best = -1;
-    let bestLen = 1;
-    for (let i = 0; i < 8; ) {
-      if (groups[i] !== '0') {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && groups[j] === '0') j++;
-      if (j - i > bestLen) {
-        best = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
-    if (best < 0) return groups.join(':');
-    return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-  }
+  if (family === 6 && raw.length === 16) return ipv6String(raw);
   return null;
 }
 

@@ -2,7 +2,7 @@
 import { DBusError, type TestClient } from './client.js';
 import type { TestDaemon } from './daemon.js';
 import { run } from './exec.js';
-import { ifindexOf } from './netns.js';
+import { ifindexOf, ip } from './netns.js';
 import { MANAGER, MANAGER_IFACE } from './profiles.js';
 import { waitFor } from './wait.js';
 
@@ -24,6 +24,16 @@ export async function deviceOnBus(client: TestClient, ns: string, name: string):
   const path = pathOf(ifindex);
   await waitFor(async () => (await devicePaths(client)).includes(path), { timeoutMs: 5_000, what: `${name} (${path}) on the bus` });
   return ifindex;
+}
+
+/**
+ * A veth `name` in namespace `ns`, its peer `name`p in `peerNs` and up (so `name` has carrier when
+ * up), `name` left down; resolves with its ifindex once the daemon lists it.
+ */
+export async function vethOnBus(client: TestClient, ns: string, peerNs: string, name: string): Promise<number> {
+  await ip('-n', ns, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`, 'netns', peerNs);
+  await ip('-n', peerNs, 'link', 'set', `${name}p`, 'up');
+  return deviceOnBus(client, ns, name);
 }
 
 /** Resolves once the device at `path`, link `name`, is no longer on the bus. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
 import { SERVICE, variant, type TestClient } from '../helpers/client.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { deviceOnBus, DEVICE_IFACE, errorOf, nauserUid as lookUpNauser, newRecords, pathOf, type TrailRecord } from '../helpers/devices.js';
+import { deviceOnBus, vethOnBus, DEVICE_IFACE, errorOf, nauserUid as lookUpNauser, newRecords, pathOf, type TrailRecord } from '../helpers/devices.js';
 import {
   ACTIVE_IFACE, activate, activeConnections, addProfile, deactivate, ipAddrs, ipRoutes, isOneLineMessage, linkDetails, listConnections, manual, method, profile,
 } from '../helpers/activation.js';
@@ -28,11 +28,8 @@ let f0: number;
 let f1: number;
 let brx: number;
 
-async function veth(name: string): Promise<number> {
-  await ip('-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`, 'netns', PEER);
-  await ip('-n', PEER, 'link', 'set', `${name}p`, 'up');
-  return deviceOnBus(client, NS, name);
-}
+/** A veth `name` in NS, its peer in PEER up, `name` left down. */
+const veth = (name: string): Promise<number> => vethOnBus(client, NS, PEER, name);
 
 beforeAll(async () => {
   nauserUid = await lookUpNauser();

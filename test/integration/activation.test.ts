@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
 import { SERVICE, variant, type TestClient } from '../helpers/client.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { deviceOnBus, DEVICE_IFACE, errorOf, newRecords, pathOf } from '../helpers/devices.js';
+import { vethOnBus, DEVICE_IFACE, errorOf, newRecords, pathOf } from '../helpers/devices.js';
 import {
   ACTIVE_IFACE, ACTIVE_PATH, activate, activeConnections, addProfile, deactivate, disableIpv6, ipAddrs, ipRoutes, isOneLineMessage,
   kernelHasLinkKind, linkDetails, listConnections, manual, method, profile, watchActiveStates, watchSignals,
@@ -29,12 +29,8 @@ let bus: TestBus;
 let daemon: TestDaemon;
 let client: TestClient;
 
-/** A veth `name` in NS with its peer `name`p in PEER, the peer up (carrier), `name` left down. */
-async function veth(name: string): Promise<number> {
-  await ip('-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`, 'netns', PEER);
-  await ip('-n', PEER, 'link', 'set', `${name}p`, 'up');
-  return deviceOnBus(client, NS, name);
-}
+/** A veth `name` in NS, its peer in PEER up, `name` left down. */
+const veth = (name: string): Promise<number> => vethOnBus(client, NS, PEER, name);
 
 beforeAll(async () => {
   await createNetns(NS, PEER);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
 import { variant, type TestClient } from '../helpers/client.js';
-import { deviceOnBus, errorOf } from '../helpers/devices.js';
+import { deviceOnBus, vethOnBus, errorOf } from '../helpers/devices.js';
 import { activate, activeConnections, addProfile, deactivate, linkDetails, manual, profile } from '../helpers/activation.js';
 import { run } from '../helpers/exec.js';
 import { createNetns, ip, linkNames, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
@@ -32,12 +32,8 @@ afterAll(() => stopDaemonInNetns({ bus, client }, NS, PEER));
 
 // ---- the kernel, read back ----
 
-/** A veth `name` in NS, its peer up in PEER (carrier), known to the daemon. */
-async function veth(name: string): Promise<number> {
-  await ip('-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`, 'netns', PEER);
-  await ip('-n', PEER, 'link', 'set', `${name}p`, 'up');
-  return deviceOnBus(client, NS, name);
-}
+/** A veth `name` in NS, its peer in PEER up, `name` left down. */
+const veth = (name: string): Promise<number> => vethOnBus(client, NS, PEER, name);
 
 async function bridgeData(dev: string): Promise<Record<string, unknown>> {
   return (await linkDetails(NS, dev)).linkinfo!.info_data!;

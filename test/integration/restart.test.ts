@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
 import { variant, type TestClient } from '../helpers/client.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { deviceOnBus, DEVICE_IFACE, pathOf } from '../helpers/devices.js';
+import { vethOnBus, DEVICE_IFACE, pathOf } from '../helpers/devices.js';
 import { ACTIVE_IFACE, activate, activeConnections, addProfile, deactivate, ipAddrs, linkDetails, manual, profile } from '../helpers/activation.js';
 import { createNetns, ip, linkNames, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
 import { MANAGER, MANAGER_IFACE } from '../helpers/profiles.js';
@@ -23,11 +23,8 @@ let bus: TestBus;
 let daemon: TestDaemon;
 let client: TestClient;
 
-async function veth(name: string): Promise<number> {
-  await ip('-n', NS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`, 'netns', PEER);
-  await ip('-n', PEER, 'link', 'set', `${name}p`, 'up');
-  return deviceOnBus(client, NS, name);
-}
+/** A veth `name` in NS, its peer in PEER up, `name` left down. */
+const veth = (name: string): Promise<number> => vethOnBus(client, NS, PEER, name);
 
 /** What `connection down` must bring the link back to: its addresses, its routes in every table, up or down, master. */
 async function kernelState(dev: string): Promise<unknown> {

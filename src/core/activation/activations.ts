@@ -220,15 +220,6 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     }
   }
 
-  /** The commit id of `tx`, given now if it has none: it names the state file before the record is made. */
-  private txOf(tx: AuditTransaction): number {
-    const known = tx.snapshot().tx;
-    if (known !== undefined) return known;
-    const id = this.options.audit.nextTx();
-    tx.describe({ tx: id });
-    return id;
-  }
-
   /**
    * AddAndActivateConnection: adds the profile (saved) and activates it as
    * one attempt with one record (op connection-add-activate); if the
@@ -261,7 +252,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     tx.describe({ uuid: conn.uuid, name: conn.id, ifindex: target.ifindex, iface: target.iface, after: appliedValues(target.plan, target.iface) });
     const giveWay = this.list().filter((other) => other.uuid === conn.uuid || (target.device !== null && other.ifindex === target.device.ifindex));
     const active = this.newActive(conn, target);
-    active.committedBy = { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot };
+    active.committedBy = { op: tx.op, tx: tx.commitId(), boot: this.options.audit.boot };
     return { active, target, giveWay };
   }
 
@@ -402,7 +393,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
         }
         tx.describe(this.fieldsOf(active));
-        await this.withEnding(active, { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot }, () => tx.settled, () =>
+        await this.withEnding(active, { op: tx.op, tx: tx.commitId(), boot: this.options.audit.boot }, () => tx.settled, () =>
           tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
         );
       });
@@ -422,7 +413,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         const active = this.list().find((a) => a.ifindex === ifindex && a.state === ACTIVE_STATE.activated);
         if (!active) throw new NetauditError('ConnectionNotActive', `Nothing is active on ${quote(current.name)}: there is nothing to disconnect.`);
         tx.describe({ uuid: active.uuid, name: active.id, iface: current.name });
-        await this.withEnding(active, { op: tx.op, tx: this.txOf(tx), boot: this.options.audit.boot }, () => tx.settled, () =>
+        await this.withEnding(active, { op: tx.op, tx: tx.commitId(), boot: this.options.audit.boot }, () => tx.settled, () =>
           tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
         );
       });

@@ -10,11 +10,7 @@
 // removes of the activation's leaves it.
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import type { DomainLogger } from '../../log/logger.js';
-import type { AuditManager } from '../audit/audit-manager.js';
-import type { Authorizer } from '../auth/authorizer.js';
 import type { CallerRef } from '../caller.js';
-import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
 import { authorize, OPERATIONS } from '../operations.js';
 import { KernelRefusal, type Link, type LinkChange, type Platform } from '../platform/platform.js';
@@ -22,24 +18,17 @@ import { refuseUnapplied } from '../settings/applicable.js';
 import { refuseHeld } from '../settings/stored-profile.js';
 import { changedKeys } from '../settings/diff.js';
 import { withoutSecrets } from '../settings/secrets.js';
-import type { SettingsService } from '../settings/settings.js';
 import { validateSettings } from '../settings/validate.js';
 import type { Settings, SettingsInput } from '../settings/value.js';
 import { ACTIVE_STATE, type ActiveConnection } from './active-connection.js';
+import type { ActivationsOptions } from './activations.js';
 import { appliedValues } from './applied-values.js';
 import { differing, existed, ipv4LinkLocal, kernelError, pick } from './apply.js';
 import { planActivation, type ActivationPlan, type IpPlan } from './plan.js';
 import { addressKey, ipDelta, keepIdentity, refuseIncompatible, REAPPLY_PRESERVE_EXTERNAL_IP, routeKey, ruleKey } from './reapply-diff.js';
-import { describeUndo, routeText, ruleText, runUndo, type UndoStep } from './undo.js';
+import { describeUndo, isGone, routeText, ruleText, runUndo, type UndoStep } from './undo.js';
 
-export interface ReapplyOptions {
-  readonly audit: AuditManager;
-  readonly auth: () => Authorizer;
-  readonly settings: SettingsService;
-  readonly devices: DeviceList;
-  readonly platform: Platform;
-  readonly log: DomainLogger;
-  readonly ipv6ConfDir?: string;
+export interface ReapplyOptions extends Pick<ActivationsOptions, 'audit' | 'auth' | 'settings' | 'devices' | 'platform' | 'log' | 'ipv6ConfDir'> {
   /** runs `run` in the activations' queue: one activation, deactivation or Reapply at a time */
   readonly serialized: <T>(run: () => Promise<T>) => Promise<T>;
   /** the active connection on link `ifindex`, if any */
@@ -146,8 +135,6 @@ export class Reapplier {
   }
 }
 
-/** Kernel refusals that mean "it is gone already" when removing. */
-const GONE = new Set(['ENODEV', 'EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENXIO']);
 
 /** One Reapply on one link: its kernel requests, the undo list kept in step, and how to take it all back. */
 class ReapplyRun {
@@ -207,7 +194,7 @@ class ReapplyRun {
     while (this.done.length > 0) {
       const step = this.done.pop()!;
       await step.run().catch((e: unknown) => {
-        if (!(e instanceof KernelRefusal && (GONE.has(e.code) || e.code === 'EEXIST'))) this.options.log.warn(`reapply on ${this.active.describe()}: could not ${step.what}: ${(e as Error).message}`);
+        if (!isGone(e) && !(e instanceof KernelRefusal && e.code === 'EEXIST')) this.options.log.warn(`reapply on ${this.active.describe()}: could not ${step.what}: ${(e as Error).message}`);
       });
     }
     this.active.undo.splice(0, this.active.undo.length, ...this.undoBefore);
@@ -258,7 +245,7 @@ class ReapplyRun {
     try {
       await runUndo(step, this.platform);
     } catch (e) {
-      if (!(e instanceof KernelRefusal && GONE.has(e.code))) throw kernelError(e, what, this.active.iface);
+      if (!isGone(e)) throw kernelError(e, what, this.active.iface);
     }
     this.done.push({ what: `take back: ${what}`, run: inverse });
     this.active.undo.splice(index, 1);

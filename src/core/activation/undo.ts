@@ -94,6 +94,11 @@ export function runUndo(step: UndoStep, platform: Platform): Promise<void> {
 /** Kernel refusals that mean "it is gone already" when taking a change back. */
 const GONE = new Set(['ENODEV', 'EADDRNOTAVAIL', 'ESRCH', 'ENOENT', 'ENXIO']);
 
+/** True when taking a change back failed only because what it would remove is gone already. */
+export function isGone(e: unknown): boolean {
+  return (e instanceof KernelRefusal && GONE.has(e.code)) || (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
 /**
  * Runs `undo` backwards, emptying it step by step (`saved` is told after
  * each, so a daemon that dies half way leaves only what is still to do). A
@@ -111,8 +116,7 @@ export async function takeBackSteps(
     try {
       await runUndo(step, platform);
     } catch (e) {
-      const gone = (e instanceof KernelRefusal && GONE.has(e.code)) || (e as NodeJS.ErrnoException).code === 'ENOENT';
-      if (!gone) warn(describeUndo(step), (e as Error).message);
+      if (!isGone(e)) warn(describeUndo(step), (e as Error).message);
     }
     undo.pop();
     saved();

@@ -101,6 +101,16 @@ export class AuditTransaction {
   }
 
   /**
+   * The attempt's commit id (trail field `tx`), given now if it has none:
+   * what is written before the record (a profile intent, a state file) is
+   * named by it, and so is every record that follows from the attempt.
+   */
+  commitId(): number {
+    if (this.fields.tx === undefined) this.describe({ tx: this.manager.nextTx() });
+    return this.fields.tx!;
+  }
+
+  /**
    * The commit point: records success durably, then applies the change. If
    * the trail cannot take the record the change is refused and `apply`
    * never runs.
@@ -114,7 +124,7 @@ export class AuditTransaction {
       this.state = 'committed';
       return result;
     }
-    if (options.kernelChange && this.fields.tx === undefined) this.describe({ tx: this.manager.nextTx() });
+    if (options.kernelChange) this.commitId();
     await this.manager.recordOutcome(this, 'success');
     this.state = 'committed';
     if (!options.kernelChange) return apply();

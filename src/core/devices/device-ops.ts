@@ -106,8 +106,8 @@ export class DeviceOps {
       await authorize(auth(), tx.caller, operation);
       const on = booleanValue(name, signature, value);
       const device = this.existing(ifindex);
-      const txId = audit.nextTx();
-      tx.describe({ iface: device.name, tx: txId });
+      tx.describe({ iface: device.name });
+      const txId = tx.commitId();
       const change = setting === 'managed' ? { managed: on } : { autoconnect: on };
       await this.options.state.update(
         (s) => withDeviceSetting(s, device.name, change),

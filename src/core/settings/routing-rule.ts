@@ -9,22 +9,10 @@ import { invalidArgument, quote } from '../errors.js';
 import { checkAddress, type Family } from './validate-ip.js';
 import { checkVariant } from './validate-variant.js';
 import { value, type Value } from './value.js';
+import type { Rule } from '../platform/platform.js';
 
-/** One rule in the form the daemon applies (what the kernel calls a rule with action "to table"). */
-export interface RoutingRule {
-  readonly family: Family;
-  readonly priority: number;
-  readonly table: number;
-  readonly invert: boolean;
-  readonly from: string | null;
-  readonly fromLen: number;
-  readonly to: string | null;
-  readonly toLen: number;
-  readonly fwmark: number | null;
-  readonly fwmask: number | null;
-  readonly iifname: string | null;
-  readonly oifname: string | null;
-}
+/** One rule in the form the daemon applies (what the kernel calls a rule with action "to table"): the Platform's Rule. */
+export type RoutingRule = Rule;
 
 /** AF_INET and AF_INET6, as NetworkManager's "family" key holds them. */
 const AF: Readonly<Record<Family, number>> = { 4: 2, 6: 10 };

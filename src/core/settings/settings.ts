@@ -311,8 +311,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const operation = OPERATIONS['Settings.ReloadConnections'];
     return this.audit.audited(ref, { op: operation.op, ...fixedArgs(operation) }, async (tx) => {
       await authorize(this.options.auth(), tx.caller, operation);
-      const txId = this.audit.nextTx();
-      tx.describe({ tx: txId });
+      const txId = tx.commitId();
       return tx.commit(() => this.rescan(txId), { kernelChange: true });
     });
   }
@@ -369,8 +368,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         return await tx.commit(applied, followUp?.options);
       }
       // An AddAndActivateConnection has its tx already: its activation's state file is named by it.
-      const txId = tx.snapshot().tx ?? this.audit.nextTx();
-      tx.describe({ tx: txId });
+      const txId = tx.commitId();
       const pending = await this.store.prepare(
         {
           boot: this.audit.boot,

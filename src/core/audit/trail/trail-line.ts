@@ -45,17 +45,8 @@ export interface TrailEntry {
   readonly hash: string;
 }
 
-export interface TrailActor {
-  readonly bus_name?: string;
-  readonly exe?: string;
-  readonly auth?: string;
-  readonly attribution?: string;
-  readonly comm?: string;
-  readonly auid?: number;
-  readonly ses?: number;
-  readonly portid?: number;
-  readonly file?: string;
-}
+/** The record's actor as the trail spells it: `bus_name`, and `auth` as any token (a newer daemon may write others). */
+export type TrailActor = Omit<AuditActor, 'busName' | 'auth'> & { readonly bus_name?: string; readonly auth?: string };
 
 type FieldKind = 'time' | 'text' | 'count' | 'result' | 'values' | 'actor' | 'hash';
 

@@ -1,7 +1,6 @@
 // Activations over a fake Platform, an in-memory trail and in-memory profiles: one record per
 // attempt, the change made only after it, a kernel refusal overturning it with a fail record of the
 // same tx and taking back what was done, and the refusals checked before anything changes.
-import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,33 +14,12 @@ import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
 import { NetauditError } from '../../../../src/core/errors.js';
 import { KernelRefusal, type Link } from '../../../../src/core/platform/platform.js';
-import { SettingsConnection } from '../../../../src/core/settings/connection.js';
 import type { SettingsService } from '../../../../src/core/settings/settings.js';
 import { value, type Settings, type Value } from '../../../../src/core/settings/value.js';
 import { Logger } from '../../../../src/log/logger.js';
 import { MemoryTrail } from '../memory-trail.js';
+import { MemorySettings } from './memory-settings.js';
 import { FakePlatform, fakeLink } from '../devices/fake-platform.js';
-
-/** The part of SettingsService that Activations uses, over profiles kept in memory. */
-class MemorySettings extends EventEmitter {
-  readonly conns: SettingsConnection[] = [];
-  add(settings: Settings): SettingsConnection {
-    const conn = new SettingsConnection(this.conns.length + 1, settings, new Map(), null, false);
-    this.conns.push(conn);
-    return conn;
-  }
-  list(): SettingsConnection[] {
-    return this.conns;
-  }
-  byObjectNumber(n: number): SettingsConnection | undefined {
-    return this.conns.find((c) => c.number === n);
-  }
-  getByUuid(uuid: string): SettingsConnection {
-    const conn = this.conns.find((c) => c.uuid === uuid);
-    if (!conn) throw new NetauditError('UnknownConnection', 'no such uuid');
-    return conn;
-  }
-}
 
 const caller = (uid: number): CallerRef => ({ busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid }) });
 

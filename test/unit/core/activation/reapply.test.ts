@@ -1,7 +1,6 @@
 // Reapply over a fake Platform and an in-memory trail: what changed applied in place (the link never
 // set down), the undo list kept so that deactivation takes back exactly what activation and Reapply
 // added, a kernel refusal taking the Reapply back and overturning its record, and the refusals.
-import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,27 +13,12 @@ import type { CallerRef } from '../../../../src/core/caller.js';
 import { DeviceList } from '../../../../src/core/devices/device-list.js';
 import { NetauditError } from '../../../../src/core/errors.js';
 import { KernelRefusal } from '../../../../src/core/platform/platform.js';
-import { SettingsConnection } from '../../../../src/core/settings/connection.js';
 import type { SettingsService } from '../../../../src/core/settings/settings.js';
 import { value, type Settings, type SettingsInput, type Value } from '../../../../src/core/settings/value.js';
 import { Logger } from '../../../../src/log/logger.js';
 import { MemoryTrail } from '../memory-trail.js';
+import { MemorySettings } from './memory-settings.js';
 import { FakePlatform, fakeLink } from '../devices/fake-platform.js';
-
-class MemorySettings extends EventEmitter {
-  readonly conns: SettingsConnection[] = [];
-  add(settings: Settings): SettingsConnection {
-    const conn = new SettingsConnection(this.conns.length + 1, settings, new Map(), null, false);
-    this.conns.push(conn);
-    return conn;
-  }
-  list(): SettingsConnection[] {
-    return this.conns;
-  }
-  byObjectNumber(n: number): SettingsConnection | undefined {
-    return this.conns.find((c) => c.number === n);
-  }
-}
 
 const caller = (uid: number): CallerRef => ({ busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid }) });
 const entry = (o: Record<string, Value>): Map<string, Value> => new Map(Object.entries(o));
