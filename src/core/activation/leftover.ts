@@ -8,6 +8,7 @@ import type { AuditOp, AuditValues } from '../audit/record.js';
 import { RTPROT_KERNEL, type Address, type KernelRoute, type Link } from '../platform/platform.js';
 import type { SavedActive } from './active-store.js';
 import type { UndoStep } from './undo.js';
+import { addressKey, routeKey } from './reapply-diff.js';
 
 export interface Difference {
   readonly op: Extract<AuditOp, 'link-delete' | 'link-change' | 'address-add' | 'address-delete' | 'route-add' | 'route-delete'>;
@@ -36,16 +37,9 @@ export function countedRoute(r: KernelRoute): boolean {
   return !(r.family === 6 && /^f[ef]/i.test(r.dest) && r.prefix > 0);
 }
 
-const sameAddress = (a: Address, b: Address): boolean => a.ifindex === b.ifindex && a.family === b.family && a.address === b.address && a.prefix === b.prefix;
+const sameAddress = (a: Address, b: Address): boolean => a.ifindex === b.ifindex && addressKey(a) === addressKey(b);
 
-const sameRoute = (a: KernelRoute | UndoRoute, b: KernelRoute | UndoRoute): boolean =>
-  a.family === b.family &&
-  a.dest === b.dest &&
-  a.prefix === b.prefix &&
-  a.gateway === b.gateway &&
-  a.ifindex === b.ifindex &&
-  a.metric === b.metric &&
-  (a.table ?? 254) === (b.table ?? 254);
+const sameRoute = (a: KernelRoute | UndoRoute, b: KernelRoute | UndoRoute): boolean => a.ifindex === b.ifindex && routeKey(a) === routeKey(b);
 
 type UndoRoute = Extract<UndoStep, { kind: 'remove-route' }>['route'] & { readonly table?: number };
 
@@ -71,7 +65,11 @@ export function checkLeftover(saved: SavedActive, link: Link | undefined, addres
   const ifname = saved.iface;
   if (!link || link.name !== saved.iface) {
     const before = { ifindex: saved.ifindex, ifname };
-    return { linkGone: true, differences: link ? [{ op: 'link-change', before, after: { ifindex: link.ifindex, ifname: link.name } }] : [{ op: 'link-delete', before }], undo: [] };
+    // A renamed link is no longer the profile's to run on, but what the activation put on it is still
+    // there to take back (each step tolerates what is gone).
+    return link
+      ? { linkGone: true, differences: [{ op: 'link-change', before, after: { ifindex: link.ifindex, ifname: link.name } }], undo: [...saved.undo] }
+      : { linkGone: true, differences: [{ op: 'link-delete', before }], undo: [] };
   }
   const ifindex = link.ifindex;
   const differences: Difference[] = [];
@@ -100,8 +98,11 @@ export function checkLeftover(saved: SavedActive, link: Link | undefined, addres
     }
   }
   if (saved.seen) {
+    // What the connection itself added since `seen` was listed (a Reapply) is nobody else's change.
+    const ours = (a: Address): boolean => saved.undo.some((u) => u.kind === 'remove-address' && sameAddress(u.address, a));
+    const ourRoute = (r: KernelRoute): boolean => saved.undo.some((u) => u.kind === 'remove-route' && sameRoute(u.route, r));
     for (const a of onLink) {
-      if (!saved.seen.addresses.some((s) => sameAddress(s, a))) differences.push({ op: 'address-add', after: addressValues(a, ifname) });
+      if (!ours(a) && !saved.seen.addresses.some((s) => sameAddress(s, a))) differences.push({ op: 'address-add', after: addressValues(a, ifname) });
     }
     for (const s of saved.seen.addresses) {
       if (!countedAddress(s) || onLink.some((a) => sameAddress(a, s))) continue;
@@ -109,7 +110,7 @@ export function checkLeftover(saved: SavedActive, link: Link | undefined, addres
       differences.push({ op: 'address-delete', before: addressValues(s, ifname) });
     }
     for (const r of routesOnLink) {
-      if (!saved.seen.routes.some((s) => sameRoute(s, r))) differences.push({ op: 'route-add', after: routeValues(r, ifname) });
+      if (!ourRoute(r) && !saved.seen.routes.some((s) => sameRoute(s, r))) differences.push({ op: 'route-add', after: routeValues(r, ifname) });
     }
     for (const s of saved.seen.routes) {
       if (!countedRoute(s) || routesOnLink.some((r) => sameRoute(r, s))) continue;
