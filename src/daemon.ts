@@ -133,6 +133,7 @@ export class Daemon {
     this.devices = devices;
     await devices.load();
 
+    const activeStore = new ActiveStore(config.main.runDir, this.log);
     let manager: Manager | null = null;
     const activations = new Activations({
       audit: this.audit,
@@ -142,7 +143,7 @@ export class Daemon {
       platform: this.platform,
       log: this.log,
       blocked: () => manager?.activationBlocked() ?? null,
-      store: new ActiveStore(config.main.runDir, this.log),
+      store: activeStore,
     });
     this.activations = activations;
     manager = new Manager({
@@ -160,7 +161,7 @@ export class Daemon {
     });
     this.manager = manager;
     // What the last daemon left running is taken up before any caller or autoconnect can act.
-    await activations.adopt(activations.options.store.load(), (changes) => this.committedChanges(changes));
+    await activations.adopt(activeStore.load(), (changes) => this.committedChanges(changes));
     this.bus = await BusConnection.open({
       ...(this.options.busAddress !== undefined ? { address: this.options.busAddress } : {}),
       manager,

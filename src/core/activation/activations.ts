@@ -91,7 +91,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   };
   private readonly reapplier: Reapplier;
 
-  constructor(readonly options: ActivationsOptions) {
+  constructor(private readonly options: ActivationsOptions) {
     super();
     for (const d of options.devices.list()) this.highestIfindex = Math.max(this.highestIfindex, d.ifindex);
     options.devices.on('removed', this.onDeviceRemoved);
