@@ -234,7 +234,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
    */
   async enable(ref: CallerRef, enable: boolean): Promise<void> {
     return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Enable'].op, args: enable ? 'on' : 'off' }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Enable']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.Enable']);
       if (this.networking === enable) {
         throw new NetauditError(
           'AlreadyEnabledOrDisabled',
@@ -256,7 +256,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** The WirelessEnabled property write: op radio-control, args on/off. */
   async setWirelessEnabled(ref: CallerRef, signature: string, value: unknown): Promise<void> {
     return this.options.audit.audited(ref, { op: OPERATIONS['Manager.WirelessEnabled'].op, ...onOff(signature, value) }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.WirelessEnabled']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.WirelessEnabled']);
       const on = booleanValue('WirelessEnabled', signature, value);
       const was = this.wireless;
       await this.options.state.update((s) => ({ ...s, wireless: on }), this.stateTx(tx), () => tx.settled, (adopt) =>
@@ -277,7 +277,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
    */
   async sleep(ref: CallerRef, sleep: boolean): Promise<void> {
     return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Sleep'].op, args: sleep ? 'sleep' : 'wake' }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Sleep']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.Sleep']);
       if (this.sleeping === sleep) {
         throw new NetauditError('AlreadyAsleepOrAwake', sleep ? 'Already asleep: Sleep(false) wakes the daemon.' : 'Already awake: Sleep(true) puts the daemon to sleep.');
       }
@@ -304,7 +304,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     const known = (flags & ~(RELOAD_CONF | RELOAD_CONNECTIONS)) === 0;
     const args = !known ? String(flags) : conf && profiles ? 'all' : conf ? 'conf' : 'connections';
     return this.options.audit.audited(ref, { op: OPERATIONS['Manager.Reload'].op, args }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.Reload']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.Reload']);
       if (!known) {
         throw new NetauditError('InvalidArgument', `Reload flags ${flags} are not known: use 0 (everything), 1 (configuration), 2 (connection profiles) or 3 (both).`);
       }
@@ -356,7 +356,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
    */
   async setLogging(ref: CallerRef, level: string, domains: string): Promise<void> {
     return this.options.audit.audited(ref, { op: OPERATIONS['Manager.SetLogging'].op, args: `${level}:${domains}` }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.SetLogging']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.SetLogging']);
       const parsed = parseLogging(level, domains);
       return this.commitSwitch(tx, parsed.audit, () => {
         const logger = this.options.logger;

@@ -6,7 +6,7 @@
 // makes (the daemon's own, the changes it finds made by others) are listed
 // beside the table; record.ts's AUDIT_OPS stays the list of op names.
 import type { AuditOp, AuditOrigin } from './audit/record.js';
-import { Action, type Authorizer } from './auth/authorizer.js';
+import { Action, type Authorization, type Authorizer } from './auth/authorizer.js';
 import type { Caller } from './caller.js';
 
 /** What a record's `args` holds (docs/record-format.md). */
@@ -265,9 +265,24 @@ export const UNREQUESTED_OPS = {
   'rule-delete': ['external'],
 } as const satisfies Record<Exclude<AuditOp, MemberOp>, readonly AuditOrigin[]>;
 
-/** Asks `auth` for each action of `operation`, in order: resolves when all allow, else rejects with the first refusal. */
-export async function authorize(auth: Authorizer, caller: Caller, operation: Operation): Promise<void> {
-  for (const action of operation.actions) await auth.require(caller, action);
+/** The attempt being authorized: its caller, and where to note how it was allowed (the record's actor.auth). */
+export interface Authorizing {
+  readonly caller: Caller;
+  authorizedBy(how: Authorization): void;
+}
+
+/**
+ * Asks `auth` for each action of `operation`, in order: resolves when all
+ * allow, else rejects with the first refusal. The attempt notes how it was
+ * allowed: `polkit` when polkit allowed any of the actions, else `uid0`.
+ */
+export async function authorize(auth: Authorizer, attempt: Authorizing, operation: Operation): Promise<void> {
+  let how: Authorization | undefined;
+  for (const action of operation.actions) {
+    const answer = await auth.require(attempt.caller, action);
+    if (how !== 'polkit') how = answer;
+  }
+  if (how !== undefined) attempt.authorizedBy(how);
 }
 
 /** The record's args of an operation whose args are fixed; nothing for any other. */

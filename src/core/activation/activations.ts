@@ -186,7 +186,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       ...(device ? { iface: device.name } : {}),
     };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.ActivateConnection']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.ActivateConnection']);
       return this.serialized(async () => {
         const current = this.options.settings.byObjectNumber(connection);
         if (!current) {
@@ -386,7 +386,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const known = this.actives.get(number);
     const context = { op: OPERATIONS['Manager.DeactivateConnection'].op, ...(known ? this.fieldsOf(known) : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Manager.DeactivateConnection']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Manager.DeactivateConnection']);
       return this.serialized(async () => {
         const active = this.actives.get(number);
         if (!active || active.state !== ACTIVE_STATE.activated) {
@@ -406,7 +406,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const running = this.list().find((a) => a.ifindex === ifindex);
     const context = { op: OPERATIONS['Device.Disconnect'].op, ifindex, ...(device ? { iface: device.name } : {}), ...(running ? { uuid: running.uuid, name: running.id } : {}) };
     return this.options.audit.audited(ref, context, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Device.Disconnect']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Device.Disconnect']);
       return this.serialized(async () => {
         const current = this.options.devices.byIfindex(ifindex);
         if (!current) throw new NetauditError('UnknownDevice', `No device has ifindex ${ifindex} (it may have been removed); GetDevices lists them.`);

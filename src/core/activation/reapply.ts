@@ -69,7 +69,7 @@ export class Reapplier {
       ...(running ? { uuid: running.uuid, name: running.id } : {}),
     };
     return audit.audited(ref, context, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, OPERATIONS['Device.Reapply']);
+      await authorize(this.options.auth(), tx, OPERATIONS['Device.Reapply']);
       if ((flags & ~REAPPLY_PRESERVE_EXTERNAL_IP) !== 0) {
         throw new NetauditError('InvalidArgument', `flags ${flags}: Reapply knows only 0x1 (preserve external addresses); pass 0 or 1.`);
       }

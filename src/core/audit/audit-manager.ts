@@ -71,6 +71,7 @@ export interface CommitOptions {
 export class AuditTransaction {
   private fields: AuditFields;
   private state: 'open' | 'committing' | 'committed' | 'overturned' = 'open';
+  private authorization: 'uid0' | 'polkit' | undefined;
 
   constructor(
     private readonly manager: AuditManager,
@@ -98,6 +99,15 @@ export class AuditTransaction {
 
   snapshot(): AuditFields {
     return this.fields;
+  }
+
+  /** Notes how the attempt was allowed; the record's actor says so. */
+  authorizedBy(how: 'uid0' | 'polkit'): void {
+    this.authorization = how;
+  }
+
+  get authorizedAs(): 'uid0' | 'polkit' | undefined {
+    return this.authorization;
   }
 
   /**
@@ -312,8 +322,9 @@ export class AuditManager {
   /** Writes the record of `tx` to every backend; rejects when a committing backend fails. */
   async recordOutcome(tx: AuditTransaction, result: 'success' | 'fail', reason?: Reason): Promise<void> {
     const { caller } = tx;
-    const actor: { busName: string; exe?: string } = { busName: caller.busName };
+    const actor: { busName: string; exe?: string; auth?: 'uid0' | 'polkit' } = { busName: caller.busName };
     if (caller.exe !== undefined) actor.exe = caller.exe;
+    if (tx.authorizedAs !== undefined) actor.auth = tx.authorizedAs;
     await this.emit({
       ...tx.snapshot(),
       op: tx.op,

@@ -17,7 +17,10 @@ export const Action = {
 
 export type Action = (typeof Action)[keyof typeof Action];
 
+/** How an allowed call was allowed: for being root, or because polkit said yes (the record's actor.auth). */
+export type Authorization = 'uid0' | 'polkit';
+
 export interface Authorizer {
-  /** Resolves when allowed; rejects with a PermissionDenied NetauditError otherwise. */
-  require(caller: Caller, action: Action): Promise<void>;
+  /** Resolves with how it was allowed; rejects with a PermissionDenied NetauditError otherwise. */
+  require(caller: Caller, action: Action): Promise<Authorization>;
 }

@@ -1,4 +1,6 @@
-// PolkitAuthorizer: `auth=polkit`, every change is polkit's to allow (docs/api.md).
+// PolkitAuthorizer: `auth=polkit`, every change by a caller other than root is
+// polkit's to allow (docs/api.md); uid 0 is allowed without asking, as
+// NetworkManager and systemd's services allow it, and the record says so.
 // The subject is the caller's unique bus name ("system-bus-name"), never a
 // pid: a pid can be reused by another process between the call and the check
 // (CVE-2013-4288, CVE-2019-6133). Fail closed: anything but a clear yes from
@@ -6,7 +8,7 @@
 // wrong shape — is a refusal, never an allow (CVE-2021-3560).
 import type { Caller } from '../caller.js';
 import { NetauditError, quotePath } from '../errors.js';
-import type { Action, Authorizer } from './authorizer.js';
+import type { Action, Authorization, Authorizer } from './authorizer.js';
 
 export interface PolkitAnswer {
   readonly authorized: boolean;
@@ -53,7 +55,9 @@ export class PolkitAuthorizer implements Authorizer {
     this.interactiveTimeoutMs = options.interactiveTimeoutMs ?? 120_000;
   }
 
-  async require(caller: Caller, action: Action): Promise<void> {
+  async require(caller: Caller, action: Action): Promise<Authorization> {
+    // The uid is the bus's (GetConnectionCredentials), never the message's.
+    if (caller.uid === 0) return 'uid0';
     const who = `the caller ${caller.busName} (uid ${caller.uid})`;
     if (!UNIQUE_NAME.test(caller.busName)) {
       throw new NetauditError(
@@ -84,7 +88,7 @@ export class PolkitAuthorizer implements Authorizer {
         'polkit-unavailable',
       );
     }
-    if (answer.authorized === true) return;
+    if (answer.authorized === true) return 'polkit';
     if (answer.challenge) {
       throw new NetauditError(
         'PermissionDenied',

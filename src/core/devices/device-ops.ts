@@ -59,7 +59,7 @@ export class DeviceOps {
     const known = devices.byIfindex(ifindex);
     const context = { op: OPERATIONS['Device.Delete'].op, ifindex, ...(known ? { iface: known.name } : {}) };
     return audit.audited(ref, context, async (tx) => {
-      await authorize(auth(), tx.caller, OPERATIONS['Device.Delete']);
+      await authorize(auth(), tx, OPERATIONS['Device.Delete']);
       const device = this.existing(ifindex);
       tx.describe({ iface: device.name });
       if (device.kind === null) {
@@ -103,7 +103,7 @@ export class DeviceOps {
     const known = devices.byIfindex(ifindex);
     const context = { op: operation.op, ifindex, ...(known ? { iface: known.name } : {}), ...onOff(signature, value) };
     return audit.audited(ref, context, async (tx) => {
-      await authorize(auth(), tx.caller, operation);
+      await authorize(auth(), tx, operation);
       const on = booleanValue(name, signature, value);
       const device = this.existing(ifindex);
       tx.describe({ iface: device.name });

@@ -113,7 +113,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async add(ref: CallerRef, input: SettingsInput, save: boolean): Promise<SettingsConnection> {
     const operation = OPERATIONS[save ? 'Settings.AddConnection' : 'Settings.AddConnectionUnsaved'];
     return this.audit.audited(ref, { op: operation.op, ...input.sent, ...fixedArgs(operation) }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, operation);
+      await authorize(this.options.auth(), tx, operation);
       return this.newConnection(tx, input, !save, async (conn) => {
         if (!save) return tx.commit(() => this.insert(conn));
         return this.saveNew(tx, conn);
@@ -138,7 +138,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     run: (tx: AuditTransaction, conn: SettingsConnection, commit: (then: (conn: SettingsConnection) => Promise<T>) => Promise<T>) => Promise<T>,
   ): Promise<T> {
     return this.audit.audited(ref, { op: operation.op, ...input.sent }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, operation);
+      await authorize(this.options.auth(), tx, operation);
       return this.newConnection(tx, input, false, (conn) => {
         const commit = async (then: (conn: SettingsConnection) => Promise<T>): Promise<T> => {
           let result: T | undefined;
@@ -310,7 +310,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async reload(ref: CallerRef): Promise<void> {
     const operation = OPERATIONS['Settings.ReloadConnections'];
     return this.audit.audited(ref, { op: operation.op, ...fixedArgs(operation) }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, operation);
+      await authorize(this.options.auth(), tx, operation);
       const txId = tx.commitId();
       return tx.commit(() => this.rescan(txId), { kernelChange: true });
     });
@@ -339,7 +339,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const known = this.byNumber.get(number);
     const identity = known ? { uuid: known.uuid, name: known.id } : {};
     return this.audit.audited(ref, { ...identity, ...context }, async (tx) => {
-      await authorize(this.options.auth(), tx.caller, operation);
+      await authorize(this.options.auth(), tx, operation);
       const first = this.require(number);
       return this.gate.change(() => this.locks.run([first.uuid], async () => fn(tx, this.require(number))));
     });

@@ -41,10 +41,16 @@ async function refusal(promise: Promise<unknown>): Promise<NetauditError> {
 describe('PolkitAuthorizer', () => {
   it('allows when polkit says yes, asking for the caller\'s bus name, not interactively by default', async () => {
     const authority = new FakeAuthority(async () => ({ authorized: true, challenge: false }));
-    await new PolkitAuthorizer({ authority }).require(caller(), RELOAD);
+    await expect(new PolkitAuthorizer({ authority }).require(caller(), RELOAD)).resolves.toBe('polkit');
     expect(authority.checks.map(({ busName, action, interactive }) => ({ busName, action, interactive }))).toEqual([
       { busName: ':1.42', action: RELOAD, interactive: false },
     ]);
+  });
+
+  it('allows uid 0 without asking polkit, and says so (uid0)', async () => {
+    const authority = new FakeAuthority(async () => ({ authorized: false, challenge: false }));
+    await expect(new PolkitAuthorizer({ authority }).require(caller({ uid: 0 }), RELOAD)).resolves.toBe('uid0');
+    expect(authority.checks).toEqual([]);
   });
 
   it('passes interactive authorization on when the call allowed it', async () => {
@@ -94,7 +100,7 @@ describe('PolkitAuthorizer', () => {
         throw new Error('boom');
       },
     };
-    const e = await refusal(new PolkitAuthorizer({ authority }).require(caller({ uid: 0 }), RELOAD));
+    const e = await refusal(new PolkitAuthorizer({ authority }).require(caller(), RELOAD));
     expect(e.reason).toBe('polkit-unavailable');
   });
 
@@ -102,7 +108,7 @@ describe('PolkitAuthorizer', () => {
     let answer!: (a: PolkitAnswer) => void;
     const authority = new FakeAuthority(() => new Promise((resolve) => (answer = resolve)));
     const started = Date.now();
-    const e = await refusal(new PolkitAuthorizer({ authority, timeoutMs: 50 }).require(caller({ uid: 0 }), RELOAD));
+    const e = await refusal(new PolkitAuthorizer({ authority, timeoutMs: 50 }).require(caller(), RELOAD));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(e.reason).toBe('polkit-unavailable');
     expect(e.message).toMatch(/no answer within 50 ms/);
@@ -125,7 +131,7 @@ describe('PolkitAuthorizer', () => {
     const authorizer = new PolkitAuthorizer({ authority, timeoutMs: 5_000 });
     const slow = authorizer.require(caller({ busName: ':1.1' }), RELOAD);
     slow.catch(() => undefined);
-    await expect(authorizer.require(caller({ busName: ':1.2' }), RELOAD)).resolves.toBeUndefined();
+    await expect(authorizer.require(caller({ busName: ':1.2' }), RELOAD)).resolves.toBe('polkit');
   });
 
   it.each([
@@ -135,7 +141,7 @@ describe('PolkitAuthorizer', () => {
     ['no challenge field', { authorized: true }],
   ])('never allows on a malformed answer (%s)', async (_name, answer) => {
     const authority = new FakeAuthority(async () => answer as unknown as PolkitAnswer);
-    const e = await refusal(new PolkitAuthorizer({ authority }).require(caller({ uid: 0 }), RELOAD));
+    const e = await refusal(new PolkitAuthorizer({ authority }).require(caller(), RELOAD));
     expect(e.reason).toBe('polkit-unavailable');
   });
 
@@ -144,11 +150,5 @@ describe('PolkitAuthorizer', () => {
     const e = await refusal(new PolkitAuthorizer({ authority }).require(caller({ busName: '' }), RELOAD));
     expect(e.reason).toBe('caller-unknown');
     expect(authority.checks).toEqual([]);
-  });
-
-  it('refuses uid 0 when polkit says no: only polkit decides', async () => {
-    const authority = new FakeAuthority(async () => ({ authorized: false, challenge: false }));
-    const e = await refusal(new PolkitAuthorizer({ authority }).require(caller({ uid: 0 }), RELOAD));
-    expect(e.reason).toBe('not-authorized');
   });
 });
