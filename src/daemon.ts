@@ -10,7 +10,7 @@ import { JournalBackend } from './core/audit/backends/journal.js';
 import { JsonlFileBackend } from './core/audit/backends/jsonl-file.js';
 import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
-import type { AuditBackend } from './core/audit/record.js';
+import type { AuditBackend, AuditOp } from './core/audit/record.js';
 import { findRecords } from './core/audit/trail/reader.js';
 import { recordedProfiles, type RecordedProfilesScan } from './core/audit/trail/recorded-profiles.js';
 import { TrailRetention } from './core/audit/trail/retention.js';
@@ -29,6 +29,10 @@ import type { Platform } from './core/platform/platform.js';
 import { RtnetlinkPlatform } from './core/platform/rtnetlink-platform.js';
 import { RunLock } from './core/run-lock.js';
 import { ProfileStore } from './core/settings/profile-store.js';
+import { ProfileCommit } from './core/commit/profile-commit.js';
+import { WorkerDisk } from './core/commit/worker-disk.js';
+import type { TrailFact } from './core/commit/recovery-plan.js';
+import { dayFileName } from './core/audit/trail/day-file.js';
 import { SettingsService } from './core/settings/settings.js';
 import { FdSink, Logger, type DomainLogger } from './log/logger.js';
 
@@ -58,7 +62,8 @@ export class Daemon {
   private lock: RunLock | null = null;
   private logFd: number | null = null;
   private sink: FdSink | null = null;
-  private store: ProfileStore | null = null;
+  private commit: ProfileCommit | null = null;
+  private disk: WorkerDisk | null = null;
   private platform: Platform | null = null;
   private devices: DeviceList | null = null;
   private readonly log: DomainLogger;
@@ -99,9 +104,22 @@ export class Daemon {
     (await this.prepareConfig(config)).apply();
 
     const store = new ProfileStore(config.main.profilesDir, this.logger.domain('SETTINGS'));
-    this.store = store;
     await store.init();
     await store.recover((intents) => this.committedChanges(intents));
+    // The write-ahead log's changes a previous run left (docs/commit.md), then this run's first segment.
+    this.disk = new WorkerDisk(config.main.profilesDir);
+    const commit = new ProfileCommit({
+      disk: this.disk,
+      log: this.logger.domain('SETTINGS'),
+      boot: this.audit.boot,
+      lowestOpenTx: () => this.audit.lowestOpenTx(),
+    });
+    await commit.recover(
+      (boots, since) => this.trailFacts(boots, since),
+      (o) => this.audit.recordUnattended('daemon', { op: o.op as AuditOp, tx: o.tx, args: o.boot, cause: 'restart', ...(o.uuid !== undefined ? { uuid: o.uuid } : {}), ...(o.name !== undefined ? { name: o.name } : {}) }, 'fail', { reason: 'interrupted' }),
+    );
+    await commit.start();
+    this.commit = commit;
     // What the trail last recorded of each profile, read before retention may remove day files under
     // the scan; the profiles on disk are compared with it (docs/profile-edits.md).
     const recorded = this.audit.hasCommitBackend ? await this.recordedProfiles(config.audit.dir) : null;
@@ -115,7 +133,7 @@ export class Daemon {
       log: this.logger.domain('AUDIT'),
     });
     this.retention.start();
-    const settings = new SettingsService({ store, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
+    const settings = new SettingsService({ store, commit, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
     await settings.load(recorded);
     // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
     const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
@@ -197,6 +215,35 @@ export class Daemon {
     const scan = await recordedProfiles(dir);
     this.logger.domain('AUDIT').info(`the trail names ${scan.profiles.size} profile(s); ${scan.parsed} record(s) read in ${Math.round(performance.now() - started)} ms`);
     return scan;
+  }
+
+  /**
+   * The records of the runs `boots` that carry a tx, and the overturns a
+   * later start wrote for them, in trail order: day files are read newest
+   * first, down to the day before `since`.
+   */
+  private async trailFacts(boots: readonly string[], since: number): Promise<TrailFact[]> {
+    const wanted = new Set(boots);
+    const oldest = dayFileName(since - 86_400_000);
+    const found = await findRecords(
+      this.config!.audit.dir,
+      (e) => e.tx !== undefined && (wanted.has(e.boot) || (e.cause === 'restart' && e.args !== undefined && wanted.has(e.args))),
+      { stopWhen: (scanned) => scanned.file <= oldest },
+    ).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    });
+    return found.map((e) => ({
+      boot: e.boot,
+      tx: e.tx,
+      op: e.op,
+      result: e.result,
+      ...(e.origin !== undefined ? { origin: e.origin } : {}),
+      ...(e.cause !== undefined ? { cause: e.cause } : {}),
+      ...(e.args !== undefined ? { args: e.args } : {}),
+      ...(e.uuid !== undefined ? { uuid: e.uuid } : {}),
+      ...(e.name !== undefined ? { name: e.name } : {}),
+    }));
   }
 
   /** Which changes of an interrupted run (profile intents, state changes) have their success record in the trail. */
@@ -298,7 +345,10 @@ export class Daemon {
     this.devices = null;
     await this.platform?.close();
     this.platform = null;
-    await this.store?.settle();
+    await this.commit?.close();
+    this.commit = null;
+    this.disk?.close();
+    this.disk = null;
     await this.retention?.stop();
     this.retention = null;
     await this.trail?.close();

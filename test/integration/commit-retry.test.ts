@@ -56,7 +56,10 @@ describe('a directory in the way of a profile file', () => {
     await harness.daemon.start();
     expect(await mtuOnDisk(file)).toBe('2222');
     expect(await lastMtuRecorded(uuid)).toBe('2222');
-    expect((await readdir(harness.daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-'))).toEqual([]);
+    // The killed run's write-ahead segment was replayed and removed: only the new run's own is left.
+    const left = (await readdir(harness.daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-'));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(/^\.netauditd-wal-[0-9a-f]+-1$/);
   });
 
   it('an add that could not land, then an update that did: the retry never writes the older content back, nor does a restart', async () => {
@@ -68,7 +71,7 @@ describe('a directory in the way of a profile file', () => {
     await rm(file, { recursive: true });
     await harness.client.call(path, CONNECTION_IFACE, 'Update', 'a{sa{sv}}', [withMtu('raced', 2222)]);
     expect(await mtuOnDisk(file)).toBe('2222');
-    // The older change's temp file went with the update that superseded it: no retry can move it in.
+    // The update superseded the older change: no retry moves it in, and no temp file is left.
     const temps = async () => (await readdir(harness.daemon.profilesDir)).filter((n) => n.endsWith('.tmp'));
     await waitFor(async () => (await temps()).length === 0, { timeoutMs: 5_000, what: 'no temp file left' });
     expect(await mtuOnDisk(file)).toBe('2222');

@@ -55,8 +55,9 @@ async function leaveIntent(intent: { boot: string; tx: number; uuid: string; wri
   await writeFile(`${base}.intent`, `${JSON.stringify(intent)}\n`, { mode: 0o600 });
 }
 
+/** What a crash may leave in the profiles directory, but the running daemon's own write-ahead segment. */
 async function leftovers(): Promise<string[]> {
-  return (await readdir(harness.daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-'));
+  return (await readdir(harness.daemon.profilesDir)).filter((n) => n.startsWith('.netauditd-') && !n.startsWith('.netauditd-wal-'));
 }
 
 /** Starts the stopped daemon; returns a reader of what this start wrote to the log. */

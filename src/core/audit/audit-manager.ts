@@ -65,6 +65,19 @@ export interface CommitOptions {
    * record and the kernel's answer leaves the success alone.
    */
   readonly kernelChange?: boolean;
+  /**
+   * Work made durable side by side with the success record, in the same
+   * round of syncs (a profile change's write-ahead line, docs/commit.md).
+   * `refused`: the record was refused, whatever came of `run`. `failed`:
+   * `run` failed once the record was made; a `fail` record with the same
+   * tx then overturns it, and `overturned` says whether that record was
+   * made. Either way `apply` never runs and the caller gets the error.
+   */
+  readonly alongside?: {
+    run(): Promise<void>;
+    refused(): void;
+    failed(overturned: boolean): void;
+  };
 }
 
 /** The record under construction for one operation; see AuditManager.audited. */
@@ -116,7 +129,7 @@ export class AuditTransaction {
    * named by it, and so is every record that follows from the attempt.
    */
   commitId(): number {
-    if (this.fields.tx === undefined) this.describe({ tx: this.manager.nextTx() });
+    if (this.fields.tx === undefined) this.describe({ tx: this.manager.openTx() });
     return this.fields.tx!;
   }
 
@@ -134,8 +147,9 @@ export class AuditTransaction {
       this.state = 'committed';
       return result;
     }
-    if (options.kernelChange) this.commitId();
-    await this.manager.recordOutcome(this, 'success');
+    if (options.kernelChange || options.alongside) this.commitId();
+    if (options.alongside) await this.recordAlongside(options.alongside);
+    else await this.manager.recordOutcome(this, 'success');
     this.state = 'committed';
     if (!options.kernelChange) return apply();
     try {
@@ -144,6 +158,21 @@ export class AuditTransaction {
       const error = this.manager.publicError(e, this.op);
       this.state = 'overturned';
       await this.manager.recordOutcome(this, 'fail', error.reason).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async recordAlongside(alongside: NonNullable<CommitOptions['alongside']>): Promise<void> {
+    const [record, side] = await Promise.allSettled([this.manager.recordOutcome(this, 'success'), alongside.run()]);
+    if (record.status === 'rejected') {
+      alongside.refused();
+      throw record.reason;
+    }
+    if (side.status === 'rejected') {
+      const error = this.manager.publicError(side.reason, this.op);
+      this.state = 'overturned';
+      const overturned = await this.manager.recordOutcome(this, 'fail', error.reason).then(() => true, () => false);
+      alongside.failed(overturned);
       throw error;
     }
   }
@@ -204,6 +233,8 @@ export class AuditManager {
   readonly boot: string;
   private seq = 0;
   private txCounter = 0;
+  /** commit ids given to attempts whose audited() has not returned yet */
+  private readonly unsettled = new Set<number>();
   private enabled: boolean;
   private backends: readonly AuditBackend[];
   private readonly failing = new Set<AuditBackend>();
@@ -265,6 +296,20 @@ export class AuditManager {
     return ++this.txCounter;
   }
 
+  /** A new commit id for an attempt under way: counted as open until audited() is done with it. */
+  openTx(): number {
+    const tx = this.nextTx();
+    this.unsettled.add(tx);
+    return tx;
+  }
+
+  /** The lowest commit id of an attempt still under way, or the next one to be given (docs/commit.md). */
+  lowestOpenTx(): number {
+    let lowest = this.txCounter + 1;
+    for (const tx of this.unsettled) if (tx < lowest) lowest = tx;
+    return lowest;
+  }
+
   /**
    * Runs one attempted change. The caller is resolved first (a failed lookup
    * is a refusal); `fn` authorizes, validates, checks the state and calls
@@ -301,6 +346,9 @@ export class AuditManager {
       const error = this.publicError(e, op);
       if (!tx.settled) await this.recordOutcome(tx, 'fail', error.reason).catch(() => undefined);
       throw error;
+    } finally {
+      const id = tx.snapshot().tx;
+      if (id !== undefined) this.unsettled.delete(id);
     }
   }
 

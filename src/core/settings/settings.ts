@@ -1,6 +1,6 @@
 // Settings: the connection profiles and every operation on them (docs/api.md),
 // each changing one audited through the AuditManager and committed through
-// the ProfileStore.
+// the commit protocol (src/core/commit/, docs/commit.md).
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
@@ -22,6 +22,8 @@ import { withoutKeptSecrets } from './kept-secrets.js';
 import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
 import type { ProfileStore } from './profile-store.js';
+import { commitProfileChange, commitUnrecorded, type ProfileCommitContext } from '../commit/commit-change.js';
+import type { ProfileCommit } from '../commit/profile-commit.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
 import { validateSettings } from './validate.js';
 import { refuseUnapplied, unappliedProperty } from './applicable.js';
@@ -38,7 +40,10 @@ export interface SettingsEvents {
 }
 
 export interface SettingsOptions {
+  /** the profiles directory, as it is read */
   readonly store: ProfileStore;
+  /** how changes to it are made durable */
+  readonly commit: ProfileCommit;
   readonly audit: AuditManager;
   readonly auth: () => Authorizer;
   readonly log: DomainLogger;
@@ -67,6 +72,10 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   private get store(): ProfileStore {
     return this.options.store;
+  }
+
+  private get committing(): ProfileCommitContext {
+    return { audit: this.options.audit, commit: this.options.commit, log: this.options.log };
   }
 
   get profilesDir(): string {
@@ -146,7 +155,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
             try {
               result = await then(inserted);
             } catch (e) {
-              await this.takeOut(inserted);
+              await this.takeOut(inserted, tx.commitId());
               throw e;
             }
             return inserted;
@@ -195,11 +204,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /** Removes a profile whose attempt failed after it was put in place (its record is overturned). */
-  private async takeOut(conn: SettingsConnection): Promise<void> {
+  private async takeOut(conn: SettingsConnection, tx: number): Promise<void> {
     const fileName = conn.fileName;
     this.removeFromMemory(conn);
     if (fileName === null) return;
-    await this.store.removeDirect(fileName).catch((e: Error) => {
+    await commitUnrecorded(this.committing, { boot: this.audit.boot, tx, uuid: conn.uuid, remove: fileName }).catch((e: Error) => {
       this.options.log.err(`the profile ${this.store.dir}/${fileName} of a failed attempt could not be removed: ${e.message}`);
     });
   }
@@ -346,8 +355,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /**
-   * Commits a change to disk through the trail: prepared (temp + intent),
-   * recorded, applied. Without a trail the rename itself is the commit.
+   * Commits a change to disk (docs/commit.md): its write-ahead line and its
+   * record side by side, then the file put in place and the view changed.
    */
   private async persist<T>(
     tx: AuditTransaction,
@@ -362,34 +371,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     };
     for (const name of reserve) this.reservedNames.add(name);
     try {
-      if (!this.audit.hasCommitBackend) {
-        if (change.write !== undefined && change.content !== undefined) await this.store.writeDirect(change.write, change.content, change.remove);
-        else if (change.remove !== undefined) await this.store.removeDirect(change.remove);
-        return await tx.commit(applied, followUp?.options);
-      }
-      // An AddAndActivateConnection has its tx already: its activation's state file is named by it.
-      const txId = tx.commitId();
-      const pending = await this.store.prepare(
-        {
-          boot: this.audit.boot,
-          tx: txId,
-          uuid: tx.snapshot().uuid ?? '',
-          ...(change.write !== undefined ? { write: change.write } : {}),
-          ...(change.remove !== undefined ? { remove: change.remove } : {}),
-        },
-        change.content,
-      );
-      try {
-        return await tx.commit(async () => {
-          await this.store.apply(pending).catch((e: Error) => {
-            this.options.log.err(`change ${this.audit.boot}-${txId} is committed but could not be applied on disk (${e.message}); it is retried, and rolled forward at the next start if it has not landed by then`);
-          });
-          return applied();
-        }, followUp?.options);
-      } catch (e) {
-        if (!tx.committed) await this.store.abort(pending);
-        throw e;
-      }
+      return await commitProfileChange(this.committing, tx, { uuid: tx.snapshot().uuid ?? '', ...change }, applied, followUp?.options);
     } catch (e) {
       if (e instanceof NetauditError) throw e;
       throw new NetauditError('Failed', `The profile could not be written to ${this.store.dir}: ${(e as Error).message}.`, 'io-error');
@@ -440,6 +422,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    */
   async rescan(tx?: number): Promise<void> {
     await this.gate.reload(async () => {
+      // The daemon's own changes are made durable in their files first: a recovery never replays them over what is read now.
+      await this.options.commit.flush();
       const disk = await this.readDisk();
       const held = new Map<string, HeldProfile>();
       for (const conn of this.byNumber.values()) {
@@ -461,7 +445,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    * there but cannot be read now (its edit is no delete).
    */
   private leftAlone(conn: SettingsConnection): boolean {
-    if (conn.unsaved || conn.fileName === null || this.store.isUnapplied(conn.uuid)) return true;
+    if (conn.unsaved || conn.fileName === null || this.options.commit.isUnapplied(conn.uuid)) return true;
     return this.unreadable.files.has(conn.fileName) || this.unreadable.uuids.has(conn.uuid);
   }
 

@@ -138,7 +138,8 @@ function replay(steps: readonly Step[]): RecordedProfile {
 
 /**
  * The replay, fed records newest first. A `fail` record with a tx overturns
- * the `success` of the same start, tx, op and profile (docs/record-format.md):
+ * the `success` of the same start (or, written at a later start with
+ * cause=restart, of the start its args name), tx, op and profile (docs/record-format.md):
  * being newer, it is fed first, and the success is then passed over.
  */
 export class ProfileHistory {
@@ -153,7 +154,9 @@ export class ProfileHistory {
     const uuid = entry.uuid.toLowerCase();
     const key = `${entry.boot}:${entry.tx}:${entry.op}:${uuid}`;
     if (entry.result !== 'success') {
-      if (entry.tx !== undefined) this.overturned.add(key);
+      // An overturn written at a later start names the start of the record it overturns in args.
+      const boot = entry.cause === 'restart' && entry.origin === 'daemon' && entry.args !== undefined ? entry.args : entry.boot;
+      if (entry.tx !== undefined) this.overturned.add(`${boot}:${entry.tx}:${entry.op}:${uuid}`);
       return;
     }
     if (entry.tx !== undefined && this.overturned.has(key)) return;

@@ -1,38 +1,35 @@
-// FileJobs: the profiles directory's file operations, run on a worker
-// thread (file-worker.ts) in batches. Jobs that arrive while the worker is
-// busy go in its next batch, which writes all their files before one round
-// of fsyncs and one fsync of the directory: profile changes share their
-// fsyncs as trail records share theirs, and a batch costs one trip between
-// threads, which here costs more than the calls it replaces.
+// DiskJobs: the jobs of disk-worker.ts, sent in batches: jobs that arrive
+// while the worker is busy go in its next batch, so that concurrent changes
+// share one trip between threads.
 import { Worker } from 'node:worker_threads';
 
-export type FileJob =
-  /** new files, each written and fsynced, then the directory fsynced */
-  | { readonly kind: 'write'; readonly dir: string; readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }> }
-  /** renames then unlinks (a missing file is no error), then optionally the directory fsynced */
-  | { readonly kind: 'move'; readonly dir: string; readonly renames: ReadonlyArray<readonly [string, string]>; readonly unlinks: readonly string[]; readonly syncDir: boolean }
-  /** the directory fsynced, then unlinks */
-  | { readonly kind: 'sync-then-unlink'; readonly dir: string; readonly unlinks: readonly string[] };
+export type DiskJob =
+  /** text appended to a write-ahead segment and its data synced; on failure cut back */
+  | { readonly kind: 'append'; readonly dir: string; readonly name: string; readonly text: string }
+  /** files written whole under a temp name and renamed into place, then unlinks; nothing synced */
+  | { readonly kind: 'install'; readonly dir: string; readonly files: ReadonlyArray<{ readonly name: string; readonly content: string }>; readonly unlinks: readonly string[] }
+  /** a segment's descriptor closed, before the segment is removed */
+  | { readonly kind: 'close'; readonly dir: string; readonly name: string };
 
-export interface FileJobRequest {
+export interface DiskJobRequest {
   readonly id: number;
-  readonly job: FileJob;
+  readonly job: DiskJob;
 }
 
-export interface FileJobReply {
+export interface DiskJobReply {
   readonly id: number;
   readonly error: { readonly code: string; readonly message: string } | null;
 }
 
-export class FileJobs {
+export class DiskJobs {
   private worker: Worker | null = null;
   private nextId = 0;
   private busy = false;
-  private outbox: FileJobRequest[] = [];
+  private outbox: DiskJobRequest[] = [];
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
   /** Runs `job`; rejects with an Error whose `code` is the errno name of the call that failed. */
-  run(job: FileJob): Promise<void> {
+  run(job: DiskJob): Promise<void> {
     const id = ++this.nextId;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -54,9 +51,9 @@ export class FileJobs {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./file-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./disk-worker.js', import.meta.url));
     worker.unref();
-    worker.on('message', (replies: readonly FileJobReply[]) => {
+    worker.on('message', (replies: readonly DiskJobReply[]) => {
       for (const reply of replies) {
         const entry = this.pending.get(reply.id);
         if (!entry) continue;
@@ -75,7 +72,7 @@ export class FileJobs {
       this.busy = false;
     };
     worker.on('error', lost);
-    worker.on('exit', (code) => lost(new Error(`the file worker exited with code ${code}`)));
+    worker.on('exit', (code) => lost(new Error(`the profiles directory's worker exited with code ${code}`)));
     this.worker = worker;
     return worker;
   }
