@@ -2,10 +2,11 @@
 // commit protocol's critical path — write-ahead appends and installs —
 // with synchronous calls on a thread of its own, so that a batch costs the
 // event loop one trip between threads instead of one per call.
-import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import type { DiskJob, DiskJobReply, DiskJobRequest } from './disk-jobs.js';
+import { holdsProfile, type Unlink } from './profile-disk.js';
 
 /** The write-ahead segments open for appending: their descriptor and the bytes known whole on disk. */
 const segments = new Map<string, { fd: number; good: number; cutPending: boolean }>();
@@ -57,7 +58,7 @@ function append(path: string, text: string): void {
   }
 }
 
-function install(dir: string, files: ReadonlyArray<{ name: string; content: string }>, unlinks: readonly string[]): void {
+function install(dir: string, files: ReadonlyArray<{ name: string; content: string }>, unlinks: ReadonlyArray<Unlink>): void {
   for (const f of files) {
     const temp = join(dir, `.netauditd-install-${process.pid}-${++temps}.tmp`);
     const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -76,7 +77,13 @@ function install(dir: string, files: ReadonlyArray<{ name: string; content: stri
       throw e;
     }
   }
-  for (const name of unlinks) ignoreMissing(() => unlinkSync(join(dir, name)));
+  for (const { name, uuid } of unlinks) {
+    const path = join(dir, name);
+    ignoreMissing(() => {
+      // A file that now holds another profile (its name was taken meanwhile) is not this change's to remove.
+      if (uuid === '' || holdsProfile(readFileSync(path, 'utf8'), uuid)) unlinkSync(path);
+    });
+  }
 }
 
 function run(job: DiskJob): void {

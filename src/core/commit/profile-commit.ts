@@ -47,6 +47,17 @@ export interface Staged {
   readonly segment: Segment;
 }
 
+/** A committed change not on disk yet: retried until it lands or a newer one of its profile supersedes it. */
+interface Unapplied {
+  readonly staged: Staged;
+  timer: NodeJS.Timeout | null;
+  readonly attempts: number;
+  /** the files it takes away: its own remove, and those of the changes it superseded */
+  readonly removes: readonly string[];
+  /** older changes of the profile it replaced, settled once it lands */
+  readonly superseded: readonly Staged[];
+}
+
 export interface CommitLog {
   info(text: string): void;
   warn(text: string): void;
@@ -65,7 +76,7 @@ export interface ProfileCommitOptions {
   readonly checkpointLines?: number;
 }
 
-const SEGMENT = /^\.netauditd-wal-([0-9a-f]+)-(\d+)$/;
+const SEGMENT = /^\.netauditd-wal-([0-9A-Za-z]+)-(\d+)$/;
 /** Delays between attempts to apply a committed change whose install failed. */
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
 
@@ -86,9 +97,11 @@ export class ProfileCommit {
   private appending: Promise<void> | null = null;
   private checkpointing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  /** committed changes not on disk yet, by profile uuid, with their retry timer */
-  private readonly unapplied = new Map<string, { staged: Staged; timer: NodeJS.Timeout | null; attempts: number }>();
+  /** committed changes not on disk yet, by profile uuid */
+  private readonly unapplied = new Map<string, Unapplied>();
   private stopping = false;
+  /** segments whose creation failed, which may exist all the same */
+  private readonly orphans: string[] = [];
 
   constructor(private readonly options: ProfileCommitOptions) {
     this.disk = options.disk;
@@ -157,9 +170,16 @@ export class ProfileCommit {
     const done = [...this.stagedTxs].filter((t) => t >= from).sort((a, b) => a - b);
     for (const t of this.stagedTxs) if (t < from) this.stagedTxs.delete(t);
     const header: WalHeader = { wal: WAL_VERSION, boot: this.options.boot, from, done, n: this.nextN, created: Date.now() };
-    const name = segmentName(this.options.boot, this.nextN);
-    await this.disk.create(name, formatHeader(header));
-    this.nextN++;
+    const name = segmentName(this.options.boot, this.nextN++);
+    try {
+      await this.disk.create(name, formatHeader(header));
+    } catch (e) {
+      // A half-made segment would claim to cover changes logged in the current one: it must go
+      // before any older segment does (see runCheckpoint).
+      this.orphans.push(name);
+      await this.removeOrphans().catch(() => undefined);
+      throw e;
+    }
     return { name, header, lines: 0, open: 0, touched: new Set(), waiters: [] };
   }
 
@@ -229,18 +249,27 @@ export class ProfileCommit {
   async apply(staged: Staged): Promise<void> {
     const { change } = staged;
     const older = change.uuid === '' ? undefined : this.unapplied.get(change.uuid);
+    // A newer change that supersedes one not on disk yet also takes away what the older was to
+    // remove (a rename), and settles it only once it has landed: until then the older's line,
+    // with its remove, stays in the log for recovery.
+    const removes = [
+      ...(change.remove !== undefined && change.remove !== change.write ? [change.remove] : []),
+      ...(older?.removes.filter((r) => r !== change.write && r !== change.remove) ?? []),
+    ];
+    const superseded = older ? [...older.superseded, older.staged] : [];
     if (older) {
       if (older.timer) clearTimeout(older.timer);
       this.unapplied.delete(change.uuid);
-      this.settle(older.staged.segment);
     }
     try {
-      await this.install(change);
+      await this.install(change, removes);
     } catch (e) {
-      if (change.uuid !== '') this.retryLater(staged, 0);
+      if (change.uuid !== '') this.retryLater({ staged, timer: null, attempts: 0, removes, superseded });
+      else for (const s of superseded) this.settle(s.segment);
       throw e;
     }
     this.settle(staged.segment);
+    for (const s of superseded) this.settle(s.segment);
   }
 
   /**
@@ -252,17 +281,16 @@ export class ProfileCommit {
     this.settle(staged.segment);
   }
 
-  private install(change: ProfileChange): Promise<void> {
+  private install(change: ProfileChange, removes: readonly string[]): Promise<void> {
     const files = change.write !== undefined && change.content !== undefined ? [{ name: change.write, content: change.content }] : [];
-    const unlinks = change.remove !== undefined && change.remove !== change.write ? [change.remove] : [];
-    return this.disk.install(files, unlinks);
+    return this.disk.install(files, removes.map((name) => ({ name, uuid: change.uuid })));
   }
 
-  private retryLater(staged: Staged, attempts: number): void {
-    const delay = RETRY_MS[Math.min(attempts, RETRY_MS.length - 1)]!;
-    const timer = setTimeout(() => void this.retry(staged.change.uuid), delay);
-    timer.unref();
-    this.unapplied.set(staged.change.uuid, { staged, timer, attempts });
+  private retryLater(entry: Unapplied): void {
+    const delay = RETRY_MS[Math.min(entry.attempts, RETRY_MS.length - 1)]!;
+    entry.timer = setTimeout(() => void this.retry(entry.staged.change.uuid), delay);
+    entry.timer.unref();
+    this.unapplied.set(entry.staged.change.uuid, entry);
   }
 
   private async retry(uuid: string): Promise<void> {
@@ -272,17 +300,18 @@ export class ProfileCommit {
     const { change } = entry.staged;
     const what = `committed change ${change.boot}-${change.tx} (${change.write ?? change.remove ?? ''})`;
     try {
-      await this.install(change);
+      await this.install(change, entry.removes);
     } catch (e) {
       if (this.unapplied.get(uuid) !== entry) return;
       this.log.warn(`${what} still cannot be applied on disk (${(e as Error).message}); trying again`);
-      this.retryLater(entry.staged, entry.attempts + 1);
+      this.retryLater({ ...entry, attempts: entry.attempts + 1 });
       return;
     }
     if (this.unapplied.get(uuid) !== entry) return;
     this.unapplied.delete(uuid);
     this.log.info(`${what} is now on disk`);
     this.settle(entry.staged.segment);
+    for (const s of entry.superseded) this.settle(s.segment);
   }
 
   /** True while a committed change of the profile `uuid` waits to land on disk. */
@@ -343,11 +372,20 @@ export class ProfileCommit {
         this.log.warn(`could not begin a new write-ahead segment in ${this.disk.dir} (${(e as Error).message}); the current one goes on`);
       }
     }
+    try {
+      await this.removeOrphans();
+    } catch (e) {
+      this.log.warn(`could not remove the half-made write-ahead segment ${this.orphans[0]} (${(e as Error).message}); the older segments are kept until it is gone`);
+      this.schedule();
+      return;
+    }
     while (this.retired.length > 0) {
       const oldest = this.retired[0]!;
       if (oldest.open > 0) {
-        if (mode !== 'wait') break; // a committed change not on disk yet: its line stays for later
+        // A committed change not on disk yet: its line stays for later (or for the next start).
+        if (mode !== 'wait' || this.stopping) break;
         await new Promise<void>((resolve) => oldest.waiters.push(resolve));
+        continue;
       }
       try {
         await this.disk.sync([...oldest.touched]);
@@ -359,6 +397,12 @@ export class ProfileCommit {
       }
       this.retired.shift();
     }
+  }
+
+  private async removeOrphans(): Promise<void> {
+    if (this.orphans.length === 0) return;
+    await this.disk.remove(this.orphans);
+    this.orphans.length = 0;
   }
 
   /**
@@ -379,6 +423,8 @@ export class ProfileCommit {
   async close(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
+    // A checkpoint waiting for a change that will not land now gives up, leaving its segment.
+    for (const segment of this.retired) for (const w of segment.waiters.splice(0)) w();
     for (const entry of this.unapplied.values()) if (entry.timer) clearTimeout(entry.timer);
     while (this.appending) await this.appending;
     while (this.checkpointing) await this.checkpointing;

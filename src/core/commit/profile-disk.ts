@@ -3,6 +3,19 @@
 // The daemon's is WorkerDisk (worker-disk.ts); the protocol's tests use a
 // model of a file system that loses what was not synced.
 
+/** A file to take away, only while it holds the profile `uuid` ('' for any). */
+export interface Unlink {
+  readonly name: string;
+  readonly uuid: string;
+}
+
+/** True when keyfile `text` names the profile `uuid` in a uuid= line. */
+export function holdsProfile(text: string, uuid: string): boolean {
+  if (uuid === '') return true;
+  const wanted = uuid.toLowerCase();
+  return text.split('\n').some((line) => line.startsWith('uuid=') && line.slice(5).trim().toLowerCase() === wanted);
+}
+
 export interface ProfileDisk {
   /** the profiles directory */
   readonly dir: string;
@@ -16,9 +29,10 @@ export interface ProfileDisk {
   /**
    * Makes changes visible, nothing synced: each file written whole under a
    * temporary name and renamed over `name`, then each of `unlinks` removed
-   * (a missing one is no error).
+   * if it still holds the profile `uuid` ('' for any); a missing one is no
+   * error, and one that now holds another profile is left alone.
    */
-  install(files: ReadonlyArray<{ readonly name: string; readonly content: string }>, unlinks: readonly string[]): Promise<void>;
+  install(files: ReadonlyArray<{ readonly name: string; readonly content: string }>, unlinks: ReadonlyArray<Unlink>): Promise<void>;
   /** Syncs each named file that exists, then the directory: what `install` did to them is durable. */
   sync(names: readonly string[]): Promise<void>;
   /** Creates segment `name` holding `text`, durable with its directory entry, before it resolves. */

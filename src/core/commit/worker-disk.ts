@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskJobs } from './disk-jobs.js';
-import type { ProfileDisk } from './profile-disk.js';
+import type { ProfileDisk, Unlink } from './profile-disk.js';
 
 async function syncPath(path: string, flags: number): Promise<void> {
   const handle = await open(path, flags);
@@ -30,7 +30,7 @@ export class WorkerDisk implements ProfileDisk {
     return this.jobs.run({ kind: 'append', dir: this.dir, name, text });
   }
 
-  install(files: ReadonlyArray<{ readonly name: string; readonly content: string }>, unlinks: readonly string[]): Promise<void> {
+  install(files: ReadonlyArray<{ readonly name: string; readonly content: string }>, unlinks: ReadonlyArray<Unlink>): Promise<void> {
     return this.jobs.run({ kind: 'install', dir: this.dir, files, unlinks });
   }
 
