@@ -112,9 +112,9 @@ export interface AuditRecord {
    */
   readonly actor?: AuditActor;
   /**
-   * Trail only: the commit id of a profile change. The change's intent file
-   * in the profiles directory names it, so recovery at start can tell a
-   * committed change (roll forward) from an uncommitted one (roll back).
+   * Trail only: the commit id of a change. A profile change's line in the
+   * write-ahead log names it (docs/commit.md), so recovery at start can tell
+   * a committed change (replayed) from an uncommitted one (passed over).
    */
   readonly tx?: number;
 }
