@@ -1,7 +1,8 @@
-// Recovery at start (docs/record-format.md): the files a crash leaves behind, written by
+// Recovery at start (docs/commit.md): the files a crash leaves behind, written by
 // hand while the daemon is stopped. A change whose success record is in the
-// trail is rolled forward, any other is rolled back; a torn last trail line is
-// cut; a last record that does not match its hash stops the daemon.
+// trail is rolled forward, any other is rolled back; a recorded change whose
+// write-ahead line never became durable is overturned; a torn last trail line
+// is cut; a last record that does not match its hash stops the daemon.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { runDaemonOnce } from '../helpers/daemon.js';
 import { CONNECTION_IFACE, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
 import { dayFiles, sha256, TRAIL_KEYS, verifiedChain, ZERO_HASH } from '../helpers/trail.js';
 import { useDaemon } from '../helpers/use-daemon.js';
+import { formatEntry, formatHeader, WAL_VERSION, type WalEntry } from '../../src/core/commit/wal-format.js';
 
 // A short trail dir keeps the day file's name whole in the messages checked here.
 const harness = useDaemon({ shortAuditDir: true });
@@ -307,5 +309,66 @@ describe('the trail at start', () => {
     await writeFile(file, original);
     await start();
     expect((await verifiedChain(harness.daemon.auditDir)).at(-1)).toMatchObject({ name: 'tampered', result: 'success' });
+  });
+});
+
+describe('the write-ahead log a crash leaves (docs/commit.md)', () => {
+  /** Leaves a crashed run's segment: its header, then each line whole (or the last one torn). */
+  async function leaveSegment(boot: string, entries: readonly WalEntry[], torn = false): Promise<string> {
+    const name = `.netauditd-wal-${boot}-1`;
+    let text = formatHeader({ wal: WAL_VERSION, boot, from: 1, done: [], n: 1, created: Date.now() });
+    for (const e of entries) text += formatEntry(e);
+    if (torn) text = text.slice(0, -7);
+    await writeFile(join(harness.daemon.profilesDir, name), text, { mode: 0o600 });
+    return name;
+  }
+
+  it('replays a logged change whose record is in the trail, passes over one without, and removes the segment', async () => {
+    await stop();
+    const run = crashedRun();
+    const [kept, unrecorded] = [randomUUID(), randomUUID()];
+    const [tx1, tx2] = [run.tx(), run.tx()];
+    const segment = await leaveSegment(run.boot, [
+      { boot: run.boot, tx: tx1, uuid: kept, write: 'logged.nmconnection', content: keyfile('logged', kept), recorded: true },
+      { boot: run.boot, tx: tx2, uuid: unrecorded, write: 'never-recorded.nmconnection', content: keyfile('never-recorded', unrecorded), recorded: true },
+    ]);
+    await appendRecord({ boot: run.boot, seq: 1, op: 'connection-add', origin: 'caller', uuid: kept, name: 'logged', result: 'success', tx: tx1 });
+
+    const log = await start();
+    expect(await readFile(join(harness.daemon.profilesDir, 'logged.nmconnection'), 'utf8')).toBe(keyfile('logged', kept));
+    expect((await stat(join(harness.daemon.profilesDir, 'logged.nmconnection'))).mode & 0o777).toBe(0o600);
+    await expect(stat(join(harness.daemon.profilesDir, 'never-recorded.nmconnection'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(harness.daemon.profilesDir)).not.toContain(segment);
+    expect(log()).toContain('write-ahead log: 1 committed change(s) put on disk again, 1 never committed passed over');
+    expect(await idOf(kept)).toBe('logged');
+    expect(await idOf(unrecorded)).toBeNull();
+  });
+
+  it('overturns a recorded change whose line never became durable: a fail record, cause=restart, reason interrupted, once', async () => {
+    await stop();
+    const run = crashedRun();
+    const uuid = randomUUID();
+    const [tx1, tx2] = [run.tx(), run.tx()];
+    await leaveSegment(run.boot, [
+      { boot: run.boot, tx: tx1, uuid, write: 'torn-line.nmconnection', content: keyfile('torn-line', uuid), recorded: true },
+    ], true);
+    await appendRecord({ boot: run.boot, seq: 1, op: 'connection-add', origin: 'caller', uuid, name: 'torn-line', result: 'success', tx: tx1 });
+    // A second change whose line is in no segment at all.
+    await appendRecord({ boot: run.boot, seq: 2, op: 'connection-delete', origin: 'caller', uuid, name: 'torn-line', result: 'success', tx: tx2 });
+
+    const log = await start();
+    const chain = await verifiedChain(harness.daemon.auditDir);
+    const overturns = chain.filter((e) => e.cause === 'restart' && e.args === run.boot);
+    expect(overturns.map((e) => [e.op, e.tx, e.result, e.reason, e.origin])).toEqual([
+      ['connection-add', tx1, 'fail', 'interrupted', 'daemon'],
+      ['connection-delete', tx2, 'fail', 'interrupted', 'daemon'],
+    ]);
+    expect(log()).toContain(`overturning change ${run.boot}-${tx1} (connection-add torn-line)`);
+    await expect(stat(join(harness.daemon.profilesDir, 'torn-line.nmconnection'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await idOf(uuid)).toBeNull();
+    // The next start finds nothing left to do.
+    await stop();
+    await start();
+    expect((await verifiedChain(harness.daemon.auditDir)).filter((e) => e.cause === 'restart' && e.args === run.boot)).toHaveLength(2);
   });
 });
