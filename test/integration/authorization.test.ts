@@ -46,10 +46,15 @@ async function uuidOf(path: string): Promise<string> {
   return (unwrap(settings) as { connection: { uuid: string } }).connection.uuid;
 }
 
-/** What a refused call must leave unchanged: the profile files, the logging state, the stored secret. */
+/**
+ * What a refused call must leave unchanged: the profile files (not the write-ahead log, which the
+ * daemon's background checkpoint empties on its own), the logging state, the stored secret.
+ */
 async function state(): Promise<unknown> {
   const files: Record<string, string> = {};
-  for (const name of (await readdir(harness.daemon.profilesDir)).sort()) files[name] = await readFile(join(harness.daemon.profilesDir, name), 'utf8');
+  for (const name of (await readdir(harness.daemon.profilesDir)).sort()) {
+    if (!name.startsWith('.netauditd-wal-')) files[name] = await readFile(join(harness.daemon.profilesDir, name), 'utf8');
+  }
   const [secrets] = await harness.client.call(wifiPath, CONNECTION_IFACE, 'GetSecrets', 's', ['802-11-wireless-security']);
   const [connections] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ListConnections');
   return {
