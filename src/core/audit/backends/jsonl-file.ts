@@ -31,7 +31,9 @@ interface DayFile {
   cutPending: boolean;
 }
 
-const APPEND = constants.O_WRONLY | constants.O_APPEND;
+// O_DSYNC: each write returns once its data (and the size that reaches it) is on disk, as a write
+// then an fdatasync would, in one call: one trip to the thread pool per batch instead of two.
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_DSYNC;
 
 async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -177,7 +179,6 @@ export class JsonlFileBackend implements AuditBackend {
     const file = await this.dayFile(name);
     const handle = file.handle!;
     await writeAll(handle, bytes);
-    await handle.datasync();
     file.goodSize! += bytes.length;
   }
 

@@ -2,6 +2,7 @@
 // chain across days and restarts, group commit, crash recovery, and a disk
 // that really fills up.
 import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,26 +156,29 @@ describe('JsonlFileBackend', () => {
   });
 
   it('chains in the order of write() calls and groups concurrent writes into few syncs', async () => {
-    const datasync = vi.spyOn(fileHandleProto, 'datasync');
+    const synced = vi.spyOn(fileHandleProto, 'write');
     const trail = await openTrail();
     await Promise.all(Array.from({ length: 100 }, (_, i) => trail.write(record(i + 1))));
     await trail.close();
-    // The first write starts a sync alone; the other 99 arrive during it and share the next.
-    expect(datasync).toHaveBeenCalledTimes(2);
+    // Each write to the O_DSYNC file is a sync: the first starts alone, the other 99 arrive during it and share the next.
+    expect(synced).toHaveBeenCalledTimes(2);
     expect((await readChain()).map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
-  it('resolves a write only once its line has been synced', async () => {
+  it('resolves a write only once its line has been synced: written to a file opened O_DSYNC', async () => {
     const events: string[] = [];
-    const realDatasync = fileHandleProto.datasync;
-    vi.spyOn(fileHandleProto, 'datasync').mockImplementation(async function (this: FileHandle) {
-      await realDatasync.call(this);
-      events.push('synced');
-    });
+    const realWrite = fileHandleProto.write;
+    vi.spyOn(fileHandleProto, 'write').mockImplementation(async function (this: FileHandle, ...args: unknown[]) {
+      // The kernel's view of the descriptor: its open flags, in octal.
+      const flags = parseInt(/^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${this.fd}`, 'utf8'))![1]!, 8);
+      const result = await (realWrite as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      events.push((flags & constants.O_DSYNC) === constants.O_DSYNC ? 'written and synced' : 'written, not synced');
+      return result;
+    } as never);
     const trail = await openTrail();
     await trail.write(record(1)).then(() => events.push('resolved'));
     await trail.close();
-    expect(events).toEqual(['synced', 'resolved']);
+    expect(events).toEqual(['written and synced', 'resolved']);
   });
 
   it('syncs the directory each time it creates a day file, and only then', async () => {
@@ -243,8 +247,8 @@ describe('JsonlFileBackend', () => {
     const path = join(dir, 'audit-2026-11-20.jsonl');
     const before = await readFile(path, 'utf8');
 
-    vi.spyOn(fileHandleProto, 'datasync').mockImplementationOnce(async () => {
-      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    vi.spyOn(fileHandleProto, 'write').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
     });
     const failed = [trail.write(record(2)), trail.write(record(3)), trail.write(record(4))];
     const errors = await Promise.all(failed.map(rejection));
@@ -252,7 +256,7 @@ describe('JsonlFileBackend', () => {
       expect(error.code).toBe('Failed');
       expect(error.reason).toBe('audit-trail-unavailable');
       expect(error.message).toBe(
-        `audit trail file ${JSON.stringify(path)} cannot be written: EIO: i/o error, fdatasync; the change is refused (free space or repair the file system; the next change retries)`,
+        `audit trail file ${JSON.stringify(path)} cannot be written: EIO: i/o error, write; the change is refused (free space or repair the file system; the next change retries)`,
       );
     }
     expect(trail.lastHash).toBe(good);
