@@ -54,7 +54,7 @@ function connect(address: string): Promise<dbus.MessageBus> {
  * dbus-next's own writer checks that the stream is writable and, on a stream that passes
  * unix fds, writes { data, fds }: both are kept by leaving those cases to it.
  */
-function marshalFast(connection: { stream: import('node:net').Socket & { supportsUnixFd?: boolean }; message: (msg: unknown) => void }): void {
+export function marshalFast(connection: { stream: import('node:net').Socket & { supportsUnixFd?: boolean }; message: (msg: unknown) => void }): void {
   const send = connection.message.bind(connection);
   connection.message = (msg: unknown) => {
     const { stream } = connection;
@@ -68,7 +68,7 @@ function marshalFast(connection: { stream: import('node:net').Socket & { support
  * dbus-next writes each message with its own write(2); a reply, its signals
  * and the calls of one turn of the event loop now leave in one write.
  */
-function coalesceWrites(connection: { stream: import('node:net').Socket; message: (msg: unknown) => void }): void {
+export function coalesceWrites(connection: { stream: import('node:net').Socket; message: (msg: unknown) => void }): void {
   const send = connection.message.bind(connection);
   let corked = false;
   connection.message = (msg: unknown) => {
@@ -85,7 +85,7 @@ function coalesceWrites(connection: { stream: import('node:net').Socket; message
 }
 
 /** dbus-next's connection under its MessageBus (not part of its API). */
-type LibConnection = { stream: import('node:net').Socket; message: (msg: unknown) => void; emit: (event: 'message', msg: unknown) => boolean };
+export type LibConnection = { stream: import('node:net').Socket; message: (msg: unknown) => void; emit: (event: 'message', msg: unknown) => boolean };
 
 // dbus-next's own reader of header fields (it has no public one).
 const dbusNextLib = createRequire(import.meta.url);
@@ -118,7 +118,7 @@ function headerOf(fixed: Buffer, rest: Buffer): Record<string, unknown> {
  * records it when it calls a changing method), and reading goes on
  * (dbus-next had consumed it).
  */
-function surviveUnreadableMessages(connection: LibConnection, log: DomainLogger): void {
+export function surviveUnreadableMessages(connection: LibConnection, log: DomainLogger): void {
   const { stream } = connection;
   const recent: Buffer[] = [];
   let reads = 0;
