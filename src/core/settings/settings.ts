@@ -82,8 +82,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return this.store.dir;
   }
 
-  list(): SettingsConnection[] {
-    return [...this.byNumber.values()];
+  /** Every profile, or only the one of `uuid` (none when it has gone). */
+  list(uuid?: string): SettingsConnection[] {
+    if (uuid === undefined) return [...this.byNumber.values()];
+    const conn = this.byUuid.get(uuid.toLowerCase());
+    return conn ? [conn] : [];
   }
 
   byObjectNumber(number: number): SettingsConnection | undefined {
