@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // netauditd: command line, signals, start and stop.
+// First, so that NETAUDITD_LOOP_STATS measures the event loop from the start (src/loop-stats.ts).
+import './loop-stats.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE } from './config/config.js';
