@@ -43,7 +43,10 @@ export interface CompareOptions {
   /** idle wait after the load before RSS is read again */
   readonly idleMs: number;
   readonly activationWarmup: number;
+  /** measured ethernet cycles (activate, deactivate) */
   readonly activationCycles: number;
+  /** measured bridge cycles: fewer, as NetworkManager takes about 2 s to call a bridge without ports activated */
+  readonly bridgeCycles: number;
   /** netauditd's [main] auth; polkitd runs on the bus either way */
   readonly auth: 'polkit' | 'root-only';
 }
@@ -473,12 +476,12 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
       return states.wait(path, 4, 30_000);
     };
 
-    const cycleKind = async (conn: string, dev: string, bridge: boolean): Promise<{ up: number[]; down: number[]; downState: number[]; deleted: boolean }> => {
+    const cycleKind = async (conn: string, dev: string, bridge: boolean, cycles: number): Promise<{ up: number[]; down: number[]; downState: number[]; deleted: boolean }> => {
       const up: number[] = [];
       const down: number[] = [];
       const downState: number[] = [];
       let deleted = true;
-      for (let i = 0; i < o.activationWarmup + o.activationCycles; i++) {
+      for (let i = 0; i < o.activationWarmup + cycles; i++) {
         const t0 = performance.now();
         const [active] = (await call(f.manager, f.managerIface, 'ActivateConnection', 'ooo', [conn, dev, '/'])) as [string];
         const upAt = await activated(active, performance.now());
@@ -507,8 +510,8 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
       }
       return { up, down, downState, deleted };
     };
-    const e = await cycleKind(eth, device, false);
-    const b = await cycleKind(br, '/', true);
+    const e = await cycleKind(eth, device, false, o.activationCycles);
+    const b = await cycleKind(br, '/', true, o.bridgeCycles);
     if (!b.deleted) notes.push(`${f.label} did not delete the bridge link br-bench it created when the bridge profile was deactivated (waited 3 s); the bench deleted it`);
     return {
       values: {
@@ -641,7 +644,9 @@ async function round(r: number, o: CompareOptions, paths: BenchPaths, bus: TestB
       try {
         v['startN.name'] = d.nameMs;
         v['startN.list'] = d.listMs;
-        if (d.listMs === null) {
+        if (d.nameMs === null) {
+          notes.add(`${f.label}: did not own its bus name within ${o.listTimeoutMs / 1000} s of its start with ${o.manyProfiles} profiles (round ${r + 1})`);
+        } else if (d.listMs === null) {
           notes.add(`${f.label}: the first ListConnections did not list all ${o.manyProfiles} profiles within the timeout of ${o.listTimeoutMs / 1000} s (round ${r + 1}: ${d.listed} listed by then)`);
         }
         if (d.startupLoop?.startup) {
@@ -759,7 +764,8 @@ export async function compare(o: CompareOptions, progress: (s: string) => void):
     `netauditd vs NetworkManager, side by side: ${nproc} CPUs, kernel ${kernel}, node ${process.version}, NetworkManager ${nmVersion}${nmVersion === '1.42.4' ? '' : ' (the anchor is meant to be 1.42.4)'}`,
     `${o.rounds} round${o.rounds === 1 ? '' : 's'}, daemons alternating; one private dbus-daemon and one polkitd for both (netauditd auth=${o.auth}); callers are root; ` +
       `${o.serial} calls one at a time (python3-dbus), ${o.parallel} per phase with ${IN_FLIGHT} in flight on one dbus-next connection; ` +
-      `audit on = netauditd [logging] audit=yes, backends libaudit,journal,log,file / NetworkManager [logging] audit=true`,
+      `audit on = netauditd [logging] audit=yes, backends libaudit,journal,log,file / NetworkManager [logging] audit=true; ` +
+      `activation: ${o.activationCycles} ethernet and ${o.bridgeCycles} bridge cycles per round after ${o.activationWarmup} warm-up, each to State=2 (activated) and back to State=4 (deactivated), a bridge to its link deleted`,
     'each cell: median [min..max] over the rounds; ratio = netauditd / NetworkManager (medians); CPU = utime+stime of the daemon, dbus-daemon, journald, auditd, kauditd and polkitd',
     '',
   );
@@ -776,7 +782,7 @@ export async function compare(o: CompareOptions, progress: (s: string) => void):
   lines.push(`${''.padEnd(labelW)}${'NetworkManager'.padEnd(nmW)}| ${'netauditd'.padEnd(naW)}| ratio`);
   for (const c of cells) lines.push(`${c.label.padEnd(labelW)}${c.nmCell.padEnd(nmW)}| ${c.naCell.padEnd(naW)}| ${c.ratio}`);
   lines.push(`${'reference: bare node -e "setInterval(()=>{},1000)" RSS (MiB)'.padEnd(labelW)}${formatSpread(bare, 'MiB')}`);
-  const timeouts = defs.filter((d) => d.key.endsWith('.list')).flatMap((d) =>
+  const timeouts = defs.filter((d) => d.key.endsWith('.list') || d.key.endsWith('.name')).flatMap((d) =>
     (['nm', 'netauditd'] as const).map((who) => ({ who, n: rounds.filter((r) => r[who][d.key] === null).length, label: d.label })).filter((x) => x.n > 0));
   for (const x of timeouts) lines.push(`  ${x.who === 'nm' ? 'NetworkManager' : 'netauditd'}: "${x.label}" timed out after ${o.listTimeoutMs / 1000} s in ${x.n} of ${o.rounds} rounds (left out of the cell)`);
   lines.push('', 'TARGETS (netauditd; reported, not asserted)');

@@ -89,8 +89,8 @@ export interface RunningDaemon {
   readonly flavor: Flavor;
   readonly pid: number;
   readonly netns: string;
-  /** marker → NameOwnerChanged giving the daemon the name, ms */
-  readonly nameMs: number;
+  /** marker → NameOwnerChanged giving the daemon the name, ms; null when it took longer than listTimeoutMs */
+  readonly nameMs: number | null;
   /** marker → first ListConnections reply listing every profile written before the start; null on timeout */
   readonly listMs: number | null;
   /** profiles the last ListConnections listed (NetworkManager adds its own "lo") */
@@ -325,15 +325,15 @@ export async function startFlavor(flavor: Flavor, paths: BenchPaths, options: St
     died.catch(() => undefined);
     const marker = markerAt !== null ? Promise.resolve() : new Promise<void>((resolve) => { markerSeen = resolve; });
     await withTimeout(Promise.race([marker, died]), 30_000, `${flavor.label} to be exec'd`);
-    const ownedAt = await withTimeout(Promise.race([name.owned(), died]), 60_000, `${flavor.label} to own ${flavor.service}`);
-    const nameMs = ownedAt - markerAt!;
+    const ownedAt = await Promise.race([name.owned(), died, sleep(options.listTimeoutMs).then(() => null)]);
+    const nameMs = ownedAt === null ? null : ownedAt - markerAt!;
     // The first SIGUSR2: netauditd's start-up up to its name (src/loop-stats.ts).
-    const startupLoop = await loopStats();
+    const startupLoop = ownedAt === null ? null : await loopStats();
     const want = options.profiles;
     let listed = 0;
     let listMs: number | null = null;
     const deadline = markerAt! + options.listTimeoutMs;
-    while (performance.now() < deadline) {
+    while (ownedAt !== null && performance.now() < deadline) {
       if (exited !== undefined) throw new Error(`${flavor.label} exited with ${exited} during its start`);
       try {
         const [paths] = (await watcher.call(flavor.settings, flavor.settingsIface, 'ListConnections', '', [], {
@@ -350,6 +350,7 @@ export async function startFlavor(flavor: Flavor, paths: BenchPaths, options: St
       }
       await new Promise((r) => setTimeout(r, 2));
     }
+    if (ownedAt === null) return { flavor, pid, netns, nameMs, listMs, listed, startupLoop, loopStats, stop, output };
     // Only one daemon runs on the bench's bus at a time: the name must be this process's.
     const [owner] = (await watcher.callBus('GetNameOwner', 's', [flavor.service])) as [string];
     const [ownerPid] = (await watcher.callBus('GetConnectionUnixProcessID', 's', [owner])) as [number];
@@ -363,6 +364,8 @@ export async function startFlavor(flavor: Flavor, paths: BenchPaths, options: St
     watcher.close();
   }
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => { setTimeout(r, ms).unref(); });
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
