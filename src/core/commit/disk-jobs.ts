@@ -1,16 +1,16 @@
-// DiskJobs: the jobs of disk-worker.ts, sent in batches: jobs that arrive
-// while the worker is busy go in its next batch, so that concurrent changes
-// share one trip between threads.
+// DiskJobs: the installs of disk-worker.ts, sent in batches: jobs that
+// arrive while the worker is busy go in its next batch, so that concurrent
+// changes share one trip between threads.
 import { Worker } from 'node:worker_threads';
 import type { Unlink } from './profile-disk.js';
 
-export type DiskJob =
-  /** text appended to a write-ahead segment and its data synced; on failure cut back */
-  | { readonly kind: 'append'; readonly dir: string; readonly name: string; readonly text: string }
-  /** files written whole under a temp name and renamed into place, then unlinks; nothing synced */
-  | { readonly kind: 'install'; readonly dir: string; readonly files: ReadonlyArray<{ readonly name: string; readonly content: string }>; readonly unlinks: ReadonlyArray<Unlink> }
-  /** a segment's descriptor closed, before the segment is removed */
-  | { readonly kind: 'close'; readonly dir: string; readonly name: string };
+/** Files written whole under a temp name and renamed into place, then unlinks; nothing synced. */
+export interface DiskJob {
+  readonly kind: 'install';
+  readonly dir: string;
+  readonly files: ReadonlyArray<{ readonly name: string; readonly content: string }>;
+  readonly unlinks: ReadonlyArray<Unlink>;
+}
 
 export interface DiskJobRequest {
   readonly id: number;
