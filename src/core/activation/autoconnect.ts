@@ -8,7 +8,8 @@ import type { DeviceList } from '../devices/device-list.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import { refuseHeld } from '../settings/stored-profile.js';
 import type { ActiveConnection } from './active-connection.js';
-import { planActivation, type ActivationPlan } from './plan.js';
+import { getString } from '../settings/value.js';
+import { isSoftware, planActivation, type ActivationPlan } from './plan.js';
 import { PARENT_BY_MAC } from './target.js';
 
 export interface AutoconnectCandidate {
@@ -30,6 +31,11 @@ export function autoconnectCandidates(
     if (uuid !== undefined && conn.uuid !== uuid) continue;
     if (conn.settings.get('connection')?.get('autoconnect')?.value === false) continue;
     if (actives.some((a) => a.uuid === conn.uuid)) continue;
+    // A profile that names no interface, or a link that is not there and that it would not create,
+    // is passed over before it is planned: planning a profile it cannot activate builds an error.
+    const ifname = getString(conn.settings, 'connection', 'interface-name');
+    if (ifname === undefined) continue;
+    if (!devices.byName(ifname) && !isSoftware(getString(conn.settings, 'connection', 'type') ?? '')) continue;
     let plan: ActivationPlan;
     try {
       refuseHeld(conn.id, conn.holds);

@@ -68,6 +68,11 @@ export interface ActivationPlan {
 
 const SOFTWARE: ReadonlySet<string> = new Set(['bridge', 'veth', 'macvlan', 'vxlan', 'dummy', 'vlan']);
 
+/** True for a profile type whose activation creates its link. */
+export function isSoftware(type: string): boolean {
+  return SOFTWARE.has(type);
+}
+
 /**
  * NetworkManager's default route metric per device type (nm_device_get_route_metric_default),
  * used for the default route and for routes that name no metric.
