@@ -33,6 +33,10 @@ export function tryLockExclusive(fd: number): { ok: true } | { ok: false; errno:
  * daemon has already closed and flushed what matters when it calls this.
  */
 export function exitNow(code: number): never {
+  // Started with node's --cpu-prof or --heap-prof (to find where time or memory goes): those
+  // write their file in node's exit handling, which _exit skips. Then node's exit it is, with
+  // the risk the comment above names.
+  if (process.execArgv.some((a) => a.startsWith('--cpu-prof') || a.startsWith('--heap-prof'))) process.exit(code);
   exitFn ??= lib().func('void _exit(int status)') as (code: number) => void;
   exitFn(code);
   throw new Error('_exit returned');
