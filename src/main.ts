@@ -1,116 +1,42 @@
 #!/usr/bin/env node
-// netauditd: command line, signals, start and stop.
+// netauditd's entry point. It runs the daemon (netauditd.ts) from the one
+// file the build bundles it into, dist/netauditd.cjs, compiled with the V8
+// code cache the build made of it: loading the hundred-odd modules one by
+// one costs three times as long, and a daemon is waited for until it owns
+// its bus name. Without a bundle, or with one older than the modules (tsc
+// run again after the build), it imports the modules.
 // First, so that NETAUDITD_LOOP_STATS measures the event loop from the start (src/loop-stats.ts).
 import './loop-stats.js';
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG_FILE } from './config/config.js';
-import { Daemon } from './daemon.js';
-import { exitNow, forbidCoreDumps } from './native/libc.js';
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
-const USAGE = `Usage: netauditd [OPTION]...
-Manage network configuration over D-Bus and audit every change to it.
+const BUNDLE = fileURLToPath(new URL('./netauditd.cjs', import.meta.url));
+const MODULES = fileURLToPath(new URL('./netauditd.js', import.meta.url));
 
-  --config FILE         main configuration file (default ${DEFAULT_CONFIG_FILE});
-                        FILE's directory may hold conf.d/*.conf
-  --bus-address ADDRESS D-Bus address of the system bus to use (default:
-                        $DBUS_SYSTEM_BUS_ADDRESS, else the system bus)
-  --log-file FILE       append the daemon's log to FILE instead of standard error
-  -h, --help            show this help and exit
-  -V, --version         show the version and exit
-
-Signals: SIGHUP reloads the configuration and the profiles; SIGTERM and
-SIGINT stop the daemon. Exit status: 0 after a clean stop, 1 when it cannot
-start or loses the bus, 2 for a wrong command line.
-`;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+function bundleIsCurrent(): boolean {
+  try {
+    return statSync(BUNDLE).mtimeMs >= statSync(MODULES).mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
-async function main(): Promise<number> {
-  // Every profile change waits on a few fsyncs, each holding one of libuv's
-  // thread-pool threads; with the default four, sixteen callers queue behind
-  // each other's fsyncs. Set before the pool is first used.
-  process.env.UV_THREADPOOL_SIZE ??= '16';
-  // The profiles' secrets live in this process's memory: no core dump may carry them.
-  const dumps = forbidCoreDumps();
-  if (!dumps.ok) process.stderr.write(`netauditd: warning: cannot turn core dumps off (prctl errno ${dumps.errno})\n`);
-  let values: { config?: string; 'bus-address'?: string; 'log-file'?: string; help?: boolean; version?: boolean };
+function runBundle(): void {
+  let cachedData: Buffer | undefined;
   try {
-    ({ values } = parseArgs({
-      options: {
-        config: { type: 'string' },
-        'bus-address': { type: 'string' },
-        'log-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    process.stderr.write(`netauditd: ${(e as Error).message}\nTry 'netauditd --help'.\n`);
-    return 2;
+    cachedData = readFileSync(`${BUNDLE}.cache`);
+  } catch {
+    // No cache: compiled from source, a few ms slower.
   }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`netauditd ${version()}\n`);
-    return 0;
-  }
-
-  let daemon: Daemon | undefined;
-  let stopping = false;
-  const fatal = (reason: string): void => {
-    process.stderr.write(`netauditd: ${reason}; exiting\n`);
-    if (!daemon) exitNow(1);
-    daemon.stop().finally(() => exitNow(1));
-  };
-  try {
-    daemon = await Daemon.start({
-      configFile: values.config ?? DEFAULT_CONFIG_FILE,
-      configRequired: values.config !== undefined,
-      ...(values['bus-address'] !== undefined ? { busAddress: values['bus-address'] } : {}),
-      ...(values['log-file'] !== undefined ? { logFile: values['log-file'] } : {}),
-      version: version(),
-      onFatal: fatal,
-    });
-  } catch (e) {
-    process.stderr.write(`netauditd: cannot start: ${(e as Error).message}\n`);
-    return 1;
-  }
-
-  const running = daemon;
-  process.on('SIGHUP', () => void running.reloadOnSignal());
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    running.stop().then(
-      () => exitNow(0),
-      (e: Error) => {
-        process.stderr.write(`netauditd: error while stopping: ${e.message}\n`);
-        exitNow(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('unhandledRejection', (e) => {
-    running.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  });
-  // A bug that escapes every handler leaves state that cannot be trusted: log it, stop (the
-  // trail is flushed and closed, the name released) and exit 1, so that systemd restarts us.
-  process.on('uncaughtException', (e) => {
-    running.logger.domain('CORE').err(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    fatal('internal error');
-  });
-  return -1;
+  // The file is one function expression, CommonJS's module wrapper (scripts/bundle.mjs), which
+  // the cache was made from. A cache made by another V8 (or other flags) is rejected: compiled anew.
+  const script = new Script(readFileSync(BUNDLE, 'utf8'), { filename: BUNDLE, ...(cachedData ? { cachedData } : {}) });
+  const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  const module = { exports: {} };
+  run(module.exports, createRequire(BUNDLE), module, BUNDLE, fileURLToPath(new URL('.', import.meta.url)));
 }
 
-main().then((code) => {
-  if (code >= 0) process.exit(code);
-});
+if (bundleIsCurrent()) runBundle();
+else await import('./netauditd.js');
