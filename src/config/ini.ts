@@ -69,9 +69,16 @@ const KEY_NAME = /^[^=[\]]+(?:\[[\p{L}\p{N}_.@-]*\])?$/u;
 // g_key_file_is_group_name: g_ascii_iscntrl is 0x00-0x1f and 0x7f
 const BAD_GROUP_CHAR = /[[\]\x00-\x1f\x7f]/;
 
+/** g_ascii_isspace, by char code */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
 export function parseKeyfile(text: string, file: string): Keyfile {
   const groups: { name: string; line: number; entries: KeyfileEntry[] }[] = [];
   const lines = text.split('\n');
+  // Each line is looked at for NUL only when the text holds one (a profile load reads thousands).
+  const hasNul = text.includes('\0');
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
@@ -79,8 +86,8 @@ export function parseKeyfile(text: string, file: string): Keyfile {
     const raw = !isLast && lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
     const error = (detail: string) => new KeyfileSyntaxError(file, lineNo, detail);
 
-    if (raw.includes('\0')) throw error('the line contains a NUL character');
-    const content = raw.replace(LEADING_SPACE, '');
+    if (hasNul && raw.includes('\0')) throw error('the line contains a NUL character');
+    const content = raw.length > 0 && isSpace(raw.charCodeAt(0)) ? raw.replace(LEADING_SPACE, '') : raw;
     if (content === '' || content.startsWith('#')) continue;
 
     if (content.startsWith('[')) {
@@ -102,11 +109,14 @@ export function parseKeyfile(text: string, file: string): Keyfile {
     if (eq === 0) throw error('the key before "=" is empty');
     const current = groups.at(-1);
     if (current === undefined) throw error('a key=value line comes before the first [group] header');
-    const key = content.slice(0, eq).replace(TRAILING_SPACE, '');
-    if (!KEY_NAME.test(key)) {
+    const before = content.slice(0, eq);
+    const key = isSpace(before.charCodeAt(eq - 1)) ? before.replace(TRAILING_SPACE, '') : before;
+    // Without a bracket the key is a name (it has no '=' and is not empty); with one, the locale rule decides.
+    if ((key.includes('[') || key.includes(']') || key === '') && !KEY_NAME.test(key)) {
       throw error(`invalid key ${quote(key)}: "[" and "]" are allowed only in a locale suffix such as "name[de]"`);
     }
-    current.entries.push({ key, value: content.slice(eq + 1).replace(LEADING_SPACE, ''), line: lineNo });
+    const rest = content.slice(eq + 1);
+    current.entries.push({ key, value: rest.length > 0 && isSpace(rest.charCodeAt(0)) ? rest.replace(LEADING_SPACE, '') : rest, line: lineNo });
   }
   return { file, groups };
 }

@@ -45,7 +45,19 @@ export function validateUuid(uuid: string, what = 'connection.uuid'): string {
   return uuid.toLowerCase();
 }
 
+/** True for a name of 1 to 15 ASCII letters, digits, '-', '_' and '.', other than "." and "..": most names, checked without a Buffer. */
+function isPlainInterfaceName(name: string): boolean {
+  if (name.length === 0 || name.length >= IFNAMSIZ || name === '.' || name === '..') return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const plain = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2e;
+    if (!plain) return false;
+  }
+  return true;
+}
+
 function interfaceNameProblem(name: string): string | undefined {
+  if (isPlainInterfaceName(name)) return undefined;
   const bytes = Buffer.from(name, 'utf8');
   if (bytes.length === 0) return 'it is empty';
   if (bytes.length >= IFNAMSIZ) return `it is ${bytes.length} bytes long`;
@@ -86,10 +98,11 @@ function validateId(id: string): string {
 
 // A secret's value is never quoted: the message reaches the caller and the log.
 function checkString(key: string, s: string, secret: boolean): void {
-  const what = secret ? 'the secret value' : quote(s);
+  // Quoted only for a message: quote() costs more than the checks, and a profile has dozens of strings.
+  const what = (): string => (secret ? 'the secret value' : quote(s));
   const bad = STRING_CONTROL.exec(s);
-  if (bad) throw invalidArgument(`${key}: ${what} contains the control character ${codePoint(bad[0])}; only tab, newline and carriage return are allowed`);
-  if (LONE_SURROGATE.test(s)) throw invalidArgument(`${key}: ${what} is not valid UTF-8`);
+  if (bad) throw invalidArgument(`${key}: ${what()} contains the control character ${codePoint(bad[0])}; only tab, newline and carriage return are allowed`);
+  if (LONE_SURROGATE.test(s)) throw invalidArgument(`${key}: ${what()} is not valid UTF-8`);
 }
 
 // A dictionary key becomes a keyfile key (NetworkManager's vpn data and
@@ -352,6 +365,20 @@ function checkConnection(out: Settings, type: string): void {
   }
 }
 
+/** `props` in the order of the setting's properties (`schema`); a small setting is not walked through its schema's dozens. */
+function inSchemaOrder(schema: ReadonlyMap<string, PropertySpec>, props: ReadonlyMap<string, Value>): Map<string, Value> {
+  const index = schemaIndex(schema);
+  return new Map([...props].filter(([p]) => index.has(p)).sort(([a], [b]) => index.get(a)! - index.get(b)!));
+}
+
+const schemaIndexes = new WeakMap<ReadonlyMap<string, PropertySpec>, ReadonlyMap<string, number>>();
+
+function schemaIndex(schema: ReadonlyMap<string, PropertySpec>): ReadonlyMap<string, number> {
+  let index = schemaIndexes.get(schema);
+  if (!index) schemaIndexes.set(schema, (index = new Map([...schema.keys()].map((p, i) => [p, i]))));
+  return index;
+}
+
 export function validateSettings(input: Settings, options: ValidateOptions): Settings {
   const checked = new Map<string, Map<string, Value>>();
   for (const [name, props] of input) {
@@ -399,7 +426,7 @@ export function validateSettings(input: Settings, options: ValidateOptions): Set
     const props = checked.get(name);
     if (!props) continue;
     const spec = settingSpec(name)!;
-    ordered.set(name, new Map([...spec.properties.keys()].filter((p) => props.has(p)).map((p) => [p, props.get(p)!])));
+    ordered.set(name, inSchemaOrder(spec.properties, props));
   }
   return ordered;
 }
