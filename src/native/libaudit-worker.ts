@@ -3,11 +3,12 @@
 // (up to backlog_wait_time), so that neither the event loop nor the thread
 // pool that file I/O uses ever waits for it (docs/record-format.md). It runs behind the
 // bounded WorkerQueue of the libaudit backend: `{ id, payload }` in,
-// `{ id, error }` out, one at a time.
+// `{ id, error }` out, one at a time; the audit socket is closed when the
+// queue stops the worker for being idle.
 import { formatAuditMessage } from '../core/audit/audit-message.js';
 import type { AuditRecord } from '../core/audit/record.js';
 import { serveBatches } from './worker-protocol.js';
-import { AUDIT_USYS_CONFIG, auditLogUserMessage, auditOpen, errnoText, userName } from './libaudit.js';
+import { AUDIT_USYS_CONFIG, auditClose, auditLogUserMessage, auditOpen, errnoText, userName } from './libaudit.js';
 
 /** A user name found (or not) is trusted this long; users come and go without a restart. */
 const ACCT_TTL_MS = 60_000;
@@ -55,5 +56,11 @@ function send(record: AuditRecord): string | null {
   return sent.ok ? null : describe(sent.errno, 'audit_log_user_message');
 }
 
+/** The queue stops an idle worker: the audit socket is closed with it. */
+function stop(): void {
+  if (fd !== null) auditClose(fd);
+  fd = null;
+}
+
 // libaudit.so.1 missing, most likely, makes every record fail with the reason.
-serveBatches('libaudit-worker.js', send);
+serveBatches('libaudit-worker.js', send, stop);

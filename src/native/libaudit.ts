@@ -13,6 +13,7 @@ const PASSWD_BUFFER_MAX = 1 << 20;
 
 interface Bindings {
   auditOpen: () => number;
+  auditClose: (fd: number) => void;
   auditLogUserMessage: (fd: number, type: number, message: string, hostname: null, addr: null, tty: null, result: number) => number;
   getpwuidR: (uid: number, pwd: { pw_name?: string }, buf: Buffer, buflen: number, result: [unknown]) => number;
   strerrorR: (errnum: number, buf: Buffer, buflen: number) => string;
@@ -36,6 +37,7 @@ function load(): Bindings {
   });
   bindings = {
     auditOpen: audit.func('int audit_open(void)') as Bindings['auditOpen'],
+    auditClose: audit.func('void audit_close(int fd)') as Bindings['auditClose'],
     auditLogUserMessage: audit.func(
       'int audit_log_user_message(int audit_fd, int type, const char *message, const char *hostname, const char *addr, const char *tty, int result)',
     ) as Bindings['auditLogUserMessage'],
@@ -54,6 +56,11 @@ export type Outcome<T> = ({ ok: true } & T) | { ok: false; errno: number };
 export function auditOpen(): Outcome<{ fd: number }> {
   const fd = load().auditOpen();
   return fd >= 0 ? { ok: true, fd } : { ok: false, errno: koffi.errno() };
+}
+
+/** audit_close(3): closes the socket audit_open gave. */
+export function auditClose(fd: number): void {
+  load().auditClose(fd);
 }
 
 /**

@@ -14,11 +14,25 @@ export interface WorkerReply {
   readonly error: string | null;
 }
 
-/** Runs in the worker: handles each request of each batch in order with `handle`. */
-export function serveBatches<T>(name: string, handle: (payload: T) => string | null): void {
+/** The message that stops an idle worker: it closes what it opened, and its thread ends. */
+export const STOP_WORKER = 'stop';
+
+/**
+ * Runs in the worker: handles each request of each batch in order with
+ * `handle`; at STOP_WORKER, runs `stop` and ends.
+ */
+export function serveBatches<T>(name: string, handle: (payload: T) => string | null, stop?: () => void): void {
   const port = parentPort;
   if (port === null) throw new Error(`${name} runs as a worker thread of its audit backend`);
-  port.on('message', (batch: ReadonlyArray<WorkerRequest<T>>) => {
+  port.on('message', (batch: ReadonlyArray<WorkerRequest<T>> | typeof STOP_WORKER) => {
+    if (batch === STOP_WORKER) {
+      try {
+        stop?.();
+      } finally {
+        port.close();
+      }
+      return;
+    }
     const replies: WorkerReply[] = batch.map(({ id, payload }) => {
       try {
         return { id, error: handle(payload) };

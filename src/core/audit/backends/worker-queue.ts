@@ -3,8 +3,10 @@
 // is full) on a worker thread of its own, behind a bounded queue. The event
 // loop never waits: when the queue is full the record is dropped, counted,
 // and the episode reported once with its count and seq range (docs/record-format.md).
+// A worker is started by the first record and stopped once the queue has
+// been empty for a while: an idle worker thread costs its isolate's memory.
 import { Worker } from 'node:worker_threads';
-import type { WorkerReply, WorkerRequest } from '../../../native/worker-protocol.js';
+import { STOP_WORKER, type WorkerReply, type WorkerRequest } from '../../../native/worker-protocol.js';
 
 export interface DropEpisode {
   readonly count: number;
@@ -24,7 +26,11 @@ export interface WorkerQueueOptions {
   readonly onDropEnd: (episode: DropEpisode) => void;
   /** the worker died (it is restarted at the next record) */
   readonly onWorkerError: (error: Error) => void;
+  /** the worker is stopped once nothing was queued for this long (ms); default 10 s */
+  readonly idleMs?: number;
 }
+
+export const DEFAULT_WORKER_IDLE_MS = 10_000;
 
 export class WorkerQueue<T> {
   private worker: Worker | null = null;
@@ -35,8 +41,14 @@ export class WorkerQueue<T> {
   private closed = false;
   /** requests not yet posted: those of one turn of the event loop go in one message */
   private outbox: Array<WorkerRequest<T>> = [];
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: WorkerQueueOptions) {}
+
+  /** True while a worker thread runs (started by a record, stopped when idle). */
+  get running(): boolean {
+    return this.worker !== null;
+  }
 
   /** Records dropped since start because the queue was full. */
   get dropped(): number {
@@ -97,6 +109,7 @@ export class WorkerQueue<T> {
         if (reply.error === null) entry.resolve();
         else entry.reject(new Error(reply.error));
       }
+      if (this.pending.size === 0) this.stopWhenIdle();
     });
     worker.on('error', (e) => this.lost(worker, e));
     worker.on('exit', (code) => {
@@ -104,6 +117,21 @@ export class WorkerQueue<T> {
     });
     this.worker = worker;
     return worker;
+  }
+
+  /** (Re)arms the idle timer: the worker stops if nothing is queued before it fires. */
+  private stopWhenIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const worker = this.worker;
+      if (!worker || this.pending.size > 0 || this.outbox.length > 0 || this.closed) return;
+      // Nothing is in flight, so the worker is in no call: it closes what it opened and ends.
+      // From here its exit is no loss, and the next record starts a new one.
+      this.worker = null;
+      worker.postMessage(STOP_WORKER);
+    }, this.options.idleMs ?? DEFAULT_WORKER_IDLE_MS);
+    this.idleTimer.unref();
   }
 
   private lost(worker: Worker, e: Error): void {
@@ -132,6 +160,8 @@ export class WorkerQueue<T> {
   /** Stops the worker; records still queued are abandoned (the trail holds them). */
   close(): void {
     this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const worker = this.worker;
     this.worker = null;
     for (const p of this.pending.values()) p.resolve();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WorkerQueue, type DropEpisode } from '../../../../src/core/audit/backends/worker-queue.js';
 import { waitFor } from '../../../helpers/wait.js';
 
-function setup(limit: number) {
+function setup(limit: number, idleMs?: number) {
   const gate = new SharedArrayBuffer(4);
   const events: string[] = [];
   const episodes: DropEpisode[] = [];
@@ -13,6 +13,7 @@ function setup(limit: number) {
     onDropStart: (seq) => events.push(`drop-start ${seq}`),
     onDropEnd: (e) => episodes.push(e),
     onWorkerError: (e) => events.push(`error ${e.message}`),
+    ...(idleMs !== undefined ? { idleMs } : {}),
   });
   const open = (): void => {
     Atomics.store(new Int32Array(gate), 0, 1);
@@ -55,5 +56,31 @@ describe('WorkerQueue', () => {
     queue.close();
     await expect(pending).resolves.toBeUndefined();
     await expect(waitFor(() => queue.depth === 0)).resolves.toBe(true);
+  });
+
+  it('stops an idle worker, quietly, and starts a new one for the next record', async () => {
+    const { queue, open, events } = setup(8, 50);
+    open();
+    expect(queue.running).toBe(false);
+    await queue.submit(1, 'ok');
+    expect(queue.running).toBe(true);
+    await expect(waitFor(() => !queue.running, { timeoutMs: 2000, what: 'the idle worker to stop' })).resolves.toBe(true);
+    // Its exit is no loss: nothing is reported, and the next record gets a worker of its own.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events).toEqual([]);
+    await expect(queue.submit(2, 'ok')).resolves.toBeUndefined();
+    expect(queue.running).toBe(true);
+    queue.close();
+  });
+
+  it('keeps a worker that has records in flight, however long they take', async () => {
+    const { queue, open, events } = setup(8, 20);
+    const first = queue.submit(1, 'ok');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(queue.running).toBe(true);
+    open();
+    await first;
+    expect(events).toEqual([]);
+    queue.close();
   });
 });
