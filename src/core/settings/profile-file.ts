@@ -9,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyfileSyntaxError, parseKeyfile, serializeKeyfile } from '../../config/ini.js';
 import type { DomainLogger } from '../../log/logger.js';
+import { TimeSlice } from '../time-slice.js';
 import type { AuditValues } from '../audit/record.js';
 import type { DiskProfile } from './disk-edits.js';
 import type { ProfileFile } from './profile-store.js';
@@ -119,38 +120,20 @@ class ProfilesRead {
   }
 }
 
-/** A long loop's turns: check() gives the event loop a turn once SLICE_MS have passed since the last. */
-class TimeSlice {
-  private started = performance.now();
-
-  async check(): Promise<void> {
-    if (performance.now() - this.started < SLICE_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.started = performance.now();
-  }
-}
-
-/** How long a start-up loop runs before the event loop gets a turn. */
-const SLICE_MS = 3;
-
-/** Profile files read per batch by listProfileFiles. */
-const READ_BATCH = 64;
-
 /**
  * The profile files of `dir`, read as ProfileStore.list() reads them (the
  * same files refused, with the same warnings), for a start with thousands:
- * the stat and the read of each file are synchronous calls, in batches
- * between which the event loop gets a turn (a local directory's files are
- * in the page cache or a disk read away: ~20 µs each, where each of the
- * five promise-based calls per file cost a trip through the thread pool).
+ * the stat and the read of each file are synchronous calls, and the event
+ * loop gets a turn every few milliseconds (a local directory's files are in
+ * the page cache or a disk read away: ~20 µs each, where each of the five
+ * promise-based calls per file cost a trip through the thread pool).
  */
 export async function listProfileFiles(dir: string, log: DomainLogger): Promise<ProfileFile[]> {
   const out: ProfileFile[] = [];
   const names = (await readdir(dir)).filter((n) => n.endsWith(PROFILE_SUFFIX) && !n.startsWith('.')).sort();
   const uid = process.getuid?.();
   const slice = new TimeSlice();
-  for (let i = 0; i < names.length; i++) {
-    const fileName = names[i]!;
+  for (const fileName of names) {
     const path = join(dir, fileName);
     try {
       const st = lstatSync(path);
@@ -164,7 +147,7 @@ export async function listProfileFiles(dir: string, log: DomainLogger): Promise<
     } catch (e) {
       log.warn(`ignoring ${path}: ${(e as Error).message}`);
     }
-    if (i % READ_BATCH === READ_BATCH - 1) await slice.check();
+    await slice.check();
   }
   return out;
 }

@@ -4,6 +4,7 @@ import type { RecordFilter } from './filter.js';
 import { mayBeProfileRecord, mayBeProfileRecordBytes, ProfileHistory, type RecordedProfile } from './profile-history.js';
 import { readTail } from './reader.js';
 import { scanTrailBackward } from './scan.js';
+import { TimeSlice } from '../../time-slice.js';
 
 const PROFILE_RECORDS: RecordFilter = {
   options: {},
@@ -35,9 +36,12 @@ export async function recordedProfiles(dir: string): Promise<RecordedProfilesSca
   try {
     const last = (await readTail(dir)).last;
     if (last !== null) end = Date.parse(last.entry.ts);
+    // A block of the trail is parsed in one go; a trail of profile records is read at start.
+    const slice = new TimeSlice();
     for await (const { entry } of scanTrailBackward(dir, PROFILE_RECORDS)) {
       parsed++;
       history.feed(entry);
+      await slice.check();
     }
   } catch (e) {
     if ((e as { errno?: string; code?: string }).errno !== 'ENOENT' && (e as { code?: string }).code !== 'ENOENT') throw e;
