@@ -17,7 +17,7 @@ import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
-import { readProfiles, type Unreadable } from './profile-file.js';
+import { listProfileFiles, readProfilesYielding, type Unreadable } from './profile-file.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
@@ -412,7 +412,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   /** Reads the files, and notes those it could not read (see leftAlone). */
   private async readDisk(): Promise<DiskProfile[]> {
-    const { profiles, unreadable } = readProfiles(await this.store.list(), this.store.dir, this.options.log);
+    const { dir } = this.store;
+    const { profiles, unreadable } = await readProfilesYielding(await listProfileFiles(dir, this.options.log), dir, this.options.log);
     this.unreadable = unreadable;
     return profiles;
   }
