@@ -2,6 +2,7 @@
 // trail last recorded of them, one record each (docs/profile-edits.md). At a
 // reload the daemon's view stands for the trail (every change to it went
 // through a record); at start the trail's replay does (profile-history.ts).
+import { TimeSlice } from '../time-slice.js';
 import type { UnattendedContext } from '../audit/audit-manager.js';
 import type { AuditActor, AuditCause, AuditValues } from '../audit/record.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
@@ -124,16 +125,19 @@ export function editsSinceHeld(held: ReadonlyMap<string, HeldProfile>, disk: rea
  * profile whose file cannot be read (`unreadable`, uuids) is no delete. Secrets
  * are not in the trail, so a change to secrets alone is not seen here.
  */
-export function editsSinceRecorded(
+export async function editsSinceRecorded(
   recorded: ReadonlyMap<string, RecordedProfile>,
   trailEnd: number | null,
   disk: readonly DiskProfile[],
   dir: string,
   unreadable: ReadonlySet<string> = new Set(),
-): DiskEdit[] {
+): Promise<DiskEdit[]> {
   const edits: DiskEdit[] = [];
   const seen = new Set<string>();
+  // Thousands of profiles, each rendered and compared: the event loop gets its turns meanwhile.
+  const slice = new TimeSlice();
   for (const profile of disk) {
+    await slice.check();
     seen.add(profile.uuid);
     const known = recorded.get(profile.uuid);
     const { settings, extra } = profile.read;

@@ -114,7 +114,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
     const disk = await this.readDisk();
     if (recorded) {
-      for (const edit of editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids)) {
+      for (const edit of await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids)) {
         const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
         await this.audit.recordUnattended(origin, context, 'success', { actor });
       }

@@ -50,31 +50,31 @@ describe('editsSinceHeld', () => {
 describe('editsSinceRecorded', () => {
   const values = profileValues(disk(text('192.0.2.10/24')).read.settings, new Map());
 
-  it('compares with the replay: an update with setting keys, a delete of a recorded profile, nothing when equal', () => {
+  it('compares with the replay: an update with setting keys, a delete of a recorded profile, nothing when equal', async () => {
     const recorded = new Map([[A, { state: 'present' as const, values }]]);
-    expect(editsSinceRecorded(recorded, 5, [disk(text('192.0.2.10/24'))], DIR)).toEqual([]);
-    expect(editsSinceRecorded(recorded, 5, [disk(text('192.0.2.30/24'))], DIR)).toEqual([expect.objectContaining({
+    expect(await editsSinceRecorded(recorded, 5, [disk(text('192.0.2.10/24'))], DIR)).toEqual([]);
+    expect(await editsSinceRecorded(recorded, 5, [disk(text('192.0.2.30/24'))], DIR)).toEqual([expect.objectContaining({
       op: 'connection-update', changed: ['ipv4.address-data'], before: { ipv4: { address1: '192.0.2.10/24' } }, after: { ipv4: { address1: '192.0.2.30/24' } },
     })]);
-    expect(editsSinceRecorded(recorded, 5, [], DIR)).toEqual([{ op: 'connection-delete', uuid: A, name: 'lan', before: values }]);
+    expect(await editsSinceRecorded(recorded, 5, [], DIR)).toEqual([{ op: 'connection-delete', uuid: A, name: 'lan', before: values }]);
     // Its file is there but cannot be read: no delete.
-    expect(editsSinceRecorded(recorded, 5, [], DIR, new Set([A]))).toEqual([]);
+    expect(await editsSinceRecorded(recorded, 5, [], DIR, new Set([A]))).toEqual([]);
   });
 
-  it('snapshots a profile never seen, unless its file changed after the trail\'s last record', () => {
-    expect(editsSinceRecorded(new Map(), null, [disk(text('192.0.2.10/24'), 10)], DIR).map((e) => e.op)).toEqual(['connection-snapshot']);
-    expect(editsSinceRecorded(new Map(), 20, [disk(text('192.0.2.10/24'), 10)], DIR).map((e) => e.op)).toEqual(['connection-snapshot']);
-    expect(editsSinceRecorded(new Map(), 5, [disk(text('192.0.2.10/24'), 10)], DIR).map((e) => e.op)).toEqual(['connection-add']);
-    expect(editsSinceRecorded(new Map([[A, { state: 'unknown' as const }]]), 5, [disk(text('192.0.2.10/24'), 10)], DIR).map((e) => e.op)).toEqual(['connection-snapshot']);
-    expect(editsSinceRecorded(new Map([[A, { state: 'absent' as const }]]), 20, [disk(text('192.0.2.10/24'), 10)], DIR).map((e) => e.op)).toEqual(['connection-add']);
+  it('snapshots a profile never seen, unless its file changed after the trail\'s last record', async () => {
+    expect((await editsSinceRecorded(new Map(), null, [disk(text('192.0.2.10/24'), 10)], DIR)).map((e) => e.op)).toEqual(['connection-snapshot']);
+    expect((await editsSinceRecorded(new Map(), 20, [disk(text('192.0.2.10/24'), 10)], DIR)).map((e) => e.op)).toEqual(['connection-snapshot']);
+    expect((await editsSinceRecorded(new Map(), 5, [disk(text('192.0.2.10/24'), 10)], DIR)).map((e) => e.op)).toEqual(['connection-add']);
+    expect((await editsSinceRecorded(new Map([[A, { state: 'unknown' as const }]]), 5, [disk(text('192.0.2.10/24'), 10)], DIR)).map((e) => e.op)).toEqual(['connection-snapshot']);
+    expect((await editsSinceRecorded(new Map([[A, { state: 'absent' as const }]]), 20, [disk(text('192.0.2.10/24'), 10)], DIR)).map((e) => e.op)).toEqual(['connection-add']);
   });
 
-  it('makes external args=file records without attribution, and a snapshot the daemon\'s without cause', () => {
-    const [snapshot] = editsSinceRecorded(new Map(), null, [disk(text('192.0.2.10/24'))], DIR);
+  it('makes external args=file records without attribution, and a snapshot the daemon\'s without cause', async () => {
+    const [snapshot] = await editsSinceRecorded(new Map(), null, [disk(text('192.0.2.10/24'))], DIR);
     expect(fileEditRecord(snapshot!, { cause: 'while-stopped' })).toEqual({
       origin: 'daemon', context: { op: 'connection-snapshot', uuid: A, name: 'lan', after: values }, actor: { file: 'lan.nmconnection' },
     });
-    const [deleted] = editsSinceRecorded(new Map([[A, { state: 'present' as const, values }]]), null, [], DIR);
+    const [deleted] = await editsSinceRecorded(new Map([[A, { state: 'present' as const, values }]]), null, [], DIR);
     expect(fileEditRecord(deleted!, { cause: 'while-stopped' })).toEqual({
       origin: 'external', context: { op: 'connection-delete', uuid: A, name: 'lan', before: values, args: 'file', cause: 'while-stopped' }, actor: { attribution: 'none' },
     });
