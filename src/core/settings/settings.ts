@@ -31,6 +31,9 @@ import { getString, type Settings, type SettingsInput } from './value.js';
 
 export type ConnectionProperty = 'unsaved' | 'fileName';
 
+/** How many of the records found at start are made side by side. */
+const LOAD_RECORD_GROUP = 64;
+
 export interface SettingsEvents {
   added: [SettingsConnection];
   /** with the tx of the change that removed it, when it had one */
@@ -103,10 +106,10 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return withoutSecrets(this.require(number).settings);
   }
 
-  /** Loads the profiles directory at start; a file that does not parse is reported and skipped. */
   /**
-   * Loads the profiles directory at start. With `recorded`, what the trail
-   * last recorded of each profile and when it ended, each difference is recorded first
+   * Loads the profiles directory at start; a file that does not parse is
+   * reported and skipped. With `recorded`, what the trail last recorded of
+   * each profile and when it ended, each difference is recorded first
    * (cause=while-stopped), and a profile the trail has never seen gets a
    * snapshot (docs/profile-edits.md). A trail that refuses them is reported:
    * the files are there all the same, and the next start finds them again.
@@ -114,9 +117,14 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
     const disk = await this.readDisk();
     if (recorded) {
-      for (const edit of await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids)) {
-        const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
-        await this.audit.recordUnattended(origin, context, 'success', { actor });
+      const edits = await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids);
+      // In groups that share the trail's syncs (the records keep their order: each takes its seq
+      // when it is made), small enough that the journal's and libaudit's queues keep up.
+      for (let i = 0; i < edits.length; i += LOAD_RECORD_GROUP) {
+        await Promise.all(edits.slice(i, i + LOAD_RECORD_GROUP).map((edit) => {
+          const { origin, context, actor } = fileEditRecord(edit, { cause: 'while-stopped' });
+          return this.audit.recordUnattended(origin, context, 'success', { actor });
+        }));
       }
     }
     this.takeUp(disk);
