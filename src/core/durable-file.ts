@@ -5,14 +5,19 @@ import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** fsyncs a directory, which makes the renames and unlinks in it durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+/** fsyncs the file or directory at `path`, opened with `flags`. */
+export async function syncPath(path: string, flags: number = constants.O_RDONLY): Promise<void> {
+  const handle = await open(path, flags);
   try {
     await handle.sync();
   } finally {
     await handle.close();
   }
+}
+
+/** fsyncs a directory, which makes the renames and unlinks in it durable. */
+export function syncDir(dir: string): Promise<void> {
+  return syncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY);
 }
 
 /** Writes `content` to `path`, fsynced, and fsyncs its directory; the temp file is `.NAME.tmp` beside it. */

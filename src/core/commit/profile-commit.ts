@@ -14,19 +14,9 @@
 import { NetauditError } from '../errors.js';
 import type { ProfileDisk } from './profile-disk.js';
 import { planRecovery, type Overturn, type TrailFact } from './recovery-plan.js';
-import { formatEntry, formatHeader, parseSegment, WAL_VERSION, type ParsedSegment, type WalHeader } from './wal-format.js';
+import { formatEntry, formatHeader, parseSegment, WAL_VERSION, type ParsedSegment, type ProfileChange, type WalHeader } from './wal-format.js';
 
-export interface ProfileChange {
-  readonly boot: string;
-  readonly tx: number;
-  /** the profile's uuid ('' for none): of two changes of one profile, the later wins */
-  readonly uuid: string;
-  /** the file written, with its whole content */
-  readonly write?: string;
-  readonly content?: string;
-  /** the file removed (deleted, or renamed away) */
-  readonly remove?: string;
-}
+export type { ProfileChange } from './wal-format.js';
 
 interface Segment {
   readonly name: string;

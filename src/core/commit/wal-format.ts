@@ -23,15 +23,20 @@ export interface WalHeader {
   readonly created: number;
 }
 
-/** One profile change: the file it writes (with its whole content) and the file it removes. */
-export interface WalEntry {
+/** A profile change: the file it writes, with its whole content, and the file it removes. */
+export interface ProfileChange {
   readonly boot: string;
   readonly tx: number;
-  /** the profile's uuid: a remove takes away a file only while it holds this profile */
+  /** the profile's uuid ('' for none): of two changes of one profile the later wins, and a remove takes away a file only while it holds this profile */
   readonly uuid: string;
   readonly write?: string;
   readonly content?: string;
+  /** the file removed (deleted, or renamed away) */
   readonly remove?: string;
+}
+
+/** One line of the log: a change, and what commits it. */
+export interface WalEntry extends ProfileChange {
   /**
    * True when the change's trail record is its commit point: recovery
    * replays it only if the trail holds that record, not overturned. False

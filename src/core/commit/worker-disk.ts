@@ -6,17 +6,9 @@
 import { constants } from 'node:fs';
 import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir, syncPath } from '../durable-file.js';
 import { DiskJobs } from './disk-jobs.js';
 import type { ProfileDisk, Unlink } from './profile-disk.js';
-
-async function syncPath(path: string, flags: number): Promise<void> {
-  const handle = await open(path, flags);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function missing(e: unknown): boolean {
   return (e as NodeJS.ErrnoException).code === 'ENOENT';
@@ -141,7 +133,7 @@ export class WorkerDisk implements ProfileDisk {
   }
 
   private syncDir(): Promise<void> {
-    return syncPath(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    return syncDir(this.dir);
   }
 
   close(): void {
