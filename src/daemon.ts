@@ -11,7 +11,8 @@ import { JsonlFileBackend } from './core/audit/backends/jsonl-file.js';
 import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend, AuditOp } from './core/audit/record.js';
-import { findRecords } from './core/audit/trail/reader.js';
+import { findRecords, type ScannedDayFile } from './core/audit/trail/reader.js';
+import type { TrailEntry } from './core/audit/trail/trail-line.js';
 import { recordedProfiles, type RecordedProfilesScan } from './core/audit/trail/recorded-profiles.js';
 import { TrailRetention } from './core/audit/trail/retention.js';
 import type { Authorizer } from './core/auth/authorizer.js';
@@ -133,7 +134,7 @@ export class Daemon {
       log: this.logger.domain('AUDIT'),
     });
     this.retention.start();
-    const settings = new SettingsService({ store, commit, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
+    const settings = new SettingsService({ commit, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
     await settings.load(recorded);
     // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
     const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
@@ -225,25 +226,19 @@ export class Daemon {
   private async trailFacts(boots: readonly string[], since: number): Promise<TrailFact[]> {
     const wanted = new Set(boots);
     const oldest = dayFileName(since - 86_400_000);
-    const found = await findRecords(
-      this.config!.audit.dir,
+    // A trail record is a TrailFact as it is.
+    return this.trailRecords(
       (e) => e.tx !== undefined && (wanted.has(e.boot) || (e.cause === 'restart' && e.args !== undefined && wanted.has(e.args))),
-      { stopWhen: (scanned) => scanned.file <= oldest },
-    ).catch((e: NodeJS.ErrnoException) => {
+      (scanned) => scanned.file <= oldest,
+    );
+  }
+
+  /** The trail's records for which `predicate` holds, newest day files first until `stopWhen`; none when there is no trail yet. */
+  private trailRecords(predicate: (e: TrailEntry) => boolean, stopWhen: (scanned: ScannedDayFile) => boolean): Promise<TrailEntry[]> {
+    return findRecords(this.config!.audit.dir, predicate, { stopWhen }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return [];
       throw e;
     });
-    return found.map((e) => ({
-      boot: e.boot,
-      tx: e.tx,
-      op: e.op,
-      result: e.result,
-      ...(e.origin !== undefined ? { origin: e.origin } : {}),
-      ...(e.cause !== undefined ? { cause: e.cause } : {}),
-      ...(e.args !== undefined ? { args: e.args } : {}),
-      ...(e.uuid !== undefined ? { uuid: e.uuid } : {}),
-      ...(e.name !== undefined ? { name: e.name } : {}),
-    }));
   }
 
   /** Which changes of an interrupted run (profile intents, state changes) have their success record in the trail. */
@@ -251,15 +246,11 @@ export class Daemon {
     if (intents.length === 0) return new Set();
     const wanted = new Set(intents.map((i) => `${i.boot}-${i.tx}`));
     const boots = new Set(intents.map((i) => i.boot));
-    const found = await findRecords(
-      this.config!.audit.dir,
+    const found = await this.trailRecords(
       (e) => e.result === 'success' && e.tx !== undefined && wanted.has(`${e.boot}-${e.tx}`),
       // The records of the interrupted run are at the end of the trail.
-      { stopWhen: (scanned) => !boots.has(scanned.boots[0] ?? '') },
-    ).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return [];
-      throw e;
-    });
+      (scanned) => !boots.has(scanned.boots[0] ?? ''),
+    );
     return new Set(found.map((e) => `${e.boot}-${e.tx}`));
   }
 

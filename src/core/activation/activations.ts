@@ -611,8 +611,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private async autoconnectWhere(match: (plan: ActivationPlan) => boolean, uuid?: string): Promise<void> {
     if (this.options.blocked() || !this.started) return;
     // One profile's change looks at that profile alone: a scan of them all would cost each add more the more there are.
-    const profiles = uuid === undefined ? this.options.settings.list() : this.options.settings.list(uuid);
-    const candidates = autoconnectCandidates(profiles, this.options.devices, this.list(), match, uuid);
+    const candidates = autoconnectCandidates(this.options.settings.list(uuid), this.options.devices, this.list(), match);
     for (const { conn, plan } of candidates) {
       await this.serialized(async () => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;

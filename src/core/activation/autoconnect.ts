@@ -18,17 +18,15 @@ export interface AutoconnectCandidate {
   readonly rank: number;
 }
 
-/** The profiles to autoconnect among `profiles`, in order; `uuid` narrows them to one. */
+/** The profiles to autoconnect among `profiles`, in order. */
 export function autoconnectCandidates(
   profiles: readonly SettingsConnection[],
   devices: DeviceList,
   actives: readonly ActiveConnection[],
   match: (plan: ActivationPlan) => boolean,
-  uuid?: string,
 ): AutoconnectCandidate[] {
   const candidates: AutoconnectCandidate[] = [];
   for (const conn of profiles) {
-    if (uuid !== undefined && conn.uuid !== uuid) continue;
     if (conn.settings.get('connection')?.get('autoconnect')?.value === false) continue;
     if (actives.some((a) => a.uuid === conn.uuid)) continue;
     // A profile that names no interface, or a link that is not there and that it would not create,

@@ -12,7 +12,7 @@
 // the trail (not overturned) is put on disk, one without is dropped, and a
 // recorded change whose line never became durable is overturned.
 import { NetauditError } from '../errors.js';
-import type { ProfileDisk } from './profile-disk.js';
+import { holdsProfile, type ProfileDisk } from './profile-disk.js';
 import { planRecovery, type Overturn, type TrailFact } from './recovery-plan.js';
 import { formatEntry, formatHeader, parseSegment, WAL_VERSION, type ParsedSegment, type ProfileChange, type WalHeader } from './wal-format.js';
 
@@ -119,13 +119,16 @@ export class ProfileCommit {
     const boots = [...new Set(segments.map((s) => s.header.boot))];
     const since = Math.min(...segments.map((s) => s.header.created));
     const records = boots.length > 0 ? await trail(boots, since) : [];
-    const holders = new Map<string, string | null>();
+    const texts = new Map<string, string | null>();
     for (const s of segments) {
       for (const e of s.entries) {
-        if (e.remove !== undefined && !holders.has(e.remove)) holders.set(e.remove, uuidOf(await this.disk.read(e.remove)));
+        if (e.remove !== undefined && !texts.has(e.remove)) texts.set(e.remove, await this.disk.read(e.remove));
       }
     }
-    const plan = planRecovery(segments, records, (file) => holders.get(file) ?? null);
+    const plan = planRecovery(segments, records, (file, uuid) => {
+      const text = texts.get(file);
+      return text !== undefined && text !== null && holdsProfile(text, uuid);
+    });
     for (const o of plan.overturns) {
       this.log.warn(`overturning change ${o.boot}-${o.tx} (${o.op}${o.name !== undefined ? ` ${o.name}` : ''}): its record was written but the change never reached the write-ahead log before the daemon stopped, and no caller was told it succeeded`);
       await overturn(o);
@@ -421,11 +424,4 @@ export class ProfileCommit {
     // A committed change not on disk yet leaves its segment open: the next start puts it in place.
     await this.runCheckpoint('final');
   }
-}
-
-/** The uuid a keyfile names in its [connection] section (the first uuid= line), or null. */
-export function uuidOf(text: string | null): string | null {
-  if (text === null) return null;
-  const m = /^uuid=(.*)$/m.exec(text);
-  return m ? m[1]!.trim().toLowerCase() : null;
 }

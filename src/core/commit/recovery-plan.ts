@@ -58,12 +58,12 @@ function overturnedKey(r: TrailFact): string | null {
 
 /**
  * `records` are the trail's records of the segments' starts, in trail
- * order; `holds(file)` says which profile a file holds now (null: none).
+ * order; `holds(file, uuid)` says whether a file holds that profile now.
  */
 export function planRecovery(
   segments: ReadonlyArray<ParsedSegment>,
   records: ReadonlyArray<TrailFact>,
-  holds: (file: string) => string | null,
+  holds: (file: string, uuid: string) => boolean,
 ): RecoveryPlan {
   const overturned = new Set<string>();
   for (const r of records) {
@@ -83,14 +83,14 @@ export function planRecovery(
 
   const logged = new Set<string>();
   const state = new Map<string, { uuid: string; content: string } | null>();
-  const holder = (file: string): string | null => {
+  const holdsNow = (file: string, uuid: string): boolean => {
     const s = state.get(file);
-    return s === undefined ? holds(file) : (s?.uuid ?? null);
+    return s === undefined ? holds(file, uuid) : s?.uuid === uuid;
   };
   let replayed = 0;
   let dropped = 0;
   const apply = (e: WalEntry): void => {
-    if (e.remove !== undefined && e.remove !== e.write && holder(e.remove) === e.uuid) state.set(e.remove, null);
+    if (e.remove !== undefined && e.remove !== e.write && holdsNow(e.remove, e.uuid)) state.set(e.remove, null);
     if (e.write !== undefined && e.content !== undefined) state.set(e.write, { uuid: e.uuid, content: e.content });
   };
   for (const segment of ordered) {

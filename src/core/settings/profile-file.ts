@@ -12,7 +12,6 @@ import type { DomainLogger } from '../../log/logger.js';
 import { TimeSlice } from '../time-slice.js';
 import type { AuditValues } from '../audit/record.js';
 import type { DiskProfile } from './disk-edits.js';
-import type { ProfileFile } from './profile-store.js';
 import { fromKeyfile, type ExtraKeys } from './keyfile-reader.js';
 import { storedProfile, type StoredProfile } from './stored-profile.js';
 import { getString, value, type Value } from './value.js';
@@ -58,19 +57,11 @@ function uuidIn(text: string, path: string): string | undefined {
  * uuid of one before it, is reported and skipped; what the reader dropped
  * and the values kept as holds are logged. An unreadable file is still
  * there: its profile is not taken for deleted (docs/profile-edits.md).
+ * The event loop gets a turn every few milliseconds: at start thousands of
+ * profiles are read, and timers and the bus connection must not wait for
+ * all of them.
  */
-export function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): { profiles: DiskProfile[]; unreadable: Unreadable } {
-  const reading = new ProfilesRead(dir, log);
-  for (const file of files) reading.add(file);
-  return reading.result();
-}
-
-/**
- * readProfiles, giving the event loop a turn every few milliseconds: at
- * start thousands of profiles are read, and timers and the bus connection
- * must not wait for all of them.
- */
-export async function readProfilesYielding(files: readonly ProfileFile[], dir: string, log: DomainLogger): Promise<{ profiles: DiskProfile[]; unreadable: Unreadable }> {
+export async function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): Promise<{ profiles: DiskProfile[]; unreadable: Unreadable }> {
   const reading = new ProfilesRead(dir, log);
   const slice = new TimeSlice();
   for (const file of files) {
@@ -120,9 +111,16 @@ class ProfilesRead {
   }
 }
 
+/** A profile file as listed: its name, its text, and its inode's last change (ctime, ms since the epoch). */
+export interface ProfileFile {
+  readonly fileName: string;
+  readonly text: string;
+  readonly changedAt: number;
+}
+
 /**
- * The profile files of `dir`, read as ProfileStore.list() reads them (the
- * same files refused, with the same warnings), for a start with thousands:
+ * The profile files of `dir`, refusing those anyone but root could have
+ * written (as NetworkManager does), for a start with thousands:
  * the stat and the read of each file are synchronous calls, and the event
  * loop gets a turn every few milliseconds (a local directory's files are in
  * the page cache or a disk read away: ~20 µs each, where each of the five

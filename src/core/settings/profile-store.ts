@@ -1,23 +1,15 @@
-// ProfileStore: the profiles directory as it is read (list), and the
-// recovery of changes an older version of the daemon left as intent files.
-// Changes are made through the commit protocol (src/core/commit/,
-// docs/commit.md). An intent file names a change whose temp file was
+// ProfileStore: the profiles directory made at start, and the recovery of
+// changes an older version of the daemon left as intent files. Changes are
+// made through the commit protocol (src/core/commit/, docs/commit.md). An intent file names a change whose temp file was
 // written before its record: at start, intents whose record exists are
 // rolled forward (only the newest of each profile), the others back.
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DomainLogger } from '../../log/logger.js';
+import { holdsProfile } from '../commit/profile-disk.js';
 
-const PROFILE_SUFFIX = '.nmconnection';
 const INTENT_PREFIX = '.netauditd-';
-
-export interface ProfileFile {
-  readonly fileName: string;
-  readonly text: string;
-  /** its inode's last change (ctime), ms since the epoch */
-  readonly changedAt: number;
-}
 
 export interface Intent {
   readonly boot: string;
@@ -141,31 +133,7 @@ export class ProfileStore {
   /** True when `fileName` exists and is the profile of connection `uuid`. */
   private async holds(fileName: string, uuid: string): Promise<boolean> {
     const text = await readFile(join(this.dir, fileName), 'utf8').catch(() => null);
-    return text !== null && new RegExp(`^uuid=${uuid}$`, 'mi').test(text);
-  }
-
-  /** Lists the profile files, refusing those anyone but root could have written (as NetworkManager does). */
-  async list(): Promise<ProfileFile[]> {
-    const out: ProfileFile[] = [];
-    const names = (await readdir(this.dir)).filter((n) => n.endsWith(PROFILE_SUFFIX) && !n.startsWith('.')).sort();
-    for (const fileName of names) {
-      const path = join(this.dir, fileName);
-      try {
-        const st = await lstat(path);
-        if (!st.isFile()) {
-          this.log.warn(`ignoring ${path}: not a regular file`);
-          continue;
-        }
-        if ((st.mode & 0o077) !== 0 || st.uid !== process.getuid?.()) {
-          this.log.warn(`ignoring ${path}: it must be owned by uid ${process.getuid?.()} with mode 0600 (it is ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`);
-          continue;
-        }
-        out.push({ fileName, text: await readFile(path, 'utf8'), changedAt: st.ctimeMs });
-      } catch (e) {
-        this.log.warn(`ignoring ${path}: ${(e as Error).message}`);
-      }
-    }
-    return out;
+    return text !== null && holdsProfile(text, uuid);
   }
 
   private async syncDir(): Promise<void> {

@@ -17,11 +17,10 @@ import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
-import { listProfileFiles, readProfilesYielding, type Unreadable } from './profile-file.js';
+import { listProfileFiles, readProfiles, type Unreadable } from './profile-file.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
-import type { ProfileStore } from './profile-store.js';
 import { commitProfileChange, commitUnrecorded, type ProfileCommitContext } from '../commit/commit-change.js';
 import type { ProfileCommit } from '../commit/profile-commit.js';
 import { clearSecrets, hasSecrets, keepSecrets, secretsOf, withoutSecrets } from './secrets.js';
@@ -43,9 +42,7 @@ export interface SettingsEvents {
 }
 
 export interface SettingsOptions {
-  /** the profiles directory, as it is read */
-  readonly store: ProfileStore;
-  /** how changes to it are made durable */
+  /** the profiles directory, and how changes to it are made durable */
   readonly commit: ProfileCommit;
   readonly audit: AuditManager;
   readonly auth: () => Authorizer;
@@ -73,16 +70,12 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     return this.options.audit;
   }
 
-  private get store(): ProfileStore {
-    return this.options.store;
-  }
-
   private get committing(): ProfileCommitContext {
     return { audit: this.options.audit, commit: this.options.commit, log: this.options.log };
   }
 
   get profilesDir(): string {
-    return this.store.dir;
+    return this.options.commit.dir;
   }
 
   /** Every profile, or only the one of `uuid` (none when it has gone). */
@@ -117,7 +110,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
     const disk = await this.readDisk();
     if (recorded) {
-      const edits = await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.store.dir, this.unreadable.uuids);
+      const edits = await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.options.commit.dir, this.unreadable.uuids);
       // In groups that share the trail's syncs (the records keep their order: each takes its seq
       // when it is made), small enough that the journal's and libaudit's queues keep up.
       for (let i = 0; i < edits.length; i += LOAD_RECORD_GROUP) {
@@ -220,7 +213,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     this.removeFromMemory(conn);
     if (fileName === null) return;
     await commitUnrecorded(this.committing, { boot: this.audit.boot, tx, uuid: conn.uuid, remove: fileName }).catch((e: Error) => {
-      this.options.log.err(`the profile ${this.store.dir}/${fileName} of a failed attempt could not be removed: ${e.message}`);
+      this.options.log.err(`the profile ${this.options.commit.dir}/${fileName} of a failed attempt could not be removed: ${e.message}`);
     });
   }
 
@@ -385,7 +378,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       return await commitProfileChange(this.committing, tx, { uuid: tx.snapshot().uuid ?? '', ...change }, applied, followUp?.options);
     } catch (e) {
       if (e instanceof NetauditError) throw e;
-      throw new NetauditError('Failed', `The profile could not be written to ${this.store.dir}: ${(e as Error).message}.`, 'io-error');
+      throw new NetauditError('Failed', `The profile could not be written to ${this.options.commit.dir}: ${(e as Error).message}.`, 'io-error');
     } finally {
       for (const name of reserve) this.reservedNames.delete(name);
     }
@@ -420,8 +413,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
 
   /** Reads the files, and notes those it could not read (see leftAlone). */
   private async readDisk(): Promise<DiskProfile[]> {
-    const { dir } = this.store;
-    const { profiles, unreadable } = await readProfilesYielding(await listProfileFiles(dir, this.options.log), dir, this.options.log);
+    const { dir } = this.options.commit;
+    const { profiles, unreadable } = await readProfiles(await listProfileFiles(dir, this.options.log), dir, this.options.log);
     this.unreadable = unreadable;
     return profiles;
   }

@@ -102,7 +102,7 @@ describe('SettingsService.reload', () => {
     await store.init();
     const commit = new ProfileCommit({ disk: new WorkerDisk(dir), log: logger.domain('SETTINGS'), boot: 'b', lowestOpenTx: () => audit.lowestOpenTx() });
     await commit.start();
-    const settings = new SettingsService({ store, commit, audit, auth: () => new RootOnlyAuthorizer(), log: logger.domain('SETTINGS') });
+    const settings = new SettingsService({ commit, audit, auth: () => new RootOnlyAuthorizer(), log: logger.domain('SETTINGS') });
     await writeFile(join(dir, 'lan.nmconnection'), text('192.0.2.10/24'), { mode: 0o600 });
     await settings.load(null);
     const root: CallerRef = { busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid: 0 }) };
