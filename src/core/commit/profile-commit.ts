@@ -70,7 +70,7 @@ const SEGMENT = /^\.netauditd-wal-([0-9A-Za-z]+)-(\d+)$/;
 /** Delays between attempts to apply a committed change whose install failed. */
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000];
 
-export function segmentName(boot: string, n: number): string {
+function segmentName(boot: string, n: number): string {
   return `.netauditd-wal-${boot}-${n}`;
 }
 
@@ -310,10 +310,6 @@ export class ProfileCommit {
   /** True while a committed change of the profile `uuid` waits to land on disk. */
   isUnapplied(uuid: string): boolean {
     return this.unapplied.has(uuid);
-  }
-
-  get unappliedCount(): number {
-    return this.unapplied.size;
   }
 
   private settle(segment: Segment): void {
