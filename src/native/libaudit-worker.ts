@@ -8,7 +8,7 @@
 import { formatAuditMessage } from '../core/audit/audit-message.js';
 import type { AuditRecord } from '../core/audit/record.js';
 import { serveBatches } from './worker-protocol.js';
-import { AUDIT_USYS_CONFIG, auditClose, auditLogUserMessage, auditOpen, errnoText, userName } from './libaudit.js';
+import { AUDIT_USYS_CONFIG, auditClose, auditLogUserMessage, auditOpen, auditWriteMissing, errnoText, userName } from './libaudit.js';
 
 /** A user name found (or not) is trusted this long; users come and go without a restart. */
 const ACCT_TTL_MS = 60_000;
@@ -46,7 +46,11 @@ function describe(errno: number, call: string): string {
 /** Sends one record; null when the kernel took it, else why not. */
 function send(record: AuditRecord): string | null {
   if (fd === null) {
-    // Opened once; a failed open is tried again at the next record.
+    // Opened once; a failed open is tried again at the next record. Without
+    // CAP_AUDIT_WRITE the kernel drops the record and libaudit may still
+    // answer as if it took it: a record is never counted as sent then.
+    const missing = auditWriteMissing();
+    if (missing !== null) return missing;
     const opened = auditOpen();
     if (!opened.ok) return describe(opened.errno, 'audit_open');
     fd = opened.fd;

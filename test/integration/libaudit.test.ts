@@ -1,7 +1,8 @@
 // The libaudit backend read back the way audit readers read it (docs/record-format.md): the daemon's
 // USYS_CONFIG records in auditd's own log, through `ausearch -i`, `ausearch --success`,
 // `aureport -c` and `aureport --summary`, with forged values in every caller-controlled field
-// of every operation, without CAP_AUDIT_WRITE, and with the kernel's audit queue stalled.
+// of every operation, without CAP_AUDIT_WRITE (no record sent), and with the kernel's audit
+// queue stalled.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -425,6 +426,8 @@ describe('without CAP_AUDIT_WRITE', () => {
     while (libaudit.stats().queued > 0) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 50));
     process.stdout.write('stats ' + JSON.stringify(libaudit.stats()) + '\\n');
+    const record = { ts: Date.now(), boot: process.argv[2], seq: 4, op: 'reload', origin: 'caller', result: 'success' };
+    process.stdout.write('write ' + (await libaudit.write(record).then(() => 'sent', (e) => 'refused: ' + e.message)) + '\\n');
     await libaudit.close();
   `;
   const urls = ['core/audit/backends/libaudit.js', 'core/audit/audit-manager.js', 'log/logger.js', 'core/audit/backends/log-line.js'].map((p) =>
@@ -450,16 +453,18 @@ describe('without CAP_AUDIT_WRITE', () => {
     });
   }
 
-  it('reports EPERM once, counts each failed record, and the other backends go on', async () => {
+  it('reports the missing capability once, refuses each record, and the other backends go on', async () => {
     const boot = randomBytes(16).toString('hex');
     const { code, stdout, stderr } = await runAs([], boot);
     expect(code, stderr).toBe(0);
     const lines = stdout.split('\n').filter(Boolean);
     const warnings = lines.filter((l) => l.startsWith('<warn>'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/audit backend libaudit failed: EPERM: Operation not permitted \(audit_log_user_message; the daemon needs CAP_AUDIT_WRITE\); the other backends go on$/);
+    expect(warnings[0]).toMatch(/audit backend libaudit failed: the daemon lacks CAP_AUDIT_WRITE, so the kernel would drop its records; the other backends go on$/);
     expect(lines.filter((l) => / audit: op="reload"/.test(l))).toHaveLength(3);
-    expect(lines.at(-1)).toBe('stats {"dropped":0,"failed":3,"queued":0}');
+    expect(lines.at(-2)).toBe('stats {"dropped":0,"failed":3,"queued":0}');
+    // The worker refuses to send: never a success the kernel then drops.
+    expect(lines.at(-1)).toBe('write refused: the daemon lacks CAP_AUDIT_WRITE, so the kernel would drop its records');
     const all = await run('ausearch', ['-m', 'USYS_CONFIG', '-ts', ...since, '--format', 'raw'], { env: SBIN });
     expect(all.stdout).not.toContain(boot);
   });
@@ -469,14 +474,14 @@ describe('without CAP_AUDIT_WRITE', () => {
     const { code, stdout, stderr } = await runAs(['--inh-caps=+audit_write', '--ambient-caps=+audit_write'], boot);
     expect(code, stderr).toBe(0);
     expect(stdout).not.toMatch(/<warn>/);
-    expect(stdout.split('\n').filter(Boolean).at(-1)).toBe('stats {"dropped":0,"failed":0,"queued":0}');
+    expect(stdout.split('\n').filter(Boolean).slice(-2)).toEqual(['stats {"dropped":0,"failed":0,"queued":0}', 'write sent']);
     const found = await waitFor(async () => {
       const result = await run('ausearch', ['-m', 'USYS_CONFIG', '-ts', ...since, '--format', 'raw'], { env: SBIN });
       const records = parseRaw(result.stdout).filter((r) => text(r, 'boot') === boot);
-      return records.length === 3 ? records : null;
-    }, { timeoutMs: 15_000, what: `3 records of boot ${boot}` });
-    expect(found.map((r) => r.header.get('uid'))).toEqual([String(nauserUid), String(nauserUid), String(nauserUid)]);
-    expect(found.map((r) => text(r, 'seq'))).toEqual(['1', '2', '3']);
+      return records.length === 4 ? records : null;
+    }, { timeoutMs: 15_000, what: `4 records of boot ${boot}` });
+    expect(found.map((r) => r.header.get('uid'))).toEqual([String(nauserUid), String(nauserUid), String(nauserUid), String(nauserUid)]);
+    expect(found.map((r) => text(r, 'seq'))).toEqual(['1', '2', '3', '4']);
   });
 });
 
