@@ -1,8 +1,8 @@
 // The libaudit backend read back the way audit readers read it (docs/record-format.md): the daemon's
 // USYS_CONFIG records in auditd's own log, through `ausearch -i`, `ausearch --success`,
 // `aureport -c` and `aureport --summary`, with forged values in every caller-controlled field
-// of every operation, without CAP_AUDIT_WRITE (no record sent), and with the kernel's audit
-// queue stalled.
+// of every operation, without CAP_AUDIT_WRITE (found before any record, and no record sent),
+// and with the kernel's audit queue stalled.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -453,14 +453,15 @@ describe('without CAP_AUDIT_WRITE', () => {
     });
   }
 
-  it('reports the missing capability once, refuses each record, and the other backends go on', async () => {
+  it('reports the missing capability once, before any record, refuses each record, and the other backends go on', async () => {
     const boot = randomBytes(16).toString('hex');
     const { code, stdout, stderr } = await runAs([], boot);
     expect(code, stderr).toBe(0);
     const lines = stdout.split('\n').filter(Boolean);
     const warnings = lines.filter((l) => l.startsWith('<warn>'));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/audit backend libaudit failed: the daemon lacks CAP_AUDIT_WRITE, so the kernel would drop its records; the other backends go on$/);
+    expect(warnings[0]).toMatch(/audit backend libaudit cannot write its records: the daemon lacks CAP_AUDIT_WRITE, so the kernel would drop its records; the other backends go on$/);
+    expect(lines.indexOf(warnings[0]!), 'the warning comes before the first record').toBeLessThan(lines.findIndex((l) => / audit: op="reload"/.test(l)));
     expect(lines.filter((l) => / audit: op="reload"/.test(l))).toHaveLength(3);
     expect(lines.at(-2)).toBe('stats {"dropped":0,"failed":3,"queued":0}');
     // The worker refuses to send: never a success the kernel then drops.

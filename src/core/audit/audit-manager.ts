@@ -249,6 +249,7 @@ export class AuditManager {
     this.now = options.now ?? Date.now;
     this.enabled = options.enabled;
     this.backends = options.backends;
+    this.probe(options.backends);
   }
 
   get isEnabled(): boolean {
@@ -273,8 +274,10 @@ export class AuditManager {
   }
 
   setBackends(backends: readonly AuditBackend[]): void {
+    const added = backends.filter((b) => !this.backends.includes(b));
     this.backends = backends;
     for (const b of [...this.failing]) if (!backends.includes(b)) this.failing.delete(b);
+    this.probe(added);
   }
 
   /** Each active backend: whether it fails now, and what it failed or dropped since start. */
@@ -515,6 +518,27 @@ export class AuditManager {
       'Refused: the audit trail cannot be written, so the change could not be committed. Check the audit directory (space, permissions) and the daemon log.',
       'audit-trail-unavailable',
     );
+  }
+
+  /**
+   * Asks each backend that can tell whether its records would be lost
+   * (libaudit without the audit socket or CAP_AUDIT_WRITE); one that says so
+   * is failing from now on, with one warning, and counts no failed record
+   * until one fails. A later write that works clears it, as for any failure.
+   */
+  private probe(backends: readonly AuditBackend[]): void {
+    for (const backend of backends) {
+      if (!backend.probe || this.failing.has(backend)) continue;
+      let reason: string | null;
+      try {
+        reason = backend.probe();
+      } catch (e) {
+        reason = `its check failed: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (reason === null) continue;
+      this.failing.add(backend);
+      this.log.warn(`audit backend ${backend.name} cannot write its records: ${reason}; the other backends go on`);
+    }
   }
 
   private recovered(backend: AuditBackend): void {

@@ -157,6 +157,13 @@ export interface AuditBackend {
   close(): Promise<void>;
   /** for backends that can lose records on their way (queues, failing calls) */
   stats?(): BackendStats;
+  /**
+   * For a backend that can tell before any record whether its records
+   * would reach their destination: null when they would, else why not. It
+   * must be cheap and must not block; the AuditManager calls it when the
+   * backend becomes active.
+   */
+  probe?(): string | null;
 }
 
 /**

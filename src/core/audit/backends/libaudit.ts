@@ -3,8 +3,11 @@
 // queue, since audit_log_user_message blocks while the kernel's backlog is
 // full. When the queue is full a record is dropped and counted, and the
 // episode reported; the trail never drops one. A failing call rejects the
-// write, which the AuditManager reports once per episode.
+// write, which the AuditManager reports once per episode. Its probe tells
+// the AuditManager at once when the kernel cannot take the records at all
+// (the audit socket refused, CAP_AUDIT_WRITE missing).
 import type { DomainLogger } from '../../../log/logger.js';
+import { probeAudit } from '../../../native/libaudit.js';
 import type { AuditBackend, AuditRecord, BackendStats } from '../record.js';
 import { WorkerQueue, type DropEpisode } from './worker-queue.js';
 
@@ -72,6 +75,11 @@ export class LibauditBackend implements AuditBackend {
     const left = await this.queue.drain(2000);
     if (left > 0) this.log.warn(`stopping with ${left} audit record(s) not yet sent to the kernel audit log; the trail holds them`);
     this.queue.close();
+  }
+
+  /** Whether the kernel audit log can take records now; see probeAudit. */
+  probe(): string | null {
+    return probeAudit();
   }
 
   stats(): BackendStats {

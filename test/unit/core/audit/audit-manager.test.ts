@@ -277,3 +277,96 @@ describe('records of the daemon and of others', () => {
     expect(formatTrailLine(trail.records[0]!, ZERO_HASH).line).not.toContain('changed');
   });
 });
+
+/** A libaudit-like backend whose probe says whether its records would be lost. */
+class ProbedBackend implements AuditBackend {
+  readonly name = 'libaudit' as const;
+  readonly commits = false;
+  records: AuditRecord[] = [];
+  probes = 0;
+  failWith: Error | null = null;
+  constructor(public reason: string | null | Error) {}
+  probe(): string | null {
+    this.probes++;
+    if (this.reason instanceof Error) throw this.reason;
+    return this.reason;
+  }
+  async write(r: AuditRecord): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.records.push(r);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('AuditManager and a backend that probes', () => {
+  const LACKS = 'the daemon lacks CAP_AUDIT_WRITE, so the kernel would drop its records';
+
+  function probed(backend: ProbedBackend, initial = true) {
+    const lines: string[] = [];
+    const logger = new Logger({ write: (l) => lines.push(l) }, { now: () => 0 });
+    const trail = new MemoryBackend(true);
+    const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: initial ? [trail, backend] : [trail], enabled: true, now: () => 1_000, boot: 'boot1' });
+    return { audit, trail, lines, warnings: () => lines.filter((l) => l.startsWith('<warn>')) };
+  }
+
+  const statusOf = (audit: AuditManager) => audit.status().find((s) => s.name === 'libaudit');
+
+  it('is failing from the start when its probe gives a reason, with one warning and no failed record counted', () => {
+    const backend = new ProbedBackend(LACKS);
+    const { audit, warnings } = probed(backend);
+    expect(backend.probes).toBe(1);
+    expect(statusOf(audit)).toEqual({ name: 'libaudit', failing: true, failed: 0, dropped: 0, queued: 0 });
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain(`audit backend libaudit cannot write its records: ${LACKS}; the other backends go on`);
+  });
+
+  it('stays failing with no second warning while its writes fail, and recovers after a good write', async () => {
+    const backend = new ProbedBackend(LACKS);
+    backend.failWith = new Error(LACKS);
+    const { audit, trail, lines, warnings } = probed(backend);
+    for (let i = 0; i < 2; i++) await audit.audited(root, { op: 'reload' }, (tx) => tx.commit(() => undefined));
+    await new Promise((r) => setImmediate(r));
+    expect(trail.records).toHaveLength(2);
+    expect(statusOf(audit)).toMatchObject({ failing: true, failed: 2 });
+    expect(warnings()).toHaveLength(1);
+
+    backend.failWith = null;
+    await audit.audited(root, { op: 'reload' }, (tx) => tx.commit(() => undefined));
+    await new Promise((r) => setImmediate(r));
+    expect(backend.records.map((r) => r.seq)).toEqual([3]);
+    expect(statusOf(audit)).toMatchObject({ failing: false, failed: 2 });
+    expect(lines.filter((l) => l.includes('audit backend libaudit works again'))).toHaveLength(1);
+  });
+
+  it('is not failing when its probe finds nothing wrong', () => {
+    const backend = new ProbedBackend(null);
+    const { audit, warnings } = probed(backend);
+    expect(backend.probes).toBe(1);
+    expect(statusOf(audit)).toMatchObject({ failing: false });
+    expect(warnings()).toEqual([]);
+  });
+
+  it('probes a backend that a reload adds, and not again while it stays', () => {
+    const backend = new ProbedBackend(LACKS);
+    const { audit, trail, warnings } = probed(backend, false);
+    expect(backend.probes).toBe(0);
+    audit.setBackends([trail, backend]);
+    expect(backend.probes).toBe(1);
+    expect(statusOf(audit)).toMatchObject({ failing: true });
+    audit.setBackends([trail, backend]);
+    expect(backend.probes).toBe(1);
+    expect(warnings()).toHaveLength(1);
+    // Taken out and put back: probed again, and reported again.
+    audit.setBackends([trail]);
+    audit.setBackends([trail, backend]);
+    expect(backend.probes).toBe(2);
+    expect(warnings()).toHaveLength(2);
+  });
+
+  it('takes a probe that throws for a failing backend, with the error as its reason', () => {
+    const backend = new ProbedBackend(new Error('libc.so.6: cannot open'));
+    const { audit, warnings } = probed(backend);
+    expect(statusOf(audit)).toMatchObject({ failing: true, failed: 0 });
+    expect(warnings()[0]).toContain('cannot write its records: its check failed: libc.so.6: cannot open;');
+  });
+});
