@@ -42,11 +42,16 @@ export function activeStateName(state: number): string {
   return ACTIVE[state] ?? 'unknown';
 }
 
-/** The color of a state word: connected green, connecting yellow, failed or disconnected red, unmanaged dim. */
+/**
+ * The color of a state word: connected green, connecting yellow, failed or
+ * disconnected red, unmanaged dim; auditing with failing backends
+ * (`enabled (failing: …)`) yellow.
+ */
 export function stateColor(value: unknown): Color | null {
   if (typeof value !== 'string') return null;
   if (value === 'connected' || value === 'activated' || value === 'enabled') return 'green';
   if (value.startsWith('connecting') || value === 'activating' || value === 'deactivating' || value.startsWith('connected (')) return 'yellow';
+  if (value.startsWith('enabled (')) return 'yellow';
   if (value === 'disconnected' || value === 'connection failed' || value === 'asleep' || value === 'disabled') return 'red';
   if (value === 'unmanaged' || value === 'unavailable' || value === 'unknown') return 'dim';
   return null;

@@ -23,6 +23,15 @@ const enabled = (on: unknown): string => (on === true ? 'enabled' : 'disabled');
 
 type BackendHealth = Record<string, { failing?: boolean; failed?: bigint | number; dropped?: bigint | number; queued?: number }>;
 
+/**
+ * `enabled`, `disabled`, or `enabled (failing: libaudit, journal)` while
+ * backends fail: auditing is on, but those backends' records are lost.
+ */
+function auditCell(on: unknown, backends: BackendHealth | undefined): string {
+  const failing = Object.entries(backends ?? {}).filter(([, b]) => b.failing).map(([name]) => name);
+  return on === true && failing.length > 0 ? `enabled (failing: ${failing.join(', ')})` : enabled(on);
+}
+
 /** One word per backend: `jsonl:ok`, or `journal:failing(failed=2,dropped=0,queued=1)`. */
 function backendsCell(backends: BackendHealth | undefined): string[] {
   return Object.entries(backends ?? {}).map(([name, b]) =>
@@ -49,6 +58,7 @@ export const general = defineNoun({
         if (args.length > 0) throw usageError(`unexpected argument ${JSON.stringify(args[0])}`);
         return withDaemon(clientOptionsOf(context), async (client) => {
           const p = await client.getAll(MANAGER_PATH, MANAGER_IFACE);
+          const backends = p['AuditBackends'] as BackendHealth | undefined;
           render(
             COLUMNS,
             [
@@ -56,8 +66,8 @@ export const general = defineNoun({
                 STATE: managerStateName(p['State'] as number),
                 NETWORKING: enabled(p['NetworkingEnabled']),
                 WIFI: enabled(p['WirelessEnabled']),
-                AUDIT: enabled(p['AuditEnabled']),
-                'AUDIT-BACKENDS': backendsCell(p['AuditBackends'] as BackendHealth | undefined),
+                AUDIT: auditCell(p['AuditEnabled'], backends),
+                'AUDIT-BACKENDS': backendsCell(backends),
                 VERSION: (p['Version'] as string) ?? null,
               },
             ],
