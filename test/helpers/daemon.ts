@@ -30,6 +30,11 @@ export interface DaemonOptions {
    * daemon gets a namespace of its own: no test daemon ever sees the root namespace's links.
    */
   netns?: string;
+  /**
+   * A command and its arguments put before `node …` (inside the namespace), e.g. `setpriv
+   * --bounding-set=-audit_write`: it must exec the rest, so that the pid stays the daemon's.
+   */
+  wrapper?: readonly string[];
 }
 
 export interface TestDaemon {
@@ -215,6 +220,7 @@ class Daemon implements TestDaemon {
     const command = [
       process.execPath, daemonMain, '--config', this.configFile, '--bus-address', this.bus.address, '--log-file', this.logFile,
     ];
+    if (this.options.wrapper !== undefined) command.unshift(...this.options.wrapper);
     if (this.options.netns !== undefined) command.unshift('ip', 'netns', 'exec', this.options.netns);
     const child = spawn(command[0]!, command.slice(1), { cwd: this.dir, env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
