@@ -181,6 +181,25 @@ describe('software links created by activation', () => {
     }
   });
 
+  it('a bridge activated again while active keeps its link: the new activation takes it over, and deletes it when it ends', async () => {
+    const conn = await addProfile(client, profile('br-again', 'bridge', { ifname: 'br-again', ipv4: manual(['10.12.0.1/24']) }));
+    const first = await activate(client, conn);
+    const ifindex = await ifindexOf(NS, 'br-again');
+    const { records, result: second } = await newRecords(daemon, () => activate(client, conn));
+    expect(second).not.toBe(first);
+    // The same link, never deleted in between, up and addressed by the new activation.
+    expect(await ifindexOf(NS, 'br-again')).toBe(ifindex);
+    expect(await ipAddrs(NS, 'br-again')).toContain('10.12.0.1/24');
+    expect(await client.getProperty(second, ACTIVE_IFACE, 'State')).toBe(2);
+    expect(await activeConnections(client)).toEqual([second]);
+    expect(records.map((r) => [r.op, r.origin, r.cause, r.ifindex, r.result])).toEqual([
+      ['connection-activate', 'caller', undefined, ifindex, 'success'],
+      ['connection-deactivate', 'daemon', 'new-activation', ifindex, 'success'],
+    ]);
+    await deactivate(client, second);
+    expect(await linkNames(NS)).not.toContain('br-again');
+  });
+
   it('a veth profile creates both ends; ipv6 disabled sets disable_ipv6; deactivation deletes the pair', async () => {
     const conn = await addProfile(client, profile('veth-a', 'veth', { ifname: 've0', ipv4: manual(['10.20.0.1/24']), ipv6: method('disabled'), extra: { veth: { peer: variant('s', 've1') } } }));
     const { records, result: active } = await newRecords(daemon, () => activate(client, conn));

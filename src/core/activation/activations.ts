@@ -275,6 +275,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
   private async bringUp({ active, target, giveWay }: Prepared): Promise<ActiveConnection> {
     const { devices, platform, log } = this.options;
+    // A link that what gives way created, and that this activation runs on, is handed over rather
+    // than deleted under it: it is deleted when this one ends (a bridge activated again, say).
+    const handedOver = target.device !== null && this.takeOverLink(active, giveWay, target.device.ifindex);
     for (const other of giveWay) {
       log.info(`deactivating ${other.describe()}: ${quote(active.id)} is being activated in its place`);
       await this.daemonTeardown(other, 'new-activation', active.committedBy!.tx, STATE_REASON.userDisconnected);
@@ -315,7 +318,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         master: target.masterIfindex,
         bridge: plan.bridge,
         port: plan.port,
-        created: !target.device,
+        created: !target.device || handedOver,
         ipv4: plan.ipv4,
         ipv6: plan.ipv6,
       });
@@ -331,6 +334,24 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       await this.finish(active, STATE_REASON.deviceRealizeFailed);
       throw e;
     }
+  }
+
+  /**
+   * Moves the deletion of link `ifindex` from the actives that give way to `active`, which is kept
+   * first (it is not one of the actives yet), so that at no moment does no state file own the link.
+   */
+  private takeOverLink(active: ActiveConnection, giveWay: readonly ActiveConnection[], ifindex: number): boolean {
+    let taken = false;
+    for (const other of giveWay) {
+      const steps = other.undo.filter((u) => u.kind === 'delete-link' && u.ifindex === ifindex);
+      if (steps.length === 0) continue;
+      if (!taken) active.undo.push(steps[0]!);
+      taken = true;
+      this.persist(active, true);
+      for (const step of steps) other.undo.splice(other.undo.indexOf(step), 1);
+      this.persist(other);
+    }
+    return taken;
   }
 
   /** The link's addresses and routes now, those that count as somebody's change. */
