@@ -52,10 +52,10 @@ describe('systemd/netauditd.service', () => {
 
   /** A copy of the unit that verify can check here (see below). */
   async function verifiableCopy(): Promise<string> {
-    // verify checks that ExecStart='s program exists and is executable; /usr/bin/netauditd is only
+    // verify checks that ExecStart='s program exists and is executable; /usr/sbin/netauditd is only
     // there once installed, so a copy of the unit, identical but for ExecStart= naming this node
     // and this checkout's dist/main.js, is verified instead.
-    const execStart = /^ExecStart=\/usr\/bin\/netauditd$/m;
+    const execStart = /^ExecStart=\/usr\/sbin\/netauditd$/m;
     expect(unitText).toMatch(execStart);
     const copy = join(dir, 'netauditd.service');
     await writeFile(copy, unitText.replace(execStart, `ExecStart=${process.execPath} ${repoPath('dist', 'main.js')}`));
