@@ -30,6 +30,14 @@ need_cmd groff-base groff
 # polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
 need_pkg polkitd
 need_cmd faketime faketime
+# The Debian package is built (npm run deb) and checked with lintian, then installed with apt in a
+# booted Debian container with a real systemd (test/integration/systemd-package.test.ts).
+need_cmd dpkg-dev dpkg-buildpackage
+need_cmd debhelper dh
+need_cmd lintian lintian
+need_cmd fakeroot fakeroot
+need_cmd debootstrap debootstrap
+need_cmd systemd-container systemd-nspawn
 if [ -n "$missing" ]; then
 	if ! command -v apt-get >/dev/null 2>&1 || [ "$(id -u)" != 0 ]; then
 		echo "test.sh: missing packages:$missing (install them as root with apt-get)" >&2

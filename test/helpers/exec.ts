@@ -10,6 +10,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the command (SIGKILL) and reject after this long; default 30 s. */
   timeoutMs?: number;
+  /** Run it in a process group of its own, so that a kill(0) inside cannot reach the test's group. */
+  ownGroup?: boolean;
 }
 
 export interface RunResult {
@@ -23,7 +25,7 @@ export interface RunResult {
 
 /** Runs a command to completion. Rejects only when it cannot start or overruns its deadline. */
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const { uid, input, env, timeoutMs = 30_000 } = options;
+  const { uid, input, env, timeoutMs = 30_000, ownGroup = false } = options;
   const argv = uid === undefined
     ? [cmd, ...args]
     : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', cmd, ...args];
@@ -31,6 +33,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     const child = spawn(argv[0]!, argv.slice(1), {
       env: { ...process.env, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: ownGroup,
     });
     let stdout = '';
     let stderr = '';
