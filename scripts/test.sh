@@ -30,6 +30,8 @@ need_cmd groff-base groff
 # polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
 need_pkg polkitd
 need_cmd faketime faketime
+# dnsmasq: the DHCP client takes leases from it (test/integration/dhcp4-client.test.ts).
+need_cmd dnsmasq-base dnsmasq
 # The Debian package is built (npm run deb) and checked with lintian, then installed with apt in a
 # booted Debian container with a real systemd (test/integration/systemd-package.test.ts).
 need_cmd dpkg-dev dpkg-buildpackage
