@@ -79,7 +79,14 @@ export interface AddressMessage {
   readonly family: 4 | 6;
   readonly address: string;
   readonly prefix: number;
+  /** set when the kernel keeps it for a limited time (no IFA_F_PERMANENT): SLAAC's, or one with a lifetime */
+  readonly dynamic?: true;
 }
+
+/** IFA_FLAGS: the address's flags, 32 bits (ifa_flags holds the low 8) */
+const IFA_FLAGS = 8;
+/** IFA_F_PERMANENT: the address has no lifetime */
+const IFA_F_PERMANENT = 0x80;
 
 // ---- encoding ----
 
@@ -218,8 +225,11 @@ export function decodeAddress(body: Buffer): AddressMessage | null {
   const raw = attrs.get(IFA_LOCAL) ?? attrs.get(IFA_ADDRESS);
   const ifindex = body.readUInt32LE(4);
   const prefix = body.readUInt8(1);
-  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix };
-  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix };
+  const flagsAttr = attrs.get(IFA_FLAGS);
+  const flags = flagsAttr && flagsAttr.length >= 4 ? flagsAttr.readUInt32LE(0) : body.readUInt8(2);
+  const dynamic = (flags & IFA_F_PERMANENT) === 0 ? { dynamic: true as const } : {};
+  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...dynamic };
+  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...dynamic };
   return null;
 }
 

@@ -71,6 +71,12 @@ export const RTA_TABLE = 15;
 export const RT_TABLE_MAIN = 254;
 /** RTPROT_STATIC: a route added by an administrator (or a daemon acting for one) */
 export const RTPROT_STATIC = 4;
+/** RTPROT_DHCP: a route from a DHCP lease (`proto dhcp` in ip route) */
+export const RTPROT_DHCP = 16;
+/** NLM_F_REPLACE: replace the object if it exists */
+export const NLM_F_REPLACE = 0x100;
+/** IFA_CACHEINFO: an address's preferred and valid lifetimes (struct ifa_cacheinfo) */
+const IFA_CACHEINFO = 6;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 /** on a delete: any scope */
@@ -225,12 +231,23 @@ function addressBody(a: Address): Buffer {
   ifaddr.writeUInt32LE(a.ifindex, 4);
   // IPv4: IFA_LOCAL is the interface's own address, IFA_ADDRESS the peer's (the same when not point-to-point).
   const attrs = a.family === 4 ? [attribute(IFA_LOCAL, bytes), attribute(IFA_ADDRESS, bytes)] : [attribute(IFA_ADDRESS, bytes)];
+  if (a.lifetime) {
+    const info = Buffer.alloc(16); // ifa_prefered, ifa_valid, cstamp, tstamp
+    info.writeUInt32LE(Math.min(a.lifetime.preferred, a.lifetime.valid), 0);
+    info.writeUInt32LE(a.lifetime.valid, 4);
+    attrs.push(attribute(IFA_CACHEINFO, info));
+  }
   return Buffer.concat([ifaddr, ...attrs]);
 }
 
 /** RTM_NEWADDR adding `address` (NLM_F_CREATE|NLM_F_EXCL: an existing one is EEXIST), acknowledged. */
 export function addAddressRequest(seq: number, address: Address): Buffer {
   return encodeMessage(RTM_NEWADDR, CREATE, seq, addressBody(address));
+}
+
+/** RTM_NEWADDR adding `address` or replacing the link's (its lifetime), acknowledged. */
+export function replaceAddressRequest(seq: number, address: Address): Buffer {
+  return encodeMessage(RTM_NEWADDR, CHANGE | NLM_F_CREATE | NLM_F_REPLACE, seq, addressBody(address));
 }
 
 /** RTM_DELADDR removing `address` (a missing one is EADDRNOTAVAIL), acknowledged. */
@@ -248,7 +265,7 @@ function routeBody(r: Route, scope: number): Buffer {
   // rtm_table holds 8 bits: a larger table is RT_TABLE_UNSPEC there and RTA_TABLE says which, as iproute2 sends it.
   const table = r.table ?? RT_TABLE_MAIN;
   rtmsg.writeUInt8(table < 256 ? table : 0, 4);
-  rtmsg.writeUInt8(RTPROT_STATIC, 5);
+  rtmsg.writeUInt8(r.fromDhcp ? RTPROT_DHCP : RTPROT_STATIC, 5);
   rtmsg.writeUInt8(scope, 6);
   rtmsg.writeUInt8(RTN_UNICAST, 7); // rtm_flags 0
   const attrs: Buffer[] = [];

@@ -26,6 +26,14 @@ export interface Address {
   readonly family: 4 | 6;
   readonly address: string;
   readonly prefix: number;
+  /**
+   * Seconds the kernel keeps it (IFA_CACHEINFO), for an address with a lifetime of its own: a
+   * DHCP lease's, so that a lease the daemon can no longer renew still ends on time. Left out:
+   * forever.
+   */
+  readonly lifetime?: { readonly valid: number; readonly preferred: number };
+  /** as the kernel lists it: set when it has a limited lifetime (SLAAC's, a lease's); never sent */
+  readonly dynamic?: true;
 }
 
 export const ARPHRD_ETHER = 1;
@@ -101,6 +109,8 @@ export interface Route {
   readonly metric: number;
   /** the routing table (RTA_TABLE); the main table (254) when left out */
   readonly table?: number;
+  /** a DHCP lease's route, added with rtm_protocol RTPROT_DHCP (`proto dhcp`) rather than RTPROT_STATIC */
+  readonly fromDhcp?: boolean;
 }
 
 /** A bridge's STP options, in the kernel's units (IFLA_BR_*: timers in centiseconds). */
@@ -148,6 +158,8 @@ export interface Platform extends EventEmitter<PlatformEvents> {
   /** the links as of the last event processed; a listener subscribed before calling misses nothing */
   links(): Promise<Link[]>;
   addresses(): Promise<Address[]>;
+  /** the addresses of link `ifindex` as of the last event processed, without waiting */
+  addressesOf(ifindex: number): Address[];
   /** the unicast routes of every table, as the kernel lists them now */
   routes(): Promise<KernelRoute[]>;
   /**
@@ -169,6 +181,8 @@ export interface Platform extends EventEmitter<PlatformEvents> {
   setLink(ifindex: number, change: LinkChange): Promise<void>;
   /** Adds an address (an existing one is EEXIST); rejects with a KernelRefusal. */
   addAddress(address: Address): Promise<void>;
+  /** Adds an address or updates the one the link has (its lifetime: a renewed lease); rejects with a KernelRefusal. */
+  replaceAddress(address: Address): Promise<void>;
   /** Removes an address (a missing one is EADDRNOTAVAIL); rejects with a KernelRefusal. */
   deleteAddress(address: Address): Promise<void>;
   /** Adds a route to its table (main by default), protocol static (an existing one is EEXIST); rejects with a KernelRefusal. */

@@ -28,6 +28,7 @@ import {
   addRouteRequest,
   createLinkRequest,
   deleteAddressRequest,
+  replaceAddressRequest,
   deleteRouteRequest,
   getLinkByNameRequest,
   getLinkRequest,
@@ -135,6 +136,10 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     return [...this.knownAddresses.values()];
   }
 
+  addressesOf(ifindex: number): Address[] {
+    return [...this.knownAddresses.values()].filter((a) => a.ifindex === ifindex);
+  }
+
   async routes(): Promise<KernelRoute[]> {
     const out: KernelRoute[] = [];
     for (const family of [4, 6] as const) {
@@ -172,6 +177,10 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   async addAddress(address: Address): Promise<void> {
     await this.change(`add address ${address.address}/${address.prefix} to link ${address.ifindex}`, (seq) => addAddressRequest(seq, address));
+  }
+
+  async replaceAddress(address: Address): Promise<void> {
+    await this.change(`set address ${address.address}/${address.prefix} on link ${address.ifindex}`, (seq) => replaceAddressRequest(seq, address));
   }
 
   async deleteAddress(address: Address): Promise<void> {

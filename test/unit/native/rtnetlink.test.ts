@@ -156,13 +156,28 @@ describe('rtnetlink datagrams', () => {
 });
 
 describe('rtnetlink address messages', () => {
-  const ifaddrmsg = (family: number, prefix: number, index: number): Buffer => {
+  /** An ifaddrmsg; `flags` 0x80 (IFA_F_PERMANENT) by default, as for an address added without a lifetime. */
+  const ifaddrmsg = (family: number, prefix: number, index: number, flags = 0x80): Buffer => {
     const b = Buffer.alloc(8);
     b.writeUInt8(family, 0);
     b.writeUInt8(prefix, 1);
+    b.writeUInt8(flags, 2);
     b.writeUInt32LE(index, 4);
     return b;
   };
+
+  it('mark an address without IFA_F_PERMANENT (SLAAC\'s, a lease\'s) as dynamic, in ifa_flags or IFA_FLAGS', () => {
+    const address = attr(1, hex('20010db8000000000000000000000001'));
+    expect(decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0), address]))).toEqual({ ifindex: 2, family: 6, address: '2001:db8::1', prefix: 64, dynamic: true });
+    // IFA_FLAGS (8), 32 bits, wins over the 8 bits of ifa_flags.
+    const flags = (n: number): Buffer => {
+      const v = Buffer.alloc(4);
+      v.writeUInt32LE(n, 0);
+      return attr(8, v);
+    };
+    expect(decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0), address, flags(0x80)]))?.dynamic).toBeUndefined();
+    expect(decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0x80), address, flags(0x100)]))?.dynamic).toBe(true);
+  });
 
   it('decode an IPv4 address from IFA_LOCAL, not the peer in IFA_ADDRESS', () => {
     const body = Buffer.concat([ifaddrmsg(2, 24, 3), attr(1, hex('c6336402')), attr(2, hex('c6336401'))]);
