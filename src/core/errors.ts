@@ -44,6 +44,10 @@ export type Reason =
   | 'io-error'
   /** the daemon stopped before the change it had recorded was done */
   | 'interrupted'
+  /** no DHCP server gave a lease within ipv4.dhcp-timeout */
+  | 'dhcp-timeout'
+  /** deactivated (by a caller, or the daemon) before it finished activating */
+  | 'deactivated'
   | 'failed';
 
 const DEFAULT_REASON: Record<ErrorCode, Reason> = {

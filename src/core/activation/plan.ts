@@ -9,7 +9,24 @@ import { unappliedProperty } from '../settings/applicable.js';
 import { ruleFromDict } from '../settings/routing-rule.js';
 import { getProp, getString, type Settings, type Value } from '../settings/value.js';
 
-export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore';
+export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore' | 'auto';
+
+/** What ipv4.method auto asks of DHCPv4 (NetworkManager's properties and defaults). */
+export interface DhcpPlan {
+  /** ipv4.dhcp-timeout, 45 s when 0 or left out */
+  readonly timeoutMs: number;
+  /** ipv4.may-fail (default true): the activation may succeed without a lease when the other family is configured */
+  readonly mayFail: boolean;
+  readonly ignoreAutoDns: boolean;
+  readonly ignoreAutoRoutes: boolean;
+  /** ipv4.never-default: no default route from the lease's router */
+  readonly neverDefault: boolean;
+  /** ipv4.dhcp-client-id as the profile has it ("mac", "duid", hex bytes…); null: type 1 and the MAC */
+  readonly clientId: string | null;
+  /** the host name to send (dhcp-hostname, else the system's), null when dhcp-send-hostname is false */
+  readonly sendHostname: boolean;
+  readonly hostname: string | null;
+}
 
 export interface PlannedAddress {
   readonly address: string;
@@ -37,6 +54,8 @@ export interface IpPlan {
   /** the table of the default route and of routes that name none: route-table, else main (254) */
   readonly table: number;
   readonly rules: readonly Rule[];
+  /** method auto, IPv4: the DHCP client's settings; null otherwise (IPv6 auto is the kernel's SLAAC) */
+  readonly dhcp: DhcpPlan | null;
 }
 
 export interface ActivationPlan {
@@ -110,12 +129,27 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
   const family = setting === 'ipv6' ? 6 : 4;
   // A profile without the setting has NetworkManager's default method, auto.
   const method = getString(settings, setting, 'method') ?? 'auto';
-  if (method === 'auto' || method === 'shared' || method === 'dhcp') {
+  if (method === 'shared' || method === 'dhcp') {
     throw new NetauditError(
       'NotSupported',
-      `${setting}.method ${quote(method)}${getProp(settings, setting, 'method') ? '' : ' (the default when the profile has no ' + setting + ' setting)'} needs ${family === 4 ? 'DHCP' : 'router advertisements and DHCPv6'}, which netauditd does not do: set ${setting}.method to "manual" (with ${setting}.address-data), "link-local" or "disabled"${family === 6 ? ', or "ignore"' : ''}.`,
+      `${setting}.method ${quote(method)} ${method === 'shared' ? 'shares the connection with NAT and a DHCP server' : 'runs DHCPv6 without router advertisements'}, which netauditd does not do: set ${setting}.method to "auto", "manual" (with ${setting}.address-data), "link-local" or "disabled"${family === 6 ? ', or "ignore"' : ''}.`,
     );
   }
+  const bool = (prop: string, fallback: boolean): boolean => (getProp(settings, setting, prop)?.value as boolean | undefined) ?? fallback;
+  const neverDefault = bool('never-default', false);
+  const dhcp: DhcpPlan | null =
+    method === 'auto' && family === 4
+      ? {
+          timeoutMs: ((getProp(settings, setting, 'dhcp-timeout')?.value as number | undefined) || 45) * 1000,
+          mayFail: bool('may-fail', true),
+          ignoreAutoDns: bool('ignore-auto-dns', false),
+          ignoreAutoRoutes: bool('ignore-auto-routes', false),
+          neverDefault,
+          clientId: getString(settings, setting, 'dhcp-client-id') ?? null,
+          sendHostname: bool('dhcp-send-hostname', true),
+          hostname: getString(settings, setting, 'dhcp-hostname') ?? null,
+        }
+      : null;
   const addresses = entries(getProp(settings, setting, 'address-data')).map((e) => ({
     address: e.get('address')!.value as string,
     prefix: e.get('prefix')!.value as number,
@@ -130,14 +164,14 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
     table: (e.get('table')?.value as number | undefined) || table,
   }));
   const rules = entries(getProp(settings, setting, 'routing-rules')).map((e, i) => ruleFromDict(`${setting}.routing-rules[${i}]`, family, e));
-  const gateway = getProp(settings, setting, 'never-default')?.value === true ? null : (getString(settings, setting, 'gateway') ?? null);
-  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules };
+  const gateway = neverDefault ? null : (getString(settings, setting, 'gateway') ?? null);
+  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp };
 }
 
 /**
  * The plan for a validated profile; a type that never activates on this
  * daemon (wifi without Wi-Fi hardware) or a method it does not implement
- * (auto: DHCP) is NotSupported.
+ * (shared, IPv6 dhcp) is NotSupported.
  */
 export function planActivation(settings: Settings): ActivationPlan {
   const type = getString(settings, 'connection', 'type') ?? '';

@@ -78,12 +78,18 @@ const clonedMac: Declared = { signature: 'ay', kind: 'cloned-mac' };
 const mtu: Declared = { signature: 'u', kind: 'mtu' };
 const cert: Declared = { signature: 'ay', kind: 'cert' };
 
-function ipSetting(methods: readonly string[], dns: Declared): Record<string, Declared> {
-  return {
+/** The properties in name order, as the other settings declare theirs. */
+function sortedKeys(props: Record<string, Declared>): Record<string, Declared> {
+  return Object.fromEntries(Object.entries(props).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function ipSetting(methods: readonly string[], dns: Declared, family: Record<string, Declared>): Record<string, Declared> {
+  return sortedKeys({
     'address-data': { signature: 'aa{sv}', kind: 'address-data' },
     dns,
     'dns-search': { signature: 'as', kind: 'dns-search' },
     gateway: s('gateway'),
+    ...family,
     'may-fail': b,
     method: s('plain', methods),
     'never-default': b,
@@ -93,7 +99,7 @@ function ipSetting(methods: readonly string[], dns: Declared): Record<string, De
     'route-metric': u(),
     'route-table': u(),
     'routing-rules': { signature: 'aa{sv}', kind: 'routing-rules' },
-  };
+  });
 }
 
 // The order of settings is the order of groups in a profile file and of
@@ -187,8 +193,26 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
       'user-name': s(),
     },
   ],
-  ['ipv4', 'ipv4', ipSetting(['auto', 'link-local', 'manual', 'disabled'], { signature: 'au', kind: 'dns' })],
-  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' })],
+  // ipv4.dhcp-client-id: NetworkManager's forms, "mac", "perm-mac", "duid", "ipv6-duid",
+  // "stable", "none", or hex bytes "01:aa:bb:…" (checked where it is used, plan.ts).
+  // DHCPv4 (ipv4.method auto), NetworkManager's properties and meanings: dhcp-timeout 0 is the
+  // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has none of them: it runs no DHCPv6
+  // and takes no DNS or routes from router advertisements, so they would be stored and not applied.
+  [
+    'ipv4',
+    'ipv4',
+    ipSetting(['auto', 'link-local', 'manual', 'disabled'], { signature: 'au', kind: 'dns' }, {
+      'dhcp-client-id': s(),
+      'dhcp-hostname': s(),
+      'dhcp-send-hostname': b,
+      'dhcp-timeout': { signature: 'i', range: [0, 0x7fffffff] },
+      'ignore-auto-dns': b,
+      'ignore-auto-routes': b,
+    }),
+  ],
+  // ipv6.addr-gen-mode and ip6-privacy stay kept keys of the file (keyfiles hold their names,
+  // "stable-privacy", where the bus has numbers) until the daemon applies them.
+  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {})],
 ];
 
 function build(): ReadonlyMap<string, SettingSpec> {

@@ -48,16 +48,41 @@ describe('planActivation', () => {
       metric: 100,
       table: 254,
       rules: [],
+      dhcp: null,
     });
     expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
   });
 
-  it('refuses DHCP by name — explicit, and by default when the ipv4 setting is missing', () => {
-    const explicit = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'auto') }, ipv6: { method: value('s', 'ignore') } })));
-    expect(explicit.code).toBe('NotSupported');
-    expect(explicit.message).toContain('ipv4.method "auto"');
-    const byDefault = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'ignore') } })));
-    expect(byDefault.message).toContain('the default when the profile has no ipv4 setting');
+  it('plans DHCPv4 for ipv4.method auto, explicit and by default, with NetworkManager\'s defaults', () => {
+    const explicit = planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'auto') }, ipv6: { method: value('s', 'ignore') } }));
+    expect(explicit.ipv4).toMatchObject({ method: 'auto', dhcp: { timeoutMs: 45_000, mayFail: true, ignoreAutoDns: false, ignoreAutoRoutes: false, neverDefault: false, clientId: null, sendHostname: true, hostname: null } });
+    const byDefault = planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'ignore') } }));
+    expect(byDefault.ipv4?.dhcp?.timeoutMs).toBe(45_000);
+    const tuned = planActivation(
+      settings({
+        connection: { type: value('s', 'bridge') },
+        ipv4: {
+          method: value('s', 'auto'),
+          'dhcp-timeout': value('i', 3),
+          'may-fail': value('b', false),
+          'never-default': value('b', true),
+          'ignore-auto-dns': value('b', true),
+          'ignore-auto-routes': value('b', true),
+          'dhcp-client-id': value('s', 'duid'),
+          'dhcp-hostname': value('s', 'box'),
+        },
+      }),
+    );
+    expect(tuned.ipv4?.dhcp).toEqual({ timeoutMs: 3000, mayFail: false, ignoreAutoDns: true, ignoreAutoRoutes: true, neverDefault: true, clientId: 'duid', sendHostname: true, hostname: 'box' });
+    // IPv6 auto is the kernel's SLAAC: no DHCP plan.
+    expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null });
+  });
+
+  it('refuses ipv4.method shared and ipv6.method dhcp by name', () => {
+    const shared = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'shared') }, ipv6: { method: value('s', 'ignore') } })));
+    expect([shared.code, shared.message]).toEqual(['NotSupported', expect.stringContaining('ipv4.method "shared"')]);
+    const dhcp6 = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'disabled') }, ipv6: { method: value('s', 'dhcp') } })));
+    expect(dhcp6.message).toContain('ipv6.method "dhcp"');
   });
 
   it('refuses a wifi profile with reason no-wifi-device', () => {
