@@ -2,6 +2,7 @@
 // profiles, the kernel's devices and bus objects, wires them, and applies a
 // new configuration when asked.
 import { closeSync, openSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BusConnection } from './bus/connection.js';
 import { loadConfig, restartOnlyChanges, type Config } from './config/config.js';
@@ -9,6 +10,9 @@ import { AuditManager } from './core/audit/audit-manager.js';
 import { JournalBackend } from './core/audit/backends/journal.js';
 import { JsonlFileBackend } from './core/audit/backends/jsonl-file.js';
 import { LibauditBackend } from './core/audit/backends/libaudit.js';
+import { Dhcp4Client, openDhcp4Transports } from './core/dhcp/dhcp4-client.js';
+import { systemClock } from './core/dhcp/clock.js';
+import { LeaseStore } from './core/dhcp/lease-store.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend, AuditOp } from './core/audit/record.js';
 import { findRecords, type ScannedDayFile } from './core/audit/trail/reader.js';
@@ -163,6 +167,18 @@ export class Daemon {
       log: this.log,
       blocked: () => manager?.activationBlocked() ?? null,
       store: activeStore,
+      dhcp: {
+        leases: new LeaseStore(join(config.main.stateDir, 'dhcp')),
+        // DNS from leases joins the DNS manager's view of the link (docs/dhcp.md).
+        setDns: async () => undefined,
+        startClient: (request) => {
+          const log = this.logger.domain('CORE');
+          const { transport, arp } = openDhcp4Transports(request.ifindex, log);
+          return new Dhcp4Client({ ...request, transport, arp, clock: systemClock, log });
+        },
+        now: Date.now,
+        hostname: () => hostname() || null,
+      },
     });
     this.activations = activations;
     manager = new Manager({

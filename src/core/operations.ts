@@ -254,6 +254,10 @@ export const UNREQUESTED_OPS = {
   'connection-adopt': ['daemon'],
   // a profile the trail has never seen
   'connection-snapshot': ['daemon'],
+  // a lease bound, changed, expired, refused (nak, declined) or released; a SLAAC address
+  'dhcp4-lease': ['daemon'],
+  'dhcp6-lease': ['daemon'],
+  slaac: ['daemon'],
   'link-add': ['external'],
   'link-delete': ['external'],
   'link-change': ['external'],

@@ -38,9 +38,16 @@ import type { SavedActive } from './active-store.js';
 import { Reapplier } from './reapply.js';
 import { appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
-import { linkSpec, type ActivationPlan } from './plan.js';
+import { linkSpec, planActivation, type ActivationPlan, type DhcpPlan, type IpPlan } from './plan.js';
+
+type DhcpIpPlan = IpPlan & { dhcp: DhcpPlan };
 import { resolveTarget, type Target } from './target.js';
 import { autoconnectCandidates } from './autoconnect.js';
+import { Dhcp4Session, leaseSearches, type Dhcp4SessionContext } from './dhcp4-session.js';
+import { ipConfigView, type IpConfigView } from './ip-config.js';
+import { SlaacWatch } from './slaac-watch.js';
+import { getString } from '../settings/value.js';
+import { staticDns, staticSearches } from './static-dns.js';
 
 export interface ActivationsEvents {
   added: [ActiveConnection];
@@ -61,7 +68,17 @@ export interface ActivationsOptions {
   readonly ipv6ConfDir?: string;
   /** where each active connection's state is kept for the next daemon */
   readonly store: ActiveStore;
+  /** DHCPv4 for ipv4.method auto; without it such a profile is NotSupported at activation */
+  readonly dhcp?: DhcpServices;
+  /** the DNS a link gets now, merged from every source (the DNS manager); without it, the profile's and the lease's */
+  readonly dnsOf?: (ifindex: number) => { servers: string[]; searches: string[] } | null;
 }
+
+/** What the DHCPv4 sessions of active connections need of the daemon (dhcp4-session.ts). */
+export type DhcpServices = Pick<Dhcp4SessionContext, 'leases' | 'setDns' | 'startClient' | 'now'> & {
+  /** the host name to send when the profile names none */
+  readonly hostname: () => string | null;
+};
 
 /** An activation resolved and ready: what it applies where, and what gives way to it. */
 interface Prepared {
@@ -73,6 +90,7 @@ interface Prepared {
 
 export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly actives = new Map<number, ActiveConnection>();
+  private readonly slaac: SlaacWatch;
   private lastNumber = 0;
   /** the last version id given to an applied connection (docs/reapply.md) */
   private lastVersionId = 0n;
@@ -98,6 +116,14 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
     options.settings.on('added', this.onConnectionAdded);
+    this.slaac = new SlaacWatch({
+      platform: options.platform,
+      audit: options.audit,
+      log: options.log,
+      autoOn: (ifindex) =>
+        this.list().find((a) => a.ifindex === ifindex && a.master === null && (getString(a.appliedSettings, 'ipv6', 'method') ?? 'auto') === 'auto'),
+      saved: (active) => this.persist(active),
+    });
     this.reapplier = new Reapplier({
       ...options,
       serialized: (run) => this.serialized(run),
@@ -152,6 +178,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.options.devices.off('added', this.onDeviceAdded);
     this.options.settings.off('removed', this.onConnectionRemoved);
     this.options.settings.off('added', this.onConnectionAdded);
+    this.slaac.close();
   }
 
   list(): ActiveConnection[] {
@@ -162,10 +189,39 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     return this.actives.get(number);
   }
 
-  /** One activation or deactivation at a time, in arrival order. */
-  private serialized<T>(run: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
+  /** The IP4Config (4) or IP6Config (6) view of what runs on link `ifindex`; null when nothing does or the family is off. */
+  ipConfig(ifindex: number, family: 4 | 6): IpConfigView | null {
+    const active = this.list().find((a) => a.ifindex === ifindex && !a.takingBack);
+    if (!active) return null;
+    let plan: ActivationPlan;
+    try {
+      plan = planActivation(active.appliedSettings);
+    } catch {
+      return null;
+    }
+    const ip = family === 4 ? plan.ipv4 : plan.ipv6;
+    const lease = family === 4 ? active.dhcp4?.lease : null;
+    const auto = lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : { servers: [], searches: [] };
+    const dns = this.options.dnsOf?.(ifindex) ?? { servers: [...staticDns(plan, family), ...auto.servers], searches: [...staticSearches(plan, family), ...auto.searches] };
+    return ipConfigView(active, ip, this.options.platform.addressesOf(ifindex), dns);
+  }
+
+  /** The DHCP4Config options of the lease on link `ifindex` (NetworkManager's names); null without a lease. */
+  dhcp4Options(ifindex: number): Readonly<Record<string, string>> | null {
+    const active = this.list().find((a) => a.ifindex === ifindex && !a.takingBack);
+    return active?.dhcp4?.lease?.options ?? null;
+  }
+
+  /**
+   * One activation or deactivation at a time, in arrival order. `run` may let the next one go
+   * before it is done (`release`): an activation waiting for a DHCP lease holds nobody up.
+   */
+  private serialized<T>(run: (release: () => void) => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const go = (): Promise<T> => run(release);
+    const next = this.queue.then(go, go);
+    this.queue = Promise.race([next.then(() => undefined, () => undefined), released]);
     return next;
   }
 
@@ -187,20 +243,20 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     };
     return this.options.audit.audited(ref, context, async (tx) => {
       await authorize(this.options.auth(), tx, OPERATIONS['Manager.ActivateConnection']);
-      return this.serialized(async () => {
+      return this.serialized(async (release) => {
         const current = this.options.settings.byObjectNumber(connection);
         if (!current) {
           throw new NetauditError('UnknownConnection', `The connection object ${connection} does not exist (it may have been deleted); ListConnections lists them.`);
         }
-        return this.activateLocked(tx, current, ifindex);
+        return this.activateLocked(tx, current, ifindex, release);
       });
     });
   }
 
   /** The activation proper, inside the queue: the target resolved, what must give way ended, then committed and applied. */
-  private async activateLocked(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null): Promise<ActiveConnection> {
+  private async activateLocked(tx: AuditTransaction, conn: SettingsConnection, ifindex: number | null, release: () => void): Promise<ActiveConnection> {
     const prepared = this.prepare(tx, conn, ifindex);
-    return this.withIntent(prepared.active, () => tx.settled, () => tx.commit(() => this.bringUp(prepared), { kernelChange: true }));
+    return this.withIntent(prepared.active, () => tx.settled, () => tx.commit(() => this.bringUp(prepared, release), { kernelChange: true }));
   }
 
   /**
@@ -232,9 +288,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       input,
       OPERATIONS['Manager.AddAndActivateConnection'],
       (tx, conn, commit) =>
-        this.serialized(async () => {
+        this.serialized(async (release) => {
           const prepared = this.prepare(tx, conn, ifindex);
-          return this.withIntent(prepared.active, () => tx.settled, () => commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(prepared) })));
+          return this.withIntent(prepared.active, () => tx.settled, () => commit(async (inserted) => ({ conn: inserted, active: await this.bringUp(prepared, release) })));
         }),
     );
   }
@@ -272,8 +328,12 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     return active;
   }
 
-  /** Ends what gives way, then creates the link if need be and applies the profile; the record is made already. */
-  private async bringUp({ active, target, giveWay }: Prepared): Promise<ActiveConnection> {
+  /**
+   * Ends what gives way, then creates the link if need be and applies the profile; the record
+   * is made already. With ipv4.method auto it then starts DHCP, lets the queue go on
+   * (`release`), and waits for the first lease.
+   */
+  private async bringUp({ active, target, giveWay }: Prepared, release: () => void): Promise<ActiveConnection> {
     const { devices, platform, log } = this.options;
     // A link that what gives way created, and that this activation runs on, is handed over rather
     // than deleted under it: it is deleted when this one ends (a bridge activated again, say).
@@ -325,6 +385,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
+      if (plan.ipv4?.dhcp) await this.startDhcp(active, plan, release);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
       log.info(`activated ${active.describe()}`);
@@ -352,6 +413,54 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       this.persist(other);
     }
     return taken;
+  }
+
+  /**
+   * Starts DHCPv4 on the activated link and waits, without holding the queue, for the first
+   * lease. Without one within ipv4.dhcp-timeout the activation fails, unless ipv4.may-fail
+   * allows it and IPv6 is configured: the client then goes on asking.
+   */
+  private async startDhcp(active: ActiveConnection, plan: ActivationPlan, release: () => void): Promise<void> {
+    const dhcp = this.options.dhcp;
+    if (!dhcp) throw new NetauditError('NotSupported', 'ipv4.method "auto" needs DHCP, which this daemon was started without.');
+    const ipv4 = plan.ipv4 as DhcpIpPlan;
+    const session = this.newDhcpSession(active, plan);
+    this.setDeviceState(active, DEVICE_STATE.ipConfig);
+    await session.start(dhcp.hostname());
+    release();
+    try {
+      await session.waitForLease();
+    } catch (e) {
+      const other = plan.ipv6 && plan.ipv6.method !== 'ignore' && plan.ipv6.method !== 'disabled';
+      if (!(e instanceof NetauditError && e.reason === 'dhcp-timeout' && ipv4.dhcp.mayFail && other)) throw e;
+      this.options.log.info(`${active.describe()}: ${e.message} IPv4 may fail (ipv4.may-fail) and IPv6 is configured: activated without a lease, still asking for one`);
+    }
+    if (!this.actives.has(active.number) || active.takingBack) {
+      throw new NetauditError('Failed', `${active.describe()} was deactivated before it finished activating.`, 'deactivated');
+    }
+  }
+
+  private newDhcpSession(active: ActiveConnection, plan: ActivationPlan): Dhcp4Session {
+    const dhcp = this.options.dhcp!;
+    const session = new Dhcp4Session(
+      {
+        audit: this.options.audit,
+        platform: this.options.platform,
+        log: this.options.log,
+        link: (i) => this.options.devices.byIfindex(i)?.link,
+        saved: () => this.persist(active),
+        leases: dhcp.leases,
+        setDns: dhcp.setDns,
+        startClient: dhcp.startClient,
+        now: dhcp.now,
+      },
+      active,
+      plan.ipv4 as DhcpIpPlan,
+      active.committedBy!.tx,
+      plan.mtu !== null,
+    );
+    active.dhcp4 = session;
+    return session;
   }
 
   /** The link's addresses and routes now, those that count as somebody's change. */
@@ -410,10 +519,12 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       await authorize(this.options.auth(), tx, OPERATIONS['Manager.DeactivateConnection']);
       return this.serialized(async () => {
         const active = this.actives.get(number);
-        if (!active || active.state !== ACTIVE_STATE.activated) {
+        // An activation waiting for its DHCP lease may be deactivated too.
+        if (!active || (active.state !== ACTIVE_STATE.activated && !(active.state === ACTIVE_STATE.activating && active.dhcp4))) {
           throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
         }
         tx.describe(this.fieldsOf(active));
+        active.releaseLease = true;
         await this.withEnding(active, { op: tx.op, tx: tx.commitId(), boot: this.options.audit.boot }, () => tx.settled, () =>
           tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
         );
@@ -434,6 +545,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         const active = this.list().find((a) => a.ifindex === ifindex && a.state === ACTIVE_STATE.activated);
         if (!active) throw new NetauditError('ConnectionNotActive', `Nothing is active on ${quote(current.name)}: there is nothing to disconnect.`);
         tx.describe({ uuid: active.uuid, name: active.id, iface: current.name });
+        active.releaseLease = true;
         await this.withEnding(active, { op: tx.op, tx: tx.commitId(), boot: this.options.audit.boot }, () => tx.settled, () =>
           tx.commit(() => this.teardown(active, STATE_REASON.userDisconnected), { kernelChange: true }),
         );
@@ -519,6 +631,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Takes back what `active` changed, then deactivated and removed. */
   private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
     active.takingBack = true;
+    // A caller's deactivation gives the lease back (RELEASE); the daemon's own teardowns keep
+    // it, so that the address can be asked for again (docs/dhcp.md).
+    await active.dhcp4?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
     // Written once, before: every undo step can run twice (a restart finishes a deactivation by running
     // what is left, and a step already done is "gone" or sets the value it has).
     await takeBack(active, this.options.platform, (m) => this.options.log.warn(m));
@@ -586,8 +701,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   // ---- adoption: what the last daemon left running (docs/active-state.md) ----
 
   /** Takes up the active connections the last daemon left (adoption.ts), before anything else runs. */
-  adopt(saved: readonly SavedActive[], committed: (changes: readonly CommittedBy[]) => Promise<ReadonlySet<string>>): Promise<void> {
-    return adoptLeftovers(saved, {
+  async adopt(saved: readonly SavedActive[], committed: (changes: readonly CommittedBy[]) => Promise<ReadonlySet<string>>): Promise<void> {
+    await adoptLeftovers(saved, {
       ...this.options,
       committed,
       actives: () => this.list(),
@@ -607,6 +722,21 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
       },
     });
+    // DHCP goes on where the last daemon left it: the kept lease is asked for again (INIT-REBOOT),
+    // and only a lease that changed is a record.
+    for (const active of this.list()) {
+      let plan: ActivationPlan;
+      try {
+        plan = planActivation(active.appliedSettings);
+      } catch {
+        continue;
+      }
+      if (!plan.ipv4?.dhcp || !this.options.dhcp) continue;
+      const session = this.newDhcpSession(active, plan);
+      const kept = await this.options.dhcp.leases.load(active.iface, active.uuid, this.options.dhcp.now());
+      session.resume(kept);
+      await session.start(this.options.dhcp.hostname()).catch((e: Error) => this.options.log.warn(`${active.describe()}: DHCP could not start again: ${e.message}`));
+    }
   }
 
   // ---- autoconnect: the daemon's own activations, each a daemon record ----
@@ -634,7 +764,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     // One profile's change looks at that profile alone: a scan of them all would cost each add more the more there are.
     const candidates = autoconnectCandidates(this.options.settings.list(uuid), this.options.devices, this.list(), match);
     for (const { conn, plan } of candidates) {
-      await this.serialized(async () => {
+      await this.serialized(async (release) => {
         if (this.options.blocked() || this.list().some((a) => a.uuid === conn.uuid)) return;
         // A candidate of higher priority took the link meanwhile: the others give way to it, not it to them.
         const taken = this.options.devices.byName(plan.ifname!);
@@ -666,7 +796,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         await this.withIntent(active, () => recorded, () =>
           audit.daemonChange(context, () => {
             recorded = true;
-            return this.bringUp({ active, target, giveWay: [] });
+            return this.bringUp({ active, target, giveWay: [] }, release);
           }),
         ).catch((e: Error) => this.options.log.warn(`autoconnect: ${quote(conn.id)} (${conn.uuid}) was not activated: ${e.message}`));
       });

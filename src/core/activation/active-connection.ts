@@ -4,6 +4,7 @@
 // back.
 import { quotePath } from '../errors.js';
 import type { UndoStep } from './undo.js';
+import type { Dhcp4Session } from './dhcp4-session.js';
 import type { CommittedBy, LinkApplied } from './active-store.js';
 import type { Address, KernelRoute } from '../platform/platform.js';
 import type { Settings } from '../settings/value.js';
@@ -61,6 +62,10 @@ export class ActiveConnection {
    */
   appliedSettings: Settings = new Map();
   versionId = 0n;
+  /** ipv4.method auto: the DHCPv4 client and what its lease gave (dhcp4-session.ts) */
+  dhcp4: Dhcp4Session | null = null;
+  /** set by a caller's deactivation: the lease is given back to the server (RELEASE) */
+  releaseLease = false;
 
   constructor(
     /** /org/netaudit1/ActiveConnection/N: never reused in the daemon's lifetime */

@@ -8,11 +8,13 @@ import { createHash } from 'node:crypto';
 import { NetauditError, quote } from '../errors.js';
 import {
   KernelRefusal,
+  type Address,
   type BridgeOptions,
   type BridgePortOptions,
   type Link,
   type LinkChange,
   type Platform,
+  type Route,
 } from '../platform/platform.js';
 import type { ActiveConnection } from './active-connection.js';
 import type { IpPlan } from './plan.js';
@@ -188,6 +190,49 @@ export class LinkConfigurator {
       await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
     }
   }
+
+  // ---- what a lease gives, while the connection runs (dhcp4-session.ts) ----
+
+  /** Adds a lease's address, with its lifetime: taken back at deactivation like the profile's own. */
+  async addAddress(address: Address): Promise<void> {
+    await this.change(`add the address ${address.address}/${address.prefix}`, { kind: 'remove-address', address }, () => this.platform.addAddress(address), existed);
+  }
+
+  /** Gives an address the link has its new lifetime (a renewed lease); nothing new to take back. */
+  async renewAddress(address: Address): Promise<void> {
+    await this.change(`renew the address ${address.address}/${address.prefix}`, null, () => this.platform.replaceAddress(address));
+    const step = this.active.undo.find((u) => u.kind === 'remove-address' && sameAddress(u.address, address));
+    if (step) this.active.undo.splice(this.active.undo.indexOf(step), 1, { kind: 'remove-address', address });
+  }
+
+  /** Adds a lease's route: taken back at deactivation like the profile's own. */
+  async addRoute(route: Route): Promise<void> {
+    await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
+  }
+
+  /** Sets the MTU a lease gives (option 26); the link's own is restored at deactivation. */
+  async setMtu(ifindex: number, mtu: number): Promise<void> {
+    const before = this.current(ifindex).mtu;
+    if (before === mtu) return;
+    const restore = this.active.undo.some((u) => u.kind === 'restore-link' && u.ifindex === ifindex && u.change.mtu !== undefined);
+    const undo: UndoStep | null = restore ? null : { kind: 'restore-link', ifindex, change: { mtu: before } };
+    this.active.applied = { ...this.active.applied, mtu };
+    await this.change(`set the MTU to ${mtu}`, undo, () => this.platform.setLink(ifindex, { mtu }));
+  }
+
+  /** Takes back now the undo steps `which` selects (a lease's address and routes that went), and forgets them. */
+  async takeBackNow(which: (step: UndoStep) => boolean, warn: (message: string) => void): Promise<void> {
+    const steps = this.active.undo.filter(which);
+    if (steps.length === 0) return;
+    const remaining = this.active.undo.filter((u) => !which(u));
+    await takeBackSteps(steps, this.platform, (what, message) => warn(`${this.active.describe()}: could not ${what}: ${message}`), this.context.saved);
+    this.active.undo.splice(0, this.active.undo.length, ...remaining);
+    this.context.saved?.();
+  }
+}
+
+function sameAddress(a: Address, b: Address): boolean {
+  return a.ifindex === b.ifindex && a.family === b.family && a.address === b.address && a.prefix === b.prefix;
 }
 
 /** The fields of `wanted` whose value differs from `current`'s. */

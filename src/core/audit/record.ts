@@ -29,6 +29,10 @@ export const AUDIT_OPS = [
   'connection-adopt',
   'connection-snapshot',
   'device-reapply',
+  // a DHCP lease or a SLAAC address the daemon applied, changed or lost (origin daemon, cause lease)
+  'dhcp4-lease',
+  'dhcp6-lease',
+  'slaac',
   // kernel changes the daemon did not make (origin external)
   'link-add',
   'link-delete',

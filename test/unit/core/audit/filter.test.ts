@@ -131,7 +131,8 @@ describe('valueMatcher and AUDIT_OPS', () => {
   });
 
   it('lists every op a record can carry', () => {
-    expect(AUDIT_OPS).toHaveLength(29);
+    expect(AUDIT_OPS).toHaveLength(32);
+    expect(AUDIT_OPS).toEqual(expect.arrayContaining(['dhcp4-lease', 'dhcp6-lease', 'slaac']));
     expect(AUDIT_OPS).toContain('connection-adopt');
     expect(AUDIT_OPS).toContain('connection-add-activate');
     expect(AUDIT_OPS).toContain('logging-control');
