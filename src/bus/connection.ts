@@ -14,6 +14,7 @@ import { ACTIVE_IFACE, ACTIVE_PREFIX, activeInterface, activePath } from './acti
 import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
 import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
+import { DHCP4_CONFIG_PREFIX, IP4_CONFIG_PREFIX, IP6_CONFIG_PREFIX, dhcp4ConfigInterface, ipConfigInterface } from './ip-config-iface.js';
 import { Dispatcher, UNREADABLE } from './dispatcher.js';
 import { MANAGER_IFACE, MANAGER_PATH, MANAGER_PROPERTY_NAMES, managerObject } from './manager-iface.js';
 import { ObjectTree, type BusObject } from './object-tree.js';
@@ -274,6 +275,21 @@ export class BusConnection {
         }
         deviceStates.set(device.ifindex, device.state);
       },
+    });
+
+    // What runs on each device, by family, and its lease: numbered by the device's ifindex.
+    for (const family of [4, 6] as const) {
+      const prefix = family === 4 ? IP4_CONFIG_PREFIX : IP6_CONFIG_PREFIX;
+      tree.addFamily(prefix, {
+        resolve: (n) => (options.manager.ipConfig(n, family) ? { path: `${prefix}${n}`, interfaces: [ipConfigInterface(options.manager, n, family)] } : undefined),
+        list: () => devices.list().map((d) => d.ifindex).filter((i) => options.manager.ipConfig(i, family) !== null),
+        fallback: [],
+      });
+    }
+    tree.addFamily(DHCP4_CONFIG_PREFIX, {
+      resolve: (n) => (options.manager.dhcp4Options(n) ? { path: `${DHCP4_CONFIG_PREFIX}${n}`, interfaces: [dhcp4ConfigInterface(options.manager, n)] } : undefined),
+      list: () => devices.list().map((d) => d.ifindex).filter((i) => options.manager.dhcp4Options(i) !== null),
+      fallback: [],
     });
 
     const activeObject = (number: number): BusObject => ({ path: activePath(number), interfaces: [activeInterface(options.manager, number)] });

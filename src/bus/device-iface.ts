@@ -7,6 +7,7 @@ import type { DeviceList } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
 import { activePath } from './active-iface.js';
+import { dhcp4ConfigPath, ipConfigPath } from './ip-config-iface.js';
 import type { InterfaceSpec } from './object-tree.js';
 import { settingsInput, settingsToWire } from './variant.js';
 
@@ -99,6 +100,11 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
           return active == null ? '/' : activePath(active);
         },
       },
+      { name: 'Ip4Config', signature: 'o', get: () => (ifindex === null ? '/' : ipConfigPath(manager, ifindex, 4)) },
+      { name: 'Ip6Config', signature: 'o', get: () => (ifindex === null ? '/' : ipConfigPath(manager, ifindex, 6)) },
+      { name: 'Dhcp4Config', signature: 'o', get: () => (ifindex === null ? '/' : dhcp4ConfigPath(manager, ifindex)) },
+      // DHCPv6 is not run (ipv6.method auto is the kernel's SLAAC): always "/".
+      { name: 'Dhcp6Config', signature: 'o', get: () => '/' },
       {
         name: 'Managed',
         signature: 'b',

@@ -20,6 +20,7 @@ import type { SettingsConnection } from './settings/connection.js';
 import type { Settings, SettingsInput } from './settings/value.js';
 import { ACTIVE_STATE, type ActiveConnection } from './activation/active-connection.js';
 import type { Activations } from './activation/activations.js';
+import type { IpConfigView } from './activation/ip-config.js';
 import type { PersistentState, RuntimeState } from './state/daemon-state.js';
 import type { StateStore } from './state/state-store.js';
 
@@ -181,6 +182,16 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** Device.GetAppliedConnection. */
   appliedConnection(ifindex: number, flags: number): { settings: Settings; versionId: bigint } {
     return this.options.activations.appliedConnection(ifindex, flags);
+  }
+
+  /** Device.Ip4Config / Ip6Config: what runs on the device, by family; null when nothing does or the family is off. */
+  ipConfig(ifindex: number, family: 4 | 6): IpConfigView | null {
+    return this.options.activations.ipConfig(ifindex, family);
+  }
+
+  /** Device.Dhcp4Config: the options of the device's DHCPv4 lease; null without one. */
+  dhcp4Options(ifindex: number): Readonly<Record<string, string>> | null {
+    return this.options.activations.dhcp4Options(ifindex);
   }
 
   /** NetworkingEnabled: false after Enable(false); activation checks it here. */

@@ -90,6 +90,11 @@ describe('devices at start', () => {
       ActiveConnection: '/',
       Managed: true,
       Autoconnect: true,
+      // Nothing runs on it: no IP configuration, no lease.
+      Ip4Config: '/',
+      Ip6Config: '/',
+      Dhcp4Config: '/',
+      Dhcp6Config: '/',
     });
   });
 

@@ -35,6 +35,54 @@ export interface DeviceInfo {
   readonly activeConnection: string;
   readonly managed: boolean;
   readonly autoconnect: boolean;
+  /** its IP4Config, IP6Config and DHCP4Config objects, or "/" */
+  readonly ip4Config: string;
+  readonly ip6Config: string;
+  readonly dhcp4Config: string;
+}
+
+/** An IP4Config or IP6Config object's values (NetworkManager's property names). */
+export interface IpConfigInfo {
+  readonly addresses: string[];
+  readonly gateway: string;
+  readonly routes: Array<{ dest: string; prefix: number; nextHop: string | null; metric: number }>;
+  readonly nameservers: string[];
+  readonly domains: string[];
+}
+
+type Dict = Record<string, unknown>;
+
+/** A dict's value as it is, whether the client left it in its variant or not. */
+function plain(v: unknown): unknown {
+  return v !== null && typeof v === 'object' && 'signature' in v && 'value' in v ? (v as { value: unknown }).value : v;
+}
+
+/** The IP configuration at `path`; null for "/" or one that vanished. */
+export async function getIpConfig(client: DaemonClient, path: string, family: 4 | 6): Promise<IpConfigInfo | null> {
+  if (path === NO_OBJECT) return null;
+  const p = await present(client.getAll(path, family === 4 ? 'org.netaudit1.IP4Config' : 'org.netaudit1.IP6Config'));
+  if (!p) return null;
+  return {
+    addresses: ((p['AddressData'] as Dict[]) ?? []).map((a) => `${plain(a['address']) as string}/${plain(a['prefix']) as number}`),
+    gateway: (p['Gateway'] as string) ?? '',
+    routes: ((p['RouteData'] as Dict[]) ?? []).map((r) => ({
+      dest: plain(r['dest']) as string,
+      prefix: plain(r['prefix']) as number,
+      nextHop: (plain(r['next-hop']) as string | undefined) ?? null,
+      metric: plain(r['metric']) as number,
+    })),
+    nameservers: ((p['NameserverData'] as Dict[]) ?? []).map((n) => plain(n['address']) as string),
+    domains: (p['Domains'] as string[]) ?? [],
+  };
+}
+
+/** The DHCP options at `path`, sorted by name; null for "/" or one that vanished. */
+export async function getDhcp4Options(client: DaemonClient, path: string): Promise<Array<[string, string]> | null> {
+  if (path === NO_OBJECT) return null;
+  const p = await present(client.getAll(path, 'org.netaudit1.DHCP4Config'));
+  if (!p) return null;
+  const options = (p['Options'] as Dict | undefined) ?? {};
+  return Object.entries(options).map(([k, v]) => [k, String(plain(v) ?? '')] as [string, string]).sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** An object that vanished between listing and reading it is left out. */
@@ -95,6 +143,9 @@ export async function getDevice(client: DaemonClient, path: string): Promise<Dev
     activeConnection: (p['ActiveConnection'] as string) ?? NO_OBJECT,
     managed: p['Managed'] as boolean,
     autoconnect: p['Autoconnect'] as boolean,
+    ip4Config: (p['Ip4Config'] as string) ?? NO_OBJECT,
+    ip6Config: (p['Ip6Config'] as string) ?? NO_OBJECT,
+    dhcp4Config: (p['Dhcp4Config'] as string) ?? NO_OBJECT,
   };
 }
 

@@ -6,7 +6,7 @@
 import { clientOptionsOf, withDaemon, type DaemonClient } from '../bus/daemon-client.js';
 import { toCliError } from '../bus/daemon-error.js';
 import { DEVICE_IFACE, NO_OBJECT } from '../bus/names.js';
-import { devicePathByName, getDevice, listActives, listDevices, type Active, type DeviceInfo } from '../bus/queries.js';
+import { devicePathByName, getDevice, getDhcp4Options, getIpConfig, listActives, listDevices, type Active, type DeviceInfo } from '../bus/queries.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode, type UsageError } from '../exit-codes.js';
 import { escapeControls } from '../format/escape.js';
@@ -68,24 +68,68 @@ async function list(args: string[], context: CliContext, usageError: UsageErrorO
   });
 }
 
-// `device show`: the same fields under nmcli's GENERAL. names.
+// `device show`: the same fields under nmcli's GENERAL. names, then, as nmcli prints them, what
+// runs on it: IP4.ADDRESS[n], IP4.GATEWAY, IP4.ROUTE[n], IP4.DNS[n], IP4.DOMAIN[n],
+// DHCP4.OPTION[n] and the same for IP6. -f takes a field's name or its group (IP4, DHCP4…).
 const SHOW_COLUMNS: readonly Column[] = COLUMNS.map((c) => ({ ...c, name: `GENERAL.${c.name}`, default: true }));
+const IP_FIELDS = ['ADDRESS', 'GATEWAY', 'ROUTE', 'DNS', 'DOMAIN'];
+const SHOW_GROUPS = ['GENERAL', 'IP4', 'DHCP4', 'IP6'];
+const SHOW_FIELDS = [...SHOW_COLUMNS.map((c) => c.name), ...['IP4', 'IP6'].flatMap((g) => IP_FIELDS.map((f) => `${g}.${f}`)), 'DHCP4.OPTION'];
+
+/** The field a -f word names, in its canonical case; a usage error for one that names nothing. */
+function showField(word: string, usageError: UsageErrorOf): string {
+  const w = word.trim();
+  const lower = w.toLowerCase();
+  if (lower === 'all' || lower === 'common') return lower;
+  const known = [...SHOW_GROUPS, ...SHOW_FIELDS].find((f) => f.toLowerCase() === lower) ?? SHOW_FIELDS.find((f) => f.toLowerCase() === `general.${lower}`);
+  if (!known) throw usageError(`invalid field ${JSON.stringify(escapeControls(w))}; allowed fields: ${[...SHOW_GROUPS, ...SHOW_FIELDS].join(',')}`);
+  return known;
+}
+
+/** What runs on `d`, as nmcli's IP4./DHCP4./IP6. lines. */
+async function ipRows(client: DaemonClient, d: DeviceInfo): Promise<Array<[string, Cell]>> {
+  const out: Array<[string, Cell]> = [];
+  for (const family of [4, 6] as const) {
+    const ip = await getIpConfig(client, family === 4 ? d.ip4Config : d.ip6Config, family);
+    const g = `IP${family}`;
+    if (ip) {
+      ip.addresses.forEach((a, i) => out.push([`${g}.ADDRESS[${i + 1}]`, a]));
+      out.push([`${g}.GATEWAY`, ip.gateway === '' ? null : ip.gateway]);
+      ip.routes.forEach((r, i) => out.push([`${g}.ROUTE[${i + 1}]`, `dst = ${r.dest}/${r.prefix}, nh = ${r.nextHop ?? (family === 4 ? '0.0.0.0' : '::')}, mt = ${r.metric}`]));
+      ip.nameservers.forEach((n, i) => out.push([`${g}.DNS[${i + 1}]`, n]));
+      ip.domains.forEach((n, i) => out.push([`${g}.DOMAIN[${i + 1}]`, n]));
+    }
+    if (family === 4) {
+      const options = await getDhcp4Options(client, d.dhcp4Config);
+      options?.forEach(([k, v], i) => out.push([`DHCP4.OPTION[${i + 1}]`, `${k} = ${v}`]));
+    }
+  }
+  return out;
+}
+
+/** True when `name` (GENERAL.DEVICE, IP4.ADDRESS[2]) is among the chosen fields. */
+function chosen(name: string, fields: readonly string[] | null): boolean {
+  if (fields === null || fields.includes('all') || fields.includes('common')) return true;
+  const bare = name.replace(/\[\d+\]$/, '');
+  return fields.includes(name) || fields.includes(bare) || fields.includes(bare.slice(0, bare.indexOf('.')));
+}
 
 async function show(args: string[], context: CliContext, usageError: UsageErrorOf): Promise<ExitCode> {
   if (args.length > 1) throw usageError(`unexpected argument ${JSON.stringify(args[1])}`);
   const output = withDefaultMode(context.output, 'multiline');
-  selectColumns(SHOW_COLUMNS, output.fields?.map((f) => (f.includes('.') || ['all', 'common'].includes(f.toLowerCase()) ? f : `GENERAL.${f}`)) ?? null);
-  const fields = output.fields?.map((f) => (f.includes('.') || ['all', 'common'].includes(f.toLowerCase()) ? f : `GENERAL.${f}`)) ?? null;
+  const fields = output.fields?.filter((f) => f.trim() !== '').map((f) => showField(f, usageError)) ?? null;
   return daemon(context, async (client) => {
     const [devices, actives] = await Promise.all([
       args[0] === undefined ? listDevices(client) : devicePathByName(client, args[0]).then(async (path) => [await getDevice(client, path)]),
       listActives(client),
     ]);
-    devices.forEach((d, i) => {
-      const r = Object.fromEntries(Object.entries(row(d, actives)).map(([k, v]) => [`GENERAL.${k}`, v]));
+    for (const [i, d] of devices.entries()) {
+      const cells: Array<[string, Cell]> = [...Object.entries(row(d, actives)).map(([k, v]) => [`GENERAL.${k}`, v] as [string, Cell]), ...(await ipRows(client, d))];
+      const picked = cells.filter(([name]) => chosen(name, fields));
+      const columns: Column[] = picked.map(([name]) => SHOW_COLUMNS.find((c) => c.name === name) ?? { name });
       if (i > 0 && output.mode === 'multiline' && !output.terse && !output.json) process.stdout.write('\n');
-      render(SHOW_COLUMNS, [r], { ...output, fields });
-    });
+      render(columns, [Object.fromEntries(picked)], { ...output, fields: null });
+    }
     return ExitCode.Success;
   });
 }
