@@ -23,6 +23,8 @@ const CACHE = '/var/cache/netauditd-test';
 export const IMAGE_PACKAGES = [
   'systemd', 'systemd-sysv', 'libpam-systemd', 'dbus', 'dbus-bin', 'polkitd', 'iproute2', 'procps',
   'libaudit1', 'libsystemd0', 'man-db', 'ca-certificates', 'nodejs',
+  // a DHCP server for a lease taken under the unit as shipped
+  'dnsmasq-base',
 ];
 
 const HOST_TOOLS: ReadonlyArray<[string, string]> = [['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container'], ['nsenter', 'util-linux']];

@@ -14,8 +14,8 @@ import { repoPath } from '../helpers/repo.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MINUTE = 60_000;
-// CAP_NET_ADMIN (12), CAP_SYS_PTRACE (19), CAP_AUDIT_WRITE (29): the unit's bounding set.
-const UNIT_CAPS = ((1n << 12n) | (1n << 19n) | (1n << 29n)).toString(16).padStart(16, '0');
+// CAP_NET_ADMIN (12), CAP_NET_RAW (13), CAP_SYS_PTRACE (19), CAP_AUDIT_WRITE (29): the unit's bounding set.
+const UNIT_CAPS = ((1n << 12n) | (1n << 13n) | (1n << 19n) | (1n << 29n)).toString(16).padStart(16, '0');
 const DEB_DIR = repoPath('build', 'deb');
 
 let image = '';
@@ -90,7 +90,7 @@ describe('the package under a real systemd', () => {
     expect(conffiles.stdout.trim()).toBe('/etc/netauditd/netauditd.conf');
   });
 
-  it('runs with exactly the three capabilities, NoNewPrivs and a seccomp filter', async () => {
+  it('runs with exactly the unit\'s four capabilities, NoNewPrivs and a seccomp filter', async () => {
     const status = (await ct.must(`cat /proc/${await mainPid(ct)}/status`)).stdout;
     const field = (name: string): string => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? `no ${name}`;
     expect(field('CapBnd')).toBe(UNIT_CAPS);
@@ -131,6 +131,22 @@ describe('the package under a real systemd', () => {
     expect(found.header.get('res') ?? auditValues(found, 'res')[0]).toMatch(/success/);
     // With the audit socket allowed, no backend is failing.
     expect((await ct.must('netauditctl -t -e no -f AUDIT general')).stdout.trim()).toBe('enabled');
+  });
+
+  it('takes a DHCP lease under the unit as shipped (packet sockets, CAP_NET_RAW): a veth whose peer runs dnsmasq', async () => {
+    await ct.must([
+      'ip netns add dhcp-peer',
+      'ip link add v0 type veth peer name v0p netns dhcp-peer',
+      'ip -n dhcp-peer addr add 10.99.0.1/24 dev v0p',
+      'ip -n dhcp-peer link set v0p up',
+      'ip netns exec dhcp-peer dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=v0p --dhcp-range=10.99.0.100,10.99.0.150,2m --dhcp-option=option:router,10.99.0.1 --dhcp-leasefile=/run/dhcp-peer.leases --pid-file=/run/dhcp-peer.pid',
+    ].join(' && '));
+    await ct.must('netauditctl connection add type ethernet ifname v0 con-name wan autoconnect no && netauditctl connection up wan', { timeoutMs: 60_000 });
+    const addr = JSON.parse((await ct.must('ip -j -4 addr show dev v0')).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+    expect(addr[0]?.addr_info.map((a) => a.local)).toContainEqual(expect.stringMatching(/^10\.99\.0\.1\d\d$/));
+    const lease = (await trail(ct)).find((r) => r['op'] === 'dhcp4-lease' && r['name'] === 'wan');
+    expect(lease).toMatchObject({ origin: 'daemon', cause: 'lease', args: 'bound', result: 'success' });
+    await ct.must('netauditctl connection down wan && kill $(cat /run/dhcp-peer.pid) && ip netns del dhcp-peer');
   });
 
   it('fails systemctl reload on a bad configuration, naming the file and line, and keeps running; a good one is recorded', async () => {
