@@ -131,15 +131,6 @@ describe('refused before any change: one fail record', () => {
     }
   });
 
-  it('ipv4.method auto, or no ipv6 setting (auto by default), is NotSupported: no DHCP', async () => {
-    const auto = await addProfile(client, profile('eth-auto', 'ethernet', { ifname: 'f0', ipv4: method('auto') }));
-    const before = await f0State();
-    expect(await refused(() => activate(client, auto), 'NotSupported', 'not-supported', { op: 'connection-activate', name: 'eth-auto' })).toContain('DHCP');
-    const noV6 = await addProfile(client, profile('eth-no-v6', 'ethernet', { ifname: 'f0', ipv4: manual(['10.70.8.1/24']), ipv6: null }));
-    await refused(() => activate(client, noV6), 'NotSupported', 'not-supported', { op: 'connection-activate', name: 'eth-no-v6' });
-    expect(await f0State()).toEqual(before);
-  });
-
   it('DeactivateConnection of a stale path is ConnectionNotActive, reason not-active', async () => {
     await refused(() => deactivate(client, '/org/netaudit1/ActiveConnection/999'), 'ConnectionNotActive', 'not-active', { op: 'connection-deactivate' });
   });
