@@ -38,9 +38,11 @@ import type { SavedActive } from './active-store.js';
 import { Reapplier } from './reapply.js';
 import { appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
-import { linkSpec, type ActivationPlan } from './plan.js';
+import { linkSpec, planActivation, type ActivationPlan } from './plan.js';
 import { resolveTarget, type Target } from './target.js';
 import { autoconnectCandidates } from './autoconnect.js';
+import type { DnsManager } from '../dns/dns-manager.js';
+import { activeDnsPrefix, setStaticDns } from './static-dns.js';
 
 export interface ActivationsEvents {
   added: [ActiveConnection];
@@ -61,6 +63,8 @@ export interface ActivationsOptions {
   readonly ipv6ConfDir?: string;
   /** where each active connection's state is kept for the next daemon */
   readonly store: ActiveStore;
+  /** where the active connections' DNS goes (docs/dns.md); none: DNS is not applied */
+  readonly dns?: DnsManager;
 }
 
 /** An activation resolved and ready: what it applies where, and what gives way to it. */
@@ -325,6 +329,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
+      if (this.options.dns) await setStaticDns(this.options.dns, active.number, plan, ifindex, active.iface);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
       log.info(`activated ${active.describe()}`);
@@ -519,6 +524,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   /** Takes back what `active` changed, then deactivated and removed. */
   private async finish(active: ActiveConnection, reason: StateReason): Promise<void> {
     active.takingBack = true;
+    await this.options.dns?.removeAll(activeDnsPrefix(active.number));
     // Written once, before: every undo step can run twice (a restart finishes a deactivation by running
     // what is left, and a step already done is "gone" or sets the value it has).
     await takeBack(active, this.options.platform, (m) => this.options.log.warn(m));
@@ -528,6 +534,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private release(active: ActiveConnection, reason: StateReason): void {
     if (!this.actives.has(active.number)) return;
     this.actives.delete(active.number);
+    // finish() removed it already, unless the connection ended without a teardown (its link vanished).
+    void this.options.dns?.removeAll(activeDnsPrefix(active.number));
     if (active.key) this.options.store.remove(active.key);
     const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
     if (device && device.activeConnection === active.number) this.options.devices.setActivation(device, null);
@@ -605,8 +613,20 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         this.emit('added', active);
         this.setDeviceState(active, DEVICE_STATE.activated);
         this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
+        void this.adoptDns(active);
       },
     });
+  }
+
+  /** An adopted connection's static DNS, set again from the settings it runs with (docs/dns.md). */
+  private async adoptDns(active: ActiveConnection): Promise<void> {
+    const { dns, log } = this.options;
+    if (!dns || active.ifindex === null) return;
+    try {
+      await setStaticDns(dns, active.number, planActivation(active.appliedSettings), active.ifindex, active.iface);
+    } catch (e) {
+      log.warn(`restart: the DNS of ${active.describe()} is not applied: ${(e as Error).message}`);
+    }
   }
 
   // ---- autoconnect: the daemon's own activations, each a daemon record ----

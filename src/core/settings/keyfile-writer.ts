@@ -63,12 +63,12 @@ function certText(bytes: Buffer): string {
   return escapeString(`data:;base64,${bytes.toString('base64')}`);
 }
 
-function ipv4FromU32(n: number): string {
+export function ipv4FromU32(n: number): string {
   // Network byte order: the uint32's bytes in memory are the address's bytes.
   return [...new Uint8Array(Uint32Array.of(n).buffer)].join('.');
 }
 
-function ipv6FromBytes(bytes: Uint8Array): string {
+export function ipv6FromBytes(bytes: Uint8Array): string {
   const words: string[] = [];
   for (let i = 0; i < 16; i += 2) words.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   return new SocketAddress({ address: words.join(':'), family: 'ipv6' }).address;
