@@ -175,15 +175,18 @@ export class ResolvConfFile implements DnsBackend {
       await this.save(path, found);
       await rename(temp, path);
     } catch (e) {
+      // Nothing fails for it: the file in run-dir is up to date, and the next change tries again.
       await unlink(temp).catch(() => undefined);
       if (isReadOnly(e) && !(e instanceof NetauditError)) {
         this.warnOnce(
           'read-only',
           `${path} cannot be replaced (${errno(e)}: ${dirname(path)} is read-only for netauditd; the unit's ProtectSystem=strict makes /etc so). The DNS of the active connections is kept in ${this.file}; to use it, run: ln -sf ${this.file} ${path}`,
         );
-        return;
+      } else {
+        const why = e instanceof NetauditError ? e.message : `netauditd could not make ${path} a symlink to ${this.file}: ${(e as Error).message}.`;
+        this.warnOnce('link', `${why} The DNS of the active connections is kept in ${this.file}; netauditd tries again at the next DNS change.`);
       }
-      throw e instanceof NetauditError ? e : new NetauditError('Failed', `netauditd could not make ${path} a symlink to ${this.file}: ${(e as Error).message}.`, 'io-error');
+      return;
     }
     await syncDir(dirname(path)).catch(() => undefined);
     this.warned.clear();

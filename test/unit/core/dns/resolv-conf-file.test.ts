@@ -155,4 +155,18 @@ describe('ResolvConfFile', () => {
     expect(await readFile(join(runDir, 'resolv.conf'), 'utf8')).toContain('nameserver 192.0.2.54\n');
     await expect(stat(join(stateDir, 'resolv.conf.orig.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('warns once when the path cannot be linked for another reason, and tries again at the next change', async () => {
+    const path = join(etc, 'missing-dir', 'resolv.conf');
+    const b = backend(path);
+    await b.apply(one);
+    await b.apply(other);
+    const warnings = lines.filter((l) => l.includes(`could not make ${path} a symlink`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('tries again at the next DNS change');
+    expect(await readFile(join(runDir, 'resolv.conf'), 'utf8')).toContain('nameserver 192.0.2.54\n');
+    await mkdir(join(etc, 'missing-dir'));
+    await b.apply(one);
+    expect(await readlink(path)).toBe(join(runDir, 'resolv.conf'));
+  });
 });
