@@ -8,7 +8,7 @@
 // fails because of DNS.
 import type { DomainLogger } from '../../log/logger.js';
 import { quote } from '../errors.js';
-import { mergeDns, orderSources } from './dns-order.js';
+import { mergeDns, orderSources, setOrder } from './dns-order.js';
 import { cleanLinkDns, isEmptyDns, sameLinkDns, type LinkDns } from './link-dns.js';
 
 export interface DnsBackend {
@@ -54,7 +54,7 @@ export class DnsManager {
     if (isEmptyDns(clean)) return this.remove(key);
     const current = this.sources.get(key);
     if (current && sameLinkDns(current, clean)) return this.settled();
-    // A replaced source keeps its place among equals (docs/dns.md).
+    // A replaced source keeps its place among equals (setOrder, docs/dns.md).
     this.sources.set(key, clean);
     return this.schedule();
   }
@@ -75,7 +75,7 @@ export class DnsManager {
 
   /** What link `ifindex` gives now, merged in order, for display. */
   forLink(ifindex: number): { servers: string[]; searches: string[] } {
-    return mergeDns(orderSources([...this.sources.values()].filter((s) => s.ifindex === ifindex)));
+    return mergeDns(this.ordered().filter((s) => s.ifindex === ifindex));
   }
 
   /** The backend in use: null before the first setBackend and after close. */
@@ -89,7 +89,7 @@ export class DnsManager {
       const old = this.backend;
       this.backend = b;
       if (old && old !== b) await old.close(true);
-      await b.apply(orderSources(this.sources.values()));
+      await b.apply(this.ordered());
     });
   }
 
@@ -102,6 +102,10 @@ export class DnsManager {
     });
   }
 
+  private ordered(): LinkDns[] {
+    return orderSources(setOrder(this.sources));
+  }
+
   /** Resolves once what was set so far has been applied (or has failed and been logged). */
   private settled(): Promise<void> {
     return this.pending ?? this.queue;
@@ -112,7 +116,7 @@ export class DnsManager {
       this.enqueue(async () => {
         this.pending = null;
         const b = this.backend;
-        if (b) await b.apply(orderSources(this.sources.values()));
+        if (b) await b.apply(this.ordered());
       }),
     );
     return this.pending;

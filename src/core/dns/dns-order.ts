@@ -4,9 +4,26 @@
 import { effectivePriority, type LinkDns } from './link-dns.js';
 
 /**
+ * The sources by key in the order they were set, with those of one owner
+ * (the key up to its last ':', `active:7:`) together where its first came,
+ * and its static ones (`…:static4`) before the rest (`…:dhcp4`): a
+ * connection's own servers before those it learned, as NetworkManager
+ * lists them.
+ */
+export function setOrder(entries: Iterable<readonly [string, LinkDns]>): LinkDns[] {
+  const owners = new Map<string, Array<readonly [string, LinkDns]>>();
+  for (const entry of entries) {
+    const owner = entry[0].slice(0, entry[0].lastIndexOf(':') + 1);
+    owners.set(owner, [...(owners.get(owner) ?? []), entry]);
+  }
+  const isStatic = (key: string): boolean => /:static\d*$/.test(key);
+  return [...owners.values()].flatMap((group) => [...group.filter(([k]) => isStatic(k)), ...group.filter(([k]) => !isStatic(k))].map(([, dns]) => dns));
+}
+
+/**
  * The sources in the order their DNS is used, each with its effective
  * priority (0 read as the default): lowest priority first; among equals a
- * source with a default route first, then the one set first.
+ * source with a default route first, then in the order given (setOrder's).
  */
 export function orderSources(sources: Iterable<LinkDns>): LinkDns[] {
   // Array.prototype.sort is stable: equals keep the order in which they were set.

@@ -70,6 +70,16 @@ describe('DnsManager', () => {
     expect(b.applied).toEqual([[], ['192.0.2.1'], []]);
   });
 
+  it('puts a connection\'s static DNS before what it learned, whichever was set first', async () => {
+    const { dns: m } = manager();
+    const b = new RecordingBackend();
+    await m.setBackend(b);
+    m.set('active:1:dhcp4', dns(2, ['192.0.2.100'], { defaultRoute: true }));
+    m.set('active:2:static4', dns(3, ['198.51.100.1'], { defaultRoute: true }));
+    await m.set('active:1:static4', dns(2, ['192.0.2.1'], { defaultRoute: true }));
+    expect(b.applied.at(-1)).toEqual(['192.0.2.1', '192.0.2.100', '198.51.100.1']);
+  });
+
   it('shows what a link gives, merged in order, whatever the backend', async () => {
     const { dns: m } = manager();
     await m.set('active:1:static6', dns(2, ['2001:db8::1'], { searches: ['six.example'], priority: 200 }));

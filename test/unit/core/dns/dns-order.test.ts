@@ -1,6 +1,6 @@
 // The order of DNS sources by NetworkManager's dns-priority (docs/dns.md), and what a source may hold.
 import { describe, expect, it } from 'vitest';
-import { exclusivePriority, mergeDns, orderSources, usedSources } from '../../../../src/core/dns/dns-order.js';
+import { exclusivePriority, mergeDns, orderSources, setOrder, usedSources } from '../../../../src/core/dns/dns-order.js';
 import { cleanLinkDns, type LinkDns } from '../../../../src/core/dns/link-dns.js';
 import { dns } from './sources.js';
 
@@ -20,6 +20,18 @@ describe('orderSources', () => {
   it('keeps the servers and domains of one source in their own order', () => {
     const ordered = orderSources([dns(2, ['192.0.2.9', '192.0.2.1'], { searches: ['b.example', 'a.example'] })]);
     expect(mergeDns(ordered)).toEqual({ servers: ['192.0.2.9', '192.0.2.1'], searches: ['b.example', 'a.example'] });
+  });
+});
+
+describe('setOrder', () => {
+  it('keeps one owner\'s sources together where its first came, its static ones first', () => {
+    const order = setOrder([
+      ['active:7:dhcp4', dns(2, ['192.0.2.100'])],
+      ['active:8:static4', dns(3, ['198.51.100.1'])],
+      ['active:7:static6', dns(2, ['2001:db8::1'])],
+      ['active:7:static4', dns(2, ['192.0.2.1'])],
+    ]);
+    expect(servers(order)).toEqual(['2001:db8::1', '192.0.2.1', '192.0.2.100', '198.51.100.1']);
   });
 });
 
