@@ -173,6 +173,8 @@ auth=${options.auth}
 profiles-dir=${join(dir, 'profiles')}
 run-dir=${join(dir, 'run')}
 state-dir=${join(dir, 'state')}
+# as NetworkManager's dns=none above: neither daemon touches this machine's resolv.conf
+dns=none
 
 [logging]
 level=INFO

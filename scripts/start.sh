@@ -38,6 +38,8 @@ auth=root-only
 profiles-dir=$state/profiles
 run-dir=$state/run
 state-dir=$state/var
+# DNS mode file links this path, not /etc/resolv.conf, to run-dir/resolv.conf.
+resolv-conf=$state/resolv.conf
 
 [logging]
 level=INFO
@@ -47,6 +49,11 @@ audit=yes
 backends=libaudit,journal,log,file
 dir=$state/audit
 CONF
+fi
+# A config written before DNS was applied would have the daemon link this machine's
+# /etc/resolv.conf: it gets a path inside ./state unless it names one itself.
+if ! grep -q '^resolv-conf=' "$config"; then
+	printf '\n# Added by start.sh: DNS mode file links this path, not /etc/resolv.conf.\n[main]\nresolv-conf=%s\n' "$state/resolv.conf" >>"$config"
 fi
 
 socket=$state/bus/system_bus_socket

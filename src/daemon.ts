@@ -13,6 +13,7 @@ import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { Dhcp4Client, openDhcp4Transports } from './core/dhcp/dhcp4-client.js';
 import { systemClock } from './core/dhcp/clock.js';
 import { LeaseStore } from './core/dhcp/lease-store.js';
+import { setLeaseDns } from './core/activation/dhcp4-session.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend, AuditOp } from './core/audit/record.js';
 import { findRecords, type ScannedDayFile } from './core/audit/trail/reader.js';
@@ -23,6 +24,12 @@ import type { Authorizer } from './core/auth/authorizer.js';
 import { PolkitAuthorizer, type PolkitAuthority } from './core/auth/polkit.js';
 import { RootOnlyAuthorizer } from './core/auth/root-only.js';
 import { BusPolkitAuthority } from './bus/polkit-authority.js';
+import { BusResolvedClient } from './bus/resolved-client.js';
+import type { DnsMode } from './config/schema.js';
+import { DnsManager, type DnsBackend } from './core/dns/dns-manager.js';
+import { ResolvConfFile } from './core/dns/resolv-conf-file.js';
+import { ResolvedDns } from './core/dns/resolved-dns.js';
+import { UnmanagedDns } from './core/dns/unmanaged-dns.js';
 import { Activations } from './core/activation/activations.js';
 import { ActiveStore } from './core/activation/active-store.js';
 import { PERSISTENT_DEFAULTS, parsePersistentState, parseRuntimeState, RUNTIME_DEFAULTS } from './core/state/daemon-state.js';
@@ -52,6 +59,15 @@ export interface DaemonOptions {
   readonly onFatal: (reason: string) => void;
 }
 
+/** The DNS mode in use (docs/dns.md): `dns=auto` resolved to one, and what it was configured as. */
+interface DnsChoice {
+  readonly configured: DnsMode;
+  readonly mode: DnsBackend['name'];
+  readonly resolvConf: string;
+  readonly runDir: string;
+  readonly stateDir: string;
+}
+
 export class Daemon {
   private config: Config | null = null;
   private bus: BusConnection | null = null;
@@ -73,6 +89,8 @@ export class Daemon {
   private devices: DeviceList | null = null;
   private readonly log: DomainLogger;
   private audit!: AuditManager;
+  private dns: DnsManager | null = null;
+  private dnsChoice: DnsChoice | null = null;
 
   private constructor(
     private readonly options: DaemonOptions,
@@ -157,6 +175,9 @@ export class Daemon {
     await devices.load();
 
     const activeStore = new ActiveStore(config.main.runDir, this.log);
+    // Sources set before the bus is open (adoption) wait for the backend, chosen once resolved can be asked about.
+    const dns = new DnsManager({ log: this.log });
+    this.dns = dns;
     let manager: Manager | null = null;
     const activations = new Activations({
       audit: this.audit,
@@ -167,10 +188,11 @@ export class Daemon {
       log: this.log,
       blocked: () => manager?.activationBlocked() ?? null,
       store: activeStore,
+      dns,
       dhcp: {
         leases: new LeaseStore(join(config.main.stateDir, 'dhcp')),
-        // DNS from leases joins the DNS manager's view of the link (docs/dhcp.md).
-        setDns: async () => undefined,
+        // A lease's DNS is one more source of the link's DNS (docs/dns.md), unless ignore-auto-dns.
+        setDns: (active, lease) => setLeaseDns(dns, active, lease),
         startClient: (request) => {
           const log = this.logger.domain('CORE');
           const { transport, arp } = openDhcp4Transports(request.ifindex, log);
@@ -211,6 +233,7 @@ export class Daemon {
     // placeholder: fail closed.
     this.polkitAuthority = new BusPolkitAuthority(this.bus.messageBus);
     this.applyAuth(this.config!);
+    await this.startDns(this.config!);
     // Profiles that name their interface come up on their own, each a daemon record.
     void activations.autoconnectAll();
     this.log.info(
@@ -275,6 +298,53 @@ export class Daemon {
     this.logger.setDomains(config.logging.domains);
   }
 
+  /** The DNS mode at start: what an earlier daemon's mode file replaced is put back if that mode is left (docs/dns.md). */
+  private async startDns(config: Config): Promise<void> {
+    const choice = await this.dnsChoiceFor(config);
+    if (choice.mode !== 'file') {
+      await ResolvConfFile.restoreLeftover({ runDir: choice.runDir, stateDir: choice.stateDir, path: choice.resolvConf, log: this.log }).catch((e: Error) =>
+        this.log.warn(`DNS: what mode file replaced could not be put back: ${e.message}`),
+      );
+    }
+    await this.switchDns(choice);
+  }
+
+  /**
+   * The DNS mode `config` asks for. auto is resolved when something owns
+   * org.freedesktop.resolve1 on the bus, else file; asked at start and when
+   * a reload sets auto, and kept while auto stays.
+   */
+  private async dnsChoiceFor(config: Config): Promise<DnsChoice> {
+    const configured = config.main.dns;
+    let mode: DnsChoice['mode'];
+    if (configured !== 'auto') mode = configured;
+    else if (this.dnsChoice?.configured === 'auto') mode = this.dnsChoice.mode;
+    else mode = (await BusResolvedClient.present(this.bus!.messageBus).catch(() => false)) ? 'resolved' : 'file';
+    return { configured, mode, resolvConf: config.main.resolvConf, runDir: config.main.runDir, stateDir: config.main.stateDir };
+  }
+
+  /** Switches DNS to `choice` unless it is the mode in use; the mode left puts back what it replaced. */
+  private async switchDns(choice: DnsChoice): Promise<void> {
+    const current = this.dnsChoice;
+    this.dnsChoice = choice;
+    if (current && current.mode === choice.mode && (choice.mode !== 'file' || current.resolvConf === choice.resolvConf)) return;
+    const why = choice.configured === 'auto' ? ` (dns=auto: org.freedesktop.resolve1 is ${choice.mode === 'resolved' ? '' : 'not '}on the bus)` : '';
+    const backend: DnsBackend =
+      choice.mode === 'resolved'
+        ? new ResolvedDns({ links: new BusResolvedClient(this.bus!.messageBus), log: this.log })
+        : choice.mode === 'file'
+          ? new ResolvConfFile({ runDir: choice.runDir, stateDir: choice.stateDir, path: choice.resolvConf, log: this.log })
+          : new UnmanagedDns();
+    this.log.info(
+      choice.mode === 'resolved'
+        ? `DNS of the active connections goes to systemd-resolved${why}`
+        : choice.mode === 'file'
+          ? `DNS of the active connections is written to ${join(choice.runDir, 'resolv.conf')}, linked from ${choice.resolvConf}${why}`
+          : 'DNS of the active connections is not applied (dns=none)',
+    );
+    await this.dns!.setBackend(backend);
+  }
+
   private applyAuth(config: Config): void {
     if (config.main.auth !== 'polkit') {
       this.authorizer = new RootOnlyAuthorizer();
@@ -324,6 +394,8 @@ export class Daemon {
       audit: { ...next.audit, dir: previous!.audit.dir },
     };
     const backends = await this.backendsFor(effective);
+    // DNS switches at apply; at start the bus is not open yet and startDns() chooses.
+    const dnsChoice = this.bus && this.dnsChoice ? await this.dnsChoiceFor(effective) : null;
     const current = this.audit.activeBackends;
     const addsBackend = backends.some((b) => !current.includes(b));
     const turningOn = effective.logging.audit && (!this.audit.isEnabled || addsBackend);
@@ -338,6 +410,7 @@ export class Daemon {
         this.audit.setEnabled(effective.logging.audit);
         if (previous) this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
         this.config = effective;
+        if (dnsChoice) void this.switchDns(dnsChoice);
         if (previous && previous.audit.retentionDays !== effective.audit.retentionDays) void this.retention?.run();
       },
     };
@@ -348,6 +421,9 @@ export class Daemon {
     this.bus = null;
     await this.activations?.settle(5000);
     this.activations = null;
+    // What DNS the active connections gave stays, for the next daemon to adopt (docs/dns.md).
+    await this.dns?.close();
+    this.dns = null;
     this.devices?.close();
     this.devices = null;
     await this.platform?.close();

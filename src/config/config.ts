@@ -7,10 +7,18 @@ import { quote } from '../core/errors.js';
 import type { BackendName } from '../core/audit/record.js';
 import type { LogDomain, LogLevel } from '../log/logger.js';
 import { KeyfileSyntaxError, parseKeyfile, type Keyfile } from './ini.js';
-import { CONFIG_GROUPS, CONFIG_KEYS, findConfigKey, keysOfGroup, type ConfigGroup, type ConfigKey } from './schema.js';
+import { CONFIG_GROUPS, CONFIG_KEYS, findConfigKey, keysOfGroup, type ConfigGroup, type ConfigKey, type DnsMode } from './schema.js';
 
 export interface Config {
-  readonly main: { readonly auth: 'polkit' | 'root-only'; readonly profilesDir: string; readonly runDir: string; readonly stateDir: string };
+  readonly main: {
+    readonly auth: 'polkit' | 'root-only';
+    readonly profilesDir: string;
+    readonly runDir: string;
+    readonly stateDir: string;
+    readonly dns: DnsMode;
+    /** the path made a symlink to run-dir/resolv.conf in DNS mode file */
+    readonly resolvConf: string;
+  };
   readonly logging: { readonly level: LogLevel; readonly domains: readonly LogDomain[]; readonly audit: boolean };
   readonly audit: { readonly backends: readonly BackendName[]; readonly dir: string; readonly retentionDays: number };
   /** the files read, in order */

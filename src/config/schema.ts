@@ -25,6 +25,10 @@ export const CONFIG_GROUPS: readonly ConfigGroup[] = ['main', 'logging', 'audit'
 
 export type Applies = 'live' | 'restart';
 
+/** [main] dns: how the active connections' DNS reaches the system (docs/dns.md) */
+export const DNS_MODES = ['auto', 'resolved', 'file', 'none'] as const;
+export type DnsMode = (typeof DNS_MODES)[number];
+
 export interface ConfigKey {
   readonly group: ConfigGroup;
   /** the name in the file, e.g. "profiles-dir" */
@@ -82,6 +86,12 @@ function yesNo(raw: string): boolean {
 function directory(raw: string, baseDir: string): string {
   const text = unescapeString(raw);
   if (text === '') throw new Error('expected a path; a relative one is taken from the directory of this file');
+  return path.resolve(baseDir, text);
+}
+
+function filePath(raw: string, baseDir: string): string {
+  const text = unescapeString(raw);
+  if (text === '') throw new Error('expected the path of a file; a relative one is taken from the directory of this file');
   return path.resolve(baseDir, text);
 }
 
@@ -145,6 +155,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = Object.freeze([
   }),
   key({ group: 'main', name: 'run-dir', field: 'runDir', applies: 'restart', defaultValue: '/run/netauditd', parse: directory }),
   key({ group: 'main', name: 'state-dir', field: 'stateDir', applies: 'restart', defaultValue: '/var/lib/netauditd', parse: directory }),
+  // A reload switches DNS at once: the mode left puts back what it replaced (docs/dns.md).
+  key({ group: 'main', name: 'dns', field: 'dns', applies: 'live', defaultValue: 'auto', parse: oneOf(DNS_MODES) }),
+  key({ group: 'main', name: 'resolv-conf', field: 'resolvConf', applies: 'live', defaultValue: '/etc/resolv.conf', parse: filePath }),
   key({ group: 'logging', name: 'level', field: 'level', applies: 'live', defaultValue: 'INFO', parse: oneOf(LOG_LEVELS) }),
   key({ group: 'logging', name: 'domains', field: 'domains', applies: 'live', defaultValue: Object.freeze([...LOG_DOMAINS]), parse: domains }),
   key({ group: 'logging', name: 'audit', field: 'audit', applies: 'live', defaultValue: true, parse: yesNo }),

@@ -21,13 +21,13 @@ export function syncDir(dir: string): Promise<void> {
 }
 
 /** Writes `content` to `path`, fsynced, and fsyncs its directory; the temp file is `.NAME.tmp` beside it. */
-export async function writeDurably(path: string, content: string, mode = 0o600): Promise<void> {
+export async function writeDurably(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.tmp`);
   await unlink(temp).catch(() => undefined);
   const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
-    await handle.writeFile(content, 'utf8');
+    await (typeof content === 'string' ? handle.writeFile(content, 'utf8') : handle.writeFile(content));
     await handle.sync();
   } finally {
     await handle.close();

@@ -30,12 +30,12 @@ export const IMAGE_PACKAGES = [
 const HOST_TOOLS: ReadonlyArray<[string, string]> = [['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container'], ['nsenter', 'util-linux']];
 const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function recipe(): string {
-  return `${SUITE} ${MIRROR} minbase ${IMAGE_PACKAGES.join(',')}`;
+function recipe(packages: readonly string[]): string {
+  return `${SUITE} ${MIRROR} minbase ${packages.join(',')}`;
 }
 
-function stamp(): string {
-  return createHash('sha256').update(recipe()).digest('hex').slice(0, 16);
+function stamp(packages: readonly string[]): string {
+  return createHash('sha256').update(recipe(packages)).digest('hex').slice(0, 16);
 }
 
 /** Why this machine cannot boot a container, or null when it can. */
@@ -52,10 +52,15 @@ export async function cannotBoot(): Promise<string | null> {
 
 /**
  * The cached image's directory, made first when missing or when its recipe changed (about a
- * minute, once). A lock keeps two test files from making it at the same time.
+ * minute, once). A lock keeps two test files from making it at the same time. `extra` packages
+ * make an image of their own (TRIXIE+PKG-HASH), which replaces only older images with the same
+ * extras: a package that changes the system for every test (systemd-resolved relinks
+ * /etc/resolv.conf) stays out of the image the others boot, and making it never removes theirs.
  */
-export async function ensureImage(): Promise<string> {
-  const image = join(CACHE, `${SUITE}-${stamp()}`);
+export async function ensureImage(extra: readonly string[] = []): Promise<string> {
+  const packages = [...IMAGE_PACKAGES, ...extra];
+  const flavor = [SUITE, ...extra].join('+');
+  const image = join(CACHE, `${flavor}-${stamp(packages)}`);
   if (existsSync(join(image, '.test-image-recipe'))) return image;
   mkdirSync(CACHE, { recursive: true });
   const script = `
@@ -65,10 +70,10 @@ export async function ensureImage(): Promise<string> {
     debootstrap --variant=minbase --include="$2" "$3" "$1.new" "$4" > "$1.log" 2>&1 || { tail -20 "$1.log" >&2; exit 1; }
     echo "$5" > "$1.new/.test-image-recipe"
     mv "$1.new" "$1"
-    # older recipes' images
-    for old in "${CACHE}/${SUITE}"-*; do [ "$old" = "$1" ] || [ "$old" = "$1.log" ] || rm -rf "$old"; done
+    # older recipes' images of the same extras
+    for old in "${CACHE}/$6"-*; do [ "$old" = "$1" ] || [ "$old" = "$1.log" ] || rm -rf "$old"; done
   `;
-  const made = await run('flock', [join(CACHE, '.lock'), 'sh', '-c', script, 'sh', image, IMAGE_PACKAGES.join(','), SUITE, MIRROR, recipe()], { timeoutMs: 900_000 });
+  const made = await run('flock', [join(CACHE, '.lock'), 'sh', '-c', script, 'sh', image, packages.join(','), SUITE, MIRROR, recipe(packages), flavor], { timeoutMs: 900_000 });
   if (made.code !== 0) throw new Error(`debootstrap of ${SUITE} from ${MIRROR} failed: ${made.stderr.trim()}`);
   return image;
 }

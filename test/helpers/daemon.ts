@@ -38,7 +38,7 @@ export interface DaemonOptions {
 }
 
 export interface TestDaemon {
-  /** Scratch dir (0755, inside bus.dir): netauditd.conf, conf.d/, profiles/, audit/, run/, netauditd.log. */
+  /** Scratch dir (0755, inside bus.dir): netauditd.conf, conf.d/, profiles/, audit/, run/, state/, resolv.conf (the symlink DNS mode file makes), netauditd.log. */
   dir: string;
   configFile: string;
   profilesDir: string;
@@ -73,10 +73,20 @@ export interface TestDaemon {
 /** The compiled daemon, resolved from the repository root (npm run build). */
 export const daemonMain = repoPath('dist', 'main.js');
 
-/** The harness's configuration for a daemon whose dirs are under `dir`. */
+/**
+ * The harness's configuration for a daemon whose dirs are under `dir`. DNS stays in `dir` too:
+ * dns=auto is mode file on a test bus (no resolve1 there), and resolv-conf= is `dir`/resolv.conf,
+ * so that no test daemon ever touches the host's /etc/resolv.conf.
+ */
 export function defaultConfig(dir: string): Record<string, Record<string, string>> {
   return {
-    main: { auth: 'root-only', 'profiles-dir': join(dir, 'profiles'), 'run-dir': join(dir, 'run'), 'state-dir': join(dir, 'state') },
+    main: {
+      auth: 'root-only',
+      'profiles-dir': join(dir, 'profiles'),
+      'run-dir': join(dir, 'run'),
+      'state-dir': join(dir, 'state'),
+      'resolv-conf': join(dir, 'resolv.conf'),
+    },
     logging: { level: 'INFO', audit: 'yes' },
     audit: { backends: 'log,file', dir: join(dir, 'audit') },
   };

@@ -39,15 +39,16 @@ import { Reapplier } from './reapply.js';
 import { appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
 import { linkSpec, planActivation, type ActivationPlan, type DhcpPlan, type IpPlan } from './plan.js';
-
-type DhcpIpPlan = IpPlan & { dhcp: DhcpPlan };
 import { resolveTarget, type Target } from './target.js';
 import { autoconnectCandidates } from './autoconnect.js';
 import { Dhcp4Session, leaseSearches, type Dhcp4SessionContext } from './dhcp4-session.js';
 import { ipConfigView, type IpConfigView } from './ip-config.js';
 import { SlaacWatch } from './slaac-watch.js';
 import { getString } from '../settings/value.js';
-import { staticDns, staticSearches } from './static-dns.js';
+import type { DnsManager } from '../dns/dns-manager.js';
+import { activeDnsPrefix, setStaticDns, staticDnsOf } from './static-dns.js';
+
+type DhcpIpPlan = IpPlan & { dhcp: DhcpPlan };
 
 export interface ActivationsEvents {
   added: [ActiveConnection];
@@ -70,8 +71,8 @@ export interface ActivationsOptions {
   readonly store: ActiveStore;
   /** DHCPv4 for ipv4.method auto; without it such a profile is NotSupported at activation */
   readonly dhcp?: DhcpServices;
-  /** the DNS a link gets now, merged from every source (the DNS manager); without it, the profile's and the lease's */
-  readonly dnsOf?: (ifindex: number) => { servers: string[]; searches: string[] } | null;
+  /** where the active connections' DNS goes (docs/dns.md); none: DNS is not applied */
+  readonly dns?: DnsManager;
 }
 
 /** What the DHCPv4 sessions of active connections need of the daemon (dhcp4-session.ts). */
@@ -202,7 +203,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const ip = family === 4 ? plan.ipv4 : plan.ipv6;
     const lease = family === 4 ? active.dhcp4?.lease : null;
     const auto = lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : { servers: [], searches: [] };
-    const dns = this.options.dnsOf?.(ifindex) ?? { servers: [...staticDns(plan, family), ...auto.servers], searches: [...staticSearches(plan, family), ...auto.searches] };
+    const own = staticDnsOf(plan.settings, family === 4 ? 'ipv4' : 'ipv6');
+    // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's.
+    const dns = this.options.dns?.forLink(ifindex) ?? { servers: [...own.servers, ...auto.servers], searches: [...own.searches, ...auto.searches] };
     return ipConfigView(active, ip, this.options.platform.addressesOf(ifindex), dns);
   }
 
@@ -385,6 +388,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       if (!this.actives.has(active.number)) {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
+      if (this.options.dns) await setStaticDns(this.options.dns, active.number, plan, ifindex, active.iface);
       if (plan.ipv4?.dhcp) await this.startDhcp(active, plan, release);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
@@ -634,6 +638,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     // A caller's deactivation gives the lease back (RELEASE); the daemon's own teardowns keep
     // it, so that the address can be asked for again (docs/dhcp.md).
     await active.dhcp4?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
+    await this.options.dns?.removeAll(activeDnsPrefix(active.number));
     // Written once, before: every undo step can run twice (a restart finishes a deactivation by running
     // what is left, and a step already done is "gone" or sets the value it has).
     await takeBack(active, this.options.platform, (m) => this.options.log.warn(m));
@@ -643,6 +648,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private release(active: ActiveConnection, reason: StateReason): void {
     if (!this.actives.has(active.number)) return;
     this.actives.delete(active.number);
+    // finish() removed it already, unless the connection ended without a teardown (its link vanished).
+    void this.options.dns?.removeAll(activeDnsPrefix(active.number));
     if (active.key) this.options.store.remove(active.key);
     const device = active.ifindex === null ? undefined : this.options.devices.byIfindex(active.ifindex);
     if (device && device.activeConnection === active.number) this.options.devices.setActivation(device, null);
@@ -720,6 +727,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         this.emit('added', active);
         this.setDeviceState(active, DEVICE_STATE.activated);
         this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
+        void this.adoptDns(active);
       },
     });
     // DHCP goes on where the last daemon left it: the kept lease is asked for again (INIT-REBOOT),
@@ -736,6 +744,17 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       const kept = await this.options.dhcp.leases.load(active.iface, active.uuid, this.options.dhcp.now());
       session.resume(kept);
       await session.start(this.options.dhcp.hostname()).catch((e: Error) => this.options.log.warn(`${active.describe()}: DHCP could not start again: ${e.message}`));
+    }
+  }
+
+  /** An adopted connection's static DNS, set again from the settings it runs with (docs/dns.md). */
+  private async adoptDns(active: ActiveConnection): Promise<void> {
+    const { dns, log } = this.options;
+    if (!dns || active.ifindex === null) return;
+    try {
+      await setStaticDns(dns, active.number, planActivation(active.appliedSettings), active.ifindex, active.iface);
+    } catch (e) {
+      log.warn(`restart: the DNS of ${active.describe()} is not applied: ${(e as Error).message}`);
     }
   }
 

@@ -1,10 +1,12 @@
 // Applied values: what an activation applies to the kernel, as the record's
 // `after` names it (docs/record-format.md): addresses, routes and rules as
-// `ip -j` names their attributes, and the link settings it sets. A Reapply's
+// `ip -j` names their attributes, the link settings it sets, and each
+// family's static DNS (docs/dns.md). A Reapply's
 // `before` and `after` are the same for the settings it replaces and the
 // ones it applies.
 import type { AuditValues } from '../audit/record.js';
 import type { ActivationPlan, IpPlan } from './plan.js';
+import { staticDnsOf } from './static-dns.js';
 
 const MAIN = 254;
 
@@ -42,7 +44,14 @@ export function appliedValues(plan: ActivationPlan, iface: string): AuditValues 
   for (const ip of [plan.ipv4, plan.ipv6]) {
     if (!ip || ip.method === 'ignore') continue;
     const key = ip.family === 4 ? 'ipv4' : 'ipv6';
-    out[key] = { method: ip.method, ...ipValues(ip, iface) };
+    const dns = staticDnsOf(plan.settings, key);
+    out[key] = {
+      method: ip.method,
+      ...ipValues(ip, iface),
+      ...(dns.servers.length > 0 ? { dns: dns.servers } : {}),
+      ...(dns.searches.length > 0 ? { 'dns-search': dns.searches } : {}),
+      ...(dns.priority !== 0 ? { 'dns-priority': dns.priority } : {}),
+    };
   }
   return out;
 }

@@ -17,6 +17,9 @@ import type { ActiveConnection } from './active-connection.js';
 import { LinkConfigurator } from './apply.js';
 import type { DhcpPlan, IpPlan } from './plan.js';
 import type { UndoStep } from './undo.js';
+import type { DnsManager } from '../dns/dns-manager.js';
+import { getProp } from '../settings/value.js';
+import { activeDnsPrefix, staticDnsOf } from './static-dns.js';
 
 /** What a session needs of the daemon. */
 export interface Dhcp4SessionContext {
@@ -43,6 +46,24 @@ export interface ClientRequest {
   readonly hostname: string | null;
   readonly lastLease: Dhcp4Lease | null;
   readonly onEvent: (e: Dhcp4Event) => Promise<void>;
+}
+
+/**
+ * Sets the DNS a lease gives as the link's source `active:N:dhcp4` (null: removes it), with the
+ * profile's ipv4.dns-priority; the link is a default DNS route when the lease gives the default route.
+ */
+export async function setLeaseDns(dns: DnsManager, active: ActiveConnection, lease: Dhcp4Lease | null): Promise<void> {
+  const key = `${activeDnsPrefix(active.number)}dhcp4`;
+  if (!lease || active.ifindex === null) return dns.remove(key);
+  const neverDefault = getProp(active.appliedSettings, 'ipv4', 'never-default')?.value === true;
+  await dns.set(key, {
+    ifindex: active.ifindex,
+    iface: active.iface,
+    servers: lease.dns,
+    searches: leaseSearches(lease),
+    priority: staticDnsOf(active.appliedSettings, 'ipv4').priority,
+    defaultRoute: lease.router !== null && !neverDefault,
+  });
 }
 
 /** A lease's search domains: option 119, else its domain name (option 15), as NetworkManager takes them. */

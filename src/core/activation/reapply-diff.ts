@@ -16,8 +16,8 @@ export const REAPPLY_PRESERVE_EXTERNAL_IP = 1;
  * per setting ('all': any key of it). Anything else needs a new link (its
  * name, its type, its kind's own parameters, its bridge) or names a device
  * (802-3-ethernet.mac-address), as NetworkManager's can_reapply_change()
- * has it. DNS keys are accepted and become part of the applied settings;
- * the daemon does not apply DNS yet, so nothing more happens to them.
+ * has it. DNS keys (ipv4/ipv6 dns, dns-search, dns-priority) are applied in
+ * place too, through the DNS sources (docs/dns.md).
  */
 const IN_PLACE: Readonly<Record<string, ReadonlySet<string> | 'all'>> = {
   connection: new Set(['id', 'uuid', 'autoconnect', 'autoconnect-priority', 'zone']),

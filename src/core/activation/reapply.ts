@@ -1,7 +1,7 @@
 // Reapply: Device.Reapply and Device.GetAppliedConnection, as NetworkManager
 // has them (docs/reapply.md). Reapply applies what changed in a running
 // connection's settings to its link in place — addresses, routes, rules,
-// MTU, MAC, bridge and port options — without taking the link down and
+// MTU, MAC, bridge and port options, DNS — without taking the link down and
 // without changing the stored profile. Audited as device-reapply and
 // committed by its record before the kernel is asked (docs/commit.md): a
 // kernel refusal takes back what was done and overturns the record. The
@@ -27,8 +27,9 @@ import { differing, existed, ipv4LinkLocal, kernelError, pick } from './apply.js
 import { planActivation, type ActivationPlan, type IpPlan } from './plan.js';
 import { addressKey, ipDelta, keepIdentity, refuseIncompatible, REAPPLY_PRESERVE_EXTERNAL_IP, routeKey, ruleKey } from './reapply-diff.js';
 import { describeUndo, isGone, routeText, ruleText, runUndo, type UndoStep } from './undo.js';
+import { setStaticDns } from './static-dns.js';
 
-export interface ReapplyOptions extends Pick<ActivationsOptions, 'audit' | 'auth' | 'settings' | 'devices' | 'platform' | 'log' | 'ipv6ConfDir'> {
+export interface ReapplyOptions extends Pick<ActivationsOptions, 'audit' | 'auth' | 'settings' | 'devices' | 'platform' | 'log' | 'ipv6ConfDir' | 'dns'> {
   /** runs `run` in the activations' queue: one activation, deactivation or Reapply at a time */
   readonly serialized: <T>(run: () => Promise<T>) => Promise<T>;
   /** the active connection on link `ifindex`, if any */
@@ -128,6 +129,8 @@ export class Reapplier {
       throw e;
     }
     active.appliedSettings = next;
+    // DNS is applied in place too (docs/dns.md); it fails nothing.
+    if (this.options.dns) await setStaticDns(this.options.dns, active.number, after, ifindex, active.iface);
     if (changed) active.versionId = this.options.nextVersionId();
     active.seen = await this.options.seenOn(ifindex);
     this.options.persist(active);

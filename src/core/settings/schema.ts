@@ -87,6 +87,8 @@ function ipSetting(methods: readonly string[], dns: Declared, family: Record<str
   return sortedKeys({
     'address-data': { signature: 'aa{sv}', kind: 'address-data' },
     dns,
+    // NetworkManager's int32: 0 for the default (100), lower preferred, negative exclusive (docs/dns.md).
+    'dns-priority': { signature: 'i' },
     'dns-search': { signature: 'as', kind: 'dns-search' },
     gateway: s('gateway'),
     ...family,

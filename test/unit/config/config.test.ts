@@ -49,7 +49,7 @@ async function expectError(text: string, line: number, detail: string): Promise<
 describe('defaultConfig', () => {
   it('holds the defaults netauditd.conf(5) documents', () => {
     expect(defaultConfig()).toEqual({
-      main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd', stateDir: '/var/lib/netauditd' },
+      main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd', stateDir: '/var/lib/netauditd', dns: 'auto', resolvConf: '/etc/resolv.conf' },
       logging: { level: 'INFO', domains: ['CORE', 'CONFIG', 'BUS', 'SETTINGS', 'AUDIT', 'AUTH'], audit: true },
       audit: { backends: ['libaudit', 'journal', 'log', 'file'], dir: '/var/log/netauditd/audit', retentionDays: 30 },
       files: [],
@@ -87,6 +87,8 @@ describe('loadConfig', () => {
         'profiles-dir=/srv/profiles',
         'run-dir=/srv/run',
         'state-dir=/srv/state',
+        'dns=File',
+        'resolv-conf=/srv/etc/resolv.conf',
         '[logging]',
         'level=TRACE',
         'domains=AUDIT,CORE',
@@ -100,7 +102,7 @@ describe('loadConfig', () => {
     );
     const c = await loadConfig(mainFile, { required: true });
     expect(c).toEqual({
-      main: { auth: 'root-only', profilesDir: '/srv/profiles', runDir: '/srv/run', stateDir: '/srv/state' },
+      main: { auth: 'root-only', profilesDir: '/srv/profiles', runDir: '/srv/run', stateDir: '/srv/state', dns: 'file', resolvConf: '/srv/etc/resolv.conf' },
       logging: { level: 'TRACE', domains: ['CORE', 'AUDIT'], audit: false },
       audit: { backends: ['file', 'log'], dir: '/srv/trail', retentionDays: 7 },
       files: [mainFile],
@@ -203,7 +205,7 @@ describe('loadConfig', () => {
       expectError('[main]\n[mian]\nauth=polkit\n', 2, 'unknown group "mian": accepted [main], [logging], [audit]'));
 
     it('an unknown key, naming the accepted ones', () =>
-      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, run-dir, state-dir'));
+      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, run-dir, state-dir, dns, resolv-conf'));
 
     it('a key of another group', () =>
       expectError('[logging]\ndir=/x\n', 2, 'unknown key "dir" in [logging]: accepted level, domains, audit'));
@@ -215,6 +217,9 @@ describe('loadConfig', () => {
       ['main', 'auth', 'pk', 'expected one of polkit, root-only (any case)'],
       ['main', 'profiles-dir', '', 'expected a path; a relative one is taken from the directory of this file'],
       ['main', 'run-dir', '', 'expected a path; a relative one is taken from the directory of this file'],
+      ['main', 'dns', 'systemd-resolved', 'expected one of auto, resolved, file, none (any case)'],
+      ['main', 'dns', 'file,none', 'expected one of auto, resolved, file, none (any case)'],
+      ['main', 'resolv-conf', '', 'expected the path of a file; a relative one is taken from the directory of this file'],
       ['logging', 'level', 'LOUD', 'expected one of ERR, WARN, INFO, DEBUG, TRACE (any case)'],
       ['logging', 'level', 'INFO,DEBUG', 'expected one of ERR, WARN, INFO, DEBUG, TRACE (any case)'],
       ['logging', 'domains', 'CORE,NET', 'unknown domain "NET": expected a comma-separated list of CORE, CONFIG, BUS, SETTINGS, AUDIT, AUTH or ALL'],
@@ -290,7 +295,7 @@ describe('restartOnlyChanges', () => {
 
   it('is empty when nothing that needs a restart changed', () => {
     const live = changed({
-      main: { auth: 'root-only' },
+      main: { auth: 'root-only', dns: 'none', resolvConf: '/r' },
       logging: { level: 'TRACE', domains: ['CORE'], audit: false },
       audit: { backends: ['file'], retentionDays: 1 },
     });
