@@ -3,7 +3,9 @@
 // dhcp, DNS), read back with ip, the bus and netauditctl, and each lease change one daemon record
 // (op dhcp4-lease, cause lease) carrying the activation's tx, in all four backends. The daemon and
 // dnsmasq run in namespaces made for this file; the root namespace's links are never touched.
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
 import type { TestClient } from '../helpers/client.js';
@@ -115,6 +117,10 @@ describe('a plain ethernet profile (NetworkManager\'s defaults: ipv4 and ipv6 au
     });
     expect(records[0]).not.toHaveProperty('pid');
     expect(records[0]).not.toHaveProperty('before');
+    // The lease's DNS reached the resolver: resolv-conf (the test's own path) links to run-dir/resolv.conf.
+    const resolv = readFileSync(join(daemon.dir, 'resolv.conf'), 'utf8');
+    expect(resolv).toMatch(/^nameserver 10\.77\.0\.53$/m);
+    expect(resolv).toMatch(/^search lab\.test$/m);
   });
 
   it('is in all four backends: the log, the journal and the kernel audit log say the same as the trail', async () => {
@@ -161,6 +167,8 @@ describe('a plain ethernet profile (NetworkManager\'s defaults: ipv4 and ipv6 au
   it('a caller\'s deactivation releases the lease: one released record, the address and route gone', async () => {
     await deactivate(client, activePath);
     expect(await ipAddrs(NS, 'v0')).toEqual([]);
+    // No connection gives DNS any more: what the path held before (nothing) is back.
+    expect(existsSync(join(daemon.dir, 'resolv.conf'))).toBe(false);
     expect((await routes('v0')).filter((r) => r.protocol === 'dhcp')).toEqual([]);
     const records = await leases();
     const deact = (await daemon.trail()).find((r) => r['op'] === 'connection-deactivate' && r['name'] === 'lan');
@@ -190,6 +198,54 @@ describe('the profile\'s DHCP properties', () => {
     } finally {
       await s1.stop();
     }
+  });
+
+  it('option 121 routes are applied (option 3 ignored beside them), and ignore-auto-routes leaves them out', async () => {
+    await veth('v3', '10.80.0.1/24');
+    const s3 = await startDnsmasq({
+      netns: PEER,
+      iface: 'v3p',
+      args: ['--dhcp-range=10.80.0.100,10.80.0.150,255.255.255.0,2m', '--dhcp-option=option:router,10.80.0.254', '--dhcp-option=121,198.51.100.0/24,10.80.0.1,0.0.0.0/0,10.80.0.1'],
+    });
+    try {
+      const withRoutes = await addProfile(client, profile('r121', 'ethernet', { ifname: 'v3', ipv4: method('auto'), ipv6: method('ignore') }));
+      let active = await activate(client, withRoutes);
+      const r = await routes('v3');
+      expect(r).toContainEqual(expect.objectContaining({ dst: '198.51.100.0/24', gateway: '10.80.0.1', protocol: 'dhcp' }));
+      // RFC 3442: with option 121 the router option is ignored; the default route is 121's.
+      expect(r.filter((x) => x.dst === 'default').map((x) => x.gateway)).toEqual(['10.80.0.1']);
+      expect((await leases()).find((x) => x['name'] === 'r121')).toMatchObject({ after: { ipv4: { routes: ['198.51.100.0/24 via 10.80.0.1', '0.0.0.0/0 via 10.80.0.1'] } } });
+      await deactivate(client, active);
+      const without = await addProfile(client, profile('r121-no', 'ethernet', { ifname: 'v3', ipv4: { method: variant('s', 'auto'), 'ignore-auto-routes': variant('b', true) }, ipv6: method('ignore') }));
+      active = await activate(client, without);
+      expect((await routes('v3')).filter((x) => x.protocol === 'dhcp')).toEqual([]);
+      await deactivate(client, active);
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('dhcp-client-id and dhcp-hostname are what the server sees; dhcp-send-hostname false sends none', async () => {
+    const conn = await addProfile(client, profile('ids', 'ethernet', {
+      ifname: 'v0',
+      ipv4: { method: variant('s', 'auto'), 'dhcp-client-id': variant('s', '01:02:03:04:05:06:07'), 'dhcp-hostname': variant('s', 'lab-box') },
+      ipv6: method('ignore'),
+    }));
+    let active = await activate(client, conn);
+    await waitFor(async () => {
+      const log = await server.log();
+      return /client provides name: lab-box/.test(log) && /client-id.*0?1:02:03:04:05:06:07|DHCPACK\(v0p\) [\d.]+ [0-9a-f:]+ lab-box/.test(log);
+    }, { what: 'dnsmasq to log the client id and host name' }).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${(await server.log()).split('\n').slice(-15).join('\n')}`);
+    });
+    await deactivate(client, active);
+    const quiet = await addProfile(client, profile('no-name', 'ethernet', { ifname: 'v0', ipv4: { method: variant('s', 'auto'), 'dhcp-send-hostname': variant('b', false) }, ipv6: method('ignore') }));
+    const before = (await server.log()).split('\n').length;
+    active = await activate(client, quiet);
+    const after = (await server.log()).split('\n').slice(before - 1).join('\n');
+    expect(after).toMatch(/DHCPACK/);
+    expect(after).not.toMatch(/client provides name/);
+    await deactivate(client, active);
   });
 
   it('no server, ipv6 ignored, a 2 s dhcp-timeout: the activation fails with reason dhcp-timeout, nothing left', async () => {
