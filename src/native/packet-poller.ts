@@ -48,6 +48,8 @@ export class PacketPoller {
   private readonly members = new Map<number, PollMember>();
   /** descriptors removed while a poll held them: closed when it returns */
   private closeLater: number[] = [];
+  /** the descriptors of the poll in flight */
+  private inFlight = new Set<number>();
   private wake = -1;
   private polling = false;
   /** while the results of a poll are handed out: a poll starts again after them */
@@ -69,14 +71,19 @@ export class PacketPoller {
     this.changed();
   }
 
-  /** Stops watching `fd`; with `close`, closes it as soon as no poll holds it. */
+  /**
+   * Stops watching `fd` (when it was watched); with `close`, closes it as
+   * soon as no poll holds it. Every packet socket is closed through here,
+   * watched or not: it may have left the set while a poll still holds it.
+   */
   remove(fd: number, close: boolean): void {
-    this.members.delete(fd);
+    const watched = this.members.delete(fd);
+    const held = this.polling && this.inFlight.has(fd);
     if (close) {
-      if (this.polling) this.closeLater.push(fd);
+      if (held) this.closeLater.push(fd);
       else closeSync(fd);
     }
-    this.changed();
+    if (watched || (close && held)) this.changed();
   }
 
   /** How many descriptors are watched (for tests and the benchmark). */
@@ -106,6 +113,7 @@ export class PacketPoller {
       v.writeInt16LE(0, i * POLLFD_SIZE + 6);
     });
     this.polling = true;
+    this.inFlight = new Set(fds);
     lib().poll.async(this.pollfds, n, -1, (err, count) => {
       this.polling = false;
       this.returned(n, err !== null && err !== undefined ? String(err) : count < 0 ? `poll: errno ${koffi.errno()}` : null);

@@ -339,10 +339,8 @@ class PacketSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const watched = this.handlers !== null;
     this.handlers = null;
-    if (watched) packetPoller().remove(this.fd, true);
-    else closeSync(this.fd);
+    packetPoller().remove(this.fd, true);
   }
 
   private bindTo(protocol: number): void {
