@@ -316,6 +316,8 @@ export class Dhcp4Client {
   // --- what comes in ---
 
   private received(d: Dhcp4Datagram): void {
+    // Replies to other clients on the link are broadcast too: their xid is looked at before anything is decoded.
+    if (!this.exchange || d.payload.length < 8 || d.payload.readUInt32BE(4) !== this.exchange.xid) return;
     const m = decodeDhcp4(d.payload);
     if (!m) return this.o.log.debug(`${this.o.iface}: a datagram from ${d.sourceIp} is not a DHCP message; ignored`);
     if (m.op !== BOOTREPLY || !this.exchange || m.xid !== this.exchange.xid || !m.chaddr.equals(this.o.mac)) return;
