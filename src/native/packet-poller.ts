@@ -13,6 +13,8 @@ const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 /** struct pollfd: int fd; short events; short revents */
 const POLLFD_SIZE = 8;
+/** failed polls in a row before the members are told and the poller pauses */
+const POLL_FAILURES = 3;
 
 export interface PollMember {
   /** The descriptor is readable or has an error pending: read it without blocking. */
@@ -55,6 +57,7 @@ export class PacketPoller {
   /** while the results of a poll are handed out: a poll starts again after them */
   private dispatching = false;
   private retry: NodeJS.Timeout | null = null;
+  private failures = 0;
   /** the pollfd array, in memory that does not move while the pool thread reads it */
   private pollfds: unknown = null;
   private pollView: Buffer = Buffer.alloc(0);
@@ -116,7 +119,14 @@ export class PacketPoller {
     this.inFlight = new Set(fds);
     lib().poll.async(this.pollfds, n, -1, (err, count) => {
       this.polling = false;
-      this.returned(n, err !== null && err !== undefined ? String(err) : count < 0 ? `poll: errno ${koffi.errno()}` : null);
+      if (err === null || err === undefined) {
+        // -1 is EINTR when a signal lands on the pool thread; its errno stays on that thread, so
+        // only a failure that repeats is taken for one.
+        this.failures = count < 0 ? this.failures + 1 : 0;
+        return this.returned(n, this.failures >= POLL_FAILURES ? `poll(2) failed ${this.failures} times in a row` : null);
+      }
+      this.failures++;
+      this.returned(n, String(err));
     });
   }
 
