@@ -147,11 +147,11 @@ export class Dhcp4Client {
   /** Stops timers and I/O; with release=true sends RELEASE for a bound lease first. */
   async stop(release: boolean): Promise<void> {
     if (this.st === 'stopped') return;
-    const had = this.st;
     this.transition('stopped');
     this.acd?.stop();
     const lease = this.current;
-    if (release && lease && (had === 'bound' || had === 'renewing' || had === 'rebinding')) {
+    // A lease is held in bound, renewing and rebinding, and while a renewal's new address is probed.
+    if (release && lease) {
       this.send(
         { type: 'release', xid: newXid(), ciaddr: lease.address, serverId: lease.server },
         { sourceIp: lease.address, destinationIp: lease.server, destinationMac: lease.serverMac },
