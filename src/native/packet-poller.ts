@@ -13,6 +13,8 @@ const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 /** struct pollfd: int fd; short events; short revents */
 const POLLFD_SIZE = 8;
+/** failed polls in a row before the members are told and the poller pauses */
+const POLL_FAILURES = 3;
 
 export interface PollMember {
   /** The descriptor is readable or has an error pending: read it without blocking. */
@@ -48,11 +50,14 @@ export class PacketPoller {
   private readonly members = new Map<number, PollMember>();
   /** descriptors removed while a poll held them: closed when it returns */
   private closeLater: number[] = [];
+  /** the descriptors of the poll in flight */
+  private inFlight = new Set<number>();
   private wake = -1;
   private polling = false;
   /** while the results of a poll are handed out: a poll starts again after them */
   private dispatching = false;
   private retry: NodeJS.Timeout | null = null;
+  private failures = 0;
   /** the pollfd array, in memory that does not move while the pool thread reads it */
   private pollfds: unknown = null;
   private pollView: Buffer = Buffer.alloc(0);
@@ -69,14 +74,19 @@ export class PacketPoller {
     this.changed();
   }
 
-  /** Stops watching `fd`; with `close`, closes it as soon as no poll holds it. */
+  /**
+   * Stops watching `fd` (when it was watched); with `close`, closes it as
+   * soon as no poll holds it. Every packet socket is closed through here,
+   * watched or not: it may have left the set while a poll still holds it.
+   */
   remove(fd: number, close: boolean): void {
-    this.members.delete(fd);
+    const watched = this.members.delete(fd);
+    const held = this.polling && this.inFlight.has(fd);
     if (close) {
-      if (this.polling) this.closeLater.push(fd);
+      if (held) this.closeLater.push(fd);
       else closeSync(fd);
     }
-    this.changed();
+    if (watched || (close && held)) this.changed();
   }
 
   /** How many descriptors are watched (for tests and the benchmark). */
@@ -106,9 +116,17 @@ export class PacketPoller {
       v.writeInt16LE(0, i * POLLFD_SIZE + 6);
     });
     this.polling = true;
+    this.inFlight = new Set(fds);
     lib().poll.async(this.pollfds, n, -1, (err, count) => {
       this.polling = false;
-      this.returned(n, err !== null && err !== undefined ? String(err) : count < 0 ? `poll: errno ${koffi.errno()}` : null);
+      if (err === null || err === undefined) {
+        // -1 is EINTR when a signal lands on the pool thread; its errno stays on that thread, so
+        // only a failure that repeats is taken for one.
+        this.failures = count < 0 ? this.failures + 1 : 0;
+        return this.returned(n, this.failures >= POLL_FAILURES ? `poll(2) failed ${this.failures} times in a row` : null);
+      }
+      this.failures++;
+      this.returned(n, String(err));
     });
   }
 

@@ -263,7 +263,12 @@ function auxStatus(control: Buffer, length: number, sizeT: number): number | nul
 }
 
 export interface Frame {
-  /** the packet from the network header on, copied */
+  /**
+   * The packet from the network header on: a view of the one receive
+   * buffer, valid only until the handler returns (copy what is kept). A
+   * broadcast reaches every link's socket, so the copy is left to those
+   * that keep something.
+   */
   readonly data: Buffer;
   readonly sourceMac: string;
   /** false when the kernel says the transport checksum is not filled in yet (sent by this host or through a veth) */
@@ -339,10 +344,8 @@ class PacketSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const watched = this.handlers !== null;
     this.handlers = null;
-    if (watched) packetPoller().remove(this.fd, true);
-    else closeSync(this.fd);
+    packetPoller().remove(this.fd, true);
   }
 
   private bindTo(protocol: number): void {
@@ -369,7 +372,7 @@ class PacketSocket {
       const halen = Math.min(a.name[11]!, 8);
       const status = auxStatus(a.control, readSizeT(a.header, a.controllenOffset, a.sizeT), a.sizeT);
       this.handlers.frame({
-        data: Buffer.from(a.data.subarray(0, n)),
+        data: a.data.subarray(0, n),
         sourceMac: macText(a.name.subarray(12, 12 + halen)),
         checksumReady: status === null || (status & TP_STATUS_CSUMNOTREADY) === 0,
       });

@@ -53,6 +53,35 @@ process.stdout.write(JSON.stringify({ pollThreads, got, invalid, errors, arps, a
 // no process.exit: the process must end by itself once every socket is closed
 `;
 
+// Sockets opened, listened on, left and closed over and over on one link while another link's
+// socket waits: a descriptor closed under a waiting poll would come back as another socket's.
+const CHURN = String.raw`
+const { Udp4PacketSocket, ArpPacketSocket } = await import(process.argv[1]);
+const [a0, a1, b1] = JSON.parse(process.argv[2]);
+const errors = [], got = [];
+const handlers = { datagram: (d) => got.push(d.payload.toString()), invalid() {}, error: (e) => errors.push(e.message) };
+const steady = Udp4PacketSocket.open(a1, 68);
+steady.listen(handlers);
+for (let i = 0; i < 300; i++) {
+  const u = Udp4PacketSocket.open(a0, 68);
+  const arp = ArpPacketSocket.open(a0);
+  u.listen({ ...handlers, datagram() {} });
+  arp.listen({ frame() {}, error: (e) => errors.push(e.message) });
+  if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+  arp.listen(null);
+  u.listen(null);
+  u.close();
+  arp.close();
+  if (i % 7 === 0) await new Promise((r) => setTimeout(r, 1));
+}
+const tx = Udp4PacketSocket.open(b1, 67);
+tx.send({ source: '192.0.2.1', destination: '255.255.255.255', sourcePort: 67, destinationPort: 68, payload: Buffer.from('still here') }, null);
+await new Promise((r) => setTimeout(r, 200));
+steady.close();
+tx.close();
+process.stdout.write(JSON.stringify({ errors, got }));
+`;
+
 const ERRORS = String.raw`
 const { Udp4PacketSocket } = await import(process.argv[1]);
 const out = [];
@@ -105,6 +134,12 @@ describe('packet sockets', () => {
     ]));
     expect([...out.arps].sort((x, y) => x.i - y.i)).toEqual(links.map((l, i) => ({ i, mac: l.bMac, target: `192.0.2.${100 + i}` })));
     expect(out.afterUnlisten).toBe(0);
+  });
+
+  it('never close a descriptor a poll still holds, however fast they come and go', async () => {
+    const r = await run('ip', ['netns', 'exec', NS, process.execPath, '--input-type=module', '-e', CHURN, PACKET_JS, JSON.stringify([links[0]!.a, links[1]!.a, links[1]!.b])], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ errors: [], got: ['still here'] });
   });
 
   it('say which link failed and what is missing', async () => {

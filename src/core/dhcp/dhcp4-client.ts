@@ -147,11 +147,11 @@ export class Dhcp4Client {
   /** Stops timers and I/O; with release=true sends RELEASE for a bound lease first. */
   async stop(release: boolean): Promise<void> {
     if (this.st === 'stopped') return;
-    const had = this.st;
     this.transition('stopped');
     this.acd?.stop();
     const lease = this.current;
-    if (release && lease && (had === 'bound' || had === 'renewing' || had === 'rebinding')) {
+    // A lease is held in bound, renewing and rebinding, and while a renewal's new address is probed.
+    if (release && lease) {
       this.send(
         { type: 'release', xid: newXid(), ciaddr: lease.address, serverId: lease.server },
         { sourceIp: lease.address, destinationIp: lease.server, destinationMac: lease.serverMac },
@@ -316,6 +316,8 @@ export class Dhcp4Client {
   // --- what comes in ---
 
   private received(d: Dhcp4Datagram): void {
+    // Replies to other clients on the link are broadcast too: their xid is looked at before anything is decoded.
+    if (!this.exchange || d.payload.length < 8 || d.payload.readUInt32BE(4) !== this.exchange.xid) return;
     const m = decodeDhcp4(d.payload);
     if (!m) return this.o.log.debug(`${this.o.iface}: a datagram from ${d.sourceIp} is not a DHCP message; ignored`);
     if (m.op !== BOOTREPLY || !this.exchange || m.xid !== this.exchange.xid || !m.chaddr.equals(this.o.mac)) return;

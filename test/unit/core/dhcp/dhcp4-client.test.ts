@@ -462,6 +462,17 @@ describe('stop', () => {
     expect(h.arp.listening).toBe(false);
   });
 
+  it("while a renewal's new address is probed, releases the lease it still holds", async () => {
+    const h = setup();
+    await h.bind({ yiaddr: '192.0.2.100', leaseTime: 100 });
+    await h.clock.advance(50 * SECOND);
+    await h.answer('ack', { yiaddr: '192.0.2.101', leaseTime: 100 });
+    expect(h.client.state).toBe('probing');
+    await h.client.stop(true);
+    expect(h.transport.last.message).toMatchObject({ type: 'release', ciaddr: '192.0.2.100' });
+    expect(h.events.map((e) => e.kind)).toEqual(['bound']);
+  });
+
   it('before any lease: only closes', async () => {
     const h = setup();
     h.client.start();
