@@ -75,6 +75,8 @@ export const RTPROT_STATIC = 4;
 export const RTPROT_DHCP = 16;
 /** NLM_F_REPLACE: replace the object if it exists */
 export const NLM_F_REPLACE = 0x100;
+/** NLM_F_APPEND: add to the end of the object list (a route beside another link's of the same destination and metric) */
+export const NLM_F_APPEND = 0x800;
 /** IFA_CACHEINFO: an address's preferred and valid lifetimes (struct ifa_cacheinfo) */
 const IFA_CACHEINFO = 6;
 export const RT_SCOPE_UNIVERSE = 0;
@@ -279,10 +281,14 @@ function routeBody(r: Route, scope: number): Buffer {
 
 /**
  * RTM_NEWROUTE adding `route` to its table (main when it names none), protocol static, unicast; scope universe through
- * a gateway, link without one (NLM_F_CREATE|NLM_F_EXCL: an existing one is EEXIST), acknowledged.
+ * a gateway, link without one, acknowledged. IPv6: NLM_F_CREATE|NLM_F_EXCL, an existing one is EEXIST. IPv4:
+ * NLM_F_CREATE|NLM_F_APPEND (`ip route append`), as NetworkManager adds them: with NLM_F_EXCL the kernel refuses a
+ * route whose destination and metric another link's route has (two default routes of metric 100), and only the
+ * very same route is EEXIST.
  */
 export function addRouteRequest(seq: number, route: Route): Buffer {
-  return encodeMessage(RTM_NEWROUTE, CREATE, seq, routeBody(route, route.gateway === null ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE));
+  const flags = route.family === 4 ? NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND : CREATE;
+  return encodeMessage(RTM_NEWROUTE, flags, seq, routeBody(route, route.gateway === null ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE));
 }
 
 /**
