@@ -210,6 +210,11 @@ export class LinkConfigurator {
     await this.change(`add the route ${routeText(route)}`, { kind: 'remove-route', route }, () => this.platform.addRoute(route), existed);
   }
 
+  /** Adds again a route already on the undo list, if the kernel dropped it (its link lost its last address meanwhile). */
+  async ensureRoute(route: Route): Promise<void> {
+    await this.change(`add the route ${routeText(route)} again`, null, () => this.platform.addRoute(route), existed);
+  }
+
   /** Sets the MTU a lease gives (option 26); the link's own is restored at deactivation. */
   async setMtu(ifindex: number, mtu: number): Promise<void> {
     const before = this.current(ifindex).mtu;

@@ -297,25 +297,29 @@ export class Dhcp4Session {
     return out;
   }
 
-  /** Moves the link from what the last lease gave to what `after` gives (none: nothing): the differences only. */
+  /**
+   * Moves the link from what the last lease gave to what `after` gives (none: nothing), the
+   * differences only. What went goes first: a new address in the old one's subnet added before
+   * would be a secondary, which the kernel deletes with its primary. The kernel also drops the
+   * routes through a link whose last address goes, so the lease's routes are asked for again.
+   */
   private async apply(after: Dhcp4Lease | null): Promise<void> {
     const configurator = this.configurator();
     const wantedAddress = after ? this.address(after) : null;
     const wantedRoutes = after ? this.routes(after) : [];
-    const ours = (step: UndoStep): boolean =>
+    const gone = (step: UndoStep): boolean =>
       (step.kind === 'remove-address' && step.address.lifetime !== undefined && step.address.ifindex === this.active.ifindex && !(wantedAddress && step.address.address === wantedAddress.address && step.address.prefix === wantedAddress.prefix)) ||
       (step.kind === 'remove-route' && step.route.fromDhcp === true && !wantedRoutes.some((r) => sameRoute(r, step.route)));
-    // What went first: routes through an address go with it.
-    await configurator.takeBackNow(ours, (m) => this.context.log.warn(m));
+    await configurator.takeBackNow(gone, (m) => this.context.log.warn(m));
     if (after && wantedAddress) {
       const have = this.active.undo.some((u) => u.kind === 'remove-address' && u.address.address === wantedAddress.address && u.address.prefix === wantedAddress.prefix);
       if (have) await configurator.renewAddress(wantedAddress);
       else await configurator.addAddress(wantedAddress);
       if (after.mtu !== null && !this.profileMtu) await configurator.setMtu(this.active.ifindex!, after.mtu);
-      for (const route of wantedRoutes) {
-        if (this.active.undo.some((u) => u.kind === 'remove-route' && sameRoute(u.route, route))) continue;
-        await configurator.addRoute(route);
-      }
+    }
+    for (const route of wantedRoutes) {
+      if (this.active.undo.some((u) => u.kind === 'remove-route' && sameRoute(u.route, route))) await configurator.ensureRoute(route);
+      else await configurator.addRoute(route);
     }
     this.context.saved();
     await this.context.setDns(this.active, after && !this.plan.dhcp.ignoreAutoDns ? after : null);
