@@ -211,7 +211,11 @@ describe('the package under a real systemd', () => {
     const left = await ct.must("find / -xdev \\( -path /proc -o -path /sys -o -path /mnt -o -path /dev -o -path /var/cache/man \\) -prune -o -name '*netaudit*' -print | sort");
     expect(left.stdout.trim().split('\n')).toEqual(['/etc/netauditd', '/var/log/netauditd']);
     const profiles = await ct.must('find /etc/netauditd -mindepth 1 | sort');
-    expect(profiles.stdout.trim().split('\n')).toEqual(['/etc/netauditd/system-connections', '/etc/netauditd/system-connections/lab-br.nmconnection']);
+    expect(profiles.stdout.trim().split('\n')).toEqual([
+      '/etc/netauditd/system-connections',
+      '/etc/netauditd/system-connections/lab-br.nmconnection',
+      '/etc/netauditd/system-connections/wan.nmconnection',
+    ]);
     await ct.must('ls /var/log/netauditd/audit/audit-*.jsonl');
     const doc = await run('sh', ['-c', 'cat debian/netauditd.README.Debian README.md'], {});
     expect(doc.stdout).toContain('rm -rf /var/log/netauditd /etc/netauditd');
