@@ -269,6 +269,24 @@ describe('the profile\'s DHCP properties', () => {
   });
 });
 
+describe('Reapply on a connection running DHCP', () => {
+  it('refuses a change of what DHCP runs with (IncompatibleConnection, recorded), and applies the rest in place', async () => {
+    const conn = await addProfile(client, profile('reap', 'ethernet', { ifname: 'v0', ipv4: method('auto'), ipv6: method('ignore') }));
+    const active = await activate(client, conn);
+    const v0 = await ifindexOf(NS, 'v0');
+    const [applied, version] = (await client.call(pathOf(v0), DEVICE_IFACE, 'GetAppliedConnection', 'u', [0])) as [Record<string, Record<string, unknown>>, bigint];
+    const withTimeout = { ...applied, ipv4: { ...applied['ipv4'], 'dhcp-timeout': variant('i', 9) } };
+    await expect(client.call(pathOf(v0), DEVICE_IFACE, 'Reapply', 'a{sa{sv}}tu', [withTimeout, version, 0])).rejects.toThrow(/ipv4\.dhcp-timeout: DHCP on "v0" runs with the settings it was activated with/);
+    const toManual = { ...applied, ipv4: { method: variant('s', 'manual'), 'address-data': variant('aa{sv}', [{ address: variant('s', '10.77.0.9'), prefix: variant('u', 24) }]) } };
+    await expect(client.call(pathOf(v0), DEVICE_IFACE, 'Reapply', 'a{sa{sv}}tu', [toManual, version, 0])).rejects.toThrow(/IncompatibleConnection|cannot be reapplied in place/);
+    const refusals = (await daemon.trail()).filter((r) => r['op'] === 'device-reapply' && r['name'] === 'reap');
+    expect(refusals.map((r) => [r['result'], r['reason']])).toEqual([['fail', 'incompatible-device'], ['fail', 'incompatible-device']]);
+    // The lease is untouched.
+    expect((await ipAddrs(NS, 'v0')).some((a) => a.startsWith('10.77.0.'))).toBe(true);
+    await deactivate(client, active);
+  });
+});
+
 describe('a restart with a valid lease', () => {
   it('adopts the connection and asks for the same address without a DISCOVER: no lease record', async () => {
     const conn = await addProfile(client, profile('keep', 'ethernet', { ifname: 'v0', ipv4: method('auto'), ipv6: method('ignore') }));

@@ -51,6 +51,24 @@ export function refuseIncompatible(changed: readonly string[], iface: string): v
   );
 }
 
+/** The ipv4 properties a running DHCP client was started with (dhcp4-session.ts). */
+const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignore-auto-dns', 'ignore-auto-routes', 'dhcp-client-id', 'dhcp-hostname', 'dhcp-send-hostname'];
+
+/**
+ * Throws IncompatibleConnection when a Reapply would start or stop DHCPv4 (ipv4.method to or
+ * from auto) or change what the running client was started with: the lease would then disagree
+ * with the profile. A new activation applies such a change (docs/dhcp.md).
+ */
+export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
+  if (!before.ipv4?.dhcp && !after.ipv4?.dhcp) return;
+  const key = changed.find((k) => k === 'ipv4' || DHCP_KEYS.some((p) => k === `ipv4.${p}`));
+  if (key === undefined) return;
+  throw new NetauditError(
+    'IncompatibleConnection',
+    `${key}: DHCP on ${quote(iface)} runs with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+  );
+}
+
 /**
  * The settings to apply: `next` with the applied connection's id, uuid and
  * autoconnect, as NetworkManager keeps them on Reapply (they name the

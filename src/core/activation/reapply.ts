@@ -25,7 +25,7 @@ import type { ActivationsOptions } from './activations.js';
 import { appliedValues } from './applied-values.js';
 import { differing, existed, ipv4LinkLocal, kernelError, pick } from './apply.js';
 import { planActivation, type ActivationPlan, type IpPlan } from './plan.js';
-import { addressKey, ipDelta, keepIdentity, refuseIncompatible, REAPPLY_PRESERVE_EXTERNAL_IP, routeKey, ruleKey } from './reapply-diff.js';
+import { addressKey, ipDelta, keepIdentity, refuseDhcpChange, refuseIncompatible, REAPPLY_PRESERVE_EXTERNAL_IP, routeKey, ruleKey } from './reapply-diff.js';
 import { describeUndo, isGone, routeText, ruleText, runUndo, type UndoStep } from './undo.js';
 import { setStaticDns } from './static-dns.js';
 
@@ -94,6 +94,7 @@ export class Reapplier {
         }
         const before = planActivation(active.appliedSettings);
         const after = planActivation(next);
+        refuseDhcpChange(changed, before, after, current.name);
         tx.describe({ changed, before: appliedValues(before, current.name), after: appliedValues(after, current.name) });
         await tx.commit(() => this.apply(active, before, after, next, changed.length > 0), { kernelChange: true });
       });
