@@ -233,12 +233,13 @@ export class Daemon {
     // placeholder: fail closed.
     this.polkitAuthority = new BusPolkitAuthority(this.bus.messageBus);
     this.applyAuth(this.config!);
-    await this.startDns(this.config!);
-    // Profiles that name their interface come up on their own, each a daemon record.
-    void activations.autoconnectAll();
+    // Logged once the daemon answers on the bus, which is when a caller (or systemd) sees it started.
     this.log.info(
       `netauditd ${this.options.version} started: boot ${this.audit.boot}, ${settings.list().length} profile(s) in ${config.main.profilesDir}, ${devices.list().length} device(s), audit ${config.logging.audit ? `on (${this.audit.backendNames.join(',') || 'no backend'})` : 'off'}`,
     );
+    await this.startDns(this.config!);
+    // Profiles that name their interface come up on their own, each a daemon record.
+    void activations.autoconnectAll();
   }
 
   private manager: Manager | null = null;
