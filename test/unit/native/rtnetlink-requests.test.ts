@@ -191,9 +191,10 @@ describe('route requests', () => {
     table: body.readUInt8(4), protocol: body.readUInt8(5), scope: body.readUInt8(6), type: body.readUInt8(7), flags: body.readUInt32LE(8),
   });
 
-  it('add a route via a gateway: RTM_NEWROUTE, CREATE|EXCL|ACK, main table, static, scope universe, unicast, DST, GATEWAY, OIF, PRIORITY', () => {
+  it('add an IPv4 route via a gateway: RTM_NEWROUTE, CREATE|APPEND|ACK, main table, static, scope universe, unicast, DST, GATEWAY, OIF, PRIORITY', () => {
     const m = only(addRouteRequest(5, { family: 4, dest: '203.0.113.0', prefix: 24, gateway: '192.0.2.254', ifindex: 4, metric: 10 }));
-    expect([m.type, m.flags]).toEqual([24, REQUEST | ACK | CREATE | EXCL]);
+    // APPEND (0x800), not EXCL: another link's route of the same destination and metric must not refuse it.
+    expect([m.type, m.flags]).toEqual([24, REQUEST | ACK | CREATE | 0x800]);
     expect(rtmsg(m.body)).toEqual({ family: 2, dstLen: 24, srcLen: 0, tos: 0, table: 254, protocol: 4, scope: 0, type: 1, flags: 0 });
     expect(rawTypes(m.body, 12)).toEqual([1, 5, 4, 6]);
     const attrs = parseAttributes(m.body, 12);
@@ -202,8 +203,9 @@ describe('route requests', () => {
     expect([u32(attrs.get(4)), u32(attrs.get(6))]).toEqual([4, 10]);
   });
 
-  it('add a directly connected route with scope link and no RTA_GATEWAY', () => {
+  it('add a directly connected route with scope link and no RTA_GATEWAY (IPv6: CREATE|EXCL)', () => {
     const m = only(addRouteRequest(5, { family: 6, dest: '2001:db8:2::', prefix: 48, gateway: null, ifindex: 4, metric: 0 }));
+    expect(m.flags).toBe(REQUEST | ACK | CREATE | EXCL);
     expect(rtmsg(m.body)).toMatchObject({ family: 10, dstLen: 48, scope: 253, type: 1, table: 254, protocol: 4 });
     expect(rawTypes(m.body, 12)).toEqual([1, 4, 6]);
     expect(parseAttributes(m.body, 12).get(1)!.toString('hex')).toBe('20010db8000200000000000000000000');
