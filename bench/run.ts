@@ -39,7 +39,7 @@ const FULL: Counts = {
   // ListConnections with 10,000 keyfiles, against 0.7 s with 1,000; 300 s gives it a figure.
   compare: {
     rounds: 3, serial: 400, parallel: 1600, warmup: 64, manyProfiles: 10_000, listTimeoutMs: 300_000,
-    idleMs: 30_000, activationWarmup: 2, activationCycles: 50, bridgeCycles: 15, auth: 'polkit',
+    idleMs: 30_000, activationWarmup: 2, activationCycles: 50, bridgeCycles: 15, dhcpCycles: 20, auth: 'polkit',
   },
   mtuChanges: 200,
   vethAdds: 50,
@@ -56,7 +56,7 @@ const FULL: Counts = {
 const QUICK: Counts = {
   compare: {
     rounds: 1, serial: 50, parallel: 50, warmup: 16, manyProfiles: 1000, listTimeoutMs: 30_000,
-    idleMs: 3_000, activationWarmup: 1, activationCycles: 4, bridgeCycles: 2, auth: 'polkit',
+    idleMs: 3_000, activationWarmup: 1, activationCycles: 4, bridgeCycles: 2, dhcpCycles: 3, auth: 'polkit',
   },
   mtuChanges: 10,
   vethAdds: 3,
