@@ -7,8 +7,8 @@
 //   node build/bench/run.js [--quick] [--rounds N] [SECTION…]
 //
 // --quick: one round and small counts (npm test runs it: test/integration/bench-smoke.test.ts).
-// Sections: compare, trail, links, activation, cli (all of them without any). Every figure is
-// also written to build/bench/figures-TIMESTAMP.json, whose path is printed last.
+// Sections: compare, trail, links, activation, dhcp4-clients, cli (all of them without any).
+// Every figure is also written to build/bench/figures-TIMESTAMP.json, whose path is printed last.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,9 @@ import { linkEventLatency, rssWithLinks, type Spread } from './links.js';
 import { activationLatency } from './activation.js';
 import { cliStart, connectionList, trailCommands, type Run } from './cli.js';
 import { compare, type CompareOptions } from './compare.js';
+import { DHCP4_CLIENTS_FULL, dhcp4Clients, type Dhcp4ClientsOptions } from './dhcp4-clients.js';
 
-const SECTIONS = ['compare', 'trail', 'links', 'activation', 'cli'] as const;
+const SECTIONS = ['compare', 'trail', 'links', 'activation', 'dhcp4-clients', 'cli'] as const;
 
 interface Counts {
   readonly compare: CompareOptions;
@@ -28,6 +29,8 @@ interface Counts {
   readonly rssLinks: number;
   readonly activationWarmup: number;
   readonly activationCycles: number;
+  /** the DHCPv4 client alone against dnsmasq (bench/dhcp4-clients.ts) */
+  readonly dhcp4Clients: Dhcp4ClientsOptions;
   readonly trailRecords: number;
   readonly trailDays: number;
   readonly listProfiles: number;
@@ -46,6 +49,7 @@ const FULL: Counts = {
   rssLinks: 1000,
   activationWarmup: 20,
   activationCycles: 200,
+  dhcp4Clients: DHCP4_CLIENTS_FULL,
   trailRecords: 1_000_000,
   trailDays: 30,
   listProfiles: 1000,
@@ -63,6 +67,7 @@ const QUICK: Counts = {
   rssLinks: 20,
   activationWarmup: 1,
   activationCycles: 5,
+  dhcp4Clients: { rounds: 3, clients: 5, warmup: 1 },
   trailRecords: 10_000,
   trailDays: 3,
   listProfiles: 50,
@@ -155,6 +160,12 @@ async function main(): Promise<void> {
       `  ethernet profile on a veth with carrier (ipv4 manual, 1 address; ipv6 ignore): ActivateConnection → activated ${n(act.ethernet.activate)}; DeactivateConnection ${n(act.ethernet.deactivate)}`,
       `  bridge profile (ipv4 manual, 1 address; ipv6 ignore), creating br-bench: ActivateConnection → activated ${n(act.bridge.activate)}; DeactivateConnection, deleting it ${n(act.bridge.deactivate)}`,
     ]);
+  }
+  if (wanted('dhcp4-clients')) {
+    progress('dhcp4-clients');
+    const dhcp = await dhcp4Clients(c.dhcp4Clients);
+    json.dhcp4Clients = dhcp.figures;
+    section(dhcp.lines);
   }
   if (wanted('cli')) {
     progress('cli');

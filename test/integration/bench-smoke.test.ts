@@ -75,7 +75,7 @@ describe.skipIf(noAnchor)(noAnchor ? `bench --quick: skipped, ${NM} is missing a
   it('exits 0 having run every section', () => {
     expect(code, `exit ${code}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/^netauditd vs NetworkManager, side by side: \d+ CPUs, kernel \S+, node v\S+, NetworkManager \d+\.\d+/m);
-    for (const section of ['trail alone', 'kernel link event', 'netauditd alone, activation', 'netauditctl over a trail']) {
+    for (const section of ['trail alone', 'kernel link event', 'netauditd alone, activation', 'DHCPv4 client against', 'netauditctl over a trail']) {
       expect(stdout).toContain(section);
     }
   });
@@ -105,7 +105,7 @@ describe.skipIf(noAnchor)(noAnchor ? `bench --quick: skipped, ${NM} is missing a
   it('writes every figure to the JSON file it names', async () => {
     expect(jsonFile, stdout).not.toBeNull();
     const json = JSON.parse(await readFile(jsonFile!, 'utf8')) as Record<string, unknown>;
-    for (const key of ['machine', 'options', 'rows', 'reference', 'targets', 'notes', 'rounds', 'trail', 'links', 'activation', 'cli', 'text']) {
+    for (const key of ['machine', 'options', 'rows', 'reference', 'targets', 'notes', 'rounds', 'trail', 'links', 'activation', 'dhcp4Clients', 'cli', 'text']) {
       expect(json, key).toHaveProperty(key);
     }
     expect(json.machine).toMatchObject({ nproc: expect.any(Number), kernel: expect.any(String), node: process.version, networkManager: expect.stringMatching(/^\d+\.\d+/) });
