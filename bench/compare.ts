@@ -8,7 +8,9 @@
 //              idle RSS; python3-dbus AddConnection ×N then Delete ×N one at a time; dbus-next
 //              Add/Update/Delete ×M with 16 in flight on one connection, CPU of every process
 //              involved per phase; RSS right after, and after an idle wait; activation of an
-//              ethernet profile on a veth and of a bridge profile, and their deactivation.
+//              ethernet profile on a veth and of a bridge profile, and their deactivation; then
+//              DHCP (ipv4.method auto) on the same veth against dnsmasq on its peer, with each
+//              daemon's own address conflict detection and with both probing for 200 ms.
 //   audit off: the same calls.
 //   many:      start with K keyfiles written into the profiles dir beforehand; RSS.
 // and a bare `node -e "setInterval(()=>{},1000)"` for the RSS reference.
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import dbus from 'dbus-next';
 import type { Message as DBusMessage } from 'dbus-next';
 import { startBus, killAndReap, type TestBus } from '../test/helpers/bus.js';
+import { startDnsmasq, type Dnsmasq } from '../test/helpers/dnsmasq.js';
 import { connect, variant, type TestClient } from '../test/helpers/client.js';
 import { python, run } from '../test/helpers/exec.js';
 import { repoPath } from '../test/helpers/repo.js';
@@ -47,6 +50,8 @@ export interface CompareOptions {
   readonly activationCycles: number;
   /** measured bridge cycles: fewer, as NetworkManager takes about 2 s to call a bridge without ports activated */
   readonly bridgeCycles: number;
+  /** measured DHCP cycles (activate until a lease is applied, deactivate), per profile: each daemon's defaults, then both probing 200 ms */
+  readonly dhcpCycles: number;
   /** netauditd's [main] auth; polkitd runs on the bus either way */
   readonly auth: 'polkit' | 'root-only';
 }
@@ -99,6 +104,11 @@ function rowDefs(o: CompareOptions): RowDef[] {
     { key: 'act.br.up', label: 'bridge: activate -> activated, p50', unit: 'ms', better: 'lower' },
     { key: 'act.br.downState', label: 'bridge: deactivate -> deactivated, p50', unit: 'ms', better: 'lower' },
     { key: 'act.br.down', label: 'bridge: deactivate -> link deleted, p50', unit: 'ms', better: 'lower' },
+    { key: 'act.dhcp.up', label: 'DHCP on veth, defaults: activate -> activated, p50', unit: 'ms', better: 'lower' },
+    { key: 'act.dhcp.upP99', label: 'DHCP on veth, defaults: activate -> activated, p99', unit: 'ms', better: 'lower' },
+    { key: 'act.dhcp.down', label: 'DHCP on veth: deactivate -> deactivated, p50', unit: 'ms', better: 'lower' },
+    { key: 'act.dhcpAcd.up', label: 'DHCP on veth, both ACD 200 ms: activate -> activated, p50', unit: 'ms', better: 'lower' },
+    { key: 'act.dhcpAcd.upP99', label: 'DHCP on veth, both ACD 200 ms: activate -> activated, p99', unit: 'ms', better: 'lower' },
     { key: 'loop.load.p99', label: 'event-loop delay under the 16-in-flight load, p99', unit: 'ms', better: 'lower', netauditdOnly: true },
     { key: 'loop.load.max', label: 'event-loop delay under the 16-in-flight load, max', unit: 'ms', better: 'lower', netauditdOnly: true },
     { key: 'loop.start0.p99', label: 'event-loop delay during start-up (0 profiles), p99', unit: 'ms', better: 'lower', netauditdOnly: true },
@@ -420,6 +430,25 @@ interface ActivationFigures {
   notes: string[];
 }
 
+// The DHCP server of the DHCP rows: dnsmasq on the veth's peer, in the peer's namespace, started
+// afresh (with an empty lease file) for each daemon's turn. --no-ping: before each offer of an
+// address dnsmasq would otherwise ping it and wait about 3 s for an answer, which would measure
+// dnsmasq, not the clients. The test helper adds --dhcp-authoritative (a client asking for an
+// address dnsmasq has no lease of is answered at once, with a NAK if need be, not ignored) and
+// --log-dhcp, whose lines give the messages each daemon's client sent.
+const DHCP_SERVER = '10.79.0.1';
+const DHCP_POOL = { first: 100, last: 200 };
+const DHCP_ARGS = [`--dhcp-range=10.79.0.${DHCP_POOL.first},10.79.0.${DHCP_POOL.last},2m`, '--no-ping'];
+/** the length of netauditd's conflict check of an offered address (DEFAULT_ACD_TIMEOUT_MS, not configurable) */
+const NETAUDITD_ACD_MS = 200;
+
+/** How many of each DHCP message dnsmasq logged (with --log-dhcp: DHCPDISCOVER(v1) …). */
+function dhcpMessages(log: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of log.matchAll(/ (DHCP[A-Z]+)\(v1\)/g)) counts[m[1]!] = (counts[m[1]!] ?? 0) + 1;
+  return counts;
+}
+
 async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: CompareOptions, peerNs: string): Promise<ActivationFigures> {
   const notes: string[] = [];
   const ns = d.netns;
@@ -430,10 +459,16 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
   await run('ip', ['netns', 'add', peerNs]);
   const events = await linkEvents(ns);
   const states = await watchActiveStates(client, f);
+  let server: Dnsmasq | undefined;
+  let forgetServer = (): void => undefined;
   try {
     const r = await run('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1', 'netns', peerNs]);
     if (r.code !== 0) throw new Error(`ip link add v0: ${r.stderr}`);
+    await run('ip', ['-n', peerNs, 'addr', 'add', `${DHCP_SERVER}/24`, 'dev', 'v1']);
     await run('ip', ['-n', peerNs, 'link', 'set', 'v1', 'up']);
+    const started = await startDnsmasq({ netns: peerNs, iface: 'v1', args: DHCP_ARGS });
+    server = started;
+    forgetServer = atExit(`dnsmasq in ${peerNs} (pid ${started.pid})`, () => started.stop());
     const device = await waitFor(async () => {
       const [path] = (await call(f.manager, f.managerIface, 'GetDeviceByIpIface', 's', ['v0'])) as [string];
       if (f.key === 'nm') {
@@ -450,6 +485,24 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
     });
     const [eth] = (await call(f.settings, f.settingsIface, 'AddConnection', 'a{sa{sv}}', [profile('bench-eth', '802-3-ethernet', 'v0', '10.77.0.1')])) as [string];
     const [br] = (await call(f.settings, f.settingsIface, 'AddConnection', 'a{sa{sv}}', [profile('bench-br', 'bridge', 'br-bench', '10.78.0.1')])) as [string];
+    // DHCP: ipv4.method auto on v0, IPv6 left alone, with NetworkManager's ipv4.dad-timeout when given.
+    const dhcpProfile = (id: string, dadTimeoutMs?: number): Dict => ({
+      connection: { id: variant('s', id), uuid: variant('s', randomUUID()), type: variant('s', '802-3-ethernet'), 'interface-name': variant('s', 'v0'), autoconnect: variant('b', false) },
+      ipv4: { method: variant('s', 'auto'), ...(dadTimeoutMs === undefined ? {} : { 'dad-timeout': variant('i', dadTimeoutMs) }) },
+      ipv6: { method: variant('s', 'ignore') },
+    });
+    const [dhcp] = (await call(f.settings, f.settingsIface, 'AddConnection', 'a{sa{sv}}', [dhcpProfile('bench-dhcp')])) as [string];
+    // Both probing the offered address for as long as netauditd always does: NetworkManager told so by
+    // ipv4.dad-timeout; netauditd given the same property if it takes it, else its own default.
+    let dhcpAcd: string;
+    try {
+      [dhcpAcd] = (await call(f.settings, f.settingsIface, 'AddConnection', 'a{sa{sv}}', [dhcpProfile('bench-dhcp-acd', NETAUDITD_ACD_MS)])) as [string];
+    } catch (e) {
+      if (f.key === 'nm') throw e;
+      const why = e instanceof dbus.DBusError ? `${e.type}: ${e.text}` : (e as Error).message;
+      notes.push(`netauditd refuses ipv4.dad-timeout (${why}); in the "both ACD ${NETAUDITD_ACD_MS} ms" rows it runs the bench-dhcp profile again, probing for its fixed ${NETAUDITD_ACD_MS} ms, and NetworkManager's profile has ipv4.dad-timeout=${NETAUDITD_ACD_MS}`);
+      [dhcpAcd] = (await call(f.settings, f.settingsIface, 'AddConnection', 'a{sa{sv}}', [dhcpProfile('bench-dhcp-acd')])) as [string];
+    }
 
     const stateOf = async (path: string): Promise<number | 'gone'> => {
       try {
@@ -476,7 +529,17 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
       return states.wait(path, 4, 30_000);
     };
 
-    const cycleKind = async (conn: string, dev: string, bridge: boolean, cycles: number): Promise<{ up: number[]; down: number[]; downState: number[]; deleted: boolean }> => {
+    // A DHCP activation must have put a lease's address on v0 (checked outside the timings).
+    const leased = async (): Promise<void> => {
+      const [l] = JSON.parse((await run('ip', ['-n', ns, '-j', '-4', 'addr', 'show', 'dev', 'v0'])).stdout) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>;
+      const ok = l?.addr_info.some((a) => {
+        const m = /^10\.79\.0\.(\d+)$/.exec(a.local);
+        return m !== null && a.prefixlen === 24 && Number(m[1]) >= DHCP_POOL.first && Number(m[1]) <= DHCP_POOL.last;
+      });
+      if (!ok) throw new Error(`${f.label}: activated, but v0 has no address from dnsmasq's pool: ${JSON.stringify(l?.addr_info)}`);
+    };
+
+    const cycleKind = async (conn: string, dev: string, bridge: boolean, cycles: number, check?: () => Promise<void>): Promise<{ up: number[]; down: number[]; downState: number[]; deleted: boolean }> => {
       const up: number[] = [];
       const down: number[] = [];
       const downState: number[] = [];
@@ -485,6 +548,7 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
         const t0 = performance.now();
         const [active] = (await call(f.manager, f.managerIface, 'ActivateConnection', 'ooo', [conn, dev, '/'])) as [string];
         const upAt = await activated(active, performance.now());
+        await check?.();
         const t1 = performance.now();
         await call(f.manager, f.managerIface, 'DeactivateConnection', 'o', [active]);
         const downAt = await deactivated(active, performance.now());
@@ -513,6 +577,15 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
     const e = await cycleKind(eth, device, false, o.activationCycles);
     const b = await cycleKind(br, '/', true, o.bridgeCycles);
     if (!b.deleted) notes.push(`${f.label} did not delete the bridge link br-bench it created when the bridge profile was deactivated (waited 3 s); the bench deleted it`);
+    const seen0 = dhcpMessages(await server.log());
+    const h = await cycleKind(dhcp, device, false, o.dhcpCycles, leased);
+    const seen1 = dhcpMessages(await server.log());
+    const ha = await cycleKind(dhcpAcd, device, false, o.dhcpCycles, leased);
+    const seen2 = dhcpMessages(await server.log());
+    const said = (from: Record<string, number>, to: Record<string, number>): string =>
+      ['DHCPDISCOVER', 'DHCPREQUEST', 'DHCPDECLINE', 'DHCPRELEASE', 'DHCPNAK'].map((m) => `${(to[m] ?? 0) - (from[m] ?? 0)} ${m.slice(4)}`).join(', ');
+    const n = o.activationWarmup + o.dhcpCycles;
+    notes.push(`${f.label}'s DHCP client, as dnsmasq logged it, over ${n} activations (warm-up included) of bench-dhcp: ${said(seen0, seen1)}; of bench-dhcp-acd: ${said(seen1, seen2)}`);
     return {
       values: {
         'act.eth.up': quantile(e.up, 0.5),
@@ -520,6 +593,11 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
         'act.br.up': quantile(b.up, 0.5),
         'act.br.downState': quantile(b.downState, 0.5),
         'act.br.down': b.deleted ? quantile(b.down, 0.5) : null,
+        'act.dhcp.up': quantile(h.up, 0.5),
+        'act.dhcp.upP99': quantile(h.up, 0.99),
+        'act.dhcp.down': quantile(h.down, 0.5),
+        'act.dhcpAcd.up': quantile(ha.up, 0.5),
+        'act.dhcpAcd.upP99': quantile(ha.up, 0.99),
       },
       bridgeDeleted: b.deleted,
       notes,
@@ -527,6 +605,8 @@ async function activation(f: Flavor, d: RunningDaemon, client: TestClient, o: Co
   } finally {
     states.off();
     events.stop();
+    await server?.stop().catch(() => undefined);
+    forgetServer();
     await run('ip', ['netns', 'del', peerNs]);
   }
 }
@@ -744,6 +824,9 @@ export async function compare(o: CompareOptions, progress: (s: string) => void):
     forget();
   }
   notes.add(cpuProf);
+  notes.add(`DHCP rows: dnsmasq runs with --no-ping, as otherwise it pings each address before offering it and waits about 3 s for an answer, which would measure dnsmasq and not the clients; it is started afresh, with no lease, for each daemon's turn`);
+  notes.add(`DHCP rows: NetworkManager runs its internal client ([main] dhcp=internal). On deactivation it keeps the lease (no RELEASE), and the next activation of the profile asks for that address at once (a REQUEST alone, answered by an ACK: one exchange). netauditd gives the lease back (RELEASE) on a caller's deactivation, so each of its activations starts from DISCOVER (DISCOVER, OFFER, REQUEST, ACK: two exchanges). The message counts per daemon are in the notes above`);
+  notes.add(`DHCP rows, address conflict detection: "defaults" is each daemon as it comes. NetworkManager 1.42 leaves ipv4.dad-timeout at -1, which it resolves to the [connection] ipv4.dad-timeout of its configuration (none here), else 0: it takes the address without probing. netauditd always probes an offered address with ARP for ${NETAUDITD_ACD_MS} ms before taking it. In "both ACD ${NETAUDITD_ACD_MS} ms" NetworkManager's profile has ipv4.dad-timeout=${NETAUDITD_ACD_MS}`);
 
   const defs = rowDefs(o);
   const rows = new Map<string, { nm: Spread3 | null; netauditd: Spread3 | null }>();
@@ -756,6 +839,7 @@ export async function compare(o: CompareOptions, progress: (s: string) => void):
   const tgs = targets(rows, bare, o);
 
   const nproc = (await run('nproc', [])).stdout.trim();
+  const dnsmasqVersion = (await run('dnsmasq', ['--version'])).stdout.split('\n')[0]!.replace(/\s+Copyright.*/, '').trim() || 'dnsmasq';
   const kernel = (await run('uname', ['-r'])).stdout.trim();
   const netauditdVersion = (JSON.parse(await readFile(repoPath('package.json'), 'utf8')) as { version: string }).version;
   const machine = { nproc: Number(nproc), kernel, node: process.version, networkManager: nmVersion, netauditd: netauditdVersion };
@@ -765,7 +849,8 @@ export async function compare(o: CompareOptions, progress: (s: string) => void):
     `${o.rounds} round${o.rounds === 1 ? '' : 's'}, daemons alternating; one private dbus-daemon and one polkitd for both (netauditd auth=${o.auth}); callers are root; ` +
       `${o.serial} calls one at a time (python3-dbus), ${o.parallel} per phase with ${IN_FLIGHT} in flight on one dbus-next connection; ` +
       `audit on = netauditd [logging] audit=yes, backends libaudit,journal,log,file / NetworkManager [logging] audit=true; ` +
-      `activation: ${o.activationCycles} ethernet and ${o.bridgeCycles} bridge cycles per round after ${o.activationWarmup} warm-up, each to State=2 (activated) and back to State=4 (deactivated), a bridge to its link deleted`,
+      `activation: ${o.activationCycles} ethernet, ${o.bridgeCycles} bridge and 2× ${o.dhcpCycles} DHCP cycles per round after ${o.activationWarmup} warm-up, each to State=2 (activated) and back to State=4 (deactivated), a bridge to its link deleted; ` +
+      `DHCP against ${dnsmasqVersion} on the veth's peer (${DHCP_ARGS.join(' ')} --dhcp-authoritative), p99 by nearest rank${o.dhcpCycles <= 100 ? ` (of ${o.dhcpCycles} samples: the slowest)` : ''}`,
     'each cell: median [min..max] over the rounds; ratio = netauditd / NetworkManager (medians); CPU = utime+stime of the daemon, dbus-daemon, journald, auditd, kauditd and polkitd',
     '',
   );

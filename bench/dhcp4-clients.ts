@@ -5,6 +5,9 @@
 //
 //   npm run build && npx tsc -p bench/tsconfig.json && node build/bench/dhcp4-clients.js [--rounds N] [--clients N] [--warmup N]
 //
+// or as the dhcp4-clients section of `npm run bench` (bench/run.ts: `node build/bench/run.js
+// dhcp4-clients`), which runs dhcp4Clients() below with its own counts.
+//
 // The server side: a bridge in its own namespace with the veths' peers as ports and one dnsmasq
 // (DHCP only, --no-ping: its ping check before an offer waits seconds, which would measure dnsmasq).
 // The clients run in a child process in the client namespace (this file again, with --inner), so
@@ -14,12 +17,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { systemClock } from '../src/core/dhcp/clock.js';
 import { Dhcp4Client, openDhcp4Transports, type Dhcp4Event } from '../src/core/dhcp/dhcp4-client.js';
 import { run } from '../test/helpers/exec.js';
 import { createNetns, deleteNetns } from '../test/helpers/netns.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { atExit } from './cleanup.js';
 
 const quiet = { debug() {}, info() {}, warn: (m: string) => process.stderr.write(`warn: ${m}\n`) };
 
@@ -119,12 +123,34 @@ async function inner(rounds: number, clients: number, warmup: number): Promise<v
   }));
 }
 
-async function outer(rounds: number, clients: number, warmup: number): Promise<void> {
+export interface Dhcp4ClientsOptions {
+  /** measured start()-to-bound rounds, with the 200 ms probe and without */
+  readonly rounds: number;
+  /** clients bound at once, one per veth */
+  readonly clients: number;
+  readonly warmup: number;
+}
+
+export interface Dhcp4ClientsResult {
+  /** the report, one line each */
+  readonly lines: string[];
+  /** what the clients' process measured, for the JSON file */
+  readonly figures: Record<string, unknown>;
+}
+
+/** Runs the clients against dnsmasq and returns the report with the figures behind it. */
+export async function dhcp4Clients({ rounds, clients, warmup }: Dhcp4ClientsOptions): Promise<Dhcp4ClientsResult> {
   const cns = `na-bench-dhcp-${process.pid}`;
   const sns = `na-bench-dhcps-${process.pid}`;
   const dir = await mkdtemp(join(tmpdir(), 'na-bench-dhcp-'));
-  await createNetns(cns, sns);
   let dnsmasq: ReturnType<typeof spawn> | null = null;
+  const cleanUp = async (): Promise<void> => {
+    dnsmasq?.kill('SIGTERM');
+    await deleteNetns(cns, sns);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const forget = atExit(`the DHCP clients' namespaces ${cns} and ${sns}, dnsmasq and ${dir}`, cleanUp);
+  await createNetns(cns, sns);
   try {
     const server = ['link add br0 type bridge', 'link set br0 up', 'addr add 192.0.2.1/24 dev br0'];
     const links = Array.from({ length: clients }, (_, i) => `link add c${i} type veth peer name s${i} netns ${sns}\nlink set c${i} up`);
@@ -159,18 +185,30 @@ async function outer(rounds: number, clients: number, warmup: number): Promise<v
       `  ${clients - 1} more clients started at once: all bound in ${m.allBoundMs.toFixed(0)} ms, ${(m.cpuManyUs / 1000 / (clients - 1)).toFixed(2)} ms CPU per lease`,
       `  threads waiting in poll(2): ${m.threadsOne.poll} with 1 client, ${m.threadsMany.poll} with ${clients} (threads in all: ${m.threadsOne.total}, ${m.threadsMany.total})`,
     );
-    process.stdout.write(lines.join('\n') + '\n');
+    return { lines, figures: { dnsmasq: version, rounds, clients, warmup, ...m } };
   } finally {
-    dnsmasq?.kill('SIGTERM');
-    await deleteNetns(cns, sns);
-    await rm(dir, { recursive: true, force: true });
+    await cleanUp();
+    forget();
   }
 }
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-if (args[0] === '--inner') await inner(Number(args[1]), Number(args[2]), Number(args[3]));
-else await outer(option('--rounds', 20), option('--clients', 100), option('--warmup', 2));
+/** The counts of a full run, here and in `npm run bench`. */
+export const DHCP4_CLIENTS_FULL: Dhcp4ClientsOptions = { rounds: 20, clients: 100, warmup: 2 };
+
+// Run as a program (not imported by bench/run.ts): the report on stdout, or the clients' side.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const option = (name: string, fallback: number): number => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  if (args[0] === '--inner') await inner(Number(args[1]), Number(args[2]), Number(args[3]));
+  else {
+    const { lines } = await dhcp4Clients({
+      rounds: option('--rounds', DHCP4_CLIENTS_FULL.rounds),
+      clients: option('--clients', DHCP4_CLIENTS_FULL.clients),
+      warmup: option('--warmup', DHCP4_CLIENTS_FULL.warmup),
+    });
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+}

@@ -7,8 +7,8 @@
 //   node build/bench/run.js [--quick] [--rounds N] [SECTION…]
 //
 // --quick: one round and small counts (npm test runs it: test/integration/bench-smoke.test.ts).
-// Sections: compare, trail, links, activation, cli (all of them without any). Every figure is
-// also written to build/bench/figures-TIMESTAMP.json, whose path is printed last.
+// Sections: compare, trail, links, activation, dhcp4-clients, cli (all of them without any).
+// Every figure is also written to build/bench/figures-TIMESTAMP.json, whose path is printed last.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,9 @@ import { linkEventLatency, rssWithLinks, type Spread } from './links.js';
 import { activationLatency } from './activation.js';
 import { cliStart, connectionList, trailCommands, type Run } from './cli.js';
 import { compare, type CompareOptions } from './compare.js';
+import { DHCP4_CLIENTS_FULL, dhcp4Clients, type Dhcp4ClientsOptions } from './dhcp4-clients.js';
 
-const SECTIONS = ['compare', 'trail', 'links', 'activation', 'cli'] as const;
+const SECTIONS = ['compare', 'trail', 'links', 'activation', 'dhcp4-clients', 'cli'] as const;
 
 interface Counts {
   readonly compare: CompareOptions;
@@ -28,6 +29,8 @@ interface Counts {
   readonly rssLinks: number;
   readonly activationWarmup: number;
   readonly activationCycles: number;
+  /** the DHCPv4 client alone against dnsmasq (bench/dhcp4-clients.ts) */
+  readonly dhcp4Clients: Dhcp4ClientsOptions;
   readonly trailRecords: number;
   readonly trailDays: number;
   readonly listProfiles: number;
@@ -39,13 +42,14 @@ const FULL: Counts = {
   // ListConnections with 10,000 keyfiles, against 0.7 s with 1,000; 300 s gives it a figure.
   compare: {
     rounds: 3, serial: 400, parallel: 1600, warmup: 64, manyProfiles: 10_000, listTimeoutMs: 300_000,
-    idleMs: 30_000, activationWarmup: 2, activationCycles: 50, bridgeCycles: 15, auth: 'polkit',
+    idleMs: 30_000, activationWarmup: 2, activationCycles: 50, bridgeCycles: 15, dhcpCycles: 20, auth: 'polkit',
   },
   mtuChanges: 200,
   vethAdds: 50,
   rssLinks: 1000,
   activationWarmup: 20,
   activationCycles: 200,
+  dhcp4Clients: DHCP4_CLIENTS_FULL,
   trailRecords: 1_000_000,
   trailDays: 30,
   listProfiles: 1000,
@@ -56,13 +60,14 @@ const FULL: Counts = {
 const QUICK: Counts = {
   compare: {
     rounds: 1, serial: 50, parallel: 50, warmup: 16, manyProfiles: 1000, listTimeoutMs: 30_000,
-    idleMs: 3_000, activationWarmup: 1, activationCycles: 4, bridgeCycles: 2, auth: 'polkit',
+    idleMs: 3_000, activationWarmup: 1, activationCycles: 4, bridgeCycles: 2, dhcpCycles: 3, auth: 'polkit',
   },
   mtuChanges: 10,
   vethAdds: 3,
   rssLinks: 20,
   activationWarmup: 1,
   activationCycles: 5,
+  dhcp4Clients: { rounds: 3, clients: 5, warmup: 1 },
   trailRecords: 10_000,
   trailDays: 3,
   listProfiles: 50,
@@ -155,6 +160,12 @@ async function main(): Promise<void> {
       `  ethernet profile on a veth with carrier (ipv4 manual, 1 address; ipv6 ignore): ActivateConnection → activated ${n(act.ethernet.activate)}; DeactivateConnection ${n(act.ethernet.deactivate)}`,
       `  bridge profile (ipv4 manual, 1 address; ipv6 ignore), creating br-bench: ActivateConnection → activated ${n(act.bridge.activate)}; DeactivateConnection, deleting it ${n(act.bridge.deactivate)}`,
     ]);
+  }
+  if (wanted('dhcp4-clients')) {
+    progress('dhcp4-clients');
+    const dhcp = await dhcp4Clients(c.dhcp4Clients);
+    json.dhcp4Clients = dhcp.figures;
+    section(dhcp.lines);
   }
   if (wanted('cli')) {
     progress('cli');

@@ -75,7 +75,7 @@ describe.skipIf(noAnchor)(noAnchor ? `bench --quick: skipped, ${NM} is missing a
   it('exits 0 having run every section', () => {
     expect(code, `exit ${code}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/^netauditd vs NetworkManager, side by side: \d+ CPUs, kernel \S+, node v\S+, NetworkManager \d+\.\d+/m);
-    for (const section of ['trail alone', 'kernel link event', 'netauditd alone, activation', 'netauditctl over a trail']) {
+    for (const section of ['trail alone', 'kernel link event', 'netauditd alone, activation', 'DHCPv4 client against', 'netauditctl over a trail']) {
       expect(stdout).toContain(section);
     }
   });
@@ -92,6 +92,8 @@ describe.skipIf(noAnchor)(noAnchor ? `bench --quick: skipped, ${NM} is missing a
       String.raw`RSS idle, 0 profiles \(MiB\)`,
       String.raw`ethernet on veth: activate -> activated, p50 \(ms\)`,
       String.raw`bridge: deactivate -> deactivated, p50 \(ms\)`,
+      String.raw`DHCP on veth, defaults: activate -> activated, p50 \(ms\)`,
+      String.raw`DHCP on veth, both ACD 200 ms: activate -> activated, p50 \(ms\)`,
     ]) {
       expect(stdout).toMatch(new RegExp(`^${label}\\s+${num}\\s+\\| ${num}\\s+\\| ${num}$`, 'm'));
     }
@@ -103,12 +105,12 @@ describe.skipIf(noAnchor)(noAnchor ? `bench --quick: skipped, ${NM} is missing a
   it('writes every figure to the JSON file it names', async () => {
     expect(jsonFile, stdout).not.toBeNull();
     const json = JSON.parse(await readFile(jsonFile!, 'utf8')) as Record<string, unknown>;
-    for (const key of ['machine', 'options', 'rows', 'reference', 'targets', 'notes', 'rounds', 'trail', 'links', 'activation', 'cli', 'text']) {
+    for (const key of ['machine', 'options', 'rows', 'reference', 'targets', 'notes', 'rounds', 'trail', 'links', 'activation', 'dhcp4Clients', 'cli', 'text']) {
       expect(json, key).toHaveProperty(key);
     }
     expect(json.machine).toMatchObject({ nproc: expect.any(Number), kernel: expect.any(String), node: process.version, networkManager: expect.stringMatching(/^\d+\.\d+/) });
     const rows = json.rows as Array<{ key: string; nm: { median: number } | null; netauditd: { median: number } | null }>;
-    for (const key of ['on.add1.p50', 'on.aud16.rate', 'off.aud16.rate', 'on.cpu.all', 'start0.name', 'start0.list', 'startN.name', 'rss.idle0', 'rss.many', 'act.eth.up', 'act.br.up']) {
+    for (const key of ['on.add1.p50', 'on.aud16.rate', 'off.aud16.rate', 'on.cpu.all', 'start0.name', 'start0.list', 'startN.name', 'rss.idle0', 'rss.many', 'act.eth.up', 'act.br.up', 'act.dhcp.up', 'act.dhcpAcd.up']) {
       const row = rows.find((r) => r.key === key);
       expect(row, key).toBeDefined();
       expect(Number.isFinite(row!.nm?.median), `${key} NetworkManager`).toBe(true);
