@@ -493,7 +493,7 @@ describe('a property the daemon cannot apply is refused when saved, by name', ()
   }
 });
 
-// The DHCPv4 properties (ipv4.ignore-auto-dns, ignore-auto-routes, may-fail, never-default,
+// The DHCPv4 properties (ipv4.ignore-auto-dns, ignore-auto-routes, may-fail, never-default, dad-timeout,
 // dhcp-timeout, dhcp-client-id, dhcp-hostname, dhcp-send-hostname) are applied with a real DHCP
 // server in dhcp.test.ts. What is listed here is not yet covered: IPv6 address generation, and
 // ipv6.may-fail (the daemon does not wait for SLAAC).

@@ -248,6 +248,21 @@ describe('the profile\'s DHCP properties', () => {
     await deactivate(client, active);
   });
 
+  it('dad-timeout: the offered address is probed 200 ms by default, not at all with 0', async () => {
+    const timed = async (name: string, ipv4: Record<string, unknown>): Promise<number> => {
+      const conn = await addProfile(client, profile(name, 'ethernet', { ifname: 'v0', ipv4, ipv6: method('ignore') }));
+      const t0 = Date.now();
+      const active = await activate(client, conn);
+      const ms = Date.now() - t0;
+      await deactivate(client, active);
+      return ms;
+    };
+    const probed = await timed('dad-default', method('auto'));
+    const unprobed = await timed('dad-off', { method: variant('s', 'auto'), 'dad-timeout': variant('i', 0) });
+    expect(probed).toBeGreaterThanOrEqual(200);
+    expect(unprobed).toBeLessThan(probed);
+  });
+
   it('no server, ipv6 ignored, a 2 s dhcp-timeout: the activation fails with reason dhcp-timeout, nothing left', async () => {
     await veth('v2', '10.79.0.1/24');
     const conn = await addProfile(client, profile('lonely', 'ethernet', { ifname: 'v2', ipv4: { method: variant('s', 'auto'), 'dhcp-timeout': variant('i', 2) }, ipv6: method('ignore') }));

@@ -45,6 +45,8 @@ export interface ClientRequest {
   readonly clientId: Buffer | null;
   readonly hostname: string | null;
   readonly lastLease: Dhcp4Lease | null;
+  /** how long an offered address is probed before it is taken; 0 no probe */
+  readonly acdTimeoutMs: number;
   readonly onEvent: (e: Dhcp4Event) => Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export class Dhcp4Session {
       clientId: clientIdBytes(dhcp.clientId, mac),
       hostname: dhcp.sendHostname ? (dhcp.hostname ?? hostname) : null,
       lastLease,
+      acdTimeoutMs: dhcp.dadTimeoutMs,
       onEvent: (e) => this.serialized(() => this.onEvent(e)),
     });
     this.client.start();

@@ -26,6 +26,8 @@ export interface DhcpPlan {
   /** the host name to send (dhcp-hostname, else the system's), null when dhcp-send-hostname is false */
   readonly sendHostname: boolean;
   readonly hostname: string | null;
+  /** ipv4.dad-timeout: how long the offered address is probed (ARP, RFC 5227) before it is taken; 0 no probe */
+  readonly dadTimeoutMs: number;
 }
 
 export interface PlannedAddress {
@@ -125,6 +127,13 @@ function entries(v: Value | undefined): Map<string, Value>[] {
 /** RT_TABLE_MAIN: NetworkManager's table 0, "the main table unless policy routing says otherwise" */
 const MAIN = 254;
 
+/** The daemon's probe length when the profile leaves ipv4.dad-timeout at -1, its default. */
+export const DEFAULT_DAD_TIMEOUT_MS = 200;
+
+function dadTimeout(value: number): number {
+  return value < 0 ? DEFAULT_DAD_TIMEOUT_MS : value;
+}
+
 function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number): IpPlan {
   const family = setting === 'ipv6' ? 6 : 4;
   // A profile without the setting has NetworkManager's default method, auto.
@@ -148,6 +157,7 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
           clientId: getString(settings, setting, 'dhcp-client-id') ?? null,
           sendHostname: bool('dhcp-send-hostname', true),
           hostname: getString(settings, setting, 'dhcp-hostname') ?? null,
+          dadTimeoutMs: dadTimeout((getProp(settings, setting, 'dad-timeout')?.value as number | undefined) ?? -1),
         }
       : null;
   const addresses = entries(getProp(settings, setting, 'address-data')).map((e) => ({

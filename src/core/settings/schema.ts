@@ -204,6 +204,9 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
     'ipv4',
     'ipv4',
     ipSetting(['auto', 'link-local', 'manual', 'disabled'], { signature: 'au', kind: 'dns' }, {
+      // ipv4.dad-timeout, NetworkManager's: -1 (or left out) the default, 200 ms here; 0 no
+      // probe; else the probe's length in ms (at most 30 s).
+      'dad-timeout': { signature: 'i', range: [-1, 30_000] },
       'dhcp-client-id': s(),
       'dhcp-hostname': s(),
       'dhcp-send-hostname': b,

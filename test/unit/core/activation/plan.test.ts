@@ -55,7 +55,7 @@ describe('planActivation', () => {
 
   it('plans DHCPv4 for ipv4.method auto, explicit and by default, with NetworkManager\'s defaults', () => {
     const explicit = planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'auto') }, ipv6: { method: value('s', 'ignore') } }));
-    expect(explicit.ipv4).toMatchObject({ method: 'auto', dhcp: { timeoutMs: 45_000, mayFail: true, ignoreAutoDns: false, ignoreAutoRoutes: false, neverDefault: false, clientId: null, sendHostname: true, hostname: null } });
+    expect(explicit.ipv4).toMatchObject({ method: 'auto', dhcp: { timeoutMs: 45_000, mayFail: true, ignoreAutoDns: false, ignoreAutoRoutes: false, neverDefault: false, clientId: null, sendHostname: true, hostname: null, dadTimeoutMs: 200 } });
     const byDefault = planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'ignore') } }));
     expect(byDefault.ipv4?.dhcp?.timeoutMs).toBe(45_000);
     const tuned = planActivation(
@@ -70,10 +70,11 @@ describe('planActivation', () => {
           'ignore-auto-routes': value('b', true),
           'dhcp-client-id': value('s', 'duid'),
           'dhcp-hostname': value('s', 'box'),
+          'dad-timeout': value('i', 0),
         },
       }),
     );
-    expect(tuned.ipv4?.dhcp).toEqual({ timeoutMs: 3000, mayFail: false, ignoreAutoDns: true, ignoreAutoRoutes: true, neverDefault: true, clientId: 'duid', sendHostname: true, hostname: 'box' });
+    expect(tuned.ipv4?.dhcp).toEqual({ timeoutMs: 3000, mayFail: false, ignoreAutoDns: true, ignoreAutoRoutes: true, neverDefault: true, clientId: 'duid', sendHostname: true, hostname: 'box', dadTimeoutMs: 0 });
     // IPv6 auto is the kernel's SLAAC: no DHCP plan.
     expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null });
   });

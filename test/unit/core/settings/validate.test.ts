@@ -55,7 +55,7 @@ describe('validateSettings', () => {
   });
 
   it('rejects an unknown property, naming setting.property and what the setting accepts', () => {
-    rejects(ethernet({ ipv4: { method: s('auto'), mtu: u(1) } }), 'unknown property "ipv4.mtu"; ipv4 accepts: address-data, dhcp-client-id, dhcp-hostname, dhcp-send-hostname, dhcp-timeout, dns, dns-priority, dns-search, gateway');
+    rejects(ethernet({ ipv4: { method: s('auto'), mtu: u(1) } }), 'unknown property "ipv4.mtu"; ipv4 accepts: address-data, dad-timeout, dhcp-client-id, dhcp-hostname, dhcp-send-hostname, dhcp-timeout, dns, dns-priority, dns-search, gateway');
   });
 
   it('rejects a wrong variant type, saying the expected and the given type', () => {
