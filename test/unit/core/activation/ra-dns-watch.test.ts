@@ -53,25 +53,31 @@ async function setup() {
   const trail = new MemoryTrail();
   const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: [trail], enabled: true, now: () => 0, boot: 'b' });
   const settings = new MemorySettings();
-  const dns = new DnsManager({ log: logger.domain('CORE') });
-  const backend = new LastApplied();
-  await dns.setBackend(backend);
   const ipv6ConfDir = mkdtempSync(join(tmpdir(), 'netauditd-ra-ipv6-'));
   mkdirSync(join(ipv6ConfDir, 'v0'));
   writeFileSync(join(ipv6ConfDir, 'v0', 'disable_ipv6'), '0\n');
   const runDir = mkdtempSync(join(tmpdir(), 'netauditd-ra-'));
-  const activations = new Activations({
-    audit,
-    auth: () => new RootOnlyAuthorizer(),
-    settings: settings as unknown as SettingsService,
-    devices,
-    platform,
-    log: logger.domain('CORE'),
-    blocked: () => null,
-    ipv6ConfDir,
-    store: new ActiveStore(runDir, logger.domain('CORE')),
-    dns,
-  });
+  /** A daemon's Activations over the same kernel, profiles, trail and run-dir, with a DNS manager of its own. */
+  const daemon = async () => {
+    const dns = new DnsManager({ log: logger.domain('CORE') });
+    const backend = new LastApplied();
+    await dns.setBackend(backend);
+    const store = new ActiveStore(runDir, logger.domain('CORE'));
+    const activations = new Activations({
+      audit,
+      auth: () => new RootOnlyAuthorizer(),
+      settings: settings as unknown as SettingsService,
+      devices,
+      platform,
+      log: logger.domain('CORE'),
+      blocked: () => null,
+      ipv6ConfDir,
+      store,
+      dns,
+    });
+    return { activations, backend, store };
+  };
+  const { activations, backend } = await daemon();
   /** One advertisement: its options, as the kernel passes them on one by one. */
   const advertise = (...options: Array<Omit<RaDnsOption, 'ifindex' | 'router'>>): void => {
     for (const o of options) platform.emit('ra-dns', { ifindex: 2, router: 'fe80::1', ...o });
@@ -85,13 +91,32 @@ async function setup() {
     return slaac();
   };
   const savedState = () => readdirSync(join(runDir, 'active')).map((f) => JSON.parse(readFileSync(join(runDir, 'active', f), 'utf8')) as Record<string, unknown>);
-  return { platform, trail, settings, activations, backend, advertise, records, savedState };
+  return { platform, trail, settings, activations, backend, advertise, records, savedState, daemon };
 }
 
 const servers = (values: string[], lifetime: number | null = 120) => ({ kind: 'servers' as const, values, lifetime });
 const searches = (values: string[], lifetime: number | null = 120) => ({ kind: 'searches' as const, values, lifetime });
 
 describe('DNS from router advertisements', () => {
+  it('a restart gives the link what the last daemon kept, and records what ended while none ran', async () => {
+    const { trail, settings, activations, advertise, records, daemon } = await setup();
+    await activations.activate(root, settings.add(profile()).number, null);
+    advertise(servers(['2001:db8:42::53'], 1), searches(['lab6.test']));
+    await records(1);
+    // The daemon stops; the server's second ends before the next one takes the connection up.
+    activations.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    const next = await daemon();
+    await next.activations.adopt(next.store.load(), async (changes) => new Set(changes.map((c) => `${c.boot}-${c.tx}`)));
+    const [, ended] = await records(2);
+    const adopt = trail.records.find((r) => r.op === 'connection-adopt')!;
+    expect(ended).toMatchObject({ args: 'changed', tx: adopt.tx, before: { ipv6: { dns: ['2001:db8:42::53'], 'dns-search': ['lab6.test'] } }, after: { ipv6: { 'dns-search': ['lab6.test'] } } });
+    expect(next.backend.last.map((l) => [l.servers, l.searches])).toEqual([[[], ['lab6.test']]]);
+    // The domain, said again, is no record.
+    advertise(searches(['lab6.test']));
+    await records(2);
+  });
+
   it('one advertisement is one slaac record and the source ra6, with ipv6.dns-priority; the same again is none', async () => {
     const { trail, settings, activations, backend, advertise, records, savedState } = await setup();
     const conn = settings.add(profile({ 'dns-priority': value('i', 50) }));
