@@ -214,7 +214,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     const auto =
       lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : ra ? { servers: ra.servers, searches: ra.searches } : { servers: [], searches: [] };
     const own = staticDnsOf(plan.settings, family === 4 ? 'ipv4' : 'ipv6');
-    // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's.
+    // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's or the advertisements'.
     const dns = this.options.dns?.forLink(ifindex) ?? { servers: [...own.servers, ...auto.servers], searches: [...own.searches, ...auto.searches] };
     return ipConfigView(active, ip, this.options.platform.addressesOf(ifindex), dns);
   }
