@@ -254,7 +254,8 @@ export const UNREQUESTED_OPS = {
   'connection-adopt': ['daemon'],
   // a profile the trail has never seen
   'connection-snapshot': ['daemon'],
-  // a lease bound, changed, expired, refused (nak, declined) or released; a SLAAC address
+  // a lease bound, changed, expired, refused (nak, declined) or released; a SLAAC address bound
+  // or expired, or the DNS of router advertisements changed
   'dhcp4-lease': ['daemon'],
   'dhcp6-lease': ['daemon'],
   slaac: ['daemon'],

@@ -471,8 +471,9 @@ const REFUSED: RefusedRow[] = [
   { property: '802-3-ethernet.mac-address', error: 'NotSupported', dict: profile('ref-mac', 'bridge', { ifname: 'rm0', extra: { '802-3-ethernet': { 'mac-address': variant('ay', mac('02:42:00:00:04:01')) } } }) },
   { property: 'macvlan.promiscuous', error: 'InvalidArgument', dict: profile('ref-promisc', 'macvlan', { ifname: 'rpm0', extra: { macvlan: { parent: variant('s', 'lo'), mode: variant('u', 2), promiscuous: variant('b', false) } } }) },
   { property: 'ipv4.routing-rules', error: 'InvalidArgument', dict: lan('ref-rule', 'rr9', { ...manual(['192.0.2.9/24']), 'routing-rules': variant('aa{sv}', [{ from: variant('s', '192.0.2.0'), table: variant('u', 100) }]) }) },
-  // No DHCPv6, and nothing taken from router advertisements but the kernel's SLAAC (docs/dhcp.md).
-  ...['ignore-auto-dns', 'ignore-auto-routes', 'dhcp-send-hostname'].map((prop) => ({
+  // No DHCPv6, and nothing taken from router advertisements but the kernel's SLAAC and their DNS
+  // (docs/dhcp.md): ipv6.ignore-auto-dns is applied, with a real router advertiser in slaac.test.ts.
+  ...['ignore-auto-routes', 'dhcp-send-hostname'].map((prop) => ({
     property: `ipv6.${prop}`,
     error: 'InvalidArgument' as const,
     dict: profile(`ref-v6-${prop}`, 'bridge', { ifname: 'rv6', ipv6: { method: variant('s', 'auto'), [prop]: variant('b', true) } }),
@@ -495,7 +496,7 @@ describe('a property the daemon cannot apply is refused when saved, by name', ()
 
 // The DHCPv4 properties (ipv4.ignore-auto-dns, ignore-auto-routes, may-fail, never-default, dad-timeout,
 // dhcp-timeout, dhcp-client-id, dhcp-hostname, dhcp-send-hostname) are applied with a real DHCP
-// server in dhcp.test.ts. What is listed here is not yet covered: IPv6 address generation, and
+// server in dhcp.test.ts, and ipv6.ignore-auto-dns with a real router advertiser in slaac.test.ts. What is listed here is not yet covered: IPv6 address generation, and
 // ipv6.may-fail (the daemon does not wait for SLAAC).
 const PENDING = ['ipv6.may-fail', 'ipv6.addr-gen-mode', 'ipv6.ip6-privacy'];
 

@@ -44,7 +44,8 @@ import { autoconnectCandidates } from './autoconnect.js';
 import { Dhcp4Session, leaseSearches, type Dhcp4SessionContext } from './dhcp4-session.js';
 import { ipConfigView, type IpConfigView } from './ip-config.js';
 import { SlaacWatch } from './slaac-watch.js';
-import { getString } from '../settings/value.js';
+import { RaDnsWatch } from './ra-dns-watch.js';
+import { getProp, getString } from '../settings/value.js';
 import type { DnsManager } from '../dns/dns-manager.js';
 import { activeDnsPrefix, setStaticDns, staticDnsOf } from './static-dns.js';
 
@@ -92,6 +93,7 @@ interface Prepared {
 export class Activations extends EventEmitter<ActivationsEvents> {
   private readonly actives = new Map<number, ActiveConnection>();
   private readonly slaac: SlaacWatch;
+  private readonly raDns: RaDnsWatch;
   private lastNumber = 0;
   /** the last version id given to an applied connection (docs/reapply.md) */
   private lastVersionId = 0n;
@@ -117,13 +119,17 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
     options.settings.on('added', this.onConnectionAdded);
-    this.slaac = new SlaacWatch({
+    const autoOn = (ifindex: number): ActiveConnection | undefined =>
+      this.list().find((a) => a.ifindex === ifindex && a.master === null && (getString(a.appliedSettings, 'ipv6', 'method') ?? 'auto') === 'auto');
+    this.slaac = new SlaacWatch({ platform: options.platform, audit: options.audit, log: options.log, autoOn, saved: (active) => this.persist(active) });
+    this.raDns = new RaDnsWatch({
       platform: options.platform,
       audit: options.audit,
       log: options.log,
-      autoOn: (ifindex) =>
-        this.list().find((a) => a.ifindex === ifindex && a.master === null && (getString(a.appliedSettings, 'ipv6', 'method') ?? 'auto') === 'auto'),
+      ...(options.dns ? { dns: options.dns } : {}),
+      autoOn,
       saved: (active) => this.persist(active),
+      now: () => Date.now(),
     });
     this.reapplier = new Reapplier({
       ...options,
@@ -132,6 +138,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       persist: (active) => this.persist(active),
       seenOn: (ifindex) => this.seenOn(ifindex),
       nextVersionId: () => this.nextVersionId(),
+      raDnsChanged: (active) => this.raDns.refresh(active),
     });
   }
 
@@ -180,6 +187,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.options.settings.off('removed', this.onConnectionRemoved);
     this.options.settings.off('added', this.onConnectionAdded);
     this.slaac.close();
+    this.raDns.close();
   }
 
   list(): ActiveConnection[] {
@@ -202,9 +210,11 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     }
     const ip = family === 4 ? plan.ipv4 : plan.ipv6;
     const lease = family === 4 ? active.dhcp4?.lease : null;
-    const auto = lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : { servers: [], searches: [] };
+    const ra = family === 6 && active.raDns && getProp(active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value !== true ? active.raDns : null;
+    const auto =
+      lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : ra ? { servers: ra.servers, searches: ra.searches } : { servers: [], searches: [] };
     const own = staticDnsOf(plan.settings, family === 4 ? 'ipv4' : 'ipv6');
-    // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's.
+    // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's or the advertisements'.
     const dns = this.options.dns?.forLink(ifindex) ?? { servers: [...own.servers, ...auto.servers], searches: [...own.searches, ...auto.searches] };
     return ipConfigView(active, ip, this.options.platform.addressesOf(ifindex), dns);
   }
@@ -507,6 +517,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       applied: active.applied,
       ...(active.seen ? { seen: active.seen } : {}),
       ...(applied !== undefined ? { appliedProfile: applied } : {}),
+      ...(active.raDns ? { raDns: active.raDns.toSaved() } : {}),
     });
   }
 
@@ -648,6 +659,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   private release(active: ActiveConnection, reason: StateReason): void {
     if (!this.actives.has(active.number)) return;
     this.actives.delete(active.number);
+    this.raDns.forget(active);
     // finish() removed it already, unless the connection ended without a teardown (its link vanished).
     void this.options.dns?.removeAll(activeDnsPrefix(active.number));
     if (active.key) this.options.store.remove(active.key);
@@ -728,6 +740,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         this.setDeviceState(active, DEVICE_STATE.activated);
         this.emit('state', active, ACTIVE_STATE.activated, STATE_REASON.none);
         void this.adoptDns(active);
+        void this.raDns.resume(active);
       },
     });
     // DHCP goes on where the last daemon left it: the kept lease is asked for again (INIT-REBOOT),

@@ -15,6 +15,7 @@ import type { DomainLogger } from '../../log/logger.js';
 import type { AuditOp } from '../audit/record.js';
 import type { Address, KernelRoute } from '../platform/platform.js';
 import type { UndoStep } from './undo.js';
+import type { SavedRaDns } from '../dns/ra-dns.js';
 
 /** The link settings an activation set (what it changed, not what the link had). */
 export interface LinkApplied {
@@ -60,6 +61,8 @@ export interface SavedActive {
   readonly seen?: { readonly addresses: readonly Address[]; readonly routes: readonly KernelRoute[] };
   /** the settings it was activated with or last reapplied, without secrets, as a keyfile (Device.GetAppliedConnection after a restart) */
   readonly appliedProfile?: string;
+  /** ipv6.method auto: the DNS router advertisements gave the link, each value with when it ends */
+  readonly raDns?: SavedRaDns;
 }
 
 export function kernelBootId(): string {

@@ -20,6 +20,7 @@ import { activeKey, type ActiveStore, type CommittedBy, type SavedActive } from 
 import { appliedFromKeyfile } from './applied-settings.js';
 import { addressValues, checkLeftover } from './leftover.js';
 import { takeBackSteps } from './undo.js';
+import { RaDns } from '../dns/ra-dns.js';
 
 /** What adoption needs of the daemon: its parts, and the Activations it registers connections with. */
 export interface AdoptionHost {
@@ -91,6 +92,7 @@ export async function adoptLeftovers(saved: readonly SavedActive[], host: Adopti
     const active = host.newActive(conn, s, master);
     active.undo.push(...check.undo);
     active.applied = s.applied ?? {};
+    if (s.raDns) active.raDns = RaDns.fromSaved(s.raDns);
     active.appliedSettings = appliedFromKeyfile(s.appliedProfile, (m) => log.warn(`restart: ${quote(s.id)}: ${m}`)) ?? withoutSecrets(conn.settings);
     active.seen = await host.seenOn(s.ifindex!);
     const after = {

@@ -38,6 +38,8 @@ export interface ReapplyOptions extends Pick<ActivationsOptions, 'audit' | 'auth
   readonly persist: (active: ActiveConnection) => void;
   readonly seenOn: (ifindex: number) => Promise<ActiveConnection['seen']>;
   readonly nextVersionId: () => bigint;
+  /** the applied settings changed: the DNS from router advertisements follows them (ipv6.ignore-auto-dns, dns-priority) */
+  readonly raDnsChanged?: (active: ActiveConnection) => Promise<void>;
 }
 
 export class Reapplier {
@@ -132,6 +134,7 @@ export class Reapplier {
     active.appliedSettings = next;
     // DNS is applied in place too (docs/dns.md); it fails nothing.
     if (this.options.dns) await setStaticDns(this.options.dns, active.number, after, ifindex, active.iface);
+    await this.options.raDnsChanged?.(active);
     if (changed) active.versionId = this.options.nextVersionId();
     active.seen = await this.options.seenOn(ifindex);
     this.options.persist(active);

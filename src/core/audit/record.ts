@@ -29,7 +29,8 @@ export const AUDIT_OPS = [
   'connection-adopt',
   'connection-snapshot',
   'device-reapply',
-  // a DHCP lease or a SLAAC address the daemon applied, changed or lost (origin daemon, cause lease)
+  // a DHCP lease, a SLAAC address or the DNS of router advertisements the daemon applied, changed
+  // or lost (origin daemon, cause lease)
   'dhcp4-lease',
   'dhcp6-lease',
   'slaac',

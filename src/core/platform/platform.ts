@@ -36,6 +36,21 @@ export interface Address {
   readonly dynamic?: true;
 }
 
+/**
+ * DNS that a router advertisement gave a link (docs/dhcp.md): the recursive DNS servers of one of
+ * its options, or the search domains of one. The kernel passes these on without acting on them.
+ */
+export interface RaDnsOption {
+  readonly ifindex: number;
+  /** the router that sent it (its link-local address); null when unknown */
+  readonly router: string | null;
+  /** 'servers': IPv6 addresses as text; 'searches': domain names, without a final dot */
+  readonly kind: 'servers' | 'searches';
+  readonly values: readonly string[];
+  /** seconds from now that they may be used; null: for as long as the link lasts; 0: withdrawn */
+  readonly lifetime: number | null;
+}
+
 export const ARPHRD_ETHER = 1;
 export const ARPHRD_LOOPBACK = 772;
 
@@ -48,6 +63,8 @@ export interface PlatformEvents {
   'link-removed': [Link];
   'address-added': [Address];
   'address-removed': [Address];
+  /** a router advertisement on a link gave DNS servers or search domains (one event per option, each time it comes) */
+  'ra-dns': [RaDnsOption];
 }
 
 /** A change the kernel refused: its errno name (ENODEV, EBUSY, EOPNOTSUPP…) and its extended-ack text, when it gave one. */
@@ -153,6 +170,8 @@ export interface KernelRoute extends Route {
 
 /** RTPROT_KERNEL: a route the kernel made itself (an address's prefix route). */
 export const RTPROT_KERNEL = 2;
+/** RTPROT_RA: a route the kernel made from a router advertisement (its default route through the router). */
+export const RTPROT_RA = 9;
 
 export interface Platform extends EventEmitter<PlatformEvents> {
   /** the links as of the last event processed; a listener subscribed before calling misses nothing */

@@ -2,10 +2,14 @@
 // It subscribes to link and address events before listing, keeps the links
 // and addresses it has seen, and turns the kernel's messages into added /
 // changed / removed events. When the event socket overflows (ENOBUFS) events
-// were lost: it lists everything again and reports the difference.
+// were lost: it lists everything again and reports the difference. It also
+// passes on the DNS options of router advertisements that the kernel hands
+// to user space (RTM_NEWNDUSEROPT), as 'ra-dns' events; these are not state,
+// and one lost to an overflow comes again with the router's next advertisement.
 import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import {
+  AF_INET6,
   addressDumpRequest,
   decodeAddress,
   decodeLink,
@@ -39,6 +43,8 @@ import { decodeRoute, routeDumpRequest } from '../../native/rtnetlink-routes.js'
 import { decodeBridgeOptions, decodeBridgePortOptions, setBridgePortRequest, setBridgeRequest } from '../../native/rtnetlink-bridge.js';
 import { addRuleRequest, deleteRuleRequest } from '../../native/rtnetlink-rules.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
+import { decodeNdUserOpt, ND_ROUTER_ADVERT, RTM_NEWNDUSEROPT, RTMGRP_ND_USEROPT } from '../../native/rtnetlink-nduseropt.js';
+import { decodeRaDnsOptions } from '../../native/ra-dns-option.js';
 import { quotePath } from '../errors.js';
 import {
   KernelRefusal,
@@ -107,7 +113,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const requests = RtnetlinkSocket.open();
     let monitor: RtnetlinkMonitor;
     try {
-      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, EVENT_BUFFER);
+      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_ND_USEROPT, EVENT_BUFFER);
     } catch (e) {
       requests.close();
       throw e;
@@ -277,6 +283,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   private onMessage(m: NetlinkMessage): void {
+    if (m.type === RTM_NEWNDUSEROPT) return this.ndUserOption(m.body);
     // An event read while a re-list is under way may be newer than its dump: list once more after it.
     if (this.resyncing) this.resyncAgain = true;
     if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
@@ -290,6 +297,13 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
         if (m.type === RTM_DELADDR) this.removeAddress(decoded);
         else this.putAddress(decoded);
     }
+  }
+
+  /** The DNS servers and search domains of a router advertisement's option, for a link known here. */
+  private ndUserOption(body: Buffer): void {
+    const m = decodeNdUserOpt(body);
+    if (!m || m.family !== AF_INET6 || m.icmpType !== ND_ROUTER_ADVERT || m.icmpCode !== 0 || !this.known.has(m.ifindex)) return;
+    for (const option of decodeRaDnsOptions(m.options)) this.notify('ra-dns', { ifindex: m.ifindex, router: m.source, ...option });
   }
 
   /** A listener's failure must not end the reader (it runs in a native callback) nor a re-list. */

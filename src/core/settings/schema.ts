@@ -198,8 +198,9 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   // ipv4.dhcp-client-id: NetworkManager's forms, "mac", "perm-mac", "duid", "ipv6-duid",
   // "stable", "none", or hex bytes "01:aa:bb:…" (checked where it is used, plan.ts).
   // DHCPv4 (ipv4.method auto), NetworkManager's properties and meanings: dhcp-timeout 0 is the
-  // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has none of them: it runs no DHCPv6
-  // and takes no DNS or routes from router advertisements, so they would be stored and not applied.
+  // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has ignore-auto-dns alone (the DNS
+  // of router advertisements, docs/dhcp.md): it runs no DHCPv6 and leaves the routes of router
+  // advertisements to the kernel, so the others would be stored and not applied.
   [
     'ipv4',
     'ipv4',
@@ -217,7 +218,7 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   ],
   // ipv6.addr-gen-mode and ip6-privacy stay kept keys of the file (keyfiles hold their names,
   // "stable-privacy", where the bus has numbers) until the daemon applies them.
-  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {})],
+  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, { 'ignore-auto-dns': b })],
 ];
 
 function build(): ReadonlyMap<string, SettingSpec> {

@@ -1,0 +1,190 @@
+// ipv6.method auto (docs/dhcp.md), against a real router advertiser: dnsmasq in the veth peer's
+// namespace advertises 2001:db8:42::/64 for SLAAC with a DNS server and a search domain. The kernel
+// forms the address, and the daemon records it (op slaac, args bound, origin daemon, cause lease,
+// the activation's tx) and gives the advertisement's DNS to the resolver (one slaac record, args
+// changed); ipv6.ignore-auto-dns keeps the DNS out (it is no longer refused at save, see
+// apply-or-refuse.test.ts); deactivation takes the address and the DNS back with no record but its
+// own; and once the router is gone, the address and the DNS end with their lifetimes (2 minutes,
+// dnsmasq's shortest), each with a record. The daemon and dnsmasq run in namespaces made for this
+// file; the root namespace's links are never touched.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestBus } from '../helpers/bus.js';
+import type { TestClient } from '../helpers/client.js';
+import { variant } from '../helpers/client.js';
+import type { TestDaemon } from '../helpers/daemon.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { startBus } from '../helpers/bus.js';
+import { connect } from '../helpers/client.js';
+import { ACTIVE_IFACE, activate, addProfile, deactivate, ipAddrs, method, profile } from '../helpers/activation.js';
+import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
+import { createNetns, deleteNetns, ifindexOf, ip } from '../helpers/netns.js';
+import { DEVICE_IFACE, pathOf } from '../helpers/devices.js';
+import { waitFor } from '../helpers/wait.js';
+
+const NS = `na-slaac-${process.pid}`;
+const PEER = `${NS}-p`;
+const PREFIX = /^2001:db8:42:0:[0-9a-f:]+\/64$/;
+
+let bus: TestBus;
+let daemon: TestDaemon;
+let client: TestClient;
+let server: Dnsmasq;
+
+type Trail = Array<Record<string, unknown>>;
+
+/** The global IPv6 addresses of s0 as "a/p", with whether the kernel keeps them for a limited time. */
+async function globalAddresses(): Promise<Array<{ address: string; dynamic: boolean; valid: number }>> {
+  const [entry] = JSON.parse(await ip('-n', NS, '-j', '-6', 'addr', 'show', 'dev', 's0', 'scope', 'global')) as Array<{
+    addr_info: Array<{ local: string; prefixlen: number; dynamic?: boolean; valid_life_time: number }>;
+  }>;
+  return (entry?.addr_info ?? []).map((a) => ({ address: `${a.local}/${a.prefixlen}`, dynamic: a.dynamic === true, valid: a.valid_life_time }));
+}
+
+const slaac = async (name: string): Promise<Trail> => (await daemon.trail()).filter((r) => r['op'] === 'slaac' && r['name'] === name);
+const resolvConf = (): string => (existsSync(join(daemon.dir, 'resolv.conf')) ? readFileSync(join(daemon.dir, 'resolv.conf'), 'utf8') : '');
+
+/** The profile: ethernet on s0, IPv4 off, IPv6 from router advertisements. */
+const raProfile = (id: string, ipv6: Record<string, unknown> = {}) => profile(id, 'ethernet', { ifname: 's0', ipv4: method('disabled'), ipv6: { method: variant('s', 'auto'), ...ipv6 } });
+
+/** Activates `conn` and waits for the SLAAC address; returns the Active path, the address and the activation's record. */
+async function activateAndWait(conn: string, id: string): Promise<{ active: string; address: string; activation: Record<string, unknown> }> {
+  const active = await activate(client, conn);
+  expect(await client.getProperty(active, ACTIVE_IFACE, 'State')).toBe(2);
+  // Router solicitation, advertisement, then duplicate address detection: a second or two.
+  const [formed] = await waitFor(async () => {
+    const found = (await globalAddresses()).filter((a) => PREFIX.test(a.address));
+    return found.length > 0 ? found : null;
+  }, { timeoutMs: 15_000, what: 'the kernel to form a SLAAC address on s0' });
+  expect(formed!.dynamic).toBe(true);
+  const activation = (await daemon.trail()).filter((r) => r['op'] === 'connection-activate' && r['name'] === id).at(-1)!;
+  return { active, address: formed!.address, activation };
+}
+
+beforeAll(async () => {
+  await createNetns(NS, PEER);
+  await ip('-n', NS, 'link', 'set', 'lo', 'up');
+  bus = await startBus();
+  daemon = await startDaemon(bus, { netns: NS });
+  client = await connect(bus.address);
+  // s0 stays down until an activation brings it up: no advertisement is taken before a connection runs there.
+  await ip('-n', NS, 'link', 'add', 's0', 'type', 'veth', 'peer', 'name', 's0p', 'netns', PEER);
+  await ip('-n', PEER, 'addr', 'add', '2001:db8:42::1/64', 'dev', 's0p', 'nodad');
+  await ip('-n', PEER, 'link', 'set', 's0p', 'up');
+  server = await startDnsmasq({
+    netns: PEER,
+    iface: 's0p',
+    args: [
+      '--enable-ra',
+      // An advertisement every 10 s; with it, dnsmasq gives the prefix and the DNS options the lease time, 2 minutes.
+      '--ra-param=s0p,10',
+      '--dhcp-range=::,constructor:s0p,ra-only,64,2m',
+      '--dhcp-option=option6:dns-server,[2001:db8:42::53]',
+      '--dhcp-option=option6:domain-search,lab6.test',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.stop();
+  client?.close();
+  await bus?.stop();
+  await deleteNetns(NS, PEER);
+});
+
+describe('ipv6.method auto with a router advertising a prefix and DNS', () => {
+  let active: string;
+  let address: string;
+
+  it('the kernel forms the address, one slaac bound record; the advertisement\'s DNS reaches resolv.conf with one slaac changed record', async () => {
+    const conn = await addProfile(client, raProfile('ra'));
+    let activation: Record<string, unknown>;
+    ({ active, address, activation } = await activateAndWait(conn, 'ra'));
+    const records = await waitFor(async () => {
+      const r = await slaac('ra');
+      return r.some((x) => x['args'] === 'bound') && r.some((x) => x['args'] === 'changed') ? r : null;
+    }, { what: 'the slaac records of the address and the DNS' });
+    const bound = records.filter((r) => r['args'] === 'bound');
+    expect(bound).toHaveLength(1);
+    expect(bound[0]).toMatchObject({ op: 'slaac', origin: 'daemon', cause: 'lease', iface: 's0', result: 'success', tx: activation['tx'], after: { ipv6: { address } } });
+    expect(bound[0]).not.toHaveProperty('pid');
+    const dns = records.filter((r) => r['args'] === 'changed');
+    expect(dns).toHaveLength(1);
+    expect(dns[0]).toMatchObject({
+      op: 'slaac', origin: 'daemon', cause: 'lease', iface: 's0', result: 'success', tx: activation['tx'],
+      after: { ipv6: { dns: ['2001:db8:42::53'], 'dns-search': ['lab6.test'] } },
+    });
+    expect(dns[0]).not.toHaveProperty('before');
+    const resolv = await waitFor(() => (/^nameserver 2001:db8:42::53$/m.test(resolvConf()) ? resolvConf() : null), { what: 'the RA DNS server in resolv.conf' });
+    expect(resolv).toMatch(/^search lab6\.test$/m);
+    // Read back on the bus: the device's IP6Config has the address and the DNS.
+    const s0 = await ifindexOf(NS, 's0');
+    const ip6 = (await client.getProperty(pathOf(s0), DEVICE_IFACE, 'Ip6Config')) as string;
+    const props = await client.getAllProperties(ip6, 'org.netaudit1.IP6Config');
+    expect(props['AddressData']).toContainEqual({ address: address.split('/')[0], prefix: 64 });
+    expect(props['NameserverData']).toEqual([{ address: '2001:db8:42::53' }]);
+    expect(props['Searches']).toEqual(['lab6.test']);
+  });
+
+  it('the router\'s next advertisements, saying the same, are no record', async () => {
+    const count = (await slaac('ra')).length;
+    const seen = (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length;
+    // dnsmasq advertises every 10 s (and sooner at first).
+    await waitFor(async () => (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length > seen, { timeoutMs: 20_000, what: 'another router advertisement' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await slaac('ra')).length).toBe(count);
+    expect(resolvConf()).toMatch(/^nameserver 2001:db8:42::53$/m);
+  });
+
+  it('deactivation takes the address and the DNS back, and records the deactivation alone', async () => {
+    const before = (await daemon.trail()).length;
+    await deactivate(client, active);
+    expect((await ipAddrs(NS, 's0')).filter((a) => PREFIX.test(a))).toEqual([]);
+    // No connection gives DNS any more: what the path held before (nothing) is back.
+    expect(existsSync(join(daemon.dir, 'resolv.conf'))).toBe(false);
+    // Some time for an advertisement that would come through anyway.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = (await daemon.trail()).slice(before);
+    expect(after.map((r) => [r['op'], r['name'], r['result']])).toEqual([['connection-deactivate', 'ra', 'success']]);
+    expect((await globalAddresses()).filter((a) => PREFIX.test(a.address))).toEqual([]);
+  });
+
+  it('ipv6.ignore-auto-dns: the address, but none of the advertisement\'s DNS, nor a record of it', async () => {
+    const conn = await addProfile(client, raProfile('ra-nodns', { 'ignore-auto-dns': variant('b', true) }));
+    const { active: nodns } = await activateAndWait(conn, 'ra-nodns');
+    await waitFor(async () => (await slaac('ra-nodns')).some((r) => r['args'] === 'bound'), { what: 'the slaac bound record' });
+    // The advertisement's DNS options came with its prefix, before the address was formed; give them time all the same.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await slaac('ra-nodns')).map((r) => r['args'])).toEqual(['bound']);
+    expect(resolvConf()).not.toMatch(/2001:db8:42::53|lab6\.test/);
+    expect(daemon.log()).not.toMatch(/"ra-nodns".*DNS from router advertisements/);
+    await deactivate(client, nodns);
+  });
+});
+
+describe('when the router is gone', () => {
+  it('the address and the DNS end with their lifetimes: slaac expired, and slaac changed with nothing after', async () => {
+    const conn = await addProfile(client, raProfile('ra-ends'));
+    const { active, address } = await activateAndWait(conn, 'ra-ends');
+    await waitFor(() => /^nameserver 2001:db8:42::53$/m.test(resolvConf()), { what: 'the RA DNS server in resolv.conf' });
+    // dnsmasq gives 2 minutes, its shortest lease time; nothing renews them once it stops.
+    const [formed] = (await globalAddresses()).filter((a) => a.address === address);
+    expect(formed!.valid).toBeLessThanOrEqual(120);
+    await server.stop();
+    const records = await waitFor(async () => {
+      const r = await slaac('ra-ends');
+      return r.some((x) => x['args'] === 'expired') && r.filter((x) => x['args'] === 'changed').length === 2 ? r : null;
+    }, { timeoutMs: 150_000, intervalMs: 1000, what: 'the address and the DNS to expire' });
+    expect(records.map((r) => r['args'])).toEqual(expect.arrayContaining(['bound', 'changed', 'expired', 'changed']));
+    expect(records.find((r) => r['args'] === 'expired')).toMatchObject({ origin: 'daemon', cause: 'lease', result: 'success', before: { ipv6: { address } } });
+    const gone = records.filter((r) => r['args'] === 'changed')[1]!;
+    expect(gone).toMatchObject({ origin: 'daemon', cause: 'lease', before: { ipv6: { dns: ['2001:db8:42::53'], 'dns-search': ['lab6.test'] } } });
+    expect(gone).not.toHaveProperty('after');
+    expect(existsSync(join(daemon.dir, 'resolv.conf'))).toBe(false);
+    expect((await globalAddresses()).filter((a) => PREFIX.test(a.address))).toEqual([]);
+    // The connection stays up, now with nothing from the router, and ends as usual.
+    expect(await client.getProperty(active, ACTIVE_IFACE, 'State')).toBe(2);
+    await deactivate(client, active);
+  }, 200_000);
+});
