@@ -163,6 +163,29 @@ describe('ipv6.method auto with a router advertising a prefix and DNS', () => {
   });
 });
 
+describe('ipv6.ip6-privacy', () => {
+  it('2: a temporary address beside the public one, each its slaac record; use_tempaddr put back at deactivation', async () => {
+    const sysctl = async (): Promise<string> => (await ip('netns', 'exec', NS, 'cat', '/proc/sys/net/ipv6/conf/s0/use_tempaddr')).trim();
+    const before = await sysctl();
+    expect(before).not.toBe('2');
+    const conn = await addProfile(client, raProfile('ra-priv', { 'ip6-privacy': variant('i', 2) }));
+    const { active: priv } = await activateAndWait(conn, 'ra-priv');
+    expect(await sysctl()).toBe('2');
+    const [entry] = await waitFor(async () => {
+      const list = JSON.parse(await ip('-n', NS, '-j', '-6', 'addr', 'show', 'dev', 's0', 'scope', 'global')) as Array<{ addr_info: Array<{ local: string; temporary?: boolean }> }>;
+      return list[0]?.addr_info.some((a) => a.temporary) ? list : null;
+    }, { timeoutMs: 15_000, what: 'a temporary address on s0' });
+    const temporary = entry!.addr_info.filter((a) => a.temporary).map((a) => a.local);
+    await waitFor(async () => (await slaac('ra-priv')).filter((r) => r['args'] === 'bound').length >= 2, { what: 'two slaac bound records' });
+    const bound = (await slaac('ra-priv')).filter((r) => r['args'] === 'bound').map((r) => ((r['after'] as { ipv6: { address: string } }).ipv6.address.split('/')[0]));
+    expect(bound).toEqual(expect.arrayContaining(temporary));
+    const activation = (await daemon.trail()).filter((r) => r['op'] === 'connection-activate' && r['name'] === 'ra-priv').at(-1)!;
+    expect(activation).toMatchObject({ after: { ipv6: { 'ip6-privacy': 2 } } });
+    await deactivate(client, priv);
+    expect(await sysctl()).toBe(before);
+  });
+});
+
 describe('when the router is gone', () => {
   it('the address and the DNS end with their lifetimes: slaac expired, and slaac changed with nothing after', async () => {
     const conn = await addProfile(client, raProfile('ra-ends'));

@@ -51,6 +51,7 @@ export function appliedValues(plan: ActivationPlan, iface: string): AuditValues 
       ...(dns.servers.length > 0 ? { dns: dns.servers } : {}),
       ...(dns.searches.length > 0 ? { 'dns-search': dns.searches } : {}),
       ...(dns.priority !== 0 ? { 'dns-priority': dns.priority } : {}),
+      ...(ip.privacy !== null ? { 'ip6-privacy': ip.privacy } : {}),
     };
   }
   return out;

@@ -121,6 +121,7 @@ export class LinkConfigurator {
     if (settings.bridge) await this.bridgeOptions(ifindex, settings.bridge, settings.created);
     if (settings.port) await this.portOptions(ifindex, settings.port);
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
+    if (settings.ipv6?.privacy != null) await this.ipv6Privacy(settings.ipv6.privacy);
     if (!this.current(ifindex).up) {
       await this.change('bring the link up', { kind: 'restore-link', ifindex, change: { up: false } }, () => this.platform.setLink(ifindex, { up: true }));
     }
@@ -174,6 +175,18 @@ export class LinkConfigurator {
     await this.change(`${wanted === '1' ? 'disable' : 'enable'} IPv6`, { kind: 'restore-sysctl', path, value: previous }, () =>
       writeFile(path, wanted).catch((e: Error) => {
         throw new NetauditError('Failed', `IPv6 could not be ${wanted === '1' ? 'disabled' : 'enabled'} on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
+      }),
+    );
+  }
+
+  /** ipv6.ip6-privacy: the link's use_tempaddr sysctl, restored at deactivation; before the link is up, so SLAAC starts with it. */
+  private async ipv6Privacy(value: 0 | 1 | 2): Promise<void> {
+    const path = `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/use_tempaddr`;
+    const previous = (await readFile(path, 'utf8')).trim();
+    if (previous === String(value)) return;
+    await this.change(`set use_tempaddr to ${value} (ipv6.ip6-privacy)`, { kind: 'restore-sysctl', path, value: previous }, () =>
+      writeFile(path, String(value)).catch((e: Error) => {
+        throw new NetauditError('Failed', `ipv6.ip6-privacy could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
       }),
     );
   }

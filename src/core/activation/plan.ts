@@ -58,6 +58,8 @@ export interface IpPlan {
   readonly rules: readonly Rule[];
   /** method auto, IPv4: the DHCP client's settings; null otherwise (IPv6 auto is the kernel's SLAAC) */
   readonly dhcp: DhcpPlan | null;
+  /** IPv6 auto: ipv6.ip6-privacy as the kernel's use_tempaddr (0, 1, 2); null leaves the link's as it is */
+  readonly privacy: 0 | 1 | 2 | null;
 }
 
 export interface ActivationPlan {
@@ -175,7 +177,9 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
   }));
   const rules = entries(getProp(settings, setting, 'routing-rules')).map((e, i) => ruleFromDict(`${setting}.routing-rules[${i}]`, family, e));
   const gateway = neverDefault ? null : (getString(settings, setting, 'gateway') ?? null);
-  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp };
+  const privacyValue = family === 6 && method === 'auto' ? (getProp(settings, setting, 'ip6-privacy')?.value as number | undefined) : undefined;
+  const privacy = privacyValue === 0 || privacyValue === 1 || privacyValue === 2 ? privacyValue : null;
+  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp, privacy };
 }
 
 /**

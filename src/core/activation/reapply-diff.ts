@@ -60,6 +60,14 @@ const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignor
  * with the profile. A new activation applies such a change (docs/dhcp.md).
  */
 export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
+  // use_tempaddr is read when SLAAC forms its addresses: a change now would not reach the ones it has.
+  const privacy = changed.find((k) => k === 'ipv6.ip6-privacy');
+  if (privacy !== undefined && (before.ipv6?.privacy !== after.ipv6?.privacy)) {
+    throw new NetauditError(
+      'IncompatibleConnection',
+      `ipv6.ip6-privacy: the SLAAC addresses of ${quote(iface)} were formed with the setting they were activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+    );
+  }
   if (!before.ipv4?.dhcp && !after.ipv4?.dhcp) return;
   const key = changed.find((k) => k === 'ipv4' || DHCP_KEYS.some((p) => k === `ipv4.${p}`));
   if (key === undefined) return;

@@ -216,9 +216,18 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
       'ignore-auto-routes': b,
     }),
   ],
-  // ipv6.addr-gen-mode and ip6-privacy stay kept keys of the file (keyfiles hold their names,
-  // "stable-privacy", where the bus has numbers) until the daemon applies them.
-  ['ipv6', 'ipv6', ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, { 'ignore-auto-dns': b })],
+  // ipv6.ip6-privacy, NetworkManager's: -1 (or left out) leaves the kernel's use_tempaddr as it
+  // is, 0 no temporary addresses, 1 temporary ones beside, 2 temporary ones preferred (RFC 8981).
+  // ipv6.addr-gen-mode stays a kept key of the file (keyfiles hold its names, "stable-privacy",
+  // where the bus has numbers) until the daemon applies it.
+  [
+    'ipv6',
+    'ipv6',
+    ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {
+      'ignore-auto-dns': b,
+      'ip6-privacy': { signature: 'i', range: [-1, 2] },
+    }),
+  ],
 ];
 
 function build(): ReadonlyMap<string, SettingSpec> {

@@ -49,6 +49,7 @@ describe('planActivation', () => {
       table: 254,
       rules: [],
       dhcp: null,
+      privacy: null,
     });
     expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
   });
