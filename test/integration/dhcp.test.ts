@@ -225,6 +225,30 @@ describe('the profile\'s DHCP properties', () => {
     }
   });
 
+  it('a lease the kernel refuses part of: its bound record overturned, and the link as before it', async () => {
+    await veth('v5', '10.81.0.1/24');
+    // A classless route through a gateway off the subnet: the kernel refuses it (ENETUNREACH).
+    const s5 = await startDnsmasq({ netns: PEER, iface: 'v5p', args: ['--no-ping', '--dhcp-range=10.81.0.100,10.81.0.150,255.255.255.0,2m', '--dhcp-option=121,198.51.100.0/24,10.99.99.1'] });
+    try {
+      const conn = await addProfile(client, profile('refused', 'ethernet', { ifname: 'v5', ipv4: { method: variant('s', 'auto'), 'dhcp-timeout': variant('i', 8) }, ipv6: method('ignore') }));
+      const activating = activate(client, conn);
+      activating.catch(() => undefined);
+      const records = await waitFor(async () => {
+        const r = (await leases()).filter((x) => x['name'] === 'refused');
+        return r.length >= 2 ? r : null;
+      }, { what: 'the bound record and its overturn' });
+      expect(records.slice(0, 2).map((r) => [r['args'], r['result'], r['reason']])).toEqual([['bound', 'success', undefined], ['bound', 'fail', 'kernel-error']]);
+      expect(records[1]!['tx']).toBe(records[0]!['tx']);
+      // The fail record says the lease was not applied, and the link agrees while the connection still waits: no
+      // address, no route.
+      expect(await ipAddrs(NS, 'v5')).toEqual([]);
+      expect((await routes('v5')).filter((r) => r.protocol === 'dhcp')).toEqual([]);
+      await expect(activating).rejects.toThrow(/within 8 s/);
+    } finally {
+      await s5.stop();
+    }
+  });
+
   it('dhcp-client-id and dhcp-hostname are what the server sees; dhcp-send-hostname false sends none', async () => {
     const conn = await addProfile(client, profile('ids', 'ethernet', {
       ifname: 'v0',

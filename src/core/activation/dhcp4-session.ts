@@ -225,6 +225,9 @@ export class Dhcp4Session {
     const { log, audit, leases } = this.context;
     switch (e.kind) {
       case 'renewed': {
+        // What the daemon applied decides, not the client's word: a lease it did not apply (the
+        // kernel refused it) is applied now, with its record.
+        if (this.current === null || leaseChanged(this.current, e.lease)) return this.onEvent({ ...e, kind: 'changed' });
         // Nothing the network sees changed: a DEBUG line, the address's lifetime, the kept lease.
         log.debug(`${this.active.describe()}: DHCP lease ${e.lease!.address}/${e.lease!.prefix} renewed by ${e.lease!.server} for ${e.lease!.leaseTime} s`);
         this.current = e.lease;
@@ -239,16 +242,14 @@ export class Dhcp4Session {
         if (previous && !leaseChanged(previous, lease)) {
           // The address kept (an adopted connection's, or asked for again): the same as a renewal.
           await this.onEvent({ ...e, kind: 'renewed' });
-          this.first?.resolve();
-          this.first = null;
+          this.leaseCame();
           return;
         }
-        await audit.daemonChange(this.context_(this.tx, previous === null ? 'bound' : 'changed', previous, lease), () => this.apply(lease));
+        await audit.daemonChange(this.context_(this.tx, previous === null ? 'bound' : 'changed', previous, lease), () => this.applyOrRestore(lease, previous));
         this.current = lease;
         await leases.save(this.active.iface, this.active.uuid, lease).catch((err: Error) => log.warn(`the DHCP lease of ${this.active.describe()} could not be kept: ${err.message}`));
         log.info(`${this.active.describe()}: DHCP lease ${lease.address}/${lease.prefix} from ${lease.server}, ${lease.leaseTime} s`);
-        this.first?.resolve();
-        this.first = null;
+        this.leaseCame();
         return;
       }
       case 'expired':
@@ -271,6 +272,26 @@ export class Dhcp4Session {
         await audit.recordUnattended('daemon', this.context_(this.tx, 'declined', offer, null));
         return;
       }
+    }
+  }
+
+  /** The first lease is applied: the activation waiting for it goes on. */
+  private leaseCame(): void {
+    this.first?.resolve();
+    this.first = null;
+  }
+
+  /**
+   * Applies `lease`; if the kernel refuses part of it, puts the link back to what `previous`
+   * gave before passing the refusal on, so that the fail record that overturns the change
+   * (docs/commit.md) says what the link has.
+   */
+  private async applyOrRestore(lease: Dhcp4Lease, previous: Dhcp4Lease | null): Promise<void> {
+    try {
+      await this.apply(lease);
+    } catch (e) {
+      await this.apply(previous).catch((err: Error) => this.context.log.warn(`${this.active.describe()}: the link could not be put back as the last lease left it: ${err.message}`));
+      throw e;
     }
   }
 
