@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import koffi from 'koffi';
+import { libcLibrary } from './libc.js';
 
 /** linux/audit.h: a user-space program changed its configuration. */
 export const AUDIT_USYS_CONFIG = 1111;
@@ -41,14 +42,9 @@ interface LibcBindings {
 type GetpwuidR = (uid: number, pwd: { pw_name?: string }, buf: Buffer, buflen: number, result: [unknown]) => number;
 
 let auditBindings: AuditBindings | undefined;
-let libcLib: koffi.IKoffiLib | undefined;
 let libcBindings: LibcBindings | undefined;
 let getpwuidRFn: GetpwuidR | undefined;
 
-function libcLibrary(): koffi.IKoffiLib {
-  libcLib ??= koffi.load('libc.so.6');
-  return libcLib;
-}
 
 /** libc's calls that the probe and the errno texts need; loaded once. */
 function libc(): LibcBindings {

@@ -14,10 +14,13 @@ let prctlFn: Prctl | undefined;
 
 const PR_SET_DUMPABLE = 4;
 
-function lib(): koffi.IKoffiLib {
+/** libc.so.6, loaded once per thread, for every module here that declares a libc function. */
+export function libcLibrary(): koffi.IKoffiLib {
   libc ??= koffi.load('libc.so.6');
   return libc;
 }
+
+const lib = libcLibrary;
 
 /** Takes an exclusive lock without waiting; returns the errno on failure (EWOULDBLOCK when held). */
 export function tryLockExclusive(fd: number): { ok: true } | { ok: false; errno: number } {

@@ -6,6 +6,7 @@
 // descriptor, so that its number cannot be reused under a waiting poll.
 import { closeSync, readSync, writeSync } from 'node:fs';
 import koffi from 'koffi';
+import { libcLibrary } from './libc.js';
 
 const POLLIN = 0x1;
 const POLLNVAL = 0x20;
@@ -32,7 +33,7 @@ let bindings: PollBindings | undefined;
 
 function lib(): PollBindings {
   if (bindings) return bindings;
-  const l = koffi.load('libc.so.6');
+  const l = libcLibrary();
   bindings = {
     eventfd: l.func('int eventfd(unsigned int, int)'),
     poll: l.func('int poll(void *, unsigned long, int)'),

@@ -7,6 +7,7 @@
 import { closeSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 import koffi from 'koffi';
+import { libcLibrary } from './libc.js';
 import { decodeUdp4, encodeUdp4, type Udp4Datagram } from './ipv4-udp.js';
 import { packetPoller } from './packet-poller.js';
 
@@ -79,7 +80,7 @@ let libc: Libc | undefined;
 
 function lib(): Libc {
   if (libc) return libc;
-  const l = koffi.load('libc.so.6');
+  const l = libcLibrary();
   libc = {
     socket: l.func('int socket(int, int, int)'),
     bind: l.func('int bind(int, const void *, uint32_t)'),

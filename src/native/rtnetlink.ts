@@ -5,6 +5,7 @@
 import { read, write, closeSync, writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import koffi from 'koffi';
+import { libcLibrary } from './libc.js';
 import { decodeError, NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR, splitMessages, type NetlinkMessage } from './rtnetlink-codec.js';
 
 const AF_NETLINK = 16;
@@ -58,7 +59,7 @@ let libc: Libc | undefined;
 
 function lib(): Libc {
   if (libc) return libc;
-  const l = koffi.load('libc.so.6');
+  const l = libcLibrary();
   libc = {
     socket: l.func('int socket(int, int, int)'),
     bind: l.func('int bind(int, const void *, uint32_t)'),
