@@ -2,12 +2,14 @@
 # npm run deb: builds the Debian package from this checkout and checks it with lintian.
 # dpkg-buildpackage writes its results beside the source tree, so it runs in a copy of the
 # checkout's files (the tracked ones and new ones not ignored) under a temporary directory, with
-# the checkout's node_modules; the .deb and the lintian report end up in build/deb/.
+# the checkout's node_modules; the .deb and the lintian report end up in build/deb/, or in the
+# directory NETAUDITD_DEB_OUT names (a test that installs it builds its own, so that two never
+# replace each other's while one is installed).
 # Installs what it is missing (dpkg-dev, debhelper, lintian, fakeroot) when run as root.
 set -eu
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-out=$repo/build/deb
+out=${NETAUDITD_DEB_OUT:-$repo/build/deb}
 
 missing=
 for pair in dpkg-dev:dpkg-buildpackage debhelper:dh lintian:lintian fakeroot:fakeroot; do

@@ -7,9 +7,11 @@
 // network, so nothing it does reaches the host's links.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunOptions, type RunResult } from './exec.js';
+import { repoPath } from './repo.js';
 
 /** Debian 13: its nodejs (20) satisfies the package's Depends, as on a real trixie machine. */
 export const SUITE = process.env['NETAUDITD_CT_SUITE'] ?? 'trixie';
@@ -36,6 +38,22 @@ function recipe(packages: readonly string[]): string {
 
 function stamp(packages: readonly string[]): string {
   return createHash('sha256').update(recipe(packages)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Builds the package (scripts/build-deb.sh: dpkg-buildpackage, then lintian, whose findings fail
+ * it) into a directory of the caller's own, and returns it with the .deb's name; `remove()` it after.
+ */
+export async function buildPackage(): Promise<{ dir: string; deb: string; remove: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'netauditd-deb-'));
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  const built = await run('sh', [repoPath('scripts', 'build-deb.sh')], { timeoutMs: 600_000, env: { NETAUDITD_DEB_OUT: dir } });
+  const deb = readdirSync(dir).find((f) => /^netauditd_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/.test(f));
+  if (built.code !== 0 || !deb) {
+    remove();
+    throw new Error(built.code !== 0 ? `npm run deb failed:\n${built.stderr.slice(-4000)}` : `npm run deb made no netauditd_VERSION_ARCH.deb in ${dir}`);
+  }
+  return { dir, deb, remove };
 }
 
 /** Why this machine cannot boot a container, or null when it can. */

@@ -4,15 +4,14 @@
 // resolvectl for its link, and connection down reverts it. In one without, dns=auto is mode file,
 // and the unit's read-only /etc makes it one warning with the ln -sf to run: /etc/resolv.conf stays
 // as it is and /run/netauditd/resolv.conf holds the DNS.
-import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Container, cannotBoot, ensureImage } from '../helpers/container.js';
-import { run } from '../helpers/exec.js';
-import { repoPath } from '../helpers/repo.js';
+import { Container, buildPackage, cannotBoot, ensureImage } from '../helpers/container.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MINUTE = 60_000;
-const DEB_DIR = repoPath('build', 'deb');
+let debDir = '';
+let removePackage = (): void => undefined;
+afterAll(() => removePackage());
 
 let image = '';
 let baseImage = '';
@@ -24,10 +23,9 @@ const LAB_DNS =
 beforeAll(async () => {
   const why = await cannotBoot();
   if (why) throw new Error(`this machine cannot run the systemd container test: ${why}`);
-  const built = await run('sh', [repoPath('scripts', 'build-deb.sh')], { timeoutMs: 10 * MINUTE });
-  if (built.code !== 0) throw new Error(`npm run deb failed:\n${built.stderr.slice(-4000)}`);
-  deb = readdirSync(DEB_DIR).find((f) => /^netauditd_.*\.deb$/.test(f)) ?? '';
-  expect(deb).toMatch(/^netauditd_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
+  const built = await buildPackage();
+  ({ dir: debDir, deb } = built);
+  removePackage = built.remove;
   image = await ensureImage(['systemd-resolved']);
   baseImage = await ensureImage();
 }, 20 * MINUTE);
@@ -35,7 +33,7 @@ beforeAll(async () => {
 describe('the package with systemd-resolved under a real systemd', () => {
   let ct: Container;
   beforeAll(async () => {
-    ct = await Container.boot(image, { bindRo: [[DEB_DIR, '/mnt/deb']] });
+    ct = await Container.boot(image, { bindRo: [[debDir, '/mnt/deb']] });
     await ct.must('systemctl is-active systemd-resolved');
     await ct.must(`apt-get install -y /mnt/deb/${deb}`, { timeoutMs: 5 * MINUTE });
   }, 10 * MINUTE);
@@ -64,7 +62,7 @@ describe('the package with systemd-resolved under a real systemd', () => {
 describe('the package without systemd-resolved under a real systemd', () => {
   let ct: Container;
   beforeAll(async () => {
-    ct = await Container.boot(baseImage, { bindRo: [[DEB_DIR, '/mnt/deb']] });
+    ct = await Container.boot(baseImage, { bindRo: [[debDir, '/mnt/deb']] });
     await ct.must(`apt-get install -y /mnt/deb/${deb}`, { timeoutMs: 5 * MINUTE });
   }, 10 * MINUTE);
   afterAll(async () => ct?.poweroff(), 2 * MINUTE);

@@ -6,8 +6,7 @@
 // distributions. test/helpers/container.ts boots the container; docs/testing-under-systemd.md
 // describes the recipe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
-import { Container, cannotBoot, ensureImage } from '../helpers/container.js';
+import { Container, buildPackage, cannotBoot, ensureImage } from '../helpers/container.js';
 import { run } from '../helpers/exec.js';
 import { parseRawAudit, auditValues } from '../helpers/readers.js';
 import { repoPath } from '../helpers/repo.js';
@@ -16,7 +15,9 @@ import { waitFor } from '../helpers/wait.js';
 const MINUTE = 60_000;
 // CAP_NET_ADMIN (12), CAP_NET_RAW (13), CAP_SYS_PTRACE (19), CAP_AUDIT_WRITE (29): the unit's bounding set.
 const UNIT_CAPS = ((1n << 12n) | (1n << 13n) | (1n << 19n) | (1n << 29n)).toString(16).padStart(16, '0');
-const DEB_DIR = repoPath('build', 'deb');
+let debDir = '';
+let removePackage = (): void => undefined;
+afterAll(() => removePackage());
 
 let image = '';
 let deb = '';
@@ -25,10 +26,9 @@ beforeAll(async () => {
   const why = await cannotBoot();
   if (why) throw new Error(`this machine cannot run the systemd container test: ${why}`);
   // The package first: it is what the rest installs, and a lintian finding fails it.
-  const built = await run('sh', [repoPath('scripts', 'build-deb.sh')], { timeoutMs: 10 * MINUTE });
-  if (built.code !== 0) throw new Error(`npm run deb failed:\n${built.stderr.slice(-4000)}`);
-  deb = readdirSync(DEB_DIR).find((f) => /^netauditd_.*\.deb$/.test(f)) ?? '';
-  expect(deb).toMatch(/^netauditd_\d+\.\d+\.\d+_[a-z0-9]+\.deb$/);
+  const built = await buildPackage();
+  ({ dir: debDir, deb } = built);
+  removePackage = built.remove;
   image = await ensureImage();
 }, 20 * MINUTE);
 
@@ -47,7 +47,7 @@ async function trail(ct: Container): Promise<Array<Record<string, unknown>>> {
 describe('in a container with nspawn\'s seccomp filter, which refuses the audit socket', () => {
   let ct: Container;
   beforeAll(async () => {
-    ct = await Container.boot(image, { bindRo: [[DEB_DIR, '/mnt/deb']] });
+    ct = await Container.boot(image, { bindRo: [[debDir, '/mnt/deb']] });
     await ct.must(`apt-get install -y /mnt/deb/${deb}`, { timeoutMs: 5 * MINUTE });
   }, 10 * MINUTE);
   afterAll(async () => ct?.poweroff(), 2 * MINUTE);
@@ -70,7 +70,7 @@ describe('the package under a real systemd', () => {
   let ct: Container;
   beforeAll(async () => {
     // SYSTEMD_SECCOMP=0: the container's records reach the host's kernel audit log.
-    ct = await Container.boot(image, { seccomp: false, bindRo: [[DEB_DIR, '/mnt/deb'], [repoPath(), '/mnt/src']] });
+    ct = await Container.boot(image, { seccomp: false, bindRo: [[debDir, '/mnt/deb'], [repoPath(), '/mnt/src']] });
   }, 10 * MINUTE);
   afterAll(async () => ct?.poweroff(), 2 * MINUTE);
 
