@@ -13,6 +13,7 @@ import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { Dhcp4Client, openDhcp4Transports } from './core/dhcp/dhcp4-client.js';
 import { systemClock } from './core/dhcp/clock.js';
 import { LeaseStore } from './core/dhcp/lease-store.js';
+import { HostSecret, ipv6SecretText } from './core/host-secret.js';
 import { setLeaseDns } from './core/activation/dhcp4-session.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend, AuditOp } from './core/audit/record.js';
@@ -174,6 +175,7 @@ export class Daemon {
     this.devices = devices;
     await devices.load();
 
+    const hostSecret = new HostSecret(join(config.main.stateDir, 'secret_key'));
     const activeStore = new ActiveStore(config.main.runDir, this.log);
     // Sources set before the bus is open (adoption) wait for the backend, chosen once resolved can be asked about.
     const dns = new DnsManager({ log: this.log });
@@ -189,6 +191,7 @@ export class Daemon {
       blocked: () => manager?.activationBlocked() ?? null,
       store: activeStore,
       dns,
+      stableSecret: async (uuid) => ipv6SecretText(await hostSecret.derive('ipv6-stable-privacy', uuid)),
       dhcp: {
         leases: new LeaseStore(join(config.main.stateDir, 'dhcp')),
         // A lease's DNS is one more source of the link's DNS (docs/dns.md), unless ignore-auto-dns.

@@ -28,6 +28,8 @@ const RTM_GETADDR = 22;
 export const RTMGRP_LINK = 0x1;
 export const RTMGRP_IPV4_IFADDR = 0x10;
 export const RTMGRP_IPV6_IFADDR = 0x100;
+export const RTMGRP_IPV4_ROUTE = 0x40;
+export const RTMGRP_IPV6_ROUTE = 0x400;
 
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
@@ -52,6 +54,8 @@ export interface NetlinkMessage {
   readonly type: number;
   readonly flags: number;
   readonly seq: number;
+  /** nlmsg_pid: the port id of the socket whose request caused an event, when the kernel says (0 otherwise) */
+  readonly pid: number;
   readonly body: Buffer;
 }
 
@@ -146,7 +150,7 @@ export function splitMessages(data: Buffer): NetlinkMessage[] {
   while (off + NLMSG_HDRLEN <= data.length) {
     const len = data.readUInt32LE(off);
     if (len < NLMSG_HDRLEN || off + len > data.length) break;
-    out.push({ type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6), seq: data.readUInt32LE(off + 8), body: data.subarray(off + NLMSG_HDRLEN, off + len) });
+    out.push({ type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6), seq: data.readUInt32LE(off + 8), pid: data.readUInt32LE(off + 12), body: data.subarray(off + NLMSG_HDRLEN, off + len) });
     off += align4(len);
   }
   return out;

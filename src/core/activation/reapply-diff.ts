@@ -54,18 +54,28 @@ export function refuseIncompatible(changed: readonly string[], iface: string): v
 /** The ipv4 properties a running DHCP client was started with (dhcp4-session.ts). */
 const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignore-auto-dns', 'ignore-auto-routes', 'dhcp-client-id', 'dhcp-hostname', 'dhcp-send-hostname'];
 
+/** The ipv6 properties that decide what router advertisements may do on the link (apply.ts). */
+const RA_KEYS = ['method', 'may-fail', 'ra-timeout', 'never-default', 'ignore-auto-routes', 'route-metric'];
+
+/** What the link's IPv6 addresses and routes from advertisements were formed with. */
+function ipv6Formed(plan: ActivationPlan): unknown {
+  const ip = plan.ipv6;
+  return { method: ip?.method, privacy: ip?.privacy ?? null, addrGen: ip?.addrGen ?? null, ra: ip?.ra ?? null, metric: ip?.ra ? ip.metric : null };
+}
+
 /**
  * Throws IncompatibleConnection when a Reapply would start or stop DHCPv4 (ipv4.method to or
  * from auto) or change what the running client was started with: the lease would then disagree
  * with the profile. A new activation applies such a change (docs/dhcp.md).
  */
 export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
-  // use_tempaddr is read when SLAAC forms its addresses: a change now would not reach the ones it has.
-  const privacy = changed.find((k) => k === 'ipv6.ip6-privacy');
-  if (privacy !== undefined && (before.ipv6?.privacy !== after.ipv6?.privacy)) {
+  // SLAAC forms its addresses and routes with the settings the link had when the advertisement
+  // came (use_tempaddr, addr_gen_mode, accept_ra_*): a change now would not reach the ones it has.
+  const slaacKey = changed.find((k) => k === 'ipv6.ip6-privacy' || k === 'ipv6.addr-gen-mode' || ((before.ipv6?.ra || after.ipv6?.ra) && (k === 'ipv6' || RA_KEYS.some((p) => k === `ipv6.${p}`))));
+  if (slaacKey !== undefined && JSON.stringify(ipv6Formed(before)) !== JSON.stringify(ipv6Formed(after))) {
     throw new NetauditError(
       'IncompatibleConnection',
-      `ipv6.ip6-privacy: the SLAAC addresses of ${quote(iface)} were formed with the setting they were activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+      `${slaacKey}: the IPv6 addresses and routes of ${quote(iface)} were formed with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
     );
   }
   if (!before.ipv4?.dhcp && !after.ipv4?.dhcp) return;

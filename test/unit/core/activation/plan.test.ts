@@ -50,6 +50,8 @@ describe('planActivation', () => {
       rules: [],
       dhcp: null,
       privacy: null,
+      addrGen: null,
+      ra: null,
     });
     expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
   });
