@@ -37,6 +37,8 @@ export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_MASTER = 10;
+/** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent */
+const IFLA_LINK = 5;
 const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
@@ -75,6 +77,8 @@ export interface LinkMessage {
   /** IFLA_INFO_KIND: veth, bridge, macvlan, vxlan… */
   readonly kind: string | null;
   readonly master: number | null;
+  /** IFLA_LINK: the peer of a veth, the parent of a macvlan or vlan (in its own namespace, maybe another) */
+  readonly link: number | null;
 }
 
 /** RTM_NEWADDR / RTM_DELADDR, decoded. */
@@ -85,12 +89,20 @@ export interface AddressMessage {
   readonly prefix: number;
   /** set when the kernel keeps it for a limited time (no IFA_F_PERMANENT): SLAAC's, or one with a lifetime */
   readonly dynamic?: true;
+  /** IFA_PROTO: who made it, when the kernel says (1 loopback, 2 router advertisement, 3 link-local) */
+  readonly proto?: number;
+  /** IFA_CACHEINFO's valid lifetime in seconds, for a dynamic address */
+  readonly validLft?: number;
 }
 
 /** IFA_FLAGS: the address's flags, 32 bits (ifa_flags holds the low 8) */
 const IFA_FLAGS = 8;
 /** IFA_F_PERMANENT: the address has no lifetime */
 const IFA_F_PERMANENT = 0x80;
+/** IFA_CACHEINFO: struct ifa_cacheinfo, ifa_prefered then ifa_valid (seconds) */
+const IFA_CACHEINFO = 6;
+/** IFA_PROTO (Linux 5.18): IFAPROT_UNSPEC 0, KERNEL_LO 1, KERNEL_RA 2, KERNEL_LL 3 */
+const IFA_PROTO = 11;
 
 // ---- encoding ----
 
@@ -200,6 +212,7 @@ export function decodeLink(body: Buffer): LinkMessage | null {
     operstate: operstate && operstate.length >= 1 ? operstate.readUInt8(0) : null,
     kind: info ? cString(parseAttributes(info).get(IFLA_INFO_KIND)) : null,
     master: readU32(attrs.get(IFLA_MASTER)),
+    link: readU32(attrs.get(IFLA_LINK)),
   };
 }
 
@@ -231,9 +244,14 @@ export function decodeAddress(body: Buffer): AddressMessage | null {
   const prefix = body.readUInt8(1);
   const flagsAttr = attrs.get(IFA_FLAGS);
   const flags = flagsAttr && flagsAttr.length >= 4 ? flagsAttr.readUInt32LE(0) : body.readUInt8(2);
-  const dynamic = (flags & IFA_F_PERMANENT) === 0 ? { dynamic: true as const } : {};
-  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...dynamic };
-  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...dynamic };
+  const cache = attrs.get(IFA_CACHEINFO);
+  const proto = attrs.get(IFA_PROTO);
+  const more = {
+    ...((flags & IFA_F_PERMANENT) === 0 ? { dynamic: true as const, ...(cache && cache.length >= 8 ? { validLft: cache.readUInt32LE(4) } : {}) } : {}),
+    ...(proto && proto.length >= 1 && proto.readUInt8(0) !== 0 ? { proto: proto.readUInt8(0) } : {}),
+  };
+  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...more };
+  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...more };
   return null;
 }
 
