@@ -1,5 +1,5 @@
-// Profile files edited, added or removed on disk become records, once each (docs/profile-edits.md):
-// at ReloadConnections, Reload and SIGHUP against the daemon's view, with the reload's tx; at start
+// Profile files edited, added or removed on disk become records, once each (docs/profile-edits.md),
+// here with the watch off: at ReloadConnections, Reload and SIGHUP against the daemon's view, with the reload's tx; at start
 // against what the trail last recorded, with cause=while-stopped; and a profile the trail has never
 // seen gets one connection-snapshot. A secret edited on disk is named, its value nowhere.
 import { randomBytes } from 'node:crypto';
@@ -42,7 +42,8 @@ async function reloadConnections(harness: DaemonHarness): Promise<void> {
 }
 
 describe('at a reload', () => {
-  const harness = useDaemon({ config: { audit: { backends: 'journal,log,file' } } });
+  // Not watched: what is asserted here is what the reload finds (profile-watch.test.ts has the watch).
+  const harness = useDaemon({ config: { audit: { backends: 'journal,log,file', watch: 'links,addresses,routes,rules' } } });
 
   it('an address changed in a file is one connection-update with its before and after and the reload\'s tx', async () => {
     await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('edited')]);
@@ -175,7 +176,7 @@ describe('at a reload', () => {
 });
 
 describe('at start', () => {
-  const harness = useDaemon();
+  const harness = useDaemon({ config: { audit: { watch: 'links,addresses,routes,rules' } } });
 
   it('a fresh trail with profile files gets one connection-snapshot each, and the next start none', async () => {
     await harness.daemon.stop();
