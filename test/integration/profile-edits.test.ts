@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { activate, addProfile, profile } from '../helpers/activation.js';
 import { deviceOnBus } from '../helpers/devices.js';
 import { run } from '../helpers/exec.js';
+import { FILE_EDIT, handWritten, randomUuid, reloadConnections } from '../helpers/profile-files.js';
 import { ip } from '../helpers/netns.js';
 import { ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
 import { ensureJournald } from '../helpers/system-services.js';
@@ -18,27 +19,11 @@ import type { DaemonHarness } from '../helpers/use-daemon.js';
 
 type Record_ = Record<string, unknown>;
 
-const FILE_EDIT = { origin: 'external', args: 'file', result: 'success' };
-
-/** A profile written by hand: ethernet, address 192.0.2.10/24 unless told. */
-function handWritten(id: string, uuid: string, address = '192.0.2.10/24'): string {
-  return `[connection]\nid=${id}\nuuid=${uuid}\ntype=ethernet\n\n[ipv4]\naddress1=${address}\nmethod=manual\n`;
-}
-
-function uuid(): string {
-  const h = randomBytes(16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-}
-
 /** Runs `fn` and returns the trail records it added. */
 async function recordsOf(harness: DaemonHarness, fn: () => Promise<unknown>): Promise<Record_[]> {
   const before = (await harness.daemon.trail()).length;
   await fn();
   return (await harness.daemon.trail()).slice(before);
-}
-
-async function reloadConnections(harness: DaemonHarness): Promise<void> {
-  expect(await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ReloadConnections')).toEqual([true]);
 }
 
 describe('at a reload', () => {
@@ -69,7 +54,7 @@ describe('at a reload', () => {
   });
 
   it('a file added by hand is one connection-add with the whole profile', async () => {
-    const id = uuid();
+    const id = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'by-hand.nmconnection'), handWritten('by-hand', id), { mode: 0o600 });
     const records = await recordsOf(harness, () => reloadConnections(harness));
     expect(records.map((r) => r.op)).toEqual(['reload', 'connection-add']);
@@ -85,7 +70,7 @@ describe('at a reload', () => {
   });
 
   it('a file removed is one connection-delete with the whole profile before, and a reload with no change adds no record', async () => {
-    const id = uuid();
+    const id = randomUuid();
     const file = join(harness.daemon.profilesDir, 'short-lived.nmconnection');
     await writeFile(file, handWritten('short-lived', id), { mode: 0o600 });
     await reloadConnections(harness);
@@ -130,7 +115,7 @@ describe('at a reload', () => {
   });
 
   it('SIGHUP records an edit with the tx of its reload', async () => {
-    const id = uuid();
+    const id = randomUuid();
     const file = join(harness.daemon.profilesDir, 'hup.nmconnection');
     await writeFile(file, handWritten('hup', id), { mode: 0o600 });
     await reloadConnections(harness);
@@ -181,7 +166,7 @@ describe('at start', () => {
   it('a fresh trail with profile files gets one connection-snapshot each, and the next start none', async () => {
     await harness.daemon.stop();
     await rm(harness.daemon.auditDir, { recursive: true, force: true });
-    const ids = [uuid(), uuid()];
+    const ids = [randomUuid(), randomUuid()];
     await writeFile(join(harness.daemon.profilesDir, 'old-one.nmconnection'), handWritten('old-one', ids[0]!), { mode: 0o600 });
     await writeFile(join(harness.daemon.profilesDir, 'old-two.nmconnection'), handWritten('old-two', ids[1]!, '192.0.2.11/24'), { mode: 0o600 });
     await harness.daemon.start();
@@ -204,7 +189,7 @@ describe('at start', () => {
   it('files edited, added and removed while the daemon was stopped are one record each with cause=while-stopped', async () => {
     const [edited] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('stopped-edit')]);
     expect(edited).toBeTruthy();
-    const gone = uuid();
+    const gone = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'stopped-gone.nmconnection'), handWritten('stopped-gone', gone), { mode: 0o600 });
     await reloadConnections(harness);
     await harness.daemon.stop();
@@ -212,7 +197,7 @@ describe('at start', () => {
     const editedFile = join(harness.daemon.profilesDir, 'stopped-edit.nmconnection');
     await writeFile(editedFile, (await readFile(editedFile, 'utf8')).replace('address1=192.0.2.10/24', 'address1=192.0.2.30/24'), { mode: 0o600 });
     await unlink(join(harness.daemon.profilesDir, 'stopped-gone.nmconnection'));
-    const added = uuid();
+    const added = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'stopped-new.nmconnection'), handWritten('stopped-new', added), { mode: 0o600 });
 
     const records = await recordsOf(harness, () => harness.daemon.start());

@@ -2,11 +2,11 @@
 // (docs/profile-edits.md): an editor's temp files and renames are one change, the daemon's own writes
 // are none, and neither a reload nor a restart records the edit again. The daemon under test runs as
 // root, with CAP_SYS_ADMIN: fanotify names the process that edited; without it (inotify) nobody is named.
-import { randomBytes } from 'node:crypto';
 import { copyFile, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/exec.js';
+import { FILE_EDIT, handWritten, randomUuid, reloadConnections } from '../helpers/profile-files.js';
 import { auditLines, CONNECTION_IFACE, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
 import { AuditLogReader, auditValues, ausearchNow, journalEntries } from '../helpers/readers.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
@@ -15,18 +15,8 @@ import { waitFor } from '../helpers/wait.js';
 
 type Record_ = Record<string, unknown>;
 
-const FILE_EDIT = { origin: 'external', args: 'file', result: 'success' };
 /** Longer than the quiet window and the examination of a file, many times over. */
 const SETTLED_MS = 1500;
-
-function uuid(): string {
-  const h = randomBytes(16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-}
-
-function handWritten(id: string, uuid: string, address = '192.0.2.10/24'): string {
-  return `[connection]\nid=${id}\nuuid=${uuid}\ntype=ethernet\n\n[ipv4]\naddress1=${address}\nmethod=manual\n`;
-}
 
 /** The trail records after the first `from`, once `count` of them are there. */
 async function recordsAfter(harness: DaemonHarness, from: number, count: number, what: string): Promise<Record_[]> {
@@ -44,7 +34,7 @@ function pastTheQuietWindow(): Promise<void> {
 /** A profile written by hand and known to the daemon (added through the watch): its path and uuid. */
 async function knownFile(harness: DaemonHarness, id: string): Promise<{ file: string; uuid: string }> {
   const file = join(harness.daemon.profilesDir, `${id}.nmconnection`);
-  const profile = uuid();
+  const profile = randomUuid();
   const from = (await harness.daemon.trail()).length;
   await writeFile(file, handWritten(id, profile), { mode: 0o600 });
   const [added] = await recordsAfter(harness, from, 1, `the add of ${id}`);
@@ -66,10 +56,6 @@ async function settingsOf(harness: DaemonHarness, profile: string): Promise<Reco
   const [path] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', [profile])) as [string];
   const [settings] = (await harness.client.call(path, CONNECTION_IFACE, 'GetSettings')) as [Record<string, Record<string, unknown>>];
   return settings;
-}
-
-async function reloadConnections(harness: DaemonHarness): Promise<void> {
-  expect(await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ReloadConnections')).toEqual([true]);
 }
 
 function addressOf(settings: Record<string, Record<string, unknown>>): string {
@@ -264,7 +250,7 @@ describe('profile files not watched: [audit] watch without profiles', () => {
   const harness = useDaemon({ config: { audit: { watch: 'links,addresses,routes,rules' } } });
 
   it('an edit is recorded only at the reload, with its tx; a reload of the config that adds profiles watches', async () => {
-    const profile = uuid();
+    const profile = randomUuid();
     const file = join(harness.daemon.profilesDir, 'unwatched.nmconnection');
     await writeFile(file, handWritten('unwatched', profile), { mode: 0o600 });
     await pastTheQuietWindow();
