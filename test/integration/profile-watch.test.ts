@@ -2,13 +2,13 @@
 // (docs/profile-edits.md): an editor's temp files and renames are one change, the daemon's own writes
 // are none, and neither a reload nor a restart records the edit again. The daemon under test runs as
 // root, with CAP_SYS_ADMIN: fanotify names the process that edited; without it (inotify) nobody is named.
-import { copyFile, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/exec.js';
 import { FILE_EDIT, handWritten, randomUuid, reloadConnections } from '../helpers/profile-files.js';
 import { auditLines, CONNECTION_IFACE, ethernet, SETTINGS, SETTINGS_IFACE } from '../helpers/profiles.js';
-import { AuditLogReader, auditValues, ausearchNow, journalEntries } from '../helpers/readers.js';
+import { AuditLogReader, auditValues, ausearchNow, journalEntries, parseLogLine } from '../helpers/readers.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { useDaemon, type DaemonHarness } from '../helpers/use-daemon.js';
 import { waitFor } from '../helpers/wait.js';
@@ -222,6 +222,57 @@ describe('profile files watched (fanotify), monitor-connection-files off', () =>
     expect(auditValues(kernel[0]!, 'caller_pid')).toEqual([String(pid)]);
     expect(auditValues(kernel[0]!, 'caller_uid')).toEqual([String(nauser)]);
     expect(auditValues(kernel[0]!, 'attribution')).toEqual(['"fanotify"']);
+  });
+  it('an editor whose executable path and command name hold quotes, = and line breaks adds no field to any backend', async () => {
+    await ensureJournald();
+    await ensureAuditd();
+    const audit = new AuditLogReader(() => harness.daemon.pid, () => auditSince);
+    const auditSince = await ausearchNow();
+    const since = `@${Math.floor(Date.now() / 1000) - 1}`;
+    const dir = join(harness.daemon.dir, 'f"o=o\n<info>  [1.0] audit: op="x" result="success"\u2028é');
+    await mkdir(dir);
+    const exe = join(dir, 'sh"a=b\nc');
+    await copyFile(await realpath('/bin/sh'), exe);
+    await chmod(exe, 0o755);
+    const { file, uuid: profile } = await knownFile(harness, 'forged-editor');
+    const from = (await harness.daemon.trail()).length;
+    const writer = run(exe, ['-c', 'printf %s "$1" > "$2"; sleep 3', 'sh', handWritten('forged-editor', profile, '192.0.2.29/24'), file]);
+    const [record] = await recordsAfter(harness, from, 1, 'the record of the forged editor');
+    await writer;
+    expect(record).toMatchObject({ op: 'connection-update', uid: 0, actor: { exe, comm: 'sh"a=b\nc', attribution: 'fanotify', file: 'forged-editor.nmconnection' } });
+    const pid = record!.pid as number;
+
+    // The trail: one line, the line separator escaped (record-format.md), the values exact once parsed.
+    const trailText = (await run('sh', ['-c', `cat ${JSON.stringify(harness.daemon.auditDir)}/*.jsonl`])).stdout;
+    const line = trailText.split('\n').find((l) => l.includes(`"pid":${pid},`))!;
+    expect(line).toContain('\\u2028');
+    expect(/[\u2028\n]/.test(line)).toBe(false);
+
+    // The log line: the record's fields, and no other; no raw control or separator character.
+    const [logLine] = await waitFor(() => auditLines(harness.daemon.log()).filter((l) => l.includes(profile) && l.includes(`pid=${pid}`)), { what: 'the log line' });
+    expect(parseLogLine(logLine!).map(([k]) => k)).toEqual(['op', 'origin', 'uuid', 'name', 'args', 'changed', 'pid', 'uid', 'attribution', 'result']);
+    expect(harness.daemon.log()).not.toContain('a=b');
+
+    // The journal: only the record's NETAUDIT_ fields; the editor's names are in none.
+    const [entry] = await waitFor(async () => {
+      const e = await journalEntries(since, [`NETAUDIT_CONNECTION_UUID=${profile}`, `NETAUDIT_CALLER_PID=${pid}`]);
+      return e.length > 0 ? e : undefined;
+    }, { what: 'the journal entry', timeoutMs: 15_000 });
+    expect(Object.keys(entry!).filter((k) => k.startsWith('NETAUDIT_')).sort()).toEqual([
+      'NETAUDIT_AFTER', 'NETAUDIT_ARGS', 'NETAUDIT_ATTRIBUTION', 'NETAUDIT_BEFORE', 'NETAUDIT_BOOT', 'NETAUDIT_CALLER_PID', 'NETAUDIT_CALLER_UID', 'NETAUDIT_CHANGED',
+      'NETAUDIT_CONNECTION_ID', 'NETAUDIT_CONNECTION_UUID', 'NETAUDIT_OP', 'NETAUDIT_ORIGIN', 'NETAUDIT_RESULT', 'NETAUDIT_SEQ',
+    ]);
+    expect(JSON.stringify(entry)).not.toContain('a=b');
+
+    // auditd: the record's fields, then libaudit's own exe= (the daemon's), and no other.
+    const [kernel] = await waitFor(async () => {
+      const r = (await audit.raw()).filter((x) => auditValues(x, 'caller_pid').includes(String(pid)));
+      return r.length > 0 ? r : undefined;
+    }, { what: 'the USYS_CONFIG record', timeoutMs: 15_000 });
+    expect(kernel!.fields.map(([k]) => k)).toEqual([
+      'op', 'origin', 'uuid', 'name', 'args', 'changed', 'caller_pid', 'caller_uid', 'acct', 'attribution', 'result', 'boot', 'seq', 'exe', 'hostname', 'addr', 'terminal', 'res',
+    ]);
+    expect(auditValues(kernel!, 'exe')).toEqual([JSON.stringify(process.execPath)]);
   });
 });
 
