@@ -28,7 +28,8 @@ export class RecordedFiles {
     this.notLoaded.delete(uuid);
   }
 
-  clear(): void {
-    this.notLoaded.clear();
+  /** After a reload took the files up: forgets every profile but those `kept` says (by uuid and the file recorded; null for a removal). */
+  forgetUnless(kept: (uuid: string, fileName: string | null) => boolean): void {
+    for (const [uuid, recorded] of this.notLoaded) if (!kept(uuid, recorded?.fileName ?? null)) this.notLoaded.delete(uuid);
   }
 }

@@ -447,7 +447,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       const edits = editsSinceHeld(this.lastRecorded(), disk.filter((p) => !this.leftAloneUuid(p.uuid)));
       for (const edit of edits) await this.recordEdit(edit, tx !== undefined ? { tx } : {});
       this.takeUp(disk, tx);
-      this.recordedFiles.clear();
+      // What the view took up is the view's again; what it left alone keeps what was recorded of it.
+      this.recordedFiles.forgetUnless((uuid, fileName) => this.leftAloneRecorded(uuid, fileName));
     });
   }
 
@@ -499,9 +500,16 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   private lastRecorded(): Map<string, HeldProfile> {
     const held = new Map<string, HeldProfile>();
     for (const conn of this.byNumber.values()) {
-      if (!this.leftAlone(conn)) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName! });
+      if (conn.fileName !== null) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName });
     }
-    return this.recordedFiles.over(held);
+    const recorded = this.recordedFiles.over(held);
+    for (const [uuid, profile] of recorded) if (this.leftAloneRecorded(uuid, profile.fileName)) recorded.delete(uuid);
+    return recorded;
+  }
+
+  /** A profile left alone (see leftAlone), or one recorded but not loaded whose file cannot be read now. */
+  private leftAloneRecorded(uuid: string, fileName: string | null): boolean {
+    return this.leftAloneUuid(uuid) || this.unreadable.uuids.has(uuid) || (fileName !== null && this.unreadable.files.has(fileName));
   }
 
   private async recordEdit(edit: DiskEdit, fields: Parameters<typeof fileEditRecord>[1]): Promise<void> {

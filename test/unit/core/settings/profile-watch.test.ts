@@ -156,6 +156,19 @@ describe('SettingsService.examine', () => {
     expect(settings.getByUuid(A).fileName).toBe('office.nmconnection');
   });
 
+  it('leaves a profile with unsaved changes alone, even one whose edit was recorded and not loaded', async () => {
+    const { settings, trail } = await service();
+    await writeFile(join(dir, 'lan.nmconnection'), text('192.0.2.50/24'), { mode: 0o600 });
+    await settings.examine(lan(), false);
+    const root: CallerRef = { busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid: 0 }) };
+    const next = build(ethernet({ connection: { id: s('lan'), uuid: s(A), type: s('802-3-ethernet') } }));
+    await settings.update(root, settings.getByUuid(A).number, { sent: {}, decode: () => next }, false);
+    await writeFile(join(dir, 'lan.nmconnection'), text('192.0.2.51/24'), { mode: 0o600 });
+    await settings.examine(lan(), false);
+    await settings.rescan(9);
+    expect(trail.records.map((r) => [r.op, r.origin, r.args])).toEqual([['connection-update', 'external', 'file'], ['connection-update', 'caller', 'unsaved']]);
+  });
+
   it('takes the daemon\'s own write for no edit, even over a file whose edit was recorded and not loaded', async () => {
     const { settings, trail } = await service();
     await writeFile(join(dir, 'lan.nmconnection'), text('192.0.2.40/24'), { mode: 0o600 });
