@@ -148,8 +148,12 @@ export interface ProfileFile {
  * promise-based calls per file cost a trip through the thread pool).
  */
 export async function listProfileFiles(dir: string, log: DomainLogger, reported: Reported = EVERY_FILE): Promise<ProfileFile[]> {
+  return readProfileFiles(dir, (await readdir(dir)).filter(isProfileFileName).sort(), log, reported);
+}
+
+/** The profile files `names` (sorted) of `dir`, as listProfileFiles reads them; a name not there (any more) is no file, and no warning. */
+export async function readProfileFiles(dir: string, names: readonly string[], log: DomainLogger, reported: Reported = EVERY_FILE): Promise<ProfileFile[]> {
   const out: ProfileFile[] = [];
-  const names = (await readdir(dir)).filter(isProfileFileName).sort();
   const uid = process.getuid?.();
   const slice = new TimeSlice();
   for (const fileName of names) {
@@ -165,7 +169,7 @@ export async function listProfileFiles(dir: string, log: DomainLogger, reported:
         out.push({ fileName, text: readFileSync(path, 'utf8'), changedAt: st.ctimeMs });
       }
     } catch (e) {
-      warn(`ignoring ${path}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warn(`ignoring ${path}: ${(e as Error).message}`);
     }
     await slice.check();
   }

@@ -17,7 +17,7 @@ import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { editsInFiles, editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskEdit, type DiskProfile, type HeldProfile } from './disk-edits.js';
-import { listProfileFiles, readProfiles, type Reported, type Unreadable } from './profile-file.js';
+import { isProfileFileName, listProfileFiles, readProfileFiles, readProfiles, type Reported, type Unreadable } from './profile-file.js';
 import { RecordedFiles } from './recorded-files.js';
 import type { ChangedFiles } from './profile-watch.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
@@ -465,7 +465,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   async examine(files: ChangedFiles, load: boolean): Promise<void> {
     const fileNames = files === null ? null : new Set(files.keys());
     await this.gate.reload(async () => {
-      const disk = await this.readDisk((fileName) => fileNames === null || fileNames.has(fileName));
+      const disk = await this.readChanged(fileNames);
       const { scope, edits } = editsInFiles(this.lastRecorded(), disk.filter((p) => !this.leftAloneUuid(p.uuid)), fileNames);
       // As at a reload, the daemon's own changes are made durable in their files before an edit is
       // recorded, so that no recovery replays them over it; most events are the daemon's own, and
@@ -494,6 +494,28 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         this.recordedFiles.note(edit.uuid, now ? { uuid: now.uuid, settings: now.read.settings, extra: now.read.extra, fileName: now.fileName } : null);
       }
     });
+  }
+
+  /**
+   * The files a watched change names, read alone when that settles it (most
+   * changes are one file's, in a directory of many). The whole directory is
+   * read, reporting only those files, when events were lost, when a file
+   * named cannot be read or could not before, when a profile they held is
+   * in none of them now (removed, or renamed to a file not named), and when
+   * one of them holds a profile known from another file (a rename, a copy).
+   */
+  private async readChanged(fileNames: ReadonlySet<string> | null): Promise<DiskProfile[]> {
+    if (fileNames === null) return this.readDisk();
+    const { dir } = this.options.commit;
+    const { log } = this.options;
+    const { profiles, unreadable } = await readProfiles(await readProfileFiles(dir, [...fileNames].filter(isProfileFileName).sort(), log), dir, log);
+    const held = this.lastRecorded();
+    const found = new Set(profiles.map((p) => p.uuid));
+    const alone = unreadable.files.size === 0
+      && ![...fileNames].some((f) => this.unreadable.files.has(f))
+      && [...held.values()].every((h) => !fileNames.has(h.fileName) || found.has(h.uuid))
+      && profiles.every((p) => (held.get(p.uuid)?.fileName ?? p.fileName) === p.fileName);
+    return alone ? profiles : this.readDisk((fileName) => fileNames.has(fileName));
   }
 
   /** What the trail last said of each saved profile a reload compares: the view, with the edits recorded since and not taken up. */

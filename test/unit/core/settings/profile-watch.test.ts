@@ -154,6 +154,12 @@ describe('SettingsService.examine', () => {
     await settings.examine(new Map([['lan.nmconnection', null], ['office.nmconnection', null]]), true);
     expect(trail.records.map((r) => r.op)).toEqual(['connection-update']);
     expect(settings.getByUuid(A).fileName).toBe('office.nmconnection');
+
+    // Its old name's events alone: the profile is looked for in the whole directory, and found.
+    await rename(join(dir, 'office.nmconnection'), join(dir, 'home.nmconnection'));
+    await settings.examine(new Map([['office.nmconnection', null]]), true);
+    expect(trail.records.map((r) => r.op)).toEqual(['connection-update']);
+    expect(settings.getByUuid(A).fileName).toBe('home.nmconnection');
   });
 
   it('leaves a profile with unsaved changes alone, even one whose edit was recorded and not loaded', async () => {
