@@ -466,7 +466,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     const fileNames = files === null ? null : new Set(files.keys());
     await this.gate.reload(async () => {
       const disk = await this.readChanged(fileNames);
-      const { scope, edits } = editsInFiles(this.lastRecorded(), disk.filter((p) => !this.leftAloneUuid(p.uuid)), fileNames);
+      const held = this.lastRecorded();
+      const { scope, edits } = editsInFiles(held, disk.filter((p) => !this.leftAloneUuid(p.uuid)), fileNames);
       // As at a reload, the daemon's own changes are made durable in their files before an edit is
       // recorded, so that no recovery replays them over it; most events are the daemon's own, and
       // find no edit (a checkpoint each would hold every change up).
@@ -488,10 +489,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
         for (const uuid of settled) this.recordedFiles.forget(uuid);
         return;
       }
-      for (const edit of edits) {
-        if (!recorded.has(edit.uuid)) continue;
-        const now = inScope.find((p) => p.uuid === edit.uuid);
-        this.recordedFiles.note(edit.uuid, now ? { uuid: now.uuid, settings: now.read.settings, extra: now.read.extra, fileName: now.fileName } : null);
+      // An edit on record, and a rename (no record, but the file is where the next comparison looks for it).
+      for (const uuid of settled) {
+        const now = inScope.find((p) => p.uuid === uuid);
+        if (!recorded.has(uuid) && (now === undefined || held.get(uuid)?.fileName === now.fileName)) continue;
+        this.recordedFiles.note(uuid, now ? { uuid, settings: now.read.settings, extra: now.read.extra, fileName: now.fileName } : null);
       }
     });
   }

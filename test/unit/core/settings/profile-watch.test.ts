@@ -162,6 +162,19 @@ describe('SettingsService.examine', () => {
     expect(settings.getByUuid(A).fileName).toBe('home.nmconnection');
   });
 
+  it('without load, a rename is no record, and the reload takes the new name up and records nothing', async () => {
+    const { settings, trail } = await service();
+    await rename(join(dir, 'lan.nmconnection'), join(dir, 'office.nmconnection'));
+    await settings.examine(new Map([['lan.nmconnection', null], ['office.nmconnection', null]]), false);
+    await writeFile(join(dir, 'office.nmconnection'), text('192.0.2.60/24'), { mode: 0o600 });
+    await settings.examine(new Map([['office.nmconnection', null]]), false);
+    expect(trail.records.map((r) => [r.op, r.actor?.file])).toEqual([['connection-update', 'office.nmconnection']]);
+    expect(settings.getByUuid(A).fileName).toBe('lan.nmconnection');
+    await settings.rescan(9);
+    expect(trail.records).toHaveLength(1);
+    expect(settings.getByUuid(A).fileName).toBe('office.nmconnection');
+  });
+
   it('leaves a profile with unsaved changes alone, even one whose edit was recorded and not loaded', async () => {
     const { settings, trail } = await service();
     await writeFile(join(dir, 'lan.nmconnection'), text('192.0.2.50/24'), { mode: 0o600 });
