@@ -52,6 +52,14 @@ async function oneRecordOf(harness: DaemonHarness, edit: () => Promise<unknown>,
   return record!;
 }
 
+/** The journal and auditd, running, and read from now on. */
+async function backendsFromNow(harness: DaemonHarness): Promise<{ audit: AuditLogReader; since: string }> {
+  await ensureJournald();
+  await ensureAuditd();
+  const auditSince = await ausearchNow();
+  return { audit: new AuditLogReader(() => harness.daemon.pid, () => auditSince), since: `@${Math.floor(Date.now() / 1000) - 1}` };
+}
+
 async function settingsOf(harness: DaemonHarness, profile: string): Promise<Record<string, Record<string, unknown>>> {
   const [path] = (await harness.client.call(SETTINGS, SETTINGS_IFACE, 'GetConnectionByUuid', 's', [profile])) as [string];
   const [settings] = (await harness.client.call(path, CONNECTION_IFACE, 'GetSettings')) as [Record<string, Record<string, unknown>>];
@@ -178,15 +186,11 @@ describe('profile files watched (fanotify), monitor-connection-files off', () =>
   });
 
   it('an edit by a process of uid nauser names its pid, uid and executable, in all four backends', async () => {
-    await ensureJournald();
-    await ensureAuditd();
-    const audit = new AuditLogReader(() => harness.daemon.pid, () => auditSince);
-    const auditSince = await ausearchNow();
-    const since = `@${Math.floor(Date.now() / 1000) - 1}`;
+    const { audit, since } = await backendsFromNow(harness);
     const { file, uuid: profile } = await knownFile(harness, 'by-nauser');
     const text = handWritten('by-nauser', profile, '192.0.2.28/24');
     const nauser = Number((await run('id', ['-u', 'nauser'])).stdout.trim());
-    // The shell keeps the file open over cat, so the write's last close is its own, and it lives on to be read.
+    // printf is the shell's own: the shell writes and closes the file, and lives on (sleep) to be read.
     const writer = run('setpriv', [
       '--reuid=nauser', '--regid=nauser', '--clear-groups', '--inh-caps=+dac_override', '--ambient-caps=+dac_override',
       'sh', '-c', 'printf %s "$1" > "$2"; echo $$; sleep 3', 'sh', text, file,
@@ -223,12 +227,9 @@ describe('profile files watched (fanotify), monitor-connection-files off', () =>
     expect(auditValues(kernel[0]!, 'caller_uid')).toEqual([String(nauser)]);
     expect(auditValues(kernel[0]!, 'attribution')).toEqual(['"fanotify"']);
   });
+
   it('an editor whose executable path and command name hold quotes, = and line breaks adds no field to any backend', async () => {
-    await ensureJournald();
-    await ensureAuditd();
-    const audit = new AuditLogReader(() => harness.daemon.pid, () => auditSince);
-    const auditSince = await ausearchNow();
-    const since = `@${Math.floor(Date.now() / 1000) - 1}`;
+    const { audit, since } = await backendsFromNow(harness);
     const dir = join(harness.daemon.dir, 'f"o=o\n<info>  [1.0] audit: op="x" result="success"\u2028é');
     await mkdir(dir);
     const exe = join(dir, 'sh"a=b\nc');
