@@ -47,6 +47,7 @@ import { WorkerDisk } from './core/commit/worker-disk.js';
 import type { TrailFact } from './core/commit/recovery-plan.js';
 import { dayFileName } from './core/audit/trail/day-file.js';
 import { SettingsService } from './core/settings/settings.js';
+import { ProfileWatch } from './core/settings/profile-watch.js';
 import { FdSink, Logger, type DomainLogger } from './log/logger.js';
 
 export interface DaemonOptions {
@@ -158,6 +159,16 @@ export class Daemon {
     });
     this.retention.start();
     const settings = new SettingsService({ commit, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
+    // Watched from before the files are read, so that no edit falls between the two; what it sees
+    // is compared once they are loaded (docs/profile-edits.md).
+    this.profileWatch = new ProfileWatch({
+      dir: config.main.profilesDir,
+      settings,
+      load: () => this.config!.main.monitorConnectionFiles,
+      clock: systemClock,
+      log: this.logger.domain('SETTINGS'),
+    });
+    this.profileWatch.setWatching(this.config!.audit.watch.includes('profiles'));
     await settings.load(recorded);
     // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
     const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
@@ -246,6 +257,7 @@ export class Daemon {
   }
 
   private manager: Manager | null = null;
+  private profileWatch: ProfileWatch | null = null;
   private activations: Activations | null = null;
 
   /** SIGHUP: re-read the configuration and the profiles. */
@@ -414,6 +426,7 @@ export class Daemon {
         this.audit.setEnabled(effective.logging.audit);
         if (previous) this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
         this.config = effective;
+        this.profileWatch?.setWatching(effective.audit.watch.includes('profiles'));
         if (dnsChoice) void this.switchDns(dnsChoice);
         if (previous && previous.audit.retentionDays !== effective.audit.retentionDays) void this.retention?.run();
       },
@@ -423,6 +436,9 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
+    this.profileWatch?.stop();
+    await this.profileWatch?.settled();
+    this.profileWatch = null;
     await this.activations?.settle(5000);
     this.activations = null;
     // What DNS the active connections gave stays, for the next daemon to adopt (docs/dns.md).
