@@ -8,7 +8,7 @@ import type { AuditActor, AuditCause, AuditValues } from '../audit/record.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
-import type { EditActor } from './edit-actor.js';
+import type { ProcessView } from '../process-view.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import type { ExtraKeys } from './keyfile-reader.js';
 import { profileFromValues, type ProfileRead } from './profile-file.js';
@@ -206,7 +206,7 @@ export async function editsSinceRecorded(
  */
 export function fileEditRecord(
   edit: DiskEdit,
-  fields: { readonly tx?: number; readonly cause?: AuditCause; readonly by?: EditActor | null },
+  fields: { readonly tx?: number; readonly cause?: AuditCause; readonly by?: ProcessView | null },
 ): { origin: 'external' | 'daemon'; context: UnattendedContext; actor: AuditActor; process?: ActingProcess } {
   const { op, file, ...rest } = edit;
   const values = { ...rest, ...(fields.tx !== undefined ? { tx: fields.tx } : {}) };

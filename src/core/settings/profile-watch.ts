@@ -10,12 +10,12 @@ import { watch, type FSWatcher } from 'node:fs';
 import type { DomainLogger } from '../../log/logger.js';
 import { FanotifyDir, holdsSysAdmin } from '../../native/fanotify.js';
 import type { Clock } from '../dhcp/clock.js';
-import { readEditActor, sameActor, type EditActor } from './edit-actor.js';
+import { readProcessView, sameProcess, type ProcessView } from '../process-view.js';
 import { isProfileFileName } from './profile-file.js';
-import { QuietWindow } from './quiet-window.js';
+import { QuietWindow } from '../quiet-window.js';
 
 /** The files a batch of events is about, each with the process that made them when it is known; null: any file. */
-export type ChangedFiles = ReadonlyMap<string, EditActor | null> | null;
+export type ChangedFiles = ReadonlyMap<string, ProcessView | null> | null;
 
 export interface ProfileExaminer {
   examine(files: ChangedFiles, load: boolean): Promise<void>;
@@ -27,7 +27,7 @@ export interface DirEvents {
   close(): void;
 }
 
-export type OpenDirEvents = (dir: string, onEvent: (fileName: string | null, actor: EditActor | null) => void, onError: (reason: string) => void) => DirEvents;
+export type OpenDirEvents = (dir: string, onEvent: (fileName: string | null, actor: ProcessView | null) => void, onError: (reason: string) => void) => DirEvents;
 
 export interface ProfileWatchOptions {
   readonly dir: string;
@@ -47,9 +47,9 @@ export class ProfileWatch {
   private events: DirEvents | null = null;
   private readonly window: QuietWindow<string>;
   /** the process of each file's events so far (null: unknown, or more than one) */
-  private readonly actors = new Map<string, EditActor | null>();
+  private readonly actors = new Map<string, ProcessView | null>();
   /** files quiet and waiting to be compared; null when events were lost */
-  private ready: Map<string, EditActor | null> | null = new Map();
+  private ready: Map<string, ProcessView | null> | null = new Map();
   private anyReady = false;
   private running: Promise<void> | null = null;
 
@@ -95,21 +95,21 @@ export class ProfileWatch {
     while (this.running) await this.running;
   }
 
-  private event(fileName: string | null, actor: EditActor | null): void {
+  private event(fileName: string | null, actor: ProcessView | null): void {
     if (fileName === null) {
       this.ready = null;
       this.anyReady = true;
       return this.drain();
     }
     if (!isProfileFileName(fileName)) return;
-    this.actors.set(fileName, this.actors.has(fileName) ? sameActor(this.actors.get(fileName)!, actor) : actor);
+    this.actors.set(fileName, this.actors.has(fileName) ? sameProcess(this.actors.get(fileName)!, actor) : actor);
     this.window.touch(fileName);
   }
 
   private quiet(fileName: string): void {
     const actor = this.actors.get(fileName) ?? null;
     this.actors.delete(fileName);
-    if (this.ready !== null) this.ready.set(fileName, this.ready.has(fileName) ? sameActor(this.ready.get(fileName)!, actor) : actor);
+    if (this.ready !== null) this.ready.set(fileName, this.ready.has(fileName) ? sameProcess(this.ready.get(fileName)!, actor) : actor);
     this.anyReady = true;
     this.drain();
   }
@@ -142,7 +142,7 @@ function openDirEvents(log: DomainLogger): OpenDirEvents {
     if (holdsSysAdmin()) {
       try {
         const fan = new FanotifyDir(dir, (e) => {
-          if (e.pid !== process.pid) onEvent(e.fileName, readEditActor(e.pid));
+          if (e.pid !== process.pid) onEvent(e.fileName, readProcessView(e.pid));
         }, onError);
         return { attribution: 'fanotify', close: () => fan.close() };
       } catch (e) {

@@ -68,6 +68,10 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
   async addresses(): Promise<Address[]> {
     return this.currentAddresses;
   }
+  ownChange<T>(_ifindex: number, change: () => Promise<T>): Promise<T> {
+    return change();
+  }
+
   addressesOf(ifindex: number): Address[] {
     return this.currentAddresses.filter((a) => a.ifindex === ifindex);
   }

@@ -12,7 +12,7 @@ import { ProfileCommit } from '../../../../src/core/commit/profile-commit.js';
 import { WorkerDisk } from '../../../../src/core/commit/worker-disk.js';
 import { profileValues } from '../../../../src/core/settings/audit-values.js';
 import { editsInFiles, type DiskProfile, type HeldProfile } from '../../../../src/core/settings/disk-edits.js';
-import type { EditActor } from '../../../../src/core/settings/edit-actor.js';
+import type { ProcessView } from '../../../../src/core/process-view.js';
 import { readProfileText } from '../../../../src/core/settings/profile-file.js';
 import { ProfileWatch, type ChangedFiles, type OpenDirEvents } from '../../../../src/core/settings/profile-watch.js';
 import { SettingsService } from '../../../../src/core/settings/settings.js';
@@ -36,14 +36,14 @@ function held(p: DiskProfile): HeldProfile {
   return { uuid: p.uuid, settings: p.read.settings, extra: p.read.extra, fileName: p.fileName };
 }
 
-const sed: EditActor = { pid: 41, uid: 1001, exe: '/usr/bin/sed', comm: 'sed' };
-const vim: EditActor = { pid: 42, uid: 0, exe: '/usr/bin/vim.basic', comm: 'vim' };
+const sed: ProcessView = { pid: 41, uid: 1001, exe: '/usr/bin/sed', comm: 'sed' };
+const vim: ProcessView = { pid: 42, uid: 0, exe: '/usr/bin/vim.basic', comm: 'vim' };
 
 /** A ProfileWatch on fake events and a fake clock, and what it asked to compare. */
-function fakeWatch(): { watch: ProfileWatch; emit: (fileName: string | null, actor?: EditActor | null) => void; clock: FakeClock; examined: Array<ChangedFiles> } {
+function fakeWatch(): { watch: ProfileWatch; emit: (fileName: string | null, actor?: ProcessView | null) => void; clock: FakeClock; examined: Array<ChangedFiles> } {
   const clock = new FakeClock();
   const examined: ChangedFiles[] = [];
-  let emit: (fileName: string | null, actor?: EditActor | null) => void = () => undefined;
+  let emit: (fileName: string | null, actor?: ProcessView | null) => void = () => undefined;
   const open: OpenDirEvents = (_dir, onEvent) => {
     emit = (fileName, actor = null) => onEvent(fileName, actor);
     return { attribution: 'fanotify', close: () => undefined };
@@ -121,7 +121,7 @@ describe('SettingsService.examine', () => {
   }
 
   const address = (settings: SettingsService): unknown => profileValues(settings.getByUuid(A).settings, new Map())['ipv4'];
-  const lan = (actor: EditActor | null = null): ChangedFiles => new Map([['lan.nmconnection', actor]]);
+  const lan = (actor: ProcessView | null = null): ChangedFiles => new Map([['lan.nmconnection', actor]]);
 
   it('records an edit once, with its process, and leaves the view to the reload, which records nothing more', async () => {
     const { settings, trail } = await service();

@@ -1,9 +1,9 @@
-// QuietWindow: the events of each file coalesced into one, once the file has
+// QuietWindow: the events of each key (a file, a sender) coalesced into one, once it has
 // been quiet for a short window (docs/profile-edits.md). An editor's save is
 // a burst of events (a backup renamed away, a new file written, renamed into
 // place): it is one change. A file written without pause is taken as it is
 // after `maxMs`, so that a writer that never stops is not never seen.
-import type { Clock, TimerHandle } from '../dhcp/clock.js';
+import type { Clock, TimerHandle } from './dhcp/clock.js';
 
 export interface QuietWindowOptions<K> {
   readonly clock: Clock;

@@ -1,10 +1,12 @@
-// EditActor: the process that changed a profile file, as /proc shows it when
-// the event arrives (docs/profile-edits.md). Read at once: the process may
-// be gone a moment later, and its pid reused. Only what could be read is
-// given, and a process that cannot be read is no actor: never a guess.
+// ProcessView: a process that changed something behind the daemon's back (a
+// profile file, docs/profile-edits.md; the kernel's state through rtnetlink,
+// docs/external-changes.md), as /proc shows it when the event arrives. Read
+// at once: the process may be gone a moment later, and its pid reused. Only
+// what could be read is given, and a process that cannot be read is no
+// actor: never a guess.
 import { readFileSync, readlinkSync } from 'node:fs';
 
-export interface EditActor {
+export interface ProcessView {
   readonly pid: number;
   /** the real uid */
   readonly uid: number;
@@ -32,7 +34,7 @@ function count(text: string | undefined): number | undefined {
 }
 
 /** The process `pid` as /proc shows it now; null when it cannot be read (gone, or pid 0). */
-export function readEditActor(pid: number, proc = '/proc'): EditActor | null {
+export function readProcessView(pid: number, proc = '/proc'): ProcessView | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   const status = readText(`${proc}/${pid}/status`);
   const uid = status === undefined ? null : /^Uid:\s*(\d+)/m.exec(status);
@@ -57,6 +59,6 @@ export function readEditActor(pid: number, proc = '/proc'): EditActor | null {
 }
 
 /** One actor for events of several processes only when they are one process; else none. */
-export function sameActor(a: EditActor | null, b: EditActor | null): EditActor | null {
+export function sameProcess(a: ProcessView | null, b: ProcessView | null): ProcessView | null {
   return a !== null && b !== null && a.pid === b.pid ? b : null;
 }

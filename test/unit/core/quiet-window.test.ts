@@ -1,7 +1,7 @@
 // QuietWindow: each file's events become one, once the file has been quiet; a busy file is taken after a bound.
 import { describe, expect, it } from 'vitest';
-import { QuietWindow } from '../../../../src/core/settings/quiet-window.js';
-import { FakeClock } from '../dhcp/fakes.js';
+import { QuietWindow } from '../../../src/core/quiet-window.js';
+import { FakeClock } from './dhcp/fakes.js';
 
 function windowOn(clock: FakeClock): { window: QuietWindow<string>; ready: Array<[string, number]> } {
   const ready: Array<[string, number]> = [];
