@@ -7,7 +7,7 @@
 //   node build/bench/run.js [--quick] [--rounds N] [SECTION…]
 //
 // --quick: one round and small counts (npm test runs it: test/integration/bench-smoke.test.ts).
-// Sections: compare, trail, links, activation, dhcp4-clients, cli (all of them without any).
+// Sections: compare, trail, links, activation, dhcp4-clients, external, cli (all of them without any).
 // Every figure is also written to build/bench/figures-TIMESTAMP.json, whose path is printed last.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,8 +19,9 @@ import { activationLatency } from './activation.js';
 import { cliStart, connectionList, trailCommands, type Run } from './cli.js';
 import { compare, type CompareOptions } from './compare.js';
 import { DHCP4_CLIENTS_FULL, dhcp4Clients, type Dhcp4ClientsOptions } from './dhcp4-clients.js';
+import { EXTERNAL_FULL, externalChanges, type ExternalOptions } from './external.js';
 
-const SECTIONS = ['compare', 'trail', 'links', 'activation', 'dhcp4-clients', 'cli'] as const;
+const SECTIONS = ['compare', 'trail', 'links', 'activation', 'dhcp4-clients', 'external', 'cli'] as const;
 
 interface Counts {
   readonly compare: CompareOptions;
@@ -31,6 +32,8 @@ interface Counts {
   readonly activationCycles: number;
   /** the DHCPv4 client alone against dnsmasq (bench/dhcp4-clients.ts) */
   readonly dhcp4Clients: Dhcp4ClientsOptions;
+  /** changes made without the daemon (bench/external.ts) */
+  readonly external: ExternalOptions;
   readonly trailRecords: number;
   readonly trailDays: number;
   readonly listProfiles: number;
@@ -50,6 +53,7 @@ const FULL: Counts = {
   activationWarmup: 20,
   activationCycles: 200,
   dhcp4Clients: DHCP4_CLIENTS_FULL,
+  external: EXTERNAL_FULL,
   trailRecords: 1_000_000,
   trailDays: 30,
   listProfiles: 1000,
@@ -68,6 +72,7 @@ const QUICK: Counts = {
   activationWarmup: 1,
   activationCycles: 5,
   dhcp4Clients: { rounds: 3, clients: 5, warmup: 1 },
+  external: { changes: 10, flood: 300 },
   trailRecords: 10_000,
   trailDays: 3,
   listProfiles: 50,
@@ -166,6 +171,12 @@ async function main(): Promise<void> {
     const dhcp = await dhcp4Clients(c.dhcp4Clients);
     json.dhcp4Clients = dhcp.figures;
     section(dhcp.lines);
+  }
+  if (wanted('external')) {
+    progress('external');
+    const external = await externalChanges(c.external);
+    json.external = external.json;
+    section(external.lines);
   }
   if (wanted('cli')) {
     progress('cli');

@@ -30,6 +30,9 @@ need_cmd groff-base groff
 # polkitd: auth=polkit is tested against the real polkitd (test/integration/polkit.test.ts).
 need_pkg polkitd
 need_cmd faketime faketime
+# python3-pyroute2: a long-lived netlink client of another project, whose changes are attributed
+# to its process (test/integration/external-changes.test.ts).
+need_pkg python3-pyroute2
 # dnsmasq: the DHCP client takes leases from it (test/integration/dhcp4-client.test.ts).
 need_cmd dnsmasq-base dnsmasq
 # The Debian package is built (npm run deb) and checked with lintian, then installed with apt in a

@@ -146,6 +146,40 @@ describe('a long-lived process with its own socket, as uid 1001', () => {
   });
 });
 
+describe('pyroute2, a long-lived netlink client of another project', () => {
+  it('a route it adds is attributed to its process', async () => {
+    const script = [
+      'import sys',
+      'from pyroute2 import IPRoute',
+      'ipr = IPRoute()',
+      "idx = ipr.link_lookup(ifname='v0')[0]",
+      'for line in sys.stdin:',
+      '    dst, gw = line.split()',
+      "    ipr.route('add', dst=dst, gateway=gw, oif=idx)",
+      "    print('ok', flush=True)",
+    ].join('\n');
+    await ip('-n', NS, 'addr', 'add', '198.18.0.40/24', 'dev', 'v0');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const child = spawn('ip', ['netns', 'exec', NS, '/usr/bin/python3', '-c', script]);
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      const before = (await external()).length;
+      child.stdin.write('203.0.113.0/24 198.18.0.1\n');
+      await waitFor(() => out.includes('ok'), { what: 'pyroute2 to add the route' });
+      const [record] = await newExternal(before, 1);
+      expect(record).toMatchObject({
+        op: 'route-add', after: { dst: '203.0.113.0/24', gateway: '198.18.0.1', dev: 'v0' },
+        pid: child.pid, uid: 0,
+        actor: { attribution: 'netlink-portid', exe: expect.stringMatching(/\/python3(\.\d+)?$/), comm: 'python3' },
+      });
+    } finally {
+      child.stdin.end();
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+  });
+});
+
 describe('a process gone before its change was seen, and changes the kernel names no sender of', () => {
   it('ip addr del: address-delete with the port id alone (netlink-portid-gone), or the process when it was still there; never a guessed pid', async () => {
     const before = (await external()).length;
