@@ -52,7 +52,7 @@ const rate = (records: Rec[]): string => {
 };
 
 /** A long-lived client on stdin (one command per line, one "ok" line back each), in namespace `ns`. */
-function longLived(ns: string, argv: string[]): { send: (line: string) => Promise<void>; close: () => Promise<void> } {
+function longLived(ns: string, argv: string[], answers: boolean): { send: (line: string) => Promise<void>; close: () => Promise<void> } {
   const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   let answered = 0;
@@ -61,6 +61,7 @@ function longLived(ns: string, argv: string[]): { send: (line: string) => Promis
     async send(line) {
       child.stdin.write(`${line}\n`);
       answered++;
+      if (!answers) return;
       await waitFor(() => out.split('\n').filter((l) => l === 'ok').length >= answered, { timeoutMs: 10_000, intervalMs: 5, what: 'the client to answer' });
     },
     async close() {
@@ -110,13 +111,13 @@ export async function externalChanges(options: ExternalOptions): Promise<{ lines
     const cpuPerChange = (cpuMs(pid) - cpu0) / options.changes;
 
     // Long-lived clients: ip -batch (one socket) and pyroute2.
-    const clients: Array<[string, string[], (i: number) => string]> = [
-      ['ip -batch (long-lived)', ['sh', '-c', 'exec 3>&1; while read -r line; do echo "$line"; echo ok >&3; done | ip -force -batch -'], (i) => `addr add 10.200.${i & 255}.1/32 dev x0`],
-      ['pyroute2 (long-lived python)', ['/usr/bin/python3', '-c', PYROUTE2], (i) => `add 10.201.${i & 255}.1`],
+    const clients: Array<[string, string[], boolean, (i: number) => string]> = [
+      ['ip -batch (long-lived)', ['ip', '-force', '-batch', '-'], false, (i) => `addr add 10.200.${i & 255}.1/32 dev x0`],
+      ['pyroute2 (long-lived python)', ['/usr/bin/python3', '-c', PYROUTE2], true, (i) => `add 10.201.${i & 255}.1`],
     ];
     const longRates: Record<string, string> = {};
-    for (const [name, argv, line] of clients) {
-      const client = longLived(ns, argv);
+    for (const [name, argv, answers, line] of clients) {
+      const client = longLived(ns, argv, answers);
       const before = seen;
       const n = Math.min(50, options.changes);
       for (let i = 0; i < n; i++) await client.send(line(i));

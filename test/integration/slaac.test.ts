@@ -214,6 +214,10 @@ describe('ipv6.ip6-privacy', () => {
     expect(activation).toMatchObject({ after: { ipv6: { 'ip6-privacy': 2 } } });
     await deactivate(client, priv);
     expect(await sysctl()).toBe(before);
+    // What the kernel formed from advertisements, temporary addresses included, and what deactivation took back, is never someone else's change.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const external = (await daemon.trail()).filter((r) => r['origin'] === 'external' && r['iface'] === 's0' && /^(address|route)-/.test(r['op'] as string));
+    expect(external).toEqual([]);
   });
 });
 

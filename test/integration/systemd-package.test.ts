@@ -157,6 +157,21 @@ describe('the package under a real systemd', () => {
     await ct.must('netauditctl connection down wan && kill $(cat /run/dhcp-peer.pid) && ip netns del dhcp-peer');
   });
 
+  it('records a change made with ip behind its back under the unit as shipped, attributed to the process (CAP_SYS_PTRACE, ProtectProc)', async () => {
+    // ip -batch keeps its socket while the pipe stays open: the process is still there when the event is read.
+    await ct.must('ip link add v9 type veth peer name v9p && (echo "address add 192.0.2.99/24 dev v9"; sleep 3) | ip -batch -', { timeoutMs: 30_000 });
+    const records = await waitFor(async () => {
+      const r = (await trail(ct)).filter((x) => x['origin'] === 'external' && x['iface'] === 'v9');
+      return r.some((x) => x['op'] === 'address-add') ? r : null;
+    }, { what: 'the external records of v9' });
+    expect(records.find((r) => r['op'] === 'link-add')).toMatchObject({ actor: { attribution: 'none' } });
+    expect(records.find((r) => r['op'] === 'address-add')).toMatchObject({
+      after: { local: '192.0.2.99', prefixlen: 24 }, uid: 0,
+      actor: { attribution: 'netlink-portid', exe: expect.stringMatching(/\/ip$/), comm: 'ip' },
+    });
+    await ct.must('ip link del v9');
+  });
+
   it('fails systemctl reload on a bad configuration, naming the file and line, and keeps running; a good one is recorded', async () => {
     const pid = await mainPid(ct);
     await ct.must('cp /etc/netauditd/netauditd.conf /root/good.conf && printf "\\n[main]\\nauth=polkti\\n" >> /etc/netauditd/netauditd.conf');

@@ -124,7 +124,7 @@ export function groupRecords(changes: readonly KernelChange[], name: (ifindex: n
       out.push({ op: c.action === 'add' ? 'rule-add' : 'rule-delete', ...(c.action === 'add' ? { after: values } : { before: values }) });
     }
   }
-  return out
+  return oneRequest(changes, out)
     .map((r) => {
       if (r.op !== 'link-change') return r;
       const { before, after } = linkChanges.get(r.ifindex!)!;
@@ -142,4 +142,19 @@ export function groupRecords(changes: readonly KernelChange[], name: (ifindex: n
 
 function routeText(dest: string, prefix: number, gateway: string | null): string {
   return `${prefix === 0 ? 'default' : `${dest}/${prefix}`}${gateway !== null ? ` via ${gateway}` : ''}`;
+}
+
+/**
+ * Records of one request told as one: deleting a primary address deletes its secondaries with
+ * it (one `address-delete`, the others in `deleted-with`). Other groups are left as they are.
+ */
+function oneRequest(changes: readonly KernelChange[], records: ChangeRecord[]): ChangeRecord[] {
+  const first = changes[0]?.sender;
+  const single = first?.kind === 'portid' && changes.every((c) => c.sender.kind === 'portid' && c.sender.portid === first.portid && c.sender.seq === first.seq);
+  if (!single) return records;
+  const deletes = records.filter((r) => r.op === 'address-delete');
+  if (deletes.length < 2) return records;
+  const [main, ...others] = deletes;
+  const merged: ChangeRecord = { ...main!, before: { ...main!.before, 'deleted-with': others.map((r) => `${String(r.before!['local'])}/${String(r.before!['prefixlen'])}`) } };
+  return records.filter((r) => !others.includes(r)).map((r) => (r === main ? merged : r));
 }

@@ -62,4 +62,15 @@ describe('groupRecords', () => {
     const records = groupRecords([{ object: 'link', action: 'change', before: link(4, 'p0'), after: link(4, 'p0', { master: 3 }), sender: unknown }], (i) => (i === 3 ? 'br9' : undefined));
     expect(records).toEqual([{ op: 'link-change', ifindex: 4, iface: 'p0', before: { ifindex: 4, ifname: 'p0', master: null }, after: { ifindex: 4, ifname: 'p0', master: 'br9' } }]);
   });
+
+  it('a primary address deleted by one request takes its secondaries with it: one address-delete naming them', () => {
+    const sender: ChangeSender = { kind: 'portid', portid: 900, seq: 1 };
+    const records = groupRecords([
+      { object: 'address', action: 'delete', address: { ifindex: 2, family: 4, address: '192.0.2.99', prefix: 24 }, sender },
+      { object: 'address', action: 'delete', address: { ifindex: 2, family: 4, address: '192.0.2.40', prefix: 24 }, sender },
+    ], () => 'v0');
+    expect(records).toEqual([
+      { op: 'address-delete', ifindex: 2, iface: 'v0', before: { ifindex: 2, ifname: 'v0', family: 'inet', local: '192.0.2.99', prefixlen: 24, 'deleted-with': ['192.0.2.40/24'] } },
+    ]);
+  });
 });
