@@ -122,6 +122,7 @@ export class LinkConfigurator {
     if (settings.port) await this.portOptions(ifindex, settings.port);
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
     if (settings.ipv6?.privacy != null) await this.ipv6Privacy(settings.ipv6.privacy);
+    if (settings.ipv6?.method === 'dhcp') await this.ipv6Sysctl('accept_ra', 0, 'ipv6.method dhcp');
     if (!this.current(ifindex).up) {
       await this.change('bring the link up', { kind: 'restore-link', ifindex, change: { up: false } }, () => this.platform.setLink(ifindex, { up: true }));
     }
@@ -180,13 +181,22 @@ export class LinkConfigurator {
   }
 
   /** ipv6.ip6-privacy: the link's use_tempaddr sysctl, restored at deactivation; before the link is up, so SLAAC starts with it. */
-  private async ipv6Privacy(value: 0 | 1 | 2): Promise<void> {
-    const path = `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/use_tempaddr`;
+  private ipv6Privacy(value: 0 | 1 | 2): Promise<void> {
+    return this.ipv6Sysctl('use_tempaddr', value, 'ipv6.ip6-privacy');
+  }
+
+  /**
+   * One of the link's IPv6 sysctls, restored at deactivation; set before the link is up. With
+   * ipv6.method dhcp the kernel takes no router advertisement (accept_ra 0): no SLAAC, and
+   * addresses from DHCPv6 alone, as NetworkManager does (docs/dhcp6.md).
+   */
+  private async ipv6Sysctl(name: 'use_tempaddr' | 'accept_ra', value: number, why: string): Promise<void> {
+    const path = `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/${name}`;
     const previous = (await readFile(path, 'utf8')).trim();
     if (previous === String(value)) return;
-    await this.change(`set use_tempaddr to ${value} (ipv6.ip6-privacy)`, { kind: 'restore-sysctl', path, value: previous }, () =>
+    await this.change(`set ${name} to ${value} (${why})`, { kind: 'restore-sysctl', path, value: previous }, () =>
       writeFile(path, String(value)).catch((e: Error) => {
-        throw new NetauditError('Failed', `ipv6.ip6-privacy could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
+        throw new NetauditError('Failed', `${why} could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
       }),
     );
   }
