@@ -165,25 +165,18 @@ export class Dhcp4Session extends LeaseSession<Dhcp4Lease> {
   }
 
   private async onEvent(e: Dhcp4Event): Promise<void> {
-    if (this.stopped) return;
-    switch (e.kind) {
-      case 'renewed':
-        return this.renewed(e.lease!);
-      case 'bound':
-      case 'changed':
-        return this.bound(e.lease!);
-      case 'expired':
-      case 'nak':
-        if (this.current === null) this.context.log.info(`${this.active.describe()}: the DHCP server refused the address asked for (NAK); asking for a new lease`);
-        return this.lost(e.kind, this.current, e.kind === 'nak' ? 'refused by the server (NAK)' : 'expired');
-      case 'declined': {
-        // Nothing reached the network: the offered address was in use, and the client said so.
-        const offer = e.previous;
-        this.context.log.warn(`${this.active.describe()}: the DHCP server offered ${offer ? `${offer.address}/${offer.prefix}` : 'an address'}, which another host uses; declined it, asking again`);
-        await this.context.audit.recordUnattended('daemon', this.record(this.base.tx, 'declined', offer, null));
-        return;
-      }
+    const common = this.leaseEvent(e.kind, e.lease);
+    if (common) return common;
+    if (e.kind === 'declined') {
+      // Nothing reached the network: the offered address was in use, and the client said so.
+      const offer = e.previous;
+      this.context.log.warn(`${this.active.describe()}: the DHCP server offered ${offer ? `${offer.address}/${offer.prefix}` : 'an address'}, which another host uses; declined it, asking again`);
+      await this.context.audit.recordUnattended('daemon', this.record(this.base.tx, 'declined', offer, null));
+      return;
     }
+    // 'expired' or 'nak'
+    if (this.current === null) this.context.log.info(`${this.active.describe()}: the DHCP server refused the address asked for (NAK); asking for a new lease`);
+    return this.lost(e.kind, this.current, e.kind === 'nak' ? 'refused by the server (NAK)' : 'expired');
   }
 
   private configurator(): LinkConfigurator {

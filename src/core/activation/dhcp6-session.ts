@@ -186,17 +186,9 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
     if (lease.address) await this.configurator().renewAddress(this.address(lease));
   }
 
-  private async onEvent(e: Dhcp6Event): Promise<void> {
-    if (this.stopped) return;
-    switch (e.kind) {
-      case 'renewed':
-        return this.renewed(e.lease!);
-      case 'bound':
-      case 'changed':
-        return this.bound(e.lease!);
-      case 'expired':
-        return this.lost('expired', this.current, 'expired');
-    }
+  private onEvent(e: Dhcp6Event): Promise<void> {
+    // The rest is 'expired'.
+    return this.leaseEvent(e.kind, e.lease) ?? this.lost('expired', this.current, 'expired');
   }
 
   private configurator(): LinkConfigurator {

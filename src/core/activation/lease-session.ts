@@ -130,6 +130,17 @@ export abstract class LeaseSession<L> {
   }
 
   /**
+   * What both clients tell alike: 'renewed', 'bound' and 'changed' with the lease the link should
+   * have. Null for any other kind, which is the family's own; nothing once the session stopped.
+   */
+  protected leaseEvent(kind: string, lease: L | null): Promise<void> | null {
+    if (this.stopped) return Promise.resolve();
+    if (kind === 'renewed') return this.renewed(lease!);
+    if (kind === 'bound' || kind === 'changed') return this.bound(lease!);
+    return null;
+  }
+
+  /**
    * A renewal: what the daemon applied decides, not the client's word. A lease it did not apply
    * (the kernel refused it) is applied now, with its record; otherwise a DEBUG line, the address's
    * new lifetime and the kept lease.
