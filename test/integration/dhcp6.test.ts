@@ -7,7 +7,6 @@
 // daemon and dnsmasq run in namespaces made for this file; the root namespace's links are never
 // touched, nor the host's resolv.conf (the daemon's is in its scratch dir).
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
@@ -19,9 +18,11 @@ import { startBus } from '../helpers/bus.js';
 import { ACTIVE_IFACE, activate, activeConnections, addProfile, deactivate, method, profile } from '../helpers/activation.js';
 import { DEVICE_IFACE, pathOf } from '../helpers/devices.js';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
+import { TestDhcp6Server } from '../helpers/dhcp6-test-server.js';
 import { run } from '../helpers/exec.js';
 import { createNetns, deleteNetns, ifindexOf, ip } from '../helpers/netns.js';
 import { repoPath } from '../helpers/repo.js';
+import { recordInJournalAndAuditLog } from '../helpers/readers.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -154,18 +155,8 @@ describe('ipv6.method dhcp', () => {
     const [record] = await leases6('v6');
     const { boot, seq } = record as { boot: string; seq: number };
     expect(daemon.log()).toMatch(/audit: op="dhcp6-lease" origin="daemon" cause="lease" .*iface="d0" args="bound" result="success"/);
-    const journal = await waitFor(async () => {
-      const { stdout } = await run('journalctl', ['--no-pager', '-o', 'json', `NETAUDIT_BOOT=${boot}`, `NETAUDIT_SEQ=${seq}`]);
-      return stdout.trim() === '' ? null : (JSON.parse(stdout.trim().split('\n')[0]!) as Record<string, string>);
-    }, { timeoutMs: 15_000, what: 'the lease in the journal' });
+    const { journal, audit } = await recordInJournalAndAuditLog(boot, seq);
     expect(journal).toMatchObject({ NETAUDIT_OP: 'dhcp6-lease', NETAUDIT_ORIGIN: 'daemon', NETAUDIT_RESULT: 'success' });
-    const audit = await waitFor(async () => {
-      for (const f of (await readdir('/var/log/audit')).filter((n) => n.startsWith('audit.log'))) {
-        const line = (await readFile(`/var/log/audit/${f}`, 'utf8')).split('\n').find((l) => l.includes(` boot=${boot} `) && l.includes(` seq=${seq} `));
-        if (line) return line;
-      }
-      return null;
-    }, { timeoutMs: 15_000, what: 'the lease in the kernel audit log' });
     expect(audit).toMatch(/op=dhcp6-lease origin=daemon cause=lease .*args="bound" result=success /);
   });
 
@@ -226,6 +217,31 @@ describe('ipv6.method dhcp', () => {
     const records = (await daemon.trail()).filter((r) => r['name'] === 'v6-lonely' && r['op'] === 'connection-activate');
     expect(records.map((r) => [r['result'], r['reason']])).toEqual([['success', undefined], ['fail', 'dhcp-timeout']]);
   });
+});
+
+describe('a lease of seconds, from the test DHCPv6 server', () => {
+  it('renewed at T1 with nothing changed: no record, new lifetimes; the server gone: expired at the valid lifetime, the address and its DNS taken back', async () => {
+    await veth('d2', 'fd7a::1/64');
+    const test = await TestDhcp6Server.start(PEER, { iface: 'd2p', address: 'fd7a::42', preferred: 6, valid: 8, t1: 2, t2: 4, dns: ['fd7a::53'] });
+    try {
+      const conn = await addProfile(client, dhcpProfile('v6-short', 'd2', { 'dhcp-timeout': variant('i', 8) }));
+      await activate(client, conn);
+      expect(await leasedAddress('d2', /^fd7a::42$/)).toMatchObject({ prefixlen: 128, preferred_life_time: expect.any(Number) });
+      // Two renewals answered: the lifetimes start again each time, and nothing changed.
+      await waitFor(() => (test.saw.filter((m) => m.type === 'renew' && m.answered === 'reply').length >= 2 ? true : null), { timeoutMs: 10_000, what: 'two answered Renews' });
+      await waitFor(async () => ((await globalAddresses('d2')).find((a) => a.local === 'fd7a::42')?.valid_life_time ?? 0) >= 7 || null, { timeoutMs: 3_000, what: 'the new valid lifetime' });
+      expect((await leases6('v6-short')).map((r) => r['args'])).toEqual(['bound']);
+      await test.stop();
+      const expired = await waitFor(async () => (await leases6('v6-short')).find((r) => r['args'] === 'expired') ?? null, { timeoutMs: 20_000, what: 'the expired record' });
+      expect(expired).toMatchObject({ origin: 'daemon', cause: 'lease', result: 'success', before: { ipv6: { address: 'fd7a::42/128', dns: ['fd7a::53'] } } });
+      expect((await globalAddresses('d2')).filter((a) => a.local === 'fd7a::42')).toEqual([]);
+      expect(resolvConf()).not.toMatch(/fd7a::53/);
+      const [active] = await activeConnections(client);
+      await deactivate(client, active!);
+    } finally {
+      await test.stop();
+    }
+  }, 45_000);
 });
 
 describe('a restart with a valid DHCPv6 lease', () => {
