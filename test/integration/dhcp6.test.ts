@@ -219,6 +219,24 @@ describe('ipv6.method dhcp', () => {
   });
 });
 
+describe('Reapply on a connection running DHCPv6', () => {
+  it('refuses a change of what method dhcp was activated with, and applies ipv6.ignore-auto-dns in place', async () => {
+    const conn = await addProfile(client, dhcpProfile('v6-reap', 'd0'));
+    const active = await activate(client, conn);
+    await waitFor(() => (/^nameserver fd77::53$/m.test(resolvConf()) ? true : null), { what: 'the lease\'s DNS in resolv.conf' });
+    const d0 = await ifindexOf(NS, 'd0');
+    const [applied, version] = (await client.call(pathOf(d0), DEVICE_IFACE, 'GetAppliedConnection', 'u', [0])) as [Record<string, Record<string, unknown>>, bigint];
+    const withTimeout = { ...applied, ipv6: { ...applied['ipv6'], 'dhcp-timeout': variant('i', 9) } };
+    await expect(client.call(pathOf(d0), DEVICE_IFACE, 'Reapply', 'a{sa{sv}}tu', [withTimeout, version, 0])).rejects.toThrow(/ipv6\.dhcp-timeout: DHCPv6 on "d0" runs with the settings it was activated with/);
+    const noDns = { ...applied, ipv6: { ...applied['ipv6'], 'ignore-auto-dns': variant('b', true) } };
+    await client.call(pathOf(d0), DEVICE_IFACE, 'Reapply', 'a{sa{sv}}tu', [noDns, version, 0]);
+    expect(resolvConf()).not.toMatch(/fd77::53/);
+    // The lease itself is untouched.
+    expect((await globalAddresses('d0')).some((a) => LEASED.test(a.local))).toBe(true);
+    await deactivate(client, active);
+  });
+});
+
 describe('a lease of seconds, from the test DHCPv6 server', () => {
   it('renewed at T1 with nothing changed: no record, new lifetimes; the server gone: expired at the valid lifetime, the address and its DNS taken back', async () => {
     await veth('d2', 'fd7a::1/64');

@@ -152,7 +152,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       persist: (active) => this.persist(active),
       seenOn: (ifindex) => this.seenOn(ifindex),
       nextVersionId: () => this.nextVersionId(),
-      raDnsChanged: (active) => this.raDns.refresh(active),
+      raDnsChanged: async (active) => {
+        await this.raDns.refresh(active);
+        await active.dhcp6?.refreshDns();
+      },
     });
   }
 

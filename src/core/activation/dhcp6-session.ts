@@ -19,6 +19,7 @@ import { LinkConfigurator } from './apply.js';
 import { LeaseSession, type LeaseSessionBase } from './lease-session.js';
 import type { Dhcp6Plan } from './plan.js';
 import { activeDnsPrefix, staticDnsOf } from './static-dns.js';
+import { getProp } from '../settings/value.js';
 import type { UndoStep } from './undo.js';
 
 /** What a session needs of the daemon. */
@@ -69,13 +70,13 @@ export async function setLease6Dns(dns: DnsManager, platform: Platform, active: 
 }
 
 /** The record's values of a lease: the address (/128), the DNS unless ignore-auto-dns, and the server. */
-export function lease6Values(lease: Dhcp6Lease | null, plan: Dhcp6Plan): AuditValues | undefined {
+export function lease6Values(lease: Dhcp6Lease | null, ignoreAutoDns: boolean): AuditValues | undefined {
   if (!lease) return undefined;
   return {
     ipv6: {
       ...(lease.address ? { address: `${lease.address}/128` } : {}),
-      ...(!plan.ignoreAutoDns && lease.dns.length > 0 ? { dns: lease.dns } : {}),
-      ...(!plan.ignoreAutoDns && lease.domains.length > 0 ? { 'dns-search': lease.domains } : {}),
+      ...(!ignoreAutoDns && lease.dns.length > 0 ? { dns: lease.dns } : {}),
+      ...(!ignoreAutoDns && lease.domains.length > 0 ? { 'dns-search': lease.domains } : {}),
       server: lease.serverAddress,
       'server-id': lease.server,
       ...(lease.address ? { 'valid-lifetime': lease.valid } : {}),
@@ -175,7 +176,20 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
   }
 
   protected values(lease: Dhcp6Lease | null): AuditValues | undefined {
-    return lease6Values(lease, this.plan);
+    return lease6Values(lease, this.ignoreAutoDns());
+  }
+
+  /** ipv6.ignore-auto-dns as the connection runs now: a Reapply changes it in place, as for the advertisements' DNS. */
+  private ignoreAutoDns(): boolean {
+    return getProp(this.active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value === true;
+  }
+
+  /** The applied settings changed (Reapply): the lease's DNS follows ipv6.ignore-auto-dns and dns-priority. */
+  refreshDns(): Promise<void> {
+    return this.serialized(async () => {
+      if (this.stopped) return;
+      await this.context.setDns(this.active, this.current && !this.ignoreAutoDns() ? this.current : null);
+    });
   }
 
   protected describe(lease: Dhcp6Lease): string {
@@ -215,7 +229,7 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
       else await configurator.addAddress(wanted);
     }
     this.context.saved();
-    await this.context.setDns(this.active, after && !this.plan.ignoreAutoDns ? after : null);
+    await this.context.setDns(this.active, after && !this.ignoreAutoDns() ? after : null);
   }
 }
 

@@ -36,7 +36,6 @@ export interface Dhcp6Plan {
   readonly timeoutMs: number;
   /** ipv6.may-fail (default true): method dhcp may succeed without a lease when IPv4 is configured */
   readonly mayFail: boolean;
-  readonly ignoreAutoDns: boolean;
 }
 
 export interface PlannedAddress {
@@ -178,7 +177,6 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
       ? {
           timeoutMs: ((getProp(settings, setting, 'dhcp-timeout')?.value as number | undefined) || 45) * 1000,
           mayFail: bool('may-fail', true),
-          ignoreAutoDns: bool('ignore-auto-dns', false),
         }
       : null;
   const addresses = entries(getProp(settings, setting, 'address-data')).map((e) => ({

@@ -53,11 +53,14 @@ export function refuseIncompatible(changed: readonly string[], iface: string): v
 
 /** The ipv4 properties a running DHCP client was started with (dhcp4-session.ts). */
 const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignore-auto-dns', 'ignore-auto-routes', 'dhcp-client-id', 'dhcp-hostname', 'dhcp-send-hostname'];
+/** The ipv6 properties of ipv6.method dhcp that only an activation applies (dhcp6-session.ts). */
+const DHCP6_KEYS = ['method', 'dhcp-timeout', 'may-fail'];
 
 /**
  * Throws IncompatibleConnection when a Reapply would start or stop DHCPv4 (ipv4.method to or
- * from auto) or change what the running client was started with: the lease would then disagree
- * with the profile. A new activation applies such a change (docs/dhcp.md).
+ * from auto) or DHCPv6 alone (ipv6.method to or from dhcp), or change what the running client
+ * was started with: the lease would then disagree with the profile. A new activation applies
+ * such a change (docs/dhcp.md, docs/dhcp6.md).
  */
 export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
   // use_tempaddr is read when SLAAC forms its addresses: a change now would not reach the ones it has.
@@ -68,13 +71,18 @@ export function refuseDhcpChange(changed: readonly string[], before: ActivationP
       `ipv6.ip6-privacy: the SLAAC addresses of ${quote(iface)} were formed with the setting they were activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
     );
   }
-  if (!before.ipv4?.dhcp && !after.ipv4?.dhcp) return;
-  const key = changed.find((k) => k === 'ipv4' || DHCP_KEYS.some((p) => k === `ipv4.${p}`));
-  if (key === undefined) return;
-  throw new NetauditError(
-    'IncompatibleConnection',
-    `${key}: DHCP on ${quote(iface)} runs with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
-  );
+  const refused = (family: 'ipv4' | 'ipv6', keys: readonly string[], what: string): void => {
+    const key = changed.find((k) => k === family || keys.some((p) => k === `${family}.${p}`));
+    if (key === undefined) return;
+    throw new NetauditError(
+      'IncompatibleConnection',
+      `${key}: ${what} on ${quote(iface)} runs with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+    );
+  };
+  if (before.ipv4?.dhcp || after.ipv4?.dhcp) refused('ipv4', DHCP_KEYS, 'DHCP');
+  // ipv6.method dhcp waits for its lease at activation (docs/dhcp6.md); ignore-auto-dns and
+  // dns-priority follow a Reapply, as for the DNS of router advertisements.
+  if (before.ipv6?.method === 'dhcp' || after.ipv6?.method === 'dhcp') refused('ipv6', DHCP6_KEYS, 'DHCPv6');
 }
 
 /**

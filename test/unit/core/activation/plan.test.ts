@@ -78,18 +78,18 @@ describe('planActivation', () => {
     );
     expect(tuned.ipv4?.dhcp).toEqual({ timeoutMs: 3000, mayFail: false, ignoreAutoDns: true, ignoreAutoRoutes: true, neverDefault: true, clientId: 'duid', sendHostname: true, hostname: 'box', dadTimeoutMs: 0 });
     // IPv6 auto is the kernel's SLAAC, with DHCPv6 when advertisements ask (docs/dhcp6.md): no DHCPv4 plan, a DHCPv6 one.
-    expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null, dhcp6: { timeoutMs: 45_000, mayFail: true, ignoreAutoDns: false } });
+    expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null, dhcp6: { timeoutMs: 45_000, mayFail: true } });
   });
 
-  it('plans DHCPv6 for ipv6.method dhcp with ipv6.dhcp-timeout, may-fail and ignore-auto-dns', () => {
+  it('plans DHCPv6 for ipv6.method dhcp with ipv6.dhcp-timeout and may-fail', () => {
     const plan = planActivation(
       settings({
         connection: { type: value('s', 'bridge') },
         ipv4: { method: value('s', 'disabled') },
-        ipv6: { method: value('s', 'dhcp'), 'dhcp-timeout': value('i', 7), 'may-fail': value('b', false), 'ignore-auto-dns': value('b', true) },
+        ipv6: { method: value('s', 'dhcp'), 'dhcp-timeout': value('i', 7), 'may-fail': value('b', false) },
       }),
     );
-    expect(plan.ipv6).toMatchObject({ method: 'dhcp', dhcp: null, dhcp6: { timeoutMs: 7000, mayFail: false, ignoreAutoDns: true } });
+    expect(plan.ipv6).toMatchObject({ method: 'dhcp', dhcp: null, dhcp6: { timeoutMs: 7000, mayFail: false } });
     expect(planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'manual') } })).ipv6?.dhcp6).toBeNull();
   });
 
