@@ -13,14 +13,12 @@ import type { TestBus } from '../helpers/bus.js';
 import type { TestClient } from '../helpers/client.js';
 import { connect, variant } from '../helpers/client.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { startDaemon } from '../helpers/daemon.js';
-import { startBus } from '../helpers/bus.js';
 import { ACTIVE_IFACE, activate, activeConnections, addProfile, deactivate, method, profile } from '../helpers/activation.js';
 import { DEVICE_IFACE, pathOf } from '../helpers/devices.js';
 import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
 import { TestDhcp6Server } from '../helpers/dhcp6-test-server.js';
 import { run } from '../helpers/exec.js';
-import { createNetns, deleteNetns, ifindexOf, ip } from '../helpers/netns.js';
+import { createNetns, ifindexOf, ip, startDaemonInNetns, stopDaemonInNetns } from '../helpers/netns.js';
 import { repoPath } from '../helpers/repo.js';
 import { recordInJournalAndAuditLog } from '../helpers/readers.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
@@ -90,9 +88,7 @@ beforeAll(async () => {
   await ensureAuditd();
   await createNetns(NS, PEER);
   await ip('-n', NS, 'link', 'set', 'lo', 'up');
-  bus = await startBus();
-  daemon = await startDaemon(bus, { netns: NS, config: { audit: { backends: 'libaudit,journal,log,file' } } });
-  client = await connect(bus.address);
+  ({ bus, daemon, client } = await startDaemonInNetns(NS, { config: { audit: { backends: 'libaudit,journal,log,file' } } }));
   await veth('d0', 'fd77::1/64');
   server = await startDnsmasq({
     netns: PEER,
@@ -110,9 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  client?.close();
-  await bus?.stop();
-  await deleteNetns(NS, PEER);
+  await stopDaemonInNetns({ bus, client }, NS, PEER);
 });
 
 describe('ipv6.method dhcp', () => {
