@@ -304,7 +304,7 @@ describe('ipv6.method auto', () => {
     expect((await globalAddresses('d0')).filter((x) => LEASED.test(x.local))).toEqual([]);
   });
 
-  it('the O flag alone: SLAAC, and the DNS from an Information-request, one bound record without an address', async () => {
+  it('the O flag alone: SLAAC, and the DNS from an Information-request, one bound record without an address; M later: the stateful lease a change of it', async () => {
     await veth('d1', 'fd78::1/64');
     const stateless = await startDnsmasq({
       netns: PEER,
@@ -323,9 +323,26 @@ describe('ipv6.method auto', () => {
       expect(await logLines(stateless, /DHCPINFORMATION-REQUEST\(d1p\)/)).toBeGreaterThan(0);
       await waitFor(async () => (await globalAddresses('d1')).some((x) => x.local.startsWith('fd78:') && x.prefixlen === 64) || null, { what: 'the SLAAC address' });
       await waitFor(() => (/^nameserver fd78::53$/m.test(resolvConf()) ? true : null), { what: 'the DHCPv6 DNS in resolv.conf' });
-      await deactivate(client, active);
+
+      // The router starts giving addresses (M): a stateful client replaces the stateless one, and its
+      // first lease is a change of what the stateless one gave.
+      await stateless.stop();
+      const stateful = await startDnsmasq({
+        netns: PEER,
+        iface: 'd1p',
+        args: ['--enable-ra', '--ra-param=d1p,10', '--dhcp-range=fd78::100,fd78::1ff,64,2m', '--dhcp-option=option6:dns-server,[fd78::53]', '--dhcp-option=option6:domain-search,info.test'],
+      });
+      try {
+        const changed = await waitFor(async () => (await leases6('v6-info')).find((r) => r['args'] === 'changed') ?? null, { timeoutMs: 25_000, what: 'the changed record of the stateful lease' });
+        const a = await leasedAddress('d1', /^fd78::1[0-9a-f]{2}$/);
+        expect(changed).toMatchObject({ before: { ipv6: { dns: ['fd78::53'] } }, after: { ipv6: { address: `${a.local}/128`, dns: ['fd78::53'] } } });
+        expect((changed!['before'] as { ipv6: Record<string, unknown> }).ipv6).not.toHaveProperty('address');
+        await deactivate(client, active);
+      } finally {
+        await stateful.stop();
+      }
     } finally {
       await stateless.stop();
     }
-  });
+  }, 60_000);
 });

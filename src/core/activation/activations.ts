@@ -508,6 +508,8 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     }
     if (plan.ipv6?.method !== 'auto') return;
     const mode: Dhcp6Mode = seen.raManaged ? 'stateful' : 'stateless';
+    // Stateless DHCPv6 gives DNS alone, which ipv6.ignore-auto-dns would not take.
+    if (mode === 'stateless' && getProp(active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value === true) return;
     const running = active.dhcp6;
     if (running && (running.mode === mode || running.mode === 'stateful')) return;
     this.options.log.info(`${active.describe()}: the router advertisement asks for DHCPv6 (${seen.raManaged ? 'M flag: addresses' : 'O flag: DNS only'})`);
