@@ -214,7 +214,7 @@ export class Daemon {
         startClient: async (request) => {
           const log = this.logger.domain('CORE');
           const duid = await duids.get();
-          const transport = await openUdp6Transport(request.iface, request.linkLocal, request.deadline, log);
+          const transport = await openUdp6Transport(request.iface, request.linkLocal, request.deadline, log, request.signal);
           return new Dhcp6Client({ ...request, duid, transport, clock: systemClock, log });
         },
         now: Date.now,

@@ -44,7 +44,7 @@ export type Reason =
   | 'io-error'
   /** the daemon stopped before the change it had recorded was done */
   | 'interrupted'
-  /** no DHCP server gave a lease within ipv4.dhcp-timeout */
+  /** no DHCP server gave a lease within ipv4.dhcp-timeout (DHCPv6: ipv6.dhcp-timeout) */
   | 'dhcp-timeout'
   /** deactivated (by a caller, or the daemon) before it finished activating */
   | 'deactivated'

@@ -256,6 +256,25 @@ describe('a lease of seconds, from the test DHCPv6 server', () => {
   }, 45_000);
 });
 
+describe('a link without carrier', () => {
+  it('a caller may deactivate while method dhcp waits for its link-local address: at once, reason deactivated', async () => {
+    await ip('-n', NS, 'link', 'add', 'd4', 'type', 'veth', 'peer', 'name', 'd4p', 'netns', PEER);
+    const conn = await addProfile(client, dhcpProfile('v6-nocarrier', 'd4', { 'dhcp-timeout': variant('i', 30) }));
+    const activating = activate(client, conn);
+    activating.catch(() => undefined);
+    const [active] = await waitFor(async () => {
+      const list = await activeConnections(client);
+      return list.length > 0 ? list : null;
+    }, { what: 'the activation to be under way' });
+    const started = Date.now();
+    await deactivate(client, active!);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await expect(activating).rejects.toThrow(/deactivated before/);
+    const records = (await daemon.trail()).filter((r) => r['name'] === 'v6-nocarrier' && r['op'] === 'connection-activate');
+    expect(records.map((r) => [r['result'], r['reason']])).toEqual([['success', undefined], ['fail', 'deactivated']]);
+  });
+});
+
 describe('a restart with a valid DHCPv6 lease', () => {
   it('adopts the connection and renews the kept address without a Solicit: no lease record', async () => {
     const conn = await addProfile(client, dhcpProfile('v6-keep', 'd0'));

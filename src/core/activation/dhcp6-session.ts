@@ -48,6 +48,8 @@ export interface Client6Request {
   readonly linkLocal: string;
   /** epoch ms after which a link-local address still tentative is given up on */
   readonly deadline: number;
+  /** aborted when the session stops while the socket waits for its address */
+  readonly signal: AbortSignal;
   readonly lastLease: Dhcp6Lease | null;
   readonly onEvent: (e: Dhcp6Event) => Promise<void>;
 }
@@ -90,6 +92,7 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
   private client: Dhcp6Client | null = null;
   private starting: Promise<void> | null = null;
   private stopWaiting: (() => void) | null = null;
+  private readonly startAbort = new AbortController();
 
   constructor(
     private readonly context: Dhcp6SessionContext,
@@ -108,8 +111,10 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
    */
   start(): void {
     this.starting = this.run().catch((e: Error) => {
+      if (this.stopped) return;
       this.context.log.warn(`${this.active.describe()}: DHCPv6 could not start: ${e.message}`);
-      this.failed(e instanceof NetauditError ? e : new NetauditError('Failed', `DHCPv6 could not start on ${quote(this.active.iface)}: ${e.message}`, 'dhcp-timeout'));
+      // A socket refused (port 546 without CAP_NET_BIND_SERVICE, the link gone) is no timeout: may-fail does not cover it.
+      this.failed(e instanceof NetauditError ? e : new NetauditError('Failed', `DHCPv6 could not start on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error'));
     });
   }
 
@@ -129,6 +134,7 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
       iaid: mac.length >= 4 ? mac.readUInt32BE(mac.length - 4) : ifindex,
       linkLocal,
       deadline,
+      signal: this.startAbort.signal,
       lastLease: lastLease?.address ? lastLease : null,
       onEvent: (e) => this.serialized(() => this.onEvent(e)),
     });
@@ -167,6 +173,7 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
 
   protected async stopClient(release: boolean): Promise<void> {
     this.stopWaiting?.();
+    this.startAbort.abort();
     await this.starting;
     await this.client?.stop(release);
   }

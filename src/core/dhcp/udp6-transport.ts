@@ -24,11 +24,13 @@ function bind(socket: Socket, address: string): Promise<void> {
 /**
  * Opens the transport of link `iface` from its link-local address `linkLocal`. The kernel
  * refuses to bind an address still under duplicate address detection (tentative,
- * EADDRNOTAVAIL), so the bind is tried again until it is not, or until `deadline` (epoch ms).
+ * EADDRNOTAVAIL), so the bind is tried again until it is not, until `deadline` (epoch ms), or
+ * until `signal` aborts (a link without carrier keeps its address tentative).
  * Throws an Error that says why it could not: without CAP_NET_BIND_SERVICE port 546 is EACCES.
  */
-export async function openUdp6Transport(iface: string, linkLocal: string, deadline: number, log: TransportLog): Promise<Dhcp6Transport> {
+export async function openUdp6Transport(iface: string, linkLocal: string, deadline: number, log: TransportLog, signal?: AbortSignal): Promise<Dhcp6Transport> {
   for (;;) {
+    if (signal?.aborted) throw new Error(`${iface}: DHCPv6 stopped before its socket could be bound`);
     const socket = createSocket({ type: 'udp6', reuseAddr: false });
     try {
       await bind(socket, `${linkLocal}%${iface}`);
