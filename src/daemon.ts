@@ -13,6 +13,7 @@ import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { Dhcp4Client, openDhcp4Transports } from './core/dhcp/dhcp4-client.js';
 import { systemClock } from './core/dhcp/clock.js';
 import { LEASE6, LeaseStore } from './core/dhcp/lease-store.js';
+import { HostSecret, ipv6SecretText } from './core/host-secret.js';
 import { setLeaseDns } from './core/activation/dhcp4-session.js';
 import { setLease6Dns } from './core/activation/dhcp6-session.js';
 import { Dhcp6Client } from './core/dhcp/dhcp6-client.js';
@@ -50,6 +51,7 @@ import { WorkerDisk } from './core/commit/worker-disk.js';
 import type { TrailFact } from './core/commit/recovery-plan.js';
 import { dayFileName } from './core/audit/trail/day-file.js';
 import { SettingsService } from './core/settings/settings.js';
+import { ProfileWatch } from './core/settings/profile-watch.js';
 import { FdSink, Logger, type DomainLogger } from './log/logger.js';
 
 export interface DaemonOptions {
@@ -161,6 +163,16 @@ export class Daemon {
     });
     this.retention.start();
     const settings = new SettingsService({ commit, audit: this.audit, auth: () => this.authorizer, log: this.logger.domain('SETTINGS') });
+    // Watched from before the files are read, so that no edit falls between the two; what it sees
+    // is compared once they are loaded (docs/profile-edits.md).
+    this.profileWatch = new ProfileWatch({
+      dir: config.main.profilesDir,
+      settings,
+      load: () => this.config!.main.monitorConnectionFiles,
+      clock: systemClock,
+      log: this.logger.domain('SETTINGS'),
+    });
+    this.profileWatch.setWatching(this.config!.audit.watch.includes('profiles'));
     await settings.load(recorded);
     // Device settings and switches (state-dir) and sleep (run-dir), each committed by its record.
     const committed = (changes: readonly StateCommit[]) => this.committedChanges(changes);
@@ -179,6 +191,7 @@ export class Daemon {
     this.devices = devices;
     await devices.load();
 
+    const hostSecret = new HostSecret(join(config.main.stateDir, 'secret_key'));
     const activeStore = new ActiveStore(config.main.runDir, this.log);
     // Sources set before the bus is open (adoption) wait for the backend, chosen once resolved can be asked about.
     const dns = new DnsManager({ log: this.log });
@@ -195,6 +208,7 @@ export class Daemon {
       blocked: () => manager?.activationBlocked() ?? null,
       store: activeStore,
       dns,
+      stableSecret: async (uuid) => ipv6SecretText(await hostSecret.derive('ipv6-stable-privacy', uuid)),
       dhcp: {
         leases: new LeaseStore(join(config.main.stateDir, 'dhcp')),
         // A lease's DNS is one more source of the link's DNS (docs/dns.md), unless ignore-auto-dns.
@@ -261,6 +275,7 @@ export class Daemon {
   }
 
   private manager: Manager | null = null;
+  private profileWatch: ProfileWatch | null = null;
   private activations: Activations | null = null;
 
   /** SIGHUP: re-read the configuration and the profiles. */
@@ -429,6 +444,7 @@ export class Daemon {
         this.audit.setEnabled(effective.logging.audit);
         if (previous) this.logger.domain('CONFIG').info(`configuration reloaded from ${effective.files.join(', ') || '(defaults)'}: audit ${effective.logging.audit ? 'on' : 'off'}, backends ${effective.audit.backends.join(',') || 'none'}`);
         this.config = effective;
+        this.profileWatch?.setWatching(effective.audit.watch.includes('profiles'));
         if (dnsChoice) void this.switchDns(dnsChoice);
         if (previous && previous.audit.retentionDays !== effective.audit.retentionDays) void this.retention?.run();
       },
@@ -438,6 +454,9 @@ export class Daemon {
   async stop(): Promise<void> {
     this.bus?.close();
     this.bus = null;
+    this.profileWatch?.stop();
+    await this.profileWatch?.settled();
+    this.profileWatch = null;
     await this.activations?.settle(5000);
     this.activations = null;
     // What DNS the active connections gave stays, for the next daemon to adopt (docs/dns.md).

@@ -62,6 +62,14 @@ function integer(ref: PropertyRef, text: string): number {
   return n;
 }
 
+/** An enum property's name (its keyfile form) or number. */
+function enumValue(ref: PropertyRef, text: string): number {
+  const at = ref.spec.choices!.indexOf(text.trim());
+  if (at >= 0) return at;
+  if (!/^-?\d+$/.test(text.trim())) fail(ref, text, `accepted: ${ref.spec.choices!.join(', ')}`);
+  return integer(ref, text);
+}
+
 function secretFlags(ref: PropertyRef, text: string): number {
   if (/^\d+$/.test(text.trim())) return integer(ref, text);
   let n = 0;
@@ -176,6 +184,7 @@ export function parseValue(ref: PropertyRef, text: string): Typed {
     case 'i':
       if (ref.setting === 'macvlan' && ref.property === 'mode' && MACVLAN_MODES[text] !== undefined) return typed('u', MACVLAN_MODES[text]);
       if (ref.property.endsWith('-flags') && spec.range?.[1] === 15) return typed('u', secretFlags(ref, text));
+      if (spec.kind === 'enum') return typed(spec.signature, enumValue(ref, text));
       return typed(spec.signature, integer(ref, text));
     case 'ay':
       if (spec.kind === 'mac' || spec.kind === 'cloned-mac') return typed('ay', mac(ref, text));

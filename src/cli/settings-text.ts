@@ -53,8 +53,10 @@ export function valueCell(v: Typed, spec: PropertySpec | undefined): Cell {
     case 's':
     case 'b':
       return value as string | boolean;
-    case 'u':
     case 'i':
+      if (kind === 'enum') return spec!.choices![value as number] ?? (value as number);
+      return value as number;
+    case 'u':
     case 'y':
     case 'n':
     case 'q':

@@ -7,12 +7,14 @@ import { quote } from '../core/errors.js';
 import type { BackendName } from '../core/audit/record.js';
 import type { LogDomain, LogLevel } from '../log/logger.js';
 import { KeyfileSyntaxError, parseKeyfile, type Keyfile } from './ini.js';
-import { CONFIG_GROUPS, CONFIG_KEYS, findConfigKey, keysOfGroup, type ConfigGroup, type ConfigKey, type DnsMode } from './schema.js';
+import { CONFIG_GROUPS, CONFIG_KEYS, findConfigKey, keysOfGroup, type ConfigGroup, type ConfigKey, type DnsMode, type WatchTarget } from './schema.js';
 
 export interface Config {
   readonly main: {
     readonly auth: 'polkit' | 'root-only';
     readonly profilesDir: string;
+    /** load a profile file edited on disk as soon as the edit is recorded, not at the next reload */
+    readonly monitorConnectionFiles: boolean;
     readonly runDir: string;
     readonly stateDir: string;
     readonly dns: DnsMode;
@@ -20,7 +22,13 @@ export interface Config {
     readonly resolvConf: string;
   };
   readonly logging: { readonly level: LogLevel; readonly domains: readonly LogDomain[]; readonly audit: boolean };
-  readonly audit: { readonly backends: readonly BackendName[]; readonly dir: string; readonly retentionDays: number };
+  readonly audit: {
+    readonly backends: readonly BackendName[];
+    readonly dir: string;
+    readonly retentionDays: number;
+    /** what changes made by others are watched, each target once, in WATCH_TARGETS order */
+    readonly watch: readonly WatchTarget[];
+  };
   /** the files read, in order */
   readonly files: readonly string[];
 }

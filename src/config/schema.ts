@@ -29,6 +29,14 @@ export type Applies = 'live' | 'restart';
 export const DNS_MODES = ['auto', 'resolved', 'file', 'none'] as const;
 export type DnsMode = (typeof DNS_MODES)[number];
 
+/**
+ * [audit] watch: what changes made by others are watched and recorded when
+ * they happen (docs/profile-edits.md for profiles); what is not watched is
+ * found at the next reload or start, as before.
+ */
+export const WATCH_TARGETS = ['links', 'addresses', 'routes', 'rules', 'profiles'] as const;
+export type WatchTarget = (typeof WATCH_TARGETS)[number];
+
 export interface ConfigKey {
   readonly group: ConfigGroup;
   /** the name in the file, e.g. "profiles-dir" */
@@ -129,6 +137,17 @@ function domains(raw: string): LogDomain[] {
   return LOG_DOMAINS.filter((d) => chosen.has(d));
 }
 
+function watchTargets(raw: string): WatchTarget[] {
+  const chosen = new Set<WatchTarget>();
+  for (const item of listItems(raw)) {
+    const target = WATCH_TARGETS.find((t) => t === item.toLowerCase());
+    if (target === undefined) throw new Error(`unknown target ${quote(item)}: expected a comma-separated list of ${WATCH_TARGETS.join(', ')}, or nothing`);
+    chosen.add(target);
+  }
+  // A set: naming a target twice is harmless, and the order is the table's.
+  return WATCH_TARGETS.filter((t) => chosen.has(t));
+}
+
 function backends(raw: string): BackendName[] {
   const chosen: BackendName[] = [];
   for (const item of listItems(raw)) {
@@ -153,6 +172,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = Object.freeze([
     defaultValue: '/etc/netauditd/system-connections',
     parse: directory,
   }),
+  // NetworkManager's name and place: yes loads a profile file edited on disk as soon as its record
+  // is made; no (the default) leaves loading to a reload, as NetworkManager does (docs/profile-edits.md).
+  key({ group: 'main', name: 'monitor-connection-files', field: 'monitorConnectionFiles', applies: 'live', defaultValue: false, parse: yesNo }),
   key({ group: 'main', name: 'run-dir', field: 'runDir', applies: 'restart', defaultValue: '/run/netauditd', parse: directory }),
   key({ group: 'main', name: 'state-dir', field: 'stateDir', applies: 'restart', defaultValue: '/var/lib/netauditd', parse: directory }),
   // A reload switches DNS at once: the mode left puts back what it replaced (docs/dns.md).
@@ -163,6 +185,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = Object.freeze([
   key({ group: 'logging', name: 'audit', field: 'audit', applies: 'live', defaultValue: true, parse: yesNo }),
   key({ group: 'audit', name: 'backends', field: 'backends', applies: 'live', defaultValue: Object.freeze([...BACKENDS]), parse: backends }),
   key({ group: 'audit', name: 'dir', field: 'dir', applies: 'restart', defaultValue: '/var/log/netauditd/audit', parse: directory }),
+  key({ group: 'audit', name: 'watch', field: 'watch', applies: 'live', defaultValue: Object.freeze([...WATCH_TARGETS]), parse: watchTargets }),
   key({ group: 'audit', name: 'retention-days', field: 'retentionDays', applies: 'live', defaultValue: 30, parse: days }),
 ]);
 

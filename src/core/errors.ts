@@ -46,6 +46,8 @@ export type Reason =
   | 'interrupted'
   /** no DHCP server gave a lease within ipv4.dhcp-timeout (DHCPv6: ipv6.dhcp-timeout) */
   | 'dhcp-timeout'
+  /** ipv6.may-fail false, and no router advertisement gave an address within ipv6.ra-timeout */
+  | 'ra-timeout'
   /** deactivated (by a caller, or the daemon) before it finished activating */
   | 'deactivated'
   | 'failed';

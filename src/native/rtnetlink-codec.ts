@@ -30,6 +30,8 @@ export const RTMGRP_IPV4_IFADDR = 0x10;
 export const RTMGRP_IPV6_IFADDR = 0x100;
 /** RTNLGRP_IPV6_IFINFO: where the kernel announces a change of a link's IPv6 part (AF_INET6 RTM_NEWLINK) */
 export const RTMGRP_IPV6_IFINFO = 0x800;
+export const RTMGRP_IPV4_ROUTE = 0x40;
+export const RTMGRP_IPV6_ROUTE = 0x400;
 
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
@@ -37,6 +39,8 @@ export const IFLA_ADDRESS = 1;
 export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 export const IFLA_MASTER = 10;
+/** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent */
+const IFLA_LINK = 5;
 const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
@@ -62,6 +66,8 @@ export interface NetlinkMessage {
   readonly type: number;
   readonly flags: number;
   readonly seq: number;
+  /** nlmsg_pid: the port id of the socket whose request caused an event, when the kernel says (0 otherwise) */
+  readonly pid: number;
   readonly body: Buffer;
 }
 
@@ -83,6 +89,8 @@ export interface LinkMessage {
   readonly master: number | null;
   /** IFLA_INET6_FLAGS: IF_RA_MANAGED, IF_RA_OTHERCONF…; null when the message has no IPv6 part */
   readonly inet6Flags: number | null;
+  /** IFLA_LINK: the peer of a veth, the parent of a macvlan or vlan (in its own namespace, maybe another) */
+  readonly link: number | null;
 }
 
 /** RTM_NEWADDR / RTM_DELADDR, decoded. */
@@ -93,12 +101,20 @@ export interface AddressMessage {
   readonly prefix: number;
   /** set when the kernel keeps it for a limited time (no IFA_F_PERMANENT): SLAAC's, or one with a lifetime */
   readonly dynamic?: true;
+  /** IFA_PROTO: who made it, when the kernel says (1 loopback, 2 router advertisement, 3 link-local) */
+  readonly proto?: number;
+  /** IFA_CACHEINFO's valid lifetime in seconds, for a dynamic address */
+  readonly validLft?: number;
 }
 
 /** IFA_FLAGS: the address's flags, 32 bits (ifa_flags holds the low 8) */
 const IFA_FLAGS = 8;
 /** IFA_F_PERMANENT: the address has no lifetime */
 const IFA_F_PERMANENT = 0x80;
+/** IFA_CACHEINFO: struct ifa_cacheinfo, ifa_prefered then ifa_valid (seconds) */
+const IFA_CACHEINFO = 6;
+/** IFA_PROTO (Linux 5.18): IFAPROT_UNSPEC 0, KERNEL_LO 1, KERNEL_RA 2, KERNEL_LL 3 */
+const IFA_PROTO = 11;
 
 // ---- encoding ----
 
@@ -158,7 +174,7 @@ export function splitMessages(data: Buffer): NetlinkMessage[] {
   while (off + NLMSG_HDRLEN <= data.length) {
     const len = data.readUInt32LE(off);
     if (len < NLMSG_HDRLEN || off + len > data.length) break;
-    out.push({ type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6), seq: data.readUInt32LE(off + 8), body: data.subarray(off + NLMSG_HDRLEN, off + len) });
+    out.push({ type: data.readUInt16LE(off + 4), flags: data.readUInt16LE(off + 6), seq: data.readUInt32LE(off + 8), pid: data.readUInt32LE(off + 12), body: data.subarray(off + NLMSG_HDRLEN, off + len) });
     off += align4(len);
   }
   return out;
@@ -209,6 +225,7 @@ export function decodeLink(body: Buffer): LinkMessage | null {
     kind: info ? cString(parseAttributes(info).get(IFLA_INFO_KIND)) : null,
     master: readU32(attrs.get(IFLA_MASTER)),
     inet6Flags: inet6Flags(attrs.get(IFLA_AF_SPEC)),
+    link: readU32(attrs.get(IFLA_LINK)),
   };
 }
 
@@ -261,9 +278,14 @@ export function decodeAddress(body: Buffer): AddressMessage | null {
   const prefix = body.readUInt8(1);
   const flagsAttr = attrs.get(IFA_FLAGS);
   const flags = flagsAttr && flagsAttr.length >= 4 ? flagsAttr.readUInt32LE(0) : body.readUInt8(2);
-  const dynamic = (flags & IFA_F_PERMANENT) === 0 ? { dynamic: true as const } : {};
-  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...dynamic };
-  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...dynamic };
+  const cache = attrs.get(IFA_CACHEINFO);
+  const proto = attrs.get(IFA_PROTO);
+  const more = {
+    ...((flags & IFA_F_PERMANENT) === 0 ? { dynamic: true as const, ...(cache && cache.length >= 8 ? { validLft: cache.readUInt32LE(4) } : {}) } : {}),
+    ...(proto && proto.length >= 1 && proto.readUInt8(0) !== 0 ? { proto: proto.readUInt8(0) } : {}),
+  };
+  if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...more };
+  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...more };
   return null;
 }
 

@@ -6,6 +6,9 @@ import { AF_INET, AF_INET6, encodeMessage, ipv6String, NLM_F_DUMP, NLM_F_REQUEST
 import { RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PRIORITY, RTA_TABLE, RTMSG_LEN, RTN_UNICAST } from './rtnetlink-requests.js';
 
 const RTM_GETROUTE = 26;
+const RTA_CACHEINFO = 12;
+/** rta_cacheinfo counts in clock ticks of USER_HZ, 100 on Linux */
+const USER_HZ = 100;
 
 /** RTM_GETROUTE dump of the routes of `family` in every table. */
 export function routeDumpRequest(seq: number, family: 4 | 6): Buffer {
@@ -42,6 +45,9 @@ export function decodeRoute(body: Buffer): KernelRoute | null {
   const gateway = gwRaw ? addressText(gwRaw, family) : null;
   const table = attrs.get(RTA_TABLE);
   const metric = attrs.get(RTA_PRIORITY);
+  // struct rta_cacheinfo: rta_expires (s32) after rta_clntref and rta_lastuse; 0 for a route that does not expire.
+  const cache = attrs.get(RTA_CACHEINFO);
+  const expiresTicks = cache && cache.length >= 12 ? cache.readInt32LE(8) : 0;
   return {
     family,
     dest,
@@ -51,5 +57,6 @@ export function decodeRoute(body: Buffer): KernelRoute | null {
     metric: metric && metric.length >= 4 ? metric.readUInt32LE(0) : 0,
     table: table && table.length >= 4 ? table.readUInt32LE(0) : body.readUInt8(4),
     protocol: body.readUInt8(5),
+    ...(expiresTicks > 0 ? { expires: Math.round(expiresTicks / USER_HZ) } : {}),
   };
 }

@@ -496,11 +496,5 @@ describe('a property the daemon cannot apply is refused when saved, by name', ()
 
 // The DHCPv4 properties (ipv4.ignore-auto-dns, ignore-auto-routes, may-fail, never-default, dad-timeout,
 // dhcp-timeout, dhcp-client-id, dhcp-hostname, dhcp-send-hostname) are applied with a real DHCP
-// server in dhcp.test.ts, and ipv6.ignore-auto-dns with a real router advertiser in slaac.test.ts. What is listed here is not yet covered: IPv6 address generation, and
-// ipv6.may-fail (the daemon does not wait for SLAAC).
-// ipv6.ip6-privacy is applied in slaac.test.ts.
-const PENDING = ['ipv6.may-fail', 'ipv6.addr-gen-mode'];
-
-describe('pending: IPv6 address generation and may-fail', () => {
-  for (const property of PENDING) it.todo(`${property}: applied on activation or refused at save`);
-});
+// server in dhcp.test.ts; the IPv6 ones of router advertisements (ignore-auto-dns, ip6-privacy,
+// addr-gen-mode, may-fail with ra-timeout, never-default) with a real router advertiser in slaac.test.ts.

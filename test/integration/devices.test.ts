@@ -234,7 +234,7 @@ describe('events the kernel dropped', () => {
     } finally {
       daemon.signal('SIGCONT');
     }
-    await daemon.waitForLog(/dropped link or address events \(ENOBUFS\): listing links and addresses again/);
+    await daemon.waitForLog(/dropped link, address or route events \(ENOBUFS\): listing them all again/);
     const links = await listLinks(NS);
     const expected = links.map((l) => pathOf(l.ifindex)).sort();
     await waitFor(async () => JSON.stringify((await devicePaths(client)).sort()) === JSON.stringify(expected), {

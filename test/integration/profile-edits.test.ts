@@ -1,5 +1,5 @@
-// Profile files edited, added or removed on disk become records, once each (docs/profile-edits.md):
-// at ReloadConnections, Reload and SIGHUP against the daemon's view, with the reload's tx; at start
+// Profile files edited, added or removed on disk become records, once each (docs/profile-edits.md),
+// here with the watch off: at ReloadConnections, Reload and SIGHUP against the daemon's view, with the reload's tx; at start
 // against what the trail last recorded, with cause=while-stopped; and a profile the trail has never
 // seen gets one connection-snapshot. A secret edited on disk is named, its value nowhere.
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { activate, addProfile, profile } from '../helpers/activation.js';
 import { deviceOnBus } from '../helpers/devices.js';
 import { run } from '../helpers/exec.js';
+import { FILE_EDIT, handWritten, randomUuid, reloadConnections } from '../helpers/profile-files.js';
 import { ip } from '../helpers/netns.js';
 import { ethernet, MANAGER, MANAGER_IFACE, SETTINGS, SETTINGS_IFACE, wifi } from '../helpers/profiles.js';
 import { ensureJournald } from '../helpers/system-services.js';
@@ -18,18 +19,6 @@ import type { DaemonHarness } from '../helpers/use-daemon.js';
 
 type Record_ = Record<string, unknown>;
 
-const FILE_EDIT = { origin: 'external', args: 'file', result: 'success' };
-
-/** A profile written by hand: ethernet, address 192.0.2.10/24 unless told. */
-function handWritten(id: string, uuid: string, address = '192.0.2.10/24'): string {
-  return `[connection]\nid=${id}\nuuid=${uuid}\ntype=ethernet\n\n[ipv4]\naddress1=${address}\nmethod=manual\n`;
-}
-
-function uuid(): string {
-  const h = randomBytes(16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-}
-
 /** Runs `fn` and returns the trail records it added. */
 async function recordsOf(harness: DaemonHarness, fn: () => Promise<unknown>): Promise<Record_[]> {
   const before = (await harness.daemon.trail()).length;
@@ -37,12 +26,9 @@ async function recordsOf(harness: DaemonHarness, fn: () => Promise<unknown>): Pr
   return (await harness.daemon.trail()).slice(before);
 }
 
-async function reloadConnections(harness: DaemonHarness): Promise<void> {
-  expect(await harness.client.call(SETTINGS, SETTINGS_IFACE, 'ReloadConnections')).toEqual([true]);
-}
-
 describe('at a reload', () => {
-  const harness = useDaemon({ config: { audit: { backends: 'journal,log,file' } } });
+  // Not watched: what is asserted here is what the reload finds (profile-watch.test.ts has the watch).
+  const harness = useDaemon({ config: { audit: { backends: 'journal,log,file', watch: 'links,addresses,routes,rules' } } });
 
   it('an address changed in a file is one connection-update with its before and after and the reload\'s tx', async () => {
     await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('edited')]);
@@ -68,7 +54,7 @@ describe('at a reload', () => {
   });
 
   it('a file added by hand is one connection-add with the whole profile', async () => {
-    const id = uuid();
+    const id = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'by-hand.nmconnection'), handWritten('by-hand', id), { mode: 0o600 });
     const records = await recordsOf(harness, () => reloadConnections(harness));
     expect(records.map((r) => r.op)).toEqual(['reload', 'connection-add']);
@@ -84,7 +70,7 @@ describe('at a reload', () => {
   });
 
   it('a file removed is one connection-delete with the whole profile before, and a reload with no change adds no record', async () => {
-    const id = uuid();
+    const id = randomUuid();
     const file = join(harness.daemon.profilesDir, 'short-lived.nmconnection');
     await writeFile(file, handWritten('short-lived', id), { mode: 0o600 });
     await reloadConnections(harness);
@@ -129,7 +115,7 @@ describe('at a reload', () => {
   });
 
   it('SIGHUP records an edit with the tx of its reload', async () => {
-    const id = uuid();
+    const id = randomUuid();
     const file = join(harness.daemon.profilesDir, 'hup.nmconnection');
     await writeFile(file, handWritten('hup', id), { mode: 0o600 });
     await reloadConnections(harness);
@@ -175,12 +161,12 @@ describe('at a reload', () => {
 });
 
 describe('at start', () => {
-  const harness = useDaemon();
+  const harness = useDaemon({ config: { audit: { watch: 'links,addresses,routes,rules' } } });
 
   it('a fresh trail with profile files gets one connection-snapshot each, and the next start none', async () => {
     await harness.daemon.stop();
     await rm(harness.daemon.auditDir, { recursive: true, force: true });
-    const ids = [uuid(), uuid()];
+    const ids = [randomUuid(), randomUuid()];
     await writeFile(join(harness.daemon.profilesDir, 'old-one.nmconnection'), handWritten('old-one', ids[0]!), { mode: 0o600 });
     await writeFile(join(harness.daemon.profilesDir, 'old-two.nmconnection'), handWritten('old-two', ids[1]!, '192.0.2.11/24'), { mode: 0o600 });
     await harness.daemon.start();
@@ -203,7 +189,7 @@ describe('at start', () => {
   it('files edited, added and removed while the daemon was stopped are one record each with cause=while-stopped', async () => {
     const [edited] = await harness.client.call(SETTINGS, SETTINGS_IFACE, 'AddConnection', 'a{sa{sv}}', [ethernet('stopped-edit')]);
     expect(edited).toBeTruthy();
-    const gone = uuid();
+    const gone = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'stopped-gone.nmconnection'), handWritten('stopped-gone', gone), { mode: 0o600 });
     await reloadConnections(harness);
     await harness.daemon.stop();
@@ -211,7 +197,7 @@ describe('at start', () => {
     const editedFile = join(harness.daemon.profilesDir, 'stopped-edit.nmconnection');
     await writeFile(editedFile, (await readFile(editedFile, 'utf8')).replace('address1=192.0.2.10/24', 'address1=192.0.2.30/24'), { mode: 0o600 });
     await unlink(join(harness.daemon.profilesDir, 'stopped-gone.nmconnection'));
-    const added = uuid();
+    const added = randomUuid();
     await writeFile(join(harness.daemon.profilesDir, 'stopped-new.nmconnection'), handWritten('stopped-new', added), { mode: 0o600 });
 
     const records = await recordsOf(harness, () => harness.daemon.start());

@@ -7,7 +7,7 @@
 // own; and once the router is gone, the address and the DNS end with their lifetimes (2 minutes,
 // dnsmasq's shortest), each with a record. The daemon and dnsmasq run in namespaces made for this
 // file; the root namespace's links are never touched.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
@@ -39,10 +39,21 @@ async function globalAddresses(): Promise<Array<{ address: string; dynamic: bool
   const [entry] = JSON.parse(await ip('-n', NS, '-j', '-6', 'addr', 'show', 'dev', 's0', 'scope', 'global')) as Array<{
     addr_info: Array<{ local: string; prefixlen: number; dynamic?: boolean; valid_life_time: number }>;
   }>;
-  return (entry?.addr_info ?? []).map((a) => ({ address: `${a.local}/${a.prefixlen}`, dynamic: a.dynamic === true, valid: a.valid_life_time }));
+  // ip -j lists an empty object after a permanent address's entry: only entries with an address count.
+  return (entry?.addr_info ?? []).filter((a) => a.local !== undefined).map((a) => ({ address: `${a.local}/${a.prefixlen}`, dynamic: a.dynamic === true, valid: a.valid_life_time }));
 }
 
 const slaac = async (name: string): Promise<Trail> => (await daemon.trail()).filter((r) => r['op'] === 'slaac' && r['name'] === name);
+/** The record is of the advertisement's default route (its values name a gateway), not of an address or DNS. */
+const ofRoute = (r: Record<string, unknown>): boolean => JSON.stringify([r['before'], r['after']]).includes('"gateway"');
+/** The slaac records of addresses and DNS, without those of the default route. */
+const slaacNoRoute = async (name: string): Promise<Trail> => (await slaac(name)).filter((r) => !ofRoute(r));
+
+/** The default routes of s0 that the kernel made from advertisements, as `ip -j` lists them. */
+async function raDefaultRoutes(): Promise<Array<{ gateway: string; metric: number; expires?: number }>> {
+  const routes = JSON.parse(await ip('-n', NS, '-j', '-6', 'route', 'show', 'default', 'dev', 's0', 'proto', 'ra')) as Array<{ gateway: string; metric: number; expires?: number }>;
+  return routes;
+}
 const resolvConf = (): string => (existsSync(join(daemon.dir, 'resolv.conf')) ? readFileSync(join(daemon.dir, 'resolv.conf'), 'utf8') : '');
 
 /** The profile: ethernet on s0, IPv4 off, IPv6 from router advertisements. */
@@ -102,7 +113,7 @@ describe('ipv6.method auto with a router advertising a prefix and DNS', () => {
     let activation: Record<string, unknown>;
     ({ active, address, activation } = await activateAndWait(conn, 'ra'));
     const records = await waitFor(async () => {
-      const r = await slaac('ra');
+      const r = await slaacNoRoute('ra');
       return r.some((x) => x['args'] === 'bound') && r.some((x) => x['args'] === 'changed') ? r : null;
     }, { what: 'the slaac records of the address and the DNS' });
     const bound = records.filter((r) => r['args'] === 'bound');
@@ -128,13 +139,33 @@ describe('ipv6.method auto with a router advertising a prefix and DNS', () => {
   });
 
   it('the router\'s next advertisements, saying the same, are no record', async () => {
-    const count = (await slaac('ra')).length;
+    // The kernel may drop the default route and take it again from the next advertisement (see below); only addresses and DNS count here.
+    const count = (await slaacNoRoute('ra')).length;
     const seen = (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length;
     // dnsmasq advertises every 10 s (and sooner at first).
     await waitFor(async () => (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length > seen, { timeoutMs: 20_000, what: 'another router advertisement' });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await slaac('ra')).length).toBe(count);
+    expect((await slaacNoRoute('ra')).length).toBe(count);
     expect(resolvConf()).toMatch(/^nameserver 2001:db8:42::53$/m);
+  });
+
+  it('the default route through the router is the kernel\'s on the daemon\'s behalf: a slaac record with the gateway, the profile\'s metric and the lifetime, and the trail agrees with the kernel', async () => {
+    const routes = await waitFor(async () => {
+      const r = await raDefaultRoutes();
+      return r.length > 0 ? r : null;
+    }, { timeoutMs: 20_000, what: 'a default route from the advertisement' });
+    // ipv6.route-metric left out: the ethernet type's default, as for a static route; not the kernel's 1024.
+    expect(routes[0]).toMatchObject({ metric: 100 });
+    const gateway = routes[0]!.gateway;
+    expect(gateway).toMatch(/^fe80::/);
+    const records = (await slaac('ra')).filter(ofRoute);
+    const bound = records.find((r) => r['args'] === 'bound')!;
+    expect(bound).toMatchObject({ origin: 'daemon', cause: 'lease', result: 'success', after: { ipv6: { gateway, metric: 100 } } });
+    const lifetime = (bound['after'] as { ipv6: { lifetime: number } }).ipv6.lifetime;
+    expect(lifetime).toBeGreaterThan(0);
+    expect(lifetime).toBeLessThanOrEqual(30);
+    // However often the kernel dropped and took it again, the last record says what the kernel has.
+    expect(records.at(-1)!['args']).toBe('bound');
   });
 
   it('deactivation takes the address and the DNS back, and records the deactivation alone', async () => {
@@ -153,10 +184,10 @@ describe('ipv6.method auto with a router advertising a prefix and DNS', () => {
   it('ipv6.ignore-auto-dns: the address, but none of the advertisement\'s DNS, nor a record of it', async () => {
     const conn = await addProfile(client, raProfile('ra-nodns', { 'ignore-auto-dns': variant('b', true) }));
     const { active: nodns } = await activateAndWait(conn, 'ra-nodns');
-    await waitFor(async () => (await slaac('ra-nodns')).some((r) => r['args'] === 'bound'), { what: 'the slaac bound record' });
+    await waitFor(async () => (await slaacNoRoute('ra-nodns')).some((r) => r['args'] === 'bound'), { what: 'the slaac bound record' });
     // The advertisement's DNS options came with its prefix, before the address was formed; give them time all the same.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await slaac('ra-nodns')).map((r) => r['args'])).toEqual(['bound']);
+    expect((await slaacNoRoute('ra-nodns')).map((r) => r['args'])).toEqual(['bound']);
     expect(resolvConf()).not.toMatch(/2001:db8:42::53|lab6\.test/);
     expect(daemon.log()).not.toMatch(/"ra-nodns".*DNS from router advertisements/);
     await deactivate(client, nodns);
@@ -176,13 +207,123 @@ describe('ipv6.ip6-privacy', () => {
       return list[0]?.addr_info.some((a) => a.temporary) ? list : null;
     }, { timeoutMs: 15_000, what: 'a temporary address on s0' });
     const temporary = entry!.addr_info.filter((a) => a.temporary).map((a) => a.local);
-    await waitFor(async () => (await slaac('ra-priv')).filter((r) => r['args'] === 'bound').length >= 2, { what: 'two slaac bound records' });
-    const bound = (await slaac('ra-priv')).filter((r) => r['args'] === 'bound').map((r) => ((r['after'] as { ipv6: { address: string } }).ipv6.address.split('/')[0]));
+    await waitFor(async () => (await slaacNoRoute('ra-priv')).filter((r) => r['args'] === 'bound').length >= 2, { what: 'two slaac bound records' });
+    const bound = (await slaacNoRoute('ra-priv')).filter((r) => r['args'] === 'bound').map((r) => ((r['after'] as { ipv6: { address: string } }).ipv6.address.split('/')[0]));
     expect(bound).toEqual(expect.arrayContaining(temporary));
     const activation = (await daemon.trail()).filter((r) => r['op'] === 'connection-activate' && r['name'] === 'ra-priv').at(-1)!;
     expect(activation).toMatchObject({ after: { ipv6: { 'ip6-privacy': 2 } } });
     await deactivate(client, priv);
     expect(await sysctl()).toBe(before);
+  });
+});
+
+/** The interface identifier (the last 64 bits) of an address, as 4 lower-case hex groups. */
+function iid(address: string): string {
+  const bytes = ipv6Bytes(address.split('/')[0]!);
+  return [0, 2, 4, 6].map((i) => bytes.readUInt16BE(8 + i).toString(16)).join(':');
+}
+
+/** RFC 4291's modified EUI-64 of a MAC: ff:fe in the middle, the universal/local bit flipped. */
+function eui64(mac: string): string {
+  const b = mac.split(':').map((h) => parseInt(h, 16));
+  const e = [b[0]! ^ 0x02, b[1]!, b[2]!, 0xff, 0xfe, b[3]!, b[4]!, b[5]!];
+  return [0, 2, 4, 6].map((i) => ((e[i]! << 8) | e[i + 1]!).toString(16)).join(':');
+}
+
+function ipv6Bytes(text: string): Buffer {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+const s0Sysctl = async (name: string): Promise<string> => (await ip('netns', 'exec', NS, 'cat', `/proc/sys/net/ipv6/conf/s0/${name}`)).trim();
+
+describe('ipv6.addr-gen-mode', () => {
+  it('eui64: the SLAAC address is formed from the MAC; stable-privacy: from the host secret and the profile, the same each time, and addr_gen_mode put back', async () => {
+    const mac = JSON.parse(await ip('-n', NS, '-j', 'link', 'show', 's0'))[0].address as string;
+    const before = await s0Sysctl('addr_gen_mode');
+    const eui = await addProfile(client, raProfile('ra-eui64', { 'addr-gen-mode': variant('i', 0) }));
+    const first = await activateAndWait(eui, 'ra-eui64');
+    expect(iid(first.address)).toBe(eui64(mac));
+    expect(first.activation).toMatchObject({ after: { ipv6: { 'addr-gen-mode': 'eui64' } } });
+    await deactivate(client, first.active);
+
+    const stable = await addProfile(client, raProfile('ra-stable', { 'addr-gen-mode': variant('i', 1) }));
+    const one = await activateAndWait(stable, 'ra-stable');
+    expect(iid(one.address)).not.toBe(eui64(mac));
+    expect(await s0Sysctl('addr_gen_mode')).toBe('2');
+    expect(one.activation).toMatchObject({ after: { ipv6: { 'addr-gen-mode': 'stable-privacy' } } });
+    // The profile file holds the name, as NetworkManager writes it.
+    const file = readdirSync(daemon.profilesDir).map((n) => readFileSync(join(daemon.profilesDir, n), 'utf8')).find((f) => f.includes('id=ra-stable'))!;
+    expect(file).toMatch(/^addr-gen-mode=stable-privacy$/m);
+    await deactivate(client, one.active);
+    expect(await s0Sysctl('addr_gen_mode')).toBe(before);
+    const again = await activateAndWait(stable, 'ra-stable');
+    expect(again.address).toBe(one.address);
+    await deactivate(client, again.active);
+    // The secret it comes from is the host's, made once and readable by root alone.
+    expect((statSync(join(daemon.dir, 'state', 'secret_key')).mode & 0o777).toString(8)).toBe('600');
+  });
+});
+
+describe('ipv6.may-fail false', () => {
+  it('with a router: the activation returns once the SLAAC address is there', async () => {
+    const conn = await addProfile(client, raProfile('ra-wait', { 'may-fail': variant('b', false) }));
+    const active = await activate(client, conn);
+    expect(await client.getProperty(active, ACTIVE_IFACE, 'State')).toBe(2);
+    // No waiting here: the address was formed, and recorded, before ActivateConnection returned.
+    expect((await globalAddresses()).filter((a) => PREFIX.test(a.address))).toHaveLength(1);
+    expect((await slaacNoRoute('ra-wait')).filter((r) => r['args'] === 'bound')).toHaveLength(1);
+    await deactivate(client, active);
+  });
+
+  it('without one: the activation fails after ipv6.ra-timeout with reason ra-timeout, nothing left', async () => {
+    await ip('-n', NS, 'link', 'add', 's1', 'type', 'veth', 'peer', 'name', 's1p');
+    await ip('-n', NS, 'link', 'set', 's1p', 'up');
+    const conn = await addProfile(client, profile('ra-none', 'ethernet', { ifname: 's1', ipv4: method('disabled'), ipv6: { method: variant('s', 'auto'), 'may-fail': variant('b', false), 'ra-timeout': variant('i', 2) } }));
+    const started = Date.now();
+    await expect(activate(client, conn)).rejects.toThrow(/No router advertisement gave "s1" an IPv6 address within 2 s \(ipv6\.ra-timeout\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const records = (await daemon.trail()).filter((r) => r['name'] === 'ra-none' && r['op'] === 'connection-activate');
+    expect(records.map((r) => [r['result'], r['reason']])).toEqual([['success', undefined], ['fail', 'ra-timeout']]);
+    const link = JSON.parse(await ip('-n', NS, '-j', 'link', 'show', 's1'))[0] as { flags: string[] };
+    expect(link.flags).not.toContain('UP');
+  });
+});
+
+describe('what advertisements may do', () => {
+  it('ipv6.never-default: the address, but no default route through the router', async () => {
+    const conn = await addProfile(client, raProfile('ra-nodefault', { 'never-default': variant('b', true) }));
+    const { active } = await activateAndWait(conn, 'ra-nodefault');
+    // Another advertisement, to be sure it is ignored as a default router.
+    const seen = (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length;
+    await waitFor(async () => (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length > seen, { timeoutMs: 20_000, what: 'another router advertisement' });
+    expect(await raDefaultRoutes()).toEqual([]);
+    expect(await s0Sysctl('accept_ra_defrtr')).toBe('0');
+    expect((await slaac('ra-nodefault')).filter(ofRoute)).toEqual([]);
+    await deactivate(client, active);
+    expect(await s0Sysctl('accept_ra_defrtr')).toBe('1');
+  });
+
+  it('ipv6.method manual: the router\'s advertisements give the link nothing', async () => {
+    const conn = await addProfile(client, profile('ra-manual', 'ethernet', {
+      ifname: 's0',
+      ipv4: method('disabled'),
+      ipv6: { method: variant('s', 'manual'), 'address-data': variant('aa{sv}', [{ address: variant('s', '2001:db8:77::5'), prefix: variant('u', 64) }]) },
+    }));
+    const active = await activate(client, conn);
+    expect(await s0Sysctl('accept_ra')).toBe('0');
+    const seen = (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length;
+    await waitFor(async () => (await server.log()).split('\n').filter((l) => /RTR-ADVERT\(s0p\)/.test(l)).length > seen, { timeoutMs: 20_000, what: 'another router advertisement' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await globalAddresses()).map((a) => a.address)).toEqual(['2001:db8:77::5/64']);
+    expect(await raDefaultRoutes()).toEqual([]);
+    await deactivate(client, active);
+    expect(await s0Sysctl('accept_ra')).toBe('1');
   });
 });
 
@@ -196,9 +337,12 @@ describe('when the router is gone', () => {
     expect(formed!.valid).toBeLessThanOrEqual(120);
     await server.stop();
     const records = await waitFor(async () => {
-      const r = await slaac('ra-ends');
+      const r = await slaacNoRoute('ra-ends');
       return r.some((x) => x['args'] === 'expired') && r.filter((x) => x['args'] === 'changed').length === 2 ? r : null;
     }, { timeoutMs: 150_000, intervalMs: 1000, what: 'the address and the DNS to expire' });
+    // The default route went first, with its 30 s lifetime: its last record is its expiry, and the kernel has none.
+    expect((await slaac('ra-ends')).filter(ofRoute).at(-1)).toMatchObject({ args: 'expired', origin: 'daemon', cause: 'lease' });
+    expect(await raDefaultRoutes()).toEqual([]);
     expect(records.map((r) => r['args'])).toEqual(expect.arrayContaining(['bound', 'changed', 'expired', 'changed']));
     expect(records.find((r) => r['args'] === 'expired')).toMatchObject({ origin: 'daemon', cause: 'lease', result: 'success', before: { ipv6: { address } } });
     const gone = records.filter((r) => r['args'] === 'changed')[1]!;

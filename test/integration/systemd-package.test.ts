@@ -133,6 +133,14 @@ describe('the package under a real systemd', () => {
     expect((await ct.must('netauditctl -t -e no -f AUDIT general')).stdout.trim()).toBe('enabled');
   });
 
+  it('records a profile file edited with sed -i when it happens, under the unit as shipped (inotify, no attribution)', async () => {
+    await ct.must('sed -i "s|192.0.2.1/24|192.0.2.2/24|" /etc/netauditd/system-connections/lab-br.nmconnection');
+    const edit = await waitFor(async () => (await trail(ct)).find((r) => r['op'] === 'connection-update' && r['args'] === 'file'), { what: 'the record of the edit' });
+    expect(edit).toMatchObject({ origin: 'external', name: 'lab-br', actor: { attribution: 'none', file: 'lab-br.nmconnection' } });
+    expect(edit).not.toHaveProperty('pid');
+    expect((await ct.must('journalctl -u netauditd -o cat')).stdout).toContain('(attribution none)');
+  });
+
   it('takes a DHCP lease under the unit as shipped (packet sockets, CAP_NET_RAW): a veth whose peer runs dnsmasq', async () => {
     await ct.must([
       'ip netns add dhcp-peer',

@@ -119,7 +119,8 @@ TIME is local time with its UTC offset (RFC 3339), or UTC with --utc; with
 --json it is the trail's own UTC ts. ORIGIN is who acted (caller, daemon or
 external; -- in records written before it was recorded, all callers) and
 CAUSE why the daemon acted; SENDER and EXE are the caller's unique bus name
-and executable; CUT names the values cut to their limit; a missing value
+and executable (EXE also that of whoever edited a profile file, when
+fanotify named it); CUT names the values cut to their limit; a missing value
 shows as --. 'netauditctl audit show [BOOT:]SEQ' shows one record whole,
 with the values it changed (the SEQ and BOOT fields name it). The global options apply: -t, -f, -g, -m, -e, -c, --json
 (one JSON object per record). Control characters in values are escaped.

@@ -38,7 +38,7 @@ import type { SavedActive } from './active-store.js';
 import { Reapplier } from './reapply.js';
 import { appliedToKeyfile } from './applied-settings.js';
 import { withoutSecrets } from '../settings/secrets.js';
-import { linkSpec, planActivation, type ActivationPlan, type DhcpPlan, type IpPlan } from './plan.js';
+import { linkSpec, planActivation, type ActivationPlan, type DhcpPlan, type IpPlan, type RaPlan } from './plan.js';
 import { resolveTarget, type Target } from './target.js';
 import { autoconnectCandidates } from './autoconnect.js';
 import { Dhcp4Session, leaseSearches, type Dhcp4SessionContext } from './dhcp4-session.js';
@@ -71,6 +71,8 @@ export interface ActivationsOptions {
   readonly blocked: () => NetauditError | null;
   /** where the per-interface IPv6 sysctls are; /proc/sys/net/ipv6/conf by default */
   readonly ipv6ConfDir?: string;
+  /** the stable_secret of a profile's links, for ipv6.addr-gen-mode stable-privacy (from the host's secret) */
+  readonly stableSecret?: (uuid: string) => Promise<string>;
   /** where each active connection's state is kept for the next daemon */
   readonly store: ActiveStore;
   /** DHCPv4 for ipv4.method auto; without it such a profile is NotSupported at activation */
@@ -405,6 +407,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
           link: (i) => devices.byIfindex(i)?.link,
           saved: () => this.persist(active),
           ...(this.options.ipv6ConfDir ? { ipv6ConfDir: this.options.ipv6ConfDir } : {}),
+          ...(this.options.stableSecret ? { stableSecret: this.options.stableSecret } : {}),
         },
         active,
       ).apply(ifindex, {
@@ -422,7 +425,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       }
       if (this.options.dns) await setStaticDns(this.options.dns, active.number, plan, ifindex, active.iface);
       if (plan.ipv4?.dhcp || plan.ipv6?.method === 'dhcp') await this.startDhcp(active, plan, release);
-      else this.dhcp6ForAdvertisement(active);
+      // ipv6.method auto: DHCPv6 if the link's advertisements ask for it already (later ones: onLinkChanged).
+      if (plan.ipv6?.method === 'auto') this.dhcp6ForAdvertisement(active);
+      if (plan.ipv6?.ra && !plan.ipv6.ra.mayFail) await this.waitForSlaac(active, plan.ipv6.ra, release);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
       log.info(`activated ${active.describe()}`);
@@ -545,6 +550,19 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     );
     active.dhcp6 = session;
     return session;
+  }
+
+  /**
+   * ipv6.may-fail false: waits, without holding the queue, until a router advertisement gives
+   * the link an address; without one within ipv6.ra-timeout the activation fails.
+   */
+  private async waitForSlaac(active: ActiveConnection, ra: RaPlan, release: () => void): Promise<void> {
+    this.setDeviceState(active, DEVICE_STATE.ipConfig);
+    release();
+    await this.slaac.waitForAddress(active, ra.timeoutMs);
+    if (!this.actives.has(active.number) || active.takingBack) {
+      throw new NetauditError('Failed', `${active.describe()} was deactivated before it finished activating.`, 'deactivated');
+    }
   }
 
   private newDhcpSession(active: ActiveConnection, plan: ActivationPlan): Dhcp4Session {
@@ -741,6 +759,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     active.takingBack = true;
     // A caller's deactivation gives the lease back (RELEASE); the daemon's own teardowns keep
     // it, so that the address can be asked for again (docs/dhcp.md).
+    this.slaac.cancelWait(active);
     await active.dhcp4?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
     await active.dhcp6?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
     await this.options.dns?.removeAll(activeDnsPrefix(active.number));

@@ -52,6 +52,7 @@ export function appliedValues(plan: ActivationPlan, iface: string): AuditValues 
       ...(dns.searches.length > 0 ? { 'dns-search': dns.searches } : {}),
       ...(dns.priority !== 0 ? { 'dns-priority': dns.priority } : {}),
       ...(ip.privacy !== null ? { 'ip6-privacy': ip.privacy } : {}),
+      ...(ip.addrGen ? { 'addr-gen-mode': ip.addrGen } : {}),
     };
   }
   return out;

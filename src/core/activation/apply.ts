@@ -17,7 +17,7 @@ import {
   type Route,
 } from '../platform/platform.js';
 import type { ActiveConnection } from './active-connection.js';
-import type { IpPlan } from './plan.js';
+import type { AddrGenMode, IpPlan, RaPlan } from './plan.js';
 import { plannedAddresses, plannedRoutes } from './reapply-diff.js';
 import { routeText, ruleText, takeBackSteps, type UndoStep } from './undo.js';
 
@@ -28,6 +28,8 @@ export interface ApplyContext {
   readonly link: (ifindex: number) => Link | undefined;
   /** where the per-interface IPv6 sysctls are (a test can point elsewhere) */
   readonly ipv6ConfDir?: string;
+  /** the stable_secret of a profile's links (ipv6.addr-gen-mode stable-privacy), as IPv6 text */
+  readonly stableSecret?: (uuid: string) => Promise<string>;
   /** told before and after each kernel change, so that the active connection's state can be kept (docs/active-state.md) */
   readonly saved?: () => void;
 }
@@ -122,7 +124,9 @@ export class LinkConfigurator {
     if (settings.port) await this.portOptions(ifindex, settings.port);
     if (settings.ipv6) await this.ipv6Switch(settings.ipv6);
     if (settings.ipv6?.privacy != null) await this.ipv6Privacy(settings.ipv6.privacy);
-    if (settings.ipv6?.method === 'dhcp') await this.ipv6Sysctl('accept_ra', 0, 'ipv6.method dhcp');
+    if (settings.ipv6?.addrGen) await this.ipv6AddrGen(settings.ipv6.addrGen);
+    if (settings.ipv6) await this.acceptRa(settings.ipv6);
+    if (settings.ipv6?.ra) await this.raSettings({ ...settings.ipv6, ra: settings.ipv6.ra });
     if (!this.current(ifindex).up) {
       await this.change('bring the link up', { kind: 'restore-link', ifindex, change: { up: false } }, () => this.platform.setLink(ifindex, { up: true }));
     }
@@ -182,21 +186,68 @@ export class LinkConfigurator {
 
   /** ipv6.ip6-privacy: the link's use_tempaddr sysctl, restored at deactivation; before the link is up, so SLAAC starts with it. */
   private ipv6Privacy(value: 0 | 1 | 2): Promise<void> {
-    return this.ipv6Sysctl('use_tempaddr', value, 'ipv6.ip6-privacy');
+    return this.setIpv6Sysctl('use_tempaddr', String(value), 'ipv6.ip6-privacy');
   }
 
   /**
-   * One of the link's IPv6 sysctls, restored at deactivation; set before the link is up. With
-   * ipv6.method dhcp the kernel takes no router advertisement (accept_ra 0): no SLAAC, and
-   * addresses from DHCPv6 alone, as NetworkManager does (docs/dhcp6.md).
+   * ipv6.addr-gen-mode: the link's addr_gen_mode sysctl (0 eui64, 2 stable-privacy), restored at
+   * deactivation. For stable-privacy the link first gets a stable_secret derived from the host's
+   * secret and the profile's uuid, so that an address stays the same on this host and differs on
+   * every other one (docs/dhcp.md). Before the link is up, so its addresses are formed with it.
    */
-  private async ipv6Sysctl(name: 'use_tempaddr' | 'accept_ra', value: number, why: string): Promise<void> {
-    const path = `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/${name}`;
-    const previous = (await readFile(path, 'utf8')).trim();
-    if (previous === String(value)) return;
-    await this.change(`set ${name} to ${value} (${why})`, { kind: 'restore-sysctl', path, value: previous }, () =>
-      writeFile(path, String(value)).catch((e: Error) => {
-        throw new NetauditError('Failed', `${why} could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
+  private async ipv6AddrGen(mode: AddrGenMode): Promise<void> {
+    if (mode === 'stable-privacy') {
+      if (!this.context.stableSecret) throw new NetauditError('NotSupported', 'ipv6.addr-gen-mode "stable-privacy" needs the host secret, which this daemon was started without.');
+      const secret = await this.context.stableSecret(this.active.uuid);
+      const path = this.ipv6Sysctl('stable_secret');
+      // The kernel turns addr_gen_mode to 2 itself when a secret is written; restoring that is enough.
+      const previous = (await readFile(this.ipv6Sysctl('addr_gen_mode'), 'utf8')).trim();
+      await this.change('set stable_secret (ipv6.addr-gen-mode)', previous === '2' ? null : { kind: 'restore-sysctl', path: this.ipv6Sysctl('addr_gen_mode'), value: previous }, () =>
+        writeFile(path, secret).catch((e: Error) => {
+          throw new NetauditError('Failed', `ipv6.addr-gen-mode could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
+        }),
+      );
+      return;
+    }
+    await this.setIpv6Sysctl('addr_gen_mode', '0', 'ipv6.addr-gen-mode');
+  }
+
+  /**
+   * Router advertisements on or off (accept_ra, autoconf), restored at deactivation: on for
+   * method auto (2 kept: it means on with forwarding), off for manual and link-local, whose
+   * links must not get addresses or routes nobody asked for (docs/dhcp.md), and for dhcp: no
+   * SLAAC, addresses from DHCPv6 alone, as NetworkManager does (docs/dhcp6.md).
+   */
+  private async acceptRa(ip: IpPlan): Promise<void> {
+    if (ip.method === 'auto') {
+      if ((await readFile(this.ipv6Sysctl('accept_ra'), 'utf8').catch(() => '')).trim() !== '2') await this.setIpv6Sysctl('accept_ra', '1', 'ipv6.method');
+      await this.setIpv6Sysctl('autoconf', '1', 'ipv6.method');
+    } else if (ip.method === 'manual' || ip.method === 'link-local' || ip.method === 'dhcp') {
+      await this.setIpv6Sysctl('accept_ra', '0', 'ipv6.method');
+    }
+  }
+
+  /** What ipv6.method auto lets router advertisements do (docs/dhcp.md), each sysctl restored at deactivation. */
+  private async raSettings(ip: IpPlan & { ra: RaPlan }): Promise<void> {
+    await this.setIpv6Sysctl('accept_ra_defrtr', ip.ra.neverDefault ? '0' : '1', 'ipv6.never-default');
+    if (!ip.ra.neverDefault) await this.setIpv6Sysctl('ra_defrtr_metric', String(ip.metric), 'ipv6.route-metric');
+    if (ip.ra.ignoreAutoRoutes) await this.setIpv6Sysctl('accept_ra_rt_info_max_plen', '0', 'ipv6.ignore-auto-routes');
+  }
+
+  private ipv6Sysctl(name: string): string {
+    return `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/${name}`;
+  }
+
+  /** Sets the link's IPv6 sysctl `name` to `value` for `property`, unless it has it; the old value is restored at deactivation. */
+  private async setIpv6Sysctl(name: string, value: string, property: string): Promise<void> {
+    const path = this.ipv6Sysctl(name);
+    const previous = (await readFile(path, 'utf8').catch((e: Error) => {
+      throw new NetauditError('NotSupported', `${property} cannot be applied to ${quote(this.active.iface)}: this kernel has no ${name} (${e.message}).`);
+    })).trim();
+    if (previous === value) return;
+    await this.change(`set ${name} to ${value} (${property})`, { kind: 'restore-sysctl', path, value: previous }, () =>
+      writeFile(path, value).catch((e: Error) => {
+        throw new NetauditError('Failed', `${property} could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
       }),
     );
   }

@@ -6,6 +6,7 @@
 import { NetauditError, quote } from '../errors.js';
 import type { BridgeOptions, BridgePortOptions, LinkSpec, Rule } from '../platform/platform.js';
 import { unappliedProperty } from '../settings/applicable.js';
+import { ADDR_GEN_MODES } from '../settings/schema.js';
 import { ruleFromDict } from '../settings/routing-rule.js';
 import { getProp, getString, type Settings, type Value } from '../settings/value.js';
 
@@ -70,7 +71,29 @@ export interface IpPlan {
   readonly dhcp6: Dhcp6Plan | null;
   /** IPv6 auto: ipv6.ip6-privacy as the kernel's use_tempaddr (0, 1, 2); null leaves the link's as it is */
   readonly privacy: 0 | 1 | 2 | null;
+  /** IPv6 on: how the kernel forms the link's interface identifiers (ipv6.addr-gen-mode); null leaves the link's as it is */
+  readonly addrGen: AddrGenMode | null;
+  /** IPv6 auto: what router advertisements may do, and how long the activation waits for one */
+  readonly ra: RaPlan | null;
 }
+
+/** The kernel's ways of forming an interface identifier that a profile can ask for (docs/dhcp.md). */
+export type AddrGenMode = 'eui64' | 'stable-privacy';
+
+/** What ipv6.method auto asks of router advertisements (NetworkManager's properties and defaults). */
+export interface RaPlan {
+  /** ipv6.may-fail (default true): false makes the activation wait for an address from an advertisement */
+  readonly mayFail: boolean;
+  /** ipv6.ra-timeout, 30 s when 0 or left out: how long it waits */
+  readonly timeoutMs: number;
+  /** ipv6.never-default: no default route through the advertising router */
+  readonly neverDefault: boolean;
+  /** ipv6.ignore-auto-routes: no routes from the advertisements' route information options */
+  readonly ignoreAutoRoutes: boolean;
+}
+
+/** The default of ipv6.ra-timeout. */
+export const RA_TIMEOUT_DEFAULT_S = 30;
 
 export interface ActivationPlan {
   /** the normalised connection type: 802-3-ethernet, bridge, veth, macvlan, vxlan, dummy, vlan */
@@ -196,7 +219,28 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
   const gateway = neverDefault ? null : (getString(settings, setting, 'gateway') ?? null);
   const privacyValue = family === 6 && method === 'auto' ? (getProp(settings, setting, 'ip6-privacy')?.value as number | undefined) : undefined;
   const privacy = privacyValue === 0 || privacyValue === 1 || privacyValue === 2 ? privacyValue : null;
-  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp, dhcp6, privacy };
+  const ipv6On = family === 6 && method !== 'ignore' && method !== 'disabled';
+  const addrGen = ipv6On ? addrGenMode(getProp(settings, setting, 'addr-gen-mode')?.value as number | undefined) : null;
+  const ra: RaPlan | null =
+    family === 6 && method === 'auto'
+      ? {
+          mayFail: bool('may-fail', true),
+          timeoutMs: ((getProp(settings, setting, 'ra-timeout')?.value as number | undefined) || RA_TIMEOUT_DEFAULT_S) * 1000,
+          neverDefault,
+          ignoreAutoRoutes: bool('ignore-auto-routes', false),
+        }
+      : null;
+  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp, dhcp6, privacy, addrGen, ra };
+}
+
+/**
+ * ipv6.addr-gen-mode as the kernel can apply it: left out, the link's own; "default-or-eui64"
+ * is eui64 and "default" stable-privacy, NetworkManager's fallbacks when its configuration names no
+ * default (this daemon's names none).
+ */
+function addrGenMode(value: number | undefined): AddrGenMode | null {
+  if (value === undefined) return null;
+  return ADDR_GEN_MODES[value] === 'eui64' || ADDR_GEN_MODES[value] === 'default-or-eui64' ? 'eui64' : 'stable-privacy';
 }
 
 /**

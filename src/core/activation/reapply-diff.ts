@@ -56,6 +56,15 @@ const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignor
 /** The ipv6 properties of ipv6.method dhcp that only an activation applies (dhcp6-session.ts). */
 const DHCP6_KEYS = ['method', 'dhcp-timeout', 'may-fail'];
 
+/** The ipv6 properties that decide what router advertisements may do on the link (apply.ts). */
+const RA_KEYS = ['method', 'may-fail', 'ra-timeout', 'never-default', 'ignore-auto-routes', 'route-metric'];
+
+/** What the link's IPv6 addresses and routes from advertisements were formed with. */
+function ipv6Formed(plan: ActivationPlan): unknown {
+  const ip = plan.ipv6;
+  return { method: ip?.method, privacy: ip?.privacy ?? null, addrGen: ip?.addrGen ?? null, ra: ip?.ra ?? null, metric: ip?.ra ? ip.metric : null };
+}
+
 /**
  * Throws IncompatibleConnection when a Reapply would start or stop DHCPv4 (ipv4.method to or
  * from auto) or DHCPv6 alone (ipv6.method to or from dhcp), or change what the running client
@@ -63,12 +72,13 @@ const DHCP6_KEYS = ['method', 'dhcp-timeout', 'may-fail'];
  * such a change (docs/dhcp.md, docs/dhcp6.md).
  */
 export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
-  // use_tempaddr is read when SLAAC forms its addresses: a change now would not reach the ones it has.
-  const privacy = changed.find((k) => k === 'ipv6.ip6-privacy');
-  if (privacy !== undefined && (before.ipv6?.privacy !== after.ipv6?.privacy)) {
+  // SLAAC forms its addresses and routes with the settings the link had when the advertisement
+  // came (use_tempaddr, addr_gen_mode, accept_ra_*): a change now would not reach the ones it has.
+  const slaacKey = changed.find((k) => k === 'ipv6.ip6-privacy' || k === 'ipv6.addr-gen-mode' || ((before.ipv6?.ra || after.ipv6?.ra) && (k === 'ipv6' || RA_KEYS.some((p) => k === `ipv6.${p}`))));
+  if (slaacKey !== undefined && JSON.stringify(ipv6Formed(before)) !== JSON.stringify(ipv6Formed(after))) {
     throw new NetauditError(
       'IncompatibleConnection',
-      `ipv6.ip6-privacy: the SLAAC addresses of ${quote(iface)} were formed with the setting they were activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+      `${slaacKey}: the IPv6 addresses and routes of ${quote(iface)} were formed with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
     );
   }
   const refused = (family: 'ipv4' | 'ipv6', keys: readonly string[], what: string): void => {

@@ -32,6 +32,12 @@ export interface AuditFields {
   tx?: number;
 }
 
+/** The process an external change was attributed to (docs/record-format.md). */
+export interface ActingProcess {
+  readonly pid: number;
+  readonly uid: number;
+}
+
 /** A change the daemon makes on its own, or one it found made by others: always with its cause when it has one. */
 export interface UnattendedContext extends AuditFields {
   readonly op: AuditOp;
@@ -465,9 +471,9 @@ export class AuditManager {
    * it is on record (a profile file edited on disk, seen at a reload): a
    * trail that refuses the record rejects, and the view stays as it was.
    */
-  async recordFound(origin: 'daemon' | 'external', context: UnattendedContext, actor?: AuditActor): Promise<void> {
+  async recordFound(origin: 'daemon' | 'external', context: UnattendedContext, actor?: AuditActor, process?: ActingProcess): Promise<void> {
     const { op, ...fields } = context;
-    await this.emit({ ...fields, op, origin, result: 'success', ...(actor !== undefined ? { actor } : {}) });
+    await this.emit({ ...fields, op, origin, result: 'success', ...(process ?? {}), ...(actor !== undefined ? { actor } : {}) });
   }
 
   private async recordUnidentified(busName: string, context: AuditContext, reason: Reason): Promise<void> {

@@ -70,6 +70,10 @@ export interface PlatformEvents {
   'link-removed': [Link];
   'address-added': [Address];
   'address-removed': [Address];
+  /** a unicast route appeared in any table */
+  'route-added': [KernelRoute];
+  /** a known route is gone (those of a removed link go with it, unannounced) */
+  'route-removed': [KernelRoute];
   /** a router advertisement on a link gave DNS servers or search domains (one event per option, each time it comes) */
   'ra-dns': [RaDnsOption];
 }
@@ -173,6 +177,8 @@ export interface Rule {
 export interface KernelRoute extends Route {
   readonly table: number;
   readonly protocol: number;
+  /** seconds until the kernel removes it (a router advertisement's route), as of when it was read; left out when it does not expire */
+  readonly expires?: number;
 }
 
 /** RTPROT_KERNEL: a route the kernel made itself (an address's prefix route). */
@@ -188,6 +194,8 @@ export interface Platform extends EventEmitter<PlatformEvents> {
   addressesOf(ifindex: number): Address[];
   /** the unicast routes of every table, as the kernel lists them now */
   routes(): Promise<KernelRoute[]>;
+  /** the unicast routes of every table through link `ifindex`, as of the last event processed, without waiting */
+  routesOf(ifindex: number): KernelRoute[];
   /**
    * Deletes the link (a veth's peer goes with it); resolves once the kernel
    * acknowledged, rejects with a KernelRefusal. The removal itself is then

@@ -1,6 +1,6 @@
 // RtnetlinkPlatform: the Platform over rtnetlink (src/native/rtnetlink.ts, rtnetlink-codec.ts).
-// It subscribes to link and address events before listing, keeps the links
-// and addresses it has seen, and turns the kernel's messages into added /
+// It subscribes to link, address and route events before listing, keeps the links
+// addresses and routes it has seen, and turns the kernel's messages into added /
 // changed / removed events. When the event socket overflows (ENOBUFS) events
 // were lost: it lists everything again and reports the difference. It also
 // passes on the DNS options of router advertisements that the kernel hands
@@ -25,8 +25,10 @@ import {
   RTM_NEWADDR,
   RTM_NEWLINK,
   RTMGRP_IPV4_IFADDR,
+  RTMGRP_IPV4_ROUTE,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_IPV6_IFINFO,
+  RTMGRP_IPV6_ROUTE,
   RTMGRP_LINK,
   type LinkMessage,
   type NetlinkMessage,
@@ -40,6 +42,8 @@ import {
   deleteRouteRequest,
   getLinkByNameRequest,
   getLinkRequest,
+  NLM_F_REPLACE,
+  RTM_DELROUTE,
   RTM_NEWROUTE,
   setLinkRequest,
 } from '../../native/rtnetlink-requests.js';
@@ -99,10 +103,14 @@ function toLink(m: LinkMessage, previous?: Link): Link | null {
 }
 
 const addressKey = (a: Address): string => `${a.ifindex}/${a.address}/${a.prefix}`;
+/** What the kernel tells routes apart by: table, destination and metric (a replace swaps the one there), then the next hop. */
+const routeSlot = (r: KernelRoute): string => `${r.family}/${r.table}/${r.dest}/${r.prefix}/${r.metric}`;
+const routeKey = (r: KernelRoute): string => `${routeSlot(r)}/${r.ifindex}/${r.gateway ?? ''}`;
 
 export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements Platform {
   private readonly known = new Map<number, Link>();
   private readonly knownAddresses = new Map<string, Address>();
+  private readonly knownRoutes = new Map<string, KernelRoute>();
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
   private closed = false;
@@ -120,7 +128,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const requests = RtnetlinkSocket.open();
     let monitor: RtnetlinkMonitor;
     try {
-      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_IFINFO | RTMGRP_ND_USEROPT, EVENT_BUFFER);
+      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV6_IFINFO | RTMGRP_ND_USEROPT, EVENT_BUFFER);
     } catch (e) {
       requests.close();
       throw e;
@@ -151,6 +159,10 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   addressesOf(ifindex: number): Address[] {
     return [...this.knownAddresses.values()].filter((a) => a.ifindex === ifindex);
+  }
+
+  routesOf(ifindex: number): KernelRoute[] {
+    return [...this.knownRoutes.values()].filter((r) => r.ifindex === ifindex);
   }
 
   async routes(): Promise<KernelRoute[]> {
@@ -312,6 +324,11 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
         if (!decoded) return;
         if (m.type === RTM_DELADDR) this.removeAddress(decoded);
         else this.putAddress(decoded);
+    } else if (m.type === RTM_NEWROUTE || m.type === RTM_DELROUTE) {
+      const decoded = decodeRoute(m.body);
+      if (!decoded || !this.known.has(decoded.ifindex)) return;
+      if (m.type === RTM_DELROUTE) this.removeRoute(decoded);
+      else this.putRoute(decoded, (m.flags & NLM_F_REPLACE) !== 0);
     }
   }
 
@@ -337,6 +354,8 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     if (!link) return;
     this.known.set(link.ifindex, link);
     this.notify(previous ? 'link-changed' : 'link-added', link);
+    // A link taken down loses its IPv4 routes without a word from the kernel: list them again.
+    if (previous?.up && !link.up) this.resync().catch((e: Error) => this.log.err(`listing routes again failed: ${e.message}`));
   }
 
   private removeLink(ifindex: number): void {
@@ -344,6 +363,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     if (!link) return;
     this.known.delete(ifindex);
     for (const [key, a] of this.knownAddresses) if (a.ifindex === ifindex) this.knownAddresses.delete(key);
+    for (const [key, r] of this.knownRoutes) if (r.ifindex === ifindex) this.knownRoutes.delete(key);
     this.notify('link-removed', link);
   }
 
@@ -362,9 +382,29 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     this.notify('address-removed', known);
   }
 
+  /** A route added, or `replace`d in its slot (the one that was there is gone, unannounced by the kernel). */
+  private putRoute(r: KernelRoute, replace: boolean): void {
+    const key = routeKey(r);
+    if (replace) {
+      const slot = routeSlot(r);
+      for (const [k, old] of this.knownRoutes) if (k !== key && routeSlot(old) === slot) this.removeRoute(old);
+    }
+    const known = this.knownRoutes.get(key);
+    this.knownRoutes.set(key, Object.freeze(r));
+    if (!known) this.notify('route-added', r);
+  }
+
+  private removeRoute(r: KernelRoute): void {
+    const key = routeKey(r);
+    const known = this.knownRoutes.get(key);
+    if (!known) return;
+    this.knownRoutes.delete(key);
+    this.notify('route-removed', known);
+  }
+
   private overrun(): void {
-    this.log.warn('the kernel dropped link or address events (ENOBUFS): listing links and addresses again');
-    this.resync().catch((e: Error) => this.log.err(`listing links and addresses again failed: ${e.message}`));
+    this.log.warn('the kernel dropped link, address or route events (ENOBUFS): listing them all again');
+    this.resync().catch((e: Error) => this.log.err(`listing links, addresses and routes again failed: ${e.message}`));
   }
 
   /** Lists links and addresses and reports what differs from what is known; one at a time, again while events overtake it. */
@@ -389,6 +429,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   private async listOnce(): Promise<void> {
     const linkMessages = await this.requests.dump('list links', linkDumpRequest);
     const addressMessages = await this.requests.dump('list addresses', addressDumpRequest);
+    const routes = await this.routes();
     if (this.closed) return;
     const seen = new Set<number>();
     for (const m of linkMessages) {
@@ -408,6 +449,13 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       this.putAddress(decoded);
     }
     for (const a of [...this.knownAddresses.values()]) if (!seenAddresses.has(addressKey(a))) this.removeAddress(a);
+    const seenRoutes = new Set<string>();
+    for (const r of routes) {
+      if (!this.known.has(r.ifindex)) continue;
+      seenRoutes.add(routeKey(r));
+      this.putRoute(r, false);
+    }
+    for (const r of [...this.knownRoutes.values()]) if (!seenRoutes.has(routeKey(r))) this.removeRoute(r);
   }
 }
 

@@ -3,11 +3,12 @@
 // reload the daemon's view stands for the trail (every change to it went
 // through a record); at start the trail's replay does (profile-history.ts).
 import { TimeSlice } from '../time-slice.js';
-import type { UnattendedContext } from '../audit/audit-manager.js';
+import type { ActingProcess, UnattendedContext } from '../audit/audit-manager.js';
 import type { AuditActor, AuditCause, AuditValues } from '../audit/record.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
 import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
+import type { ProcessView } from '../process-view.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import type { ExtraKeys } from './keyfile-reader.js';
 import { profileFromValues, type ProfileRead } from './profile-file.js';
@@ -118,6 +119,25 @@ export function editsSinceHeld(held: ReadonlyMap<string, HeldProfile>, disk: rea
 }
 
 /**
+ * A watched change to the files `fileNames` (null: any file): the profiles
+ * they held (in `held`) or hold now (in `disk`) are its scope, and its
+ * edits are theirs (editsSinceHeld). A profile moved to a file not named
+ * is still found where it is now: a rename is no delete and add.
+ */
+export function editsInFiles(
+  held: ReadonlyMap<string, HeldProfile>,
+  disk: readonly DiskProfile[],
+  fileNames: ReadonlySet<string> | null,
+): { readonly scope: ReadonlySet<string>; readonly edits: DiskEdit[] } {
+  const named = (fileName: string): boolean => fileNames === null || fileNames.has(fileName);
+  const scope = new Set<string>();
+  for (const known of held.values()) if (named(known.fileName)) scope.add(known.uuid);
+  for (const profile of disk) if (named(profile.fileName)) scope.add(profile.uuid);
+  const heldInScope = new Map([...held].filter(([uuid]) => scope.has(uuid)));
+  return { scope, edits: editsSinceHeld(heldInScope, disk.filter((p) => scope.has(p.uuid))) };
+}
+
+/**
  * At start: the files on disk against what the trail last recorded. A
  * profile the trail has never seen gets a snapshot, its baseline, unless
  * its file changed after the trail's last record (`trailEnd`, ms; null for
@@ -179,20 +199,22 @@ export async function editsSinceRecorded(
 
 /**
  * The record of an edit: external, `args=file`, the file in `actor.file`
- * and no attribution (who edited it is not known); a snapshot is the
- * daemon's baseline, with no cause (it is no change, and when its file was
- * made is not known).
+ * and the process that made it when fanotify told it (`by`), else no
+ * attribution (who edited it is not known); a snapshot is the daemon's
+ * baseline, with no cause (it is no change, and when its file was made is
+ * not known).
  */
 export function fileEditRecord(
   edit: DiskEdit,
-  fields: { readonly tx?: number; readonly cause?: AuditCause },
-): { origin: 'external' | 'daemon'; context: UnattendedContext; actor: AuditActor } {
+  fields: { readonly tx?: number; readonly cause?: AuditCause; readonly by?: ProcessView | null },
+): { origin: 'external' | 'daemon'; context: UnattendedContext; actor: AuditActor; process?: ActingProcess } {
   const { op, file, ...rest } = edit;
   const values = { ...rest, ...(fields.tx !== undefined ? { tx: fields.tx } : {}) };
-  if (op === 'connection-snapshot') return { origin: 'daemon', context: { op, ...values }, actor: file !== undefined ? { file } : {} };
-  return {
-    origin: 'external',
-    context: { op, ...values, args: 'file', ...(fields.cause !== undefined ? { cause: fields.cause } : {}) },
-    actor: { attribution: 'none', ...(file !== undefined ? { file } : {}) },
-  };
+  const named = file !== undefined ? { file } : {};
+  if (op === 'connection-snapshot') return { origin: 'daemon', context: { op, ...values }, actor: named };
+  const context: UnattendedContext = { op, ...values, args: 'file', ...(fields.cause !== undefined ? { cause: fields.cause } : {}) };
+  const by = fields.by;
+  if (!by) return { origin: 'external', context, actor: { attribution: 'none', ...named } };
+  const { pid, uid, ...seen } = by;
+  return { origin: 'external', context, actor: { ...seen, attribution: 'fanotify', ...named }, process: { pid, uid } };
 }

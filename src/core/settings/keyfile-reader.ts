@@ -175,6 +175,14 @@ function readProperty(ctx: Context, setting: string, spec: PropertySpec, raw: st
     case 'string-dict':
       // Its items are the keys of a group (fromKeyfile); a key of the property's own name is not one.
       return undefined;
+    case 'enum': {
+      // nm_utils_enum_from_str(): the name, or the number as text.
+      const text = str(raw).trim();
+      const at = spec.choices!.indexOf(text);
+      if (at >= 0) return v(at);
+      if (!/^\d+$/.test(text)) throw new Problem(`${quote(text)} is not one of ${spec.choices!.join(', ')}`);
+      return v(integer(text, ...spec.range!));
+    }
     case 'dns': {
       const servers = list(raw);
       // DNS-over-TLS URIs and "ADDR#SNI" forms of newer NetworkManager.

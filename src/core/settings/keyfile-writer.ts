@@ -158,6 +158,8 @@ function propertyEntries(setting: string, spec: PropertySpec, v: Value, extra: M
         key: `routing-rule${i + 1}`,
         value: escapeString(formatRoutingRule(ruleFromDict(`${setting}.routing-rules[${i}]`, setting === 'ipv6' ? 6 : 4, rule))),
       }));
+    case 'enum':
+      return one(spec.choices![v.value as number] ?? String(v.value));
     case 'dns':
       return one(formatList(v.signature === 'au' ? (v.value as number[]).map(ipv4FromU32) : (v.value as Uint8Array[]).map(ipv6FromBytes), ';'));
     default:

@@ -18,6 +18,21 @@ import { getString, value, type Value } from './value.js';
 
 export const PROFILE_SUFFIX = '.nmconnection';
 
+/** Whether a file of the profiles directory is a profile: hidden files (the daemon's own temp files and log) are not. */
+export function isProfileFileName(name: string): boolean {
+  return name.endsWith(PROFILE_SUFFIX) && !name.startsWith('.');
+}
+
+/** Which files' problems are logged: a watched edit reads the whole directory, and reports only the files it was about. */
+export type Reported = (fileName: string) => boolean;
+
+const EVERY_FILE: Reported = () => true;
+
+/** What reading a file says about it; nothing, for a file not reported. */
+type ReadLog = Pick<DomainLogger, 'warn' | 'info'>;
+
+const QUIET: ReadLog = { warn: () => undefined, info: () => undefined };
+
 export interface ProfileRead extends StoredProfile {
   readonly extra: ExtraKeys;
   /** one line per dropped value, never quoting a secret */
@@ -61,8 +76,13 @@ function uuidIn(text: string, path: string): string | undefined {
  * profiles are read, and timers and the bus connection must not wait for
  * all of them.
  */
-export async function readProfiles(files: readonly ProfileFile[], dir: string, log: DomainLogger): Promise<{ profiles: DiskProfile[]; unreadable: Unreadable }> {
-  const reading = new ProfilesRead(dir, log);
+export async function readProfiles(
+  files: readonly ProfileFile[],
+  dir: string,
+  log: DomainLogger,
+  reported: Reported = EVERY_FILE,
+): Promise<{ profiles: DiskProfile[]; unreadable: Unreadable }> {
+  const reading = new ProfilesRead(dir, log, reported);
   const slice = new TimeSlice();
   for (const file of files) {
     reading.add(file);
@@ -80,10 +100,11 @@ class ProfilesRead {
   constructor(
     private readonly dir: string,
     private readonly log: DomainLogger,
+    private readonly reported: Reported,
   ) {}
 
   add(file: ProfileFile): void {
-    const { log } = this;
+    const log: ReadLog = this.reported(file.fileName) ? this.log : QUIET;
     const path = `${this.dir}/${file.fileName}`;
     let read: ProfileRead;
     try {
@@ -126,24 +147,29 @@ export interface ProfileFile {
  * the page cache or a disk read away: ~20 µs each, where each of the five
  * promise-based calls per file cost a trip through the thread pool).
  */
-export async function listProfileFiles(dir: string, log: DomainLogger): Promise<ProfileFile[]> {
+export async function listProfileFiles(dir: string, log: DomainLogger, reported: Reported = EVERY_FILE): Promise<ProfileFile[]> {
+  return readProfileFiles(dir, (await readdir(dir)).filter(isProfileFileName).sort(), log, reported);
+}
+
+/** The profile files `names` (sorted) of `dir`, as listProfileFiles reads them; a name not there (any more) is no file, and no warning. */
+export async function readProfileFiles(dir: string, names: readonly string[], log: DomainLogger, reported: Reported = EVERY_FILE): Promise<ProfileFile[]> {
   const out: ProfileFile[] = [];
-  const names = (await readdir(dir)).filter((n) => n.endsWith(PROFILE_SUFFIX) && !n.startsWith('.')).sort();
   const uid = process.getuid?.();
   const slice = new TimeSlice();
   for (const fileName of names) {
     const path = join(dir, fileName);
+    const warn = reported(fileName) ? (text: string) => log.warn(text) : () => undefined;
     try {
       const st = lstatSync(path);
       if (!st.isFile()) {
-        log.warn(`ignoring ${path}: not a regular file`);
+        warn(`ignoring ${path}: not a regular file`);
       } else if ((st.mode & 0o077) !== 0 || st.uid !== uid) {
-        log.warn(`ignoring ${path}: it must be owned by uid ${uid} with mode 0600 (it is ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`);
+        warn(`ignoring ${path}: it must be owned by uid ${uid} with mode 0600 (it is ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`);
       } else {
         out.push({ fileName, text: readFileSync(path, 'utf8'), changedAt: st.ctimeMs });
       }
     } catch (e) {
-      log.warn(`ignoring ${path}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warn(`ignoring ${path}: ${(e as Error).message}`);
     }
     await slice.check();
   }

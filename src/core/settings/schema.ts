@@ -27,7 +27,9 @@ export type PropertyKind =
   | 'ip'
   | 'permissions'
   | 'routing-rules'
-  | 'string-dict';
+  | 'string-dict'
+  // an int32 whose keyfile form is a name: choices[value] (NetworkManager writes enums by nick)
+  | 'enum';
 
 export interface PropertySpec {
   readonly name: string;
@@ -53,6 +55,9 @@ export interface SettingSpec {
 export const SECRET_FLAG_AGENT_OWNED = 0x1;
 export const SECRET_FLAG_NOT_SAVED = 0x2;
 export const SECRET_FLAGS_MAX = 0xf;
+
+/** ipv6.addr-gen-mode's names, by value (NMSettingIP6ConfigAddrGenMode). */
+export const ADDR_GEN_MODES = ['eui64', 'stable-privacy', 'default-or-eui64', 'default'] as const;
 
 const U32: readonly [number, number] = [0, 0xffffffff];
 const U16: readonly [number, number] = [0, 0xffff];
@@ -199,9 +204,8 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   // "stable", "none", or hex bytes "01:aa:bb:…" (checked where it is used, plan.ts).
   // DHCPv4 (ipv4.method auto), NetworkManager's properties and meanings: dhcp-timeout 0 is the
   // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has ignore-auto-dns (the DNS of
-  // router advertisements and of DHCPv6) and dhcp-timeout (ipv6.method dhcp, docs/dhcp6.md): it
-  // leaves the routes of router advertisements to the kernel and sends no host name, so the
-  // others would be stored and not applied.
+  // router advertisements and of DHCPv6) and dhcp-timeout (ipv6.method dhcp, docs/dhcp6.md);
+  // DHCPv6 sends no host name, so the other DHCP properties would be stored and not applied.
   [
     'ipv4',
     'ipv4',
@@ -219,15 +223,19 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   ],
   // ipv6.ip6-privacy, NetworkManager's: -1 (or left out) leaves the kernel's use_tempaddr as it
   // is, 0 no temporary addresses, 1 temporary ones beside, 2 temporary ones preferred (RFC 8981).
-  // ipv6.addr-gen-mode stays a kept key of the file (keyfiles hold its names, "stable-privacy",
-  // where the bus has numbers) until the daemon applies it.
+  // ipv6.addr-gen-mode, NetworkManager's enum: 0 eui64, 1 stable-privacy, 2 default-or-eui64,
+  // 3 default; keyfiles hold the names, the bus the numbers (docs/dhcp.md says how each applies).
+  // ipv6.ra-timeout: seconds to wait for a router advertisement when ipv6.may-fail is false;
+  // 0 (or left out) the default, 30 s.
   [
     'ipv6',
     'ipv6',
     ipSetting(['auto', 'dhcp', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {
+      'addr-gen-mode': { signature: 'i', kind: 'enum', choices: ADDR_GEN_MODES, range: [0, ADDR_GEN_MODES.length - 1] },
       'dhcp-timeout': { signature: 'i', range: [0, 0x7fffffff] },
       'ignore-auto-dns': b,
       'ip6-privacy': { signature: 'i', range: [-1, 2] },
+      'ra-timeout': { signature: 'i', range: [0, 0x7fffffff] },
     }),
   ],
 ];

@@ -16,8 +16,10 @@ import { changedValues, profileValues } from './audit-values.js';
 import { changedKeys } from './diff.js';
 import { profileFileName } from './filename.js';
 import type { RecordedProfile } from '../audit/trail/profile-history.js';
-import { editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskProfile, type HeldProfile } from './disk-edits.js';
-import { listProfileFiles, readProfiles, type Unreadable } from './profile-file.js';
+import { editsInFiles, editsSinceHeld, editsSinceRecorded, fileEditRecord, type DiskEdit, type DiskProfile, type HeldProfile } from './disk-edits.js';
+import { isProfileFileName, listProfileFiles, readProfileFiles, readProfiles, type Reported, type Unreadable } from './profile-file.js';
+import { RecordedFiles } from './recorded-files.js';
+import type { ChangedFiles } from './profile-watch.js';
 import { withoutKeptSecrets } from './kept-secrets.js';
 import { updatedProfile } from './stored-profile.js';
 import { toKeyfile } from './keyfile-writer.js';
@@ -61,6 +63,8 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   private lastNumber = 0;
   /** the file names of the profiles in memory, kept with them (a scan per change would grow with their number) */
   private readonly fileNames = new Set<string>();
+  /** files whose edit is on record but not taken up (monitoring off: docs/profile-edits.md) */
+  private readonly recordedFiles = new RecordedFiles();
 
   constructor(private readonly options: SettingsOptions) {
     super();
@@ -108,6 +112,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
    * the files are there all the same, and the next start finds them again.
    */
   async load(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
+    // As a reload: edits the watch sees meanwhile are compared once the view holds the files.
+    await this.gate.reload(() => this.loadNow(recorded));
+  }
+
+  private async loadNow(recorded: { readonly profiles: ReadonlyMap<string, RecordedProfile>; readonly end: number | null } | null): Promise<void> {
     const disk = await this.readDisk();
     if (recorded) {
       const edits = await editsSinceRecorded(recorded.profiles, recorded.end, disk, this.options.commit.dir, this.unreadable.uuids);
@@ -375,7 +384,11 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
     };
     for (const name of reserve) this.reservedNames.add(name);
     try {
-      return await commitProfileChange(this.committing, tx, { uuid: tx.snapshot().uuid ?? '', ...change }, applied, followUp?.options);
+      const uuid = tx.snapshot().uuid ?? '';
+      const result = await commitProfileChange(this.committing, tx, { uuid, ...change }, applied, followUp?.options);
+      // The file now holds the daemon's view: what the watch recorded of it before is past.
+      this.recordedFiles.forget(uuid);
+      return result;
     } catch (e) {
       if (e instanceof NetauditError) throw e;
       throw new NetauditError('Failed', `The profile could not be written to ${this.options.commit.dir}: ${(e as Error).message}.`, 'io-error');
@@ -412,9 +425,10 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   }
 
   /** Reads the files, and notes those it could not read (see leftAlone). */
-  private async readDisk(): Promise<DiskProfile[]> {
+  private async readDisk(reported?: Reported): Promise<DiskProfile[]> {
     const { dir } = this.options.commit;
-    const { profiles, unreadable } = await readProfiles(await listProfileFiles(dir, this.options.log), dir, this.options.log);
+    const { log } = this.options;
+    const { profiles, unreadable } = await readProfiles(await listProfileFiles(dir, log, reported), dir, log, reported);
     this.unreadable = unreadable;
     return profiles;
   }
@@ -430,17 +444,101 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       // The daemon's own changes are made durable in their files first: a recovery never replays them over what is read now.
       await this.options.commit.flush();
       const disk = await this.readDisk();
-      const held = new Map<string, HeldProfile>();
-      for (const conn of this.byNumber.values()) {
-        if (!this.leftAlone(conn)) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName! });
-      }
-      const edits = editsSinceHeld(held, disk.filter((p) => !this.leftAloneUuid(p.uuid)));
-      for (const edit of edits) {
-        const { origin, context, actor } = fileEditRecord(edit, tx !== undefined ? { tx } : {});
-        await this.audit.recordFound(origin, context, actor);
-      }
+      const edits = editsSinceHeld(this.lastRecorded(), disk.filter((p) => !this.leftAloneUuid(p.uuid)));
+      for (const edit of edits) await this.recordEdit(edit, tx !== undefined ? { tx } : {});
       this.takeUp(disk, tx);
+      // What the view took up is the view's again; what it left alone keeps what was recorded of it.
+      this.recordedFiles.forgetUnless((uuid, fileName) => this.leftAloneRecorded(uuid, fileName));
     });
+  }
+
+  /**
+   * Profile files another process created, changed, renamed or removed,
+   * seen by the watch (profile-watch.ts; null: any file). Each difference
+   * from what was last recorded of them is recorded now (external,
+   * args=file, no tx), as a reload would, and only once: with `load` the
+   * view takes the files up; without, it stays until a reload, and what was
+   * recorded is kept beside it (docs/profile-edits.md). A record the trail
+   * refuses is reported, and what it is about stays as it was: the next
+   * event or reload finds it again.
+   */
+  async examine(files: ChangedFiles, load: boolean): Promise<void> {
+    const fileNames = files === null ? null : new Set(files.keys());
+    await this.gate.reload(async () => {
+      const disk = await this.readChanged(fileNames);
+      const held = this.lastRecorded();
+      const { scope, edits } = editsInFiles(held, disk.filter((p) => !this.leftAloneUuid(p.uuid)), fileNames);
+      // As at a reload, the daemon's own changes are made durable in their files before an edit is
+      // recorded, so that no recovery replays them over it; most events are the daemon's own, and
+      // find no edit (a checkpoint each would hold every change up).
+      if (edits.length > 0) await this.options.commit.flush();
+      const recorded = new Set<string>();
+      try {
+        for (const edit of edits) {
+          await this.recordEdit(edit, { by: edit.file !== undefined ? files?.get(edit.file) : null });
+          recorded.add(edit.uuid);
+        }
+      } catch (e) {
+        this.options.log.warn(`an edit of ${this.options.commit.dir} could not be recorded, and is looked at again at the next change or reload: ${(e as Error).message}`);
+      }
+      // Taken up (or noted) for what is on record, and the rest of the scope: a rename, no record, leaves the view's file name behind.
+      const settled = new Set([...scope].filter((uuid) => recorded.has(uuid) || !edits.some((edit) => edit.uuid === uuid)));
+      const inScope = disk.filter((p) => settled.has(p.uuid));
+      if (load) {
+        this.takeUp(inScope, undefined, settled);
+        for (const uuid of settled) this.recordedFiles.forget(uuid);
+        return;
+      }
+      // An edit on record, and a rename (no record, but the file is where the next comparison looks for it).
+      for (const uuid of settled) {
+        const now = inScope.find((p) => p.uuid === uuid);
+        if (!recorded.has(uuid) && (now === undefined || held.get(uuid)?.fileName === now.fileName)) continue;
+        this.recordedFiles.note(uuid, now ? { uuid, settings: now.read.settings, extra: now.read.extra, fileName: now.fileName } : null);
+      }
+    });
+  }
+
+  /**
+   * The files a watched change names, read alone when that settles it (most
+   * changes are one file's, in a directory of many). The whole directory is
+   * read, reporting only those files, when events were lost, when a file
+   * named cannot be read or could not before, when a profile they held is
+   * in none of them now (removed, or renamed to a file not named), and when
+   * one of them holds a profile known from another file (a rename, a copy).
+   */
+  private async readChanged(fileNames: ReadonlySet<string> | null): Promise<DiskProfile[]> {
+    if (fileNames === null) return this.readDisk();
+    const { dir } = this.options.commit;
+    const { log } = this.options;
+    const { profiles, unreadable } = await readProfiles(await readProfileFiles(dir, [...fileNames].filter(isProfileFileName).sort(), log), dir, log);
+    const held = this.lastRecorded();
+    const found = new Set(profiles.map((p) => p.uuid));
+    const alone = unreadable.files.size === 0
+      && ![...fileNames].some((f) => this.unreadable.files.has(f))
+      && [...held.values()].every((h) => !fileNames.has(h.fileName) || found.has(h.uuid))
+      && profiles.every((p) => (held.get(p.uuid)?.fileName ?? p.fileName) === p.fileName);
+    return alone ? profiles : this.readDisk((fileName) => fileNames.has(fileName));
+  }
+
+  /** What the trail last said of each saved profile a reload compares: the view, with the edits recorded since and not taken up. */
+  private lastRecorded(): Map<string, HeldProfile> {
+    const held = new Map<string, HeldProfile>();
+    for (const conn of this.byNumber.values()) {
+      if (conn.fileName !== null) held.set(conn.uuid, { uuid: conn.uuid, settings: conn.settings, extra: conn.extra, fileName: conn.fileName });
+    }
+    const recorded = this.recordedFiles.over(held);
+    for (const [uuid, profile] of recorded) if (this.leftAloneRecorded(uuid, profile.fileName)) recorded.delete(uuid);
+    return recorded;
+  }
+
+  /** A profile left alone (see leftAlone), or one recorded but not loaded whose file cannot be read now. */
+  private leftAloneRecorded(uuid: string, fileName: string | null): boolean {
+    return this.leftAloneUuid(uuid) || this.unreadable.uuids.has(uuid) || (fileName !== null && this.unreadable.files.has(fileName));
+  }
+
+  private async recordEdit(edit: DiskEdit, fields: Parameters<typeof fileEditRecord>[1]): Promise<void> {
+    const { origin, context, actor, process } = fileEditRecord(edit, fields);
+    await this.audit.recordFound(origin, context, actor, process);
   }
 
   /**
@@ -462,9 +560,9 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
   /**
    * Makes memory agree with the files read: new ones are added, changed
    * ones updated, vanished ones removed (with `tx`, the change that found
-   * them gone). Unsaved profiles stay.
+   * them gone; only those of `scope` when given). Unsaved profiles stay.
    */
-  private takeUp(disk: readonly DiskProfile[], tx?: number): void {
+  private takeUp(disk: readonly DiskProfile[], tx?: number, scope?: ReadonlySet<string>): void {
     const seen = new Set<string>();
     for (const { fileName, uuid, read } of disk) {
       seen.add(uuid);
@@ -486,7 +584,7 @@ export class SettingsService extends EventEmitter<SettingsEvents> {
       if (renamed) this.emit('changed', existing, ['fileName']);
     }
     for (const conn of [...this.byNumber.values()]) {
-      if (!seen.has(conn.uuid) && !this.leftAlone(conn)) this.removeFromMemory(conn, tx);
+      if (!seen.has(conn.uuid) && (scope === undefined || scope.has(conn.uuid)) && !this.leftAlone(conn)) this.removeFromMemory(conn, tx);
     }
   }
 }

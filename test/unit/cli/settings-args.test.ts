@@ -67,6 +67,15 @@ describe('values', () => {
 describe('changes', () => {
   const base = apply(new Map(), ['ipv4.addresses', '192.0.2.1/24, 192.0.2.2/24, 192.0.2.3/24', 'ipv4.dns-search', 'a.example, b.example', 'ipv4.gateway', '192.0.2.254']);
 
+  it('takes ipv6.addr-gen-mode by name or number and shows its name, as nmcli does', () => {
+    const ref = resolveProperty('ipv6.addr-gen-mode');
+    expect(parseValue(ref, 'stable-privacy')).toEqual({ signature: 'i', value: 1 });
+    expect(parseValue(ref, '0')).toEqual({ signature: 'i', value: 0 });
+    expect(valueCell({ signature: 'i', value: 3 }, ref.spec)).toBe('default');
+    expect(() => parseValue(ref, 'random')).toThrow(/accepted: eui64, stable-privacy, default-or-eui64, default/);
+    expect(() => parseValue(ref, '4')).toThrow(/out of range/);
+  });
+
   it('appends with +, removes by value or index with -, clears with an empty value, and leaves the input alone', () => {
     const s = apply(base, ['+ipv4.addresses', '192.0.2.4/24', '-ipv4.addresses', '192.0.2.2/24', '-ipv4.addresses', '0', '-ipv4.dns-search', 'b.example', 'ipv4.gateway', '']);
     expect(valueCell(s.get('ipv4')!.get('address-data')!, resolveProperty('ipv4.addresses').spec)).toEqual(['192.0.2.3/24', '192.0.2.4/24']);

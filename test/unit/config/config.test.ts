@@ -49,9 +49,11 @@ async function expectError(text: string, line: number, detail: string): Promise<
 describe('defaultConfig', () => {
   it('holds the defaults netauditd.conf(5) documents', () => {
     expect(defaultConfig()).toEqual({
-      main: { auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', runDir: '/run/netauditd', stateDir: '/var/lib/netauditd', dns: 'auto', resolvConf: '/etc/resolv.conf' },
+      main: {
+        auth: 'polkit', profilesDir: '/etc/netauditd/system-connections', monitorConnectionFiles: false, runDir: '/run/netauditd', stateDir: '/var/lib/netauditd', dns: 'auto', resolvConf: '/etc/resolv.conf',
+      },
       logging: { level: 'INFO', domains: ['CORE', 'CONFIG', 'BUS', 'SETTINGS', 'AUDIT', 'AUTH'], audit: true },
-      audit: { backends: ['libaudit', 'journal', 'log', 'file'], dir: '/var/log/netauditd/audit', retentionDays: 30 },
+      audit: { backends: ['libaudit', 'journal', 'log', 'file'], dir: '/var/log/netauditd/audit', watch: ['links', 'addresses', 'routes', 'rules', 'profiles'], retentionDays: 30 },
       files: [],
     });
     expect(DEFAULT_CONFIG_FILE).toBe('/etc/netauditd/netauditd.conf');
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
         '[main]',
         'auth=root-only',
         'profiles-dir=/srv/profiles',
+        'monitor-connection-files=Yes',
         'run-dir=/srv/run',
         'state-dir=/srv/state',
         'dns=File',
@@ -96,18 +99,26 @@ describe('loadConfig', () => {
         '[audit]',
         'backends=file,log',
         'dir=/srv/trail',
+        'watch=profiles, Links,profiles',
         'retention-days=7',
         '',
       ].join('\n'),
     );
     const c = await loadConfig(mainFile, { required: true });
     expect(c).toEqual({
-      main: { auth: 'root-only', profilesDir: '/srv/profiles', runDir: '/srv/run', stateDir: '/srv/state', dns: 'file', resolvConf: '/srv/etc/resolv.conf' },
+      main: { auth: 'root-only', profilesDir: '/srv/profiles', monitorConnectionFiles: true, runDir: '/srv/run', stateDir: '/srv/state', dns: 'file', resolvConf: '/srv/etc/resolv.conf' },
       logging: { level: 'TRACE', domains: ['CORE', 'AUDIT'], audit: false },
-      audit: { backends: ['file', 'log'], dir: '/srv/trail', retentionDays: 7 },
+      // watch is a set, in the order of the table: a repeated target is harmless.
+      audit: { backends: ['file', 'log'], dir: '/srv/trail', watch: ['links', 'profiles'], retentionDays: 7 },
       files: [mainFile],
     });
     expect(Object.isFrozen(c.logging.domains)).toBe(true);
+    expect(Object.isFrozen(c.audit.watch)).toBe(true);
+  });
+
+  it('takes an empty watch= as watching nothing', async () => {
+    await writeMain('[audit]\nwatch=\n');
+    expect((await loadConfig(mainFile, { required: true })).audit.watch).toEqual([]);
   });
 
   it('takes the last of a repeated key and merges repeated groups', async () => {
@@ -205,7 +216,7 @@ describe('loadConfig', () => {
       expectError('[main]\n[mian]\nauth=polkit\n', 2, 'unknown group "mian": accepted [main], [logging], [audit]'));
 
     it('an unknown key, naming the accepted ones', () =>
-      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, run-dir, state-dir, dns, resolv-conf'));
+      expectError('[main]\nauth=polkit\nfoo=1\n', 3, 'unknown key "foo" in [main]: accepted auth, profiles-dir, monitor-connection-files, run-dir, state-dir, dns, resolv-conf'));
 
     it('a key of another group', () =>
       expectError('[logging]\ndir=/x\n', 2, 'unknown key "dir" in [logging]: accepted level, domains, audit'));
@@ -230,6 +241,9 @@ describe('loadConfig', () => {
       ['audit', 'backends', 'file,log,File', '"file" is listed twice'],
       ['audit', 'backends', 'file;log', 'unknown backend "file;log": expected a comma-separated list of libaudit, journal, log, file, or nothing'],
       ['audit', 'dir', '', 'expected a path; a relative one is taken from the directory of this file'],
+      ['main', 'monitor-connection-files', 'always', 'expected yes or no (also true/false, 1/0; any case)'],
+      ['audit', 'watch', 'links,files', 'unknown target "files": expected a comma-separated list of links, addresses, routes, rules, profiles, or nothing'],
+      ['audit', 'watch', 'links,,routes', 'the list has an empty item'],
       ['audit', 'retention-days', '-1', 'expected a whole number of days from 0 to 1000000'],
       ['audit', 'retention-days', '1.5', 'expected a whole number of days from 0 to 1000000'],
       ['audit', 'retention-days', '', 'expected a whole number of days from 0 to 1000000'],

@@ -48,6 +48,7 @@ const vethBody = Buffer.concat([
   attr(16, Buffer.from([6])),
   attr(18 | 0x8000, attr(1, Buffer.from('veth\0'))),
   attr(10, u32(3)),
+  attr(5, u32(6)),
 ]);
 
 describe('rtnetlink requests', () => {
@@ -72,7 +73,7 @@ describe('rtnetlink requests', () => {
 });
 
 describe('rtnetlink link messages', () => {
-  it('decode ifindex, name, MTU, MAC, flags, operstate, kind and master', () => {
+  it('decode ifindex, name, MTU, MAC, flags, operstate, kind, master and the peer (IFLA_LINK)', () => {
     expect(decodeLink(vethBody)).toEqual({
       ifindex: 5,
       arphrd: 1,
@@ -83,13 +84,14 @@ describe('rtnetlink link messages', () => {
       operstate: 6,
       kind: 'veth',
       master: 3,
+      link: 6,
       inet6Flags: null,
     });
   });
 
   it('decode a link without optional attributes to nulls', () => {
     expect(decodeLink(ifinfomsg(0, 772, 1, 0))).toEqual({
-      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, inet6Flags: null,
+      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, link: null, inet6Flags: null,
     });
   });
 
@@ -194,6 +196,18 @@ describe('rtnetlink address messages', () => {
     };
     expect(decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0), address, flags(0x80)]))?.dynamic).toBeUndefined();
     expect(decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0x80), address, flags(0x100)]))?.dynamic).toBe(true);
+  });
+
+  it('decode who made an address (IFA_PROTO) and a dynamic one\'s valid lifetime (IFA_CACHEINFO)', () => {
+    const address = attr(1, hex('20010db8000000000000000000000001'));
+    const cacheinfo = Buffer.alloc(16);
+    cacheinfo.writeUInt32LE(60, 0); // ifa_prefered
+    cacheinfo.writeUInt32LE(118, 4); // ifa_valid
+    const slaac = decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0), address, attr(6, cacheinfo), attr(11, Buffer.from([2]))]));
+    expect(slaac).toEqual({ ifindex: 2, family: 6, address: '2001:db8::1', prefix: 64, dynamic: true, validLft: 118, proto: 2 });
+    // A permanent address's cacheinfo says "forever": no lifetime; IFAPROT_UNSPEC is no proto.
+    const permanent = decodeAddress(Buffer.concat([ifaddrmsg(10, 64, 2, 0x80), address, attr(6, cacheinfo), attr(11, Buffer.from([0]))]));
+    expect(permanent).toEqual({ ifindex: 2, family: 6, address: '2001:db8::1', prefix: 64 });
   });
 
   it('decode an IPv4 address from IFA_LOCAL, not the peer in IFA_ADDRESS', () => {

@@ -51,6 +51,8 @@ describe('planActivation', () => {
       dhcp: null,
       dhcp6: null,
       privacy: null,
+      addrGen: null,
+      ra: null,
     });
     expect(plan.ipv6).toMatchObject({ family: 6, method: 'link-local', addresses: [], gateway: null });
   });

@@ -2,7 +2,7 @@
 // Platform that emits the kernel's 'ra-dns' events, an in-memory trail and a recording DNS backend:
 // the source active:N:ra6, one slaac record per change of what the link gets, none for the same
 // again, lifetimes that end, ipv6.ignore-auto-dns, Reapply, and the connection's end.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -21,6 +21,7 @@ import { Logger } from '../../../../src/log/logger.js';
 import { MemoryTrail } from '../memory-trail.js';
 import { MemorySettings } from './memory-settings.js';
 import { FakePlatform, fakeLink } from '../devices/fake-platform.js';
+import { fakeIpv6Conf } from './fake-ipv6-conf.js';
 
 const root: CallerRef = { busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid: 0 }) };
 const UUID = '11111111-1111-4111-8111-111111111111';
@@ -53,9 +54,7 @@ async function setup() {
   const trail = new MemoryTrail();
   const audit = new AuditManager({ log: logger.domain('AUDIT'), backends: [trail], enabled: true, now: () => 0, boot: 'b' });
   const settings = new MemorySettings();
-  const ipv6ConfDir = mkdtempSync(join(tmpdir(), 'netauditd-ra-ipv6-'));
-  mkdirSync(join(ipv6ConfDir, 'v0'));
-  writeFileSync(join(ipv6ConfDir, 'v0', 'disable_ipv6'), '0\n');
+  const ipv6ConfDir = fakeIpv6Conf('v0');
   const runDir = mkdtempSync(join(tmpdir(), 'netauditd-ra-'));
   /** A daemon's Activations over the same kernel, profiles, trail and run-dir, with a DNS manager of its own. */
   const daemon = async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { planActivation } from '../../../../src/core/activation/plan.js';
 import {
-  delta, incompatibleKey, ipDelta, keepIdentity, plannedRoutes, refuseIncompatible, routeKey,
+  delta, incompatibleKey, ipDelta, keepIdentity, plannedRoutes, refuseDhcpChange, refuseIncompatible, routeKey,
 } from '../../../../src/core/activation/reapply-diff.js';
 import { NetauditError } from '../../../../src/core/errors.js';
 import { changedKeys } from '../../../../src/core/settings/diff.js';
@@ -117,5 +117,31 @@ describe('plannedRoutes and delta', () => {
 
   it('delta keeps the order of each side', () => {
     expect(delta([1, 2, 3], [3, 4, 1], String)).toEqual({ remove: [2], add: [4], keep: [3, 1] });
+  });
+});
+
+describe('refuseDhcpChange for IPv6 from router advertisements', () => {
+  const withIpv6 = (ipv6: Record<string, Value>): Settings => ethernet({ 'address-data': addresses('192.0.2.10/24') }, { ipv6: { method: value('s', 'auto'), ...ipv6 } });
+  const refusal = (before: Settings, after: Settings): string | null => {
+    try {
+      refuseDhcpChange(changedKeys(before, after), planActivation(before), planActivation(after), 'e0');
+      return null;
+    } catch (e) {
+      return (e as NetauditError).message;
+    }
+  };
+
+  it('refuses what the kernel formed the addresses and routes with: addr-gen-mode, ip6-privacy, never-default, route-metric', () => {
+    const base = withIpv6({});
+    expect(refusal(base, withIpv6({ 'addr-gen-mode': value('i', 1) }))).toMatch(/^ipv6\.addr-gen-mode: the IPv6 addresses and routes of "e0" were formed/);
+    expect(refusal(base, withIpv6({ 'ip6-privacy': value('i', 2) }))).toMatch(/^ipv6\.ip6-privacy:/);
+    expect(refusal(base, withIpv6({ 'never-default': value('b', true) }))).toMatch(/^ipv6\.never-default:/);
+    expect(refusal(base, withIpv6({ 'route-metric': value('u', 5) }))).toMatch(/^ipv6\.route-metric:/);
+  });
+
+  it('lets through what changes nothing the kernel formed: the same mode by another name, DNS', () => {
+    // "default-or-eui64" is eui64 here, as NetworkManager has it without a configured default.
+    expect(refusal(withIpv6({ 'addr-gen-mode': value('i', 0) }), withIpv6({ 'addr-gen-mode': value('i', 2) }))).toBeNull();
+    expect(refusal(withIpv6({}), withIpv6({ 'dns-search': value('as', ['example.org']) }))).toBeNull();
   });
 });

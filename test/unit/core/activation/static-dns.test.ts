@@ -1,7 +1,7 @@
 // The static DNS of an active connection (docs/dns.md) over a fake Platform and a recording DNS
 // backend: set per family when the activation succeeds, carried in the records, changed in place
 // by Reapply, and removed when the connection ends, however it ends.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { Logger } from '../../../../src/log/logger.js';
 import { MemoryTrail } from '../memory-trail.js';
 import { MemorySettings } from './memory-settings.js';
 import { FakePlatform, fakeLink } from '../devices/fake-platform.js';
+import { fakeIpv6Conf } from './fake-ipv6-conf.js';
 
 const root: CallerRef = { busName: ':1.5', resolve: async () => ({ busName: ':1.5', pid: 77, uid: 0 }) };
 const UUID = '11111111-1111-4111-8111-111111111111';
@@ -68,10 +69,8 @@ async function setup() {
   const dns = new DnsManager({ log: logger.domain('CORE') });
   const backend = new LastApplied();
   await dns.setBackend(backend);
-  // The per-interface IPv6 switch of link v0, as /proc/sys/net/ipv6/conf has it.
-  const ipv6ConfDir = mkdtempSync(join(tmpdir(), 'netauditd-dns-ipv6-'));
-  mkdirSync(join(ipv6ConfDir, 'v0'));
-  writeFileSync(join(ipv6ConfDir, 'v0', 'disable_ipv6'), '0\n');
+  // The per-interface IPv6 sysctls of link v0, as /proc/sys/net/ipv6/conf has them.
+  const ipv6ConfDir = fakeIpv6Conf('v0');
   const activations = new Activations({
     audit,
     auth: () => new RootOnlyAuthorizer(),

@@ -68,9 +68,20 @@ export class FakePlatform extends EventEmitter<PlatformEvents> implements Platfo
   async addresses(): Promise<Address[]> {
     return this.currentAddresses;
   }
+  ownChange<T>(_ifindex: number, change: () => Promise<T>): Promise<T> {
+    return change();
+  }
+
+  addressesOf(ifindex: number): Address[] {
+    return this.currentAddresses.filter((a) => a.ifindex === ifindex);
+  }
 
   async routes(): Promise<KernelRoute[]> {
     return this.routeList.map((r) => ({ ...r, table: r.table ?? 254, protocol: 4 }));
+  }
+
+  routesOf(ifindex: number): KernelRoute[] {
+    return this.routeList.filter((r) => r.ifindex === ifindex).map((r) => ({ ...r, table: r.table ?? 254, protocol: 4 }));
   }
 
   async deleteLink(ifindex: number): Promise<void> {

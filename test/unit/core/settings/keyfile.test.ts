@@ -340,12 +340,11 @@ describe('reading profiles NetworkManager wrote', () => {
         method: { s: 'manual' },
         'route-data': { 'aa{sv}': [{ dest: { s: '198.51.100.0' }, prefix: { u: 24 }, 'next-hop': { s: '192.0.2.254' }, metric: { u: 100 }, table: { u: 200 } }] },
       },
-      ipv6: { method: { s: 'auto' } },
+      ipv6: { 'addr-gen-mode': { i: 1 }, method: { s: 'auto' } },
     });
     expect(extra).toEqual(
       new Map([
         ['connection', [{ key: 'timestamp', value: '1700000000' }]],
-        ['ipv6', [{ key: 'addr-gen-mode', value: 'stable-privacy' }]],
         ['proxy', []],
       ]),
     );
@@ -436,6 +435,21 @@ describe('reading profiles NetworkManager wrote', () => {
   it('reads the port names newer NetworkManager writes', () => {
     const { settings } = read(['[connection]', 'id=p', 'type=ethernet', 'controller=br0', 'port-type=bridge'].join('\n'));
     expect(plain(settings)).toMatchObject({ connection: { master: { s: 'br0' }, 'slave-type': { s: 'bridge' } } });
+  });
+
+  it('reads ipv6.addr-gen-mode by name or number, and writes its name as NetworkManager does', () => {
+    const names = ['eui64', 'stable-privacy', 'default-or-eui64', 'default'];
+    names.forEach((name, n) => {
+      for (const written of [name, String(n)]) {
+        const { settings } = read(['[connection]', 'id=g', 'type=ethernet', '[ipv6]', `addr-gen-mode=${written}`, 'method=auto'].join('\n'));
+        expect(settings.get('ipv6')!.get('addr-gen-mode')!.value).toBe(n);
+        expect(roundTrip(settings).text).toMatch(new RegExp(`^addr-gen-mode=${name}$`, 'm'));
+      }
+    });
+    // A name NetworkManager does not have is dropped with a warning naming the line, as NetworkManager drops it.
+    const bad = fromKeyfile(parseKeyfile(['[connection]', 'id=g', 'type=ethernet', '[ipv6]', 'addr-gen-mode=random', 'method=auto'].join('\n'), FILE));
+    expect(bad.settings.get('ipv6')!.has('addr-gen-mode')).toBe(false);
+    expect(bad.warnings).toEqual([expect.stringMatching(/test\.nmconnection:5: \[ipv6\] addr-gen-mode: "random" is not one of eui64, stable-privacy, default-or-eui64, default; the value is ignored/)]);
   });
 
   it('reads IPv6 DNS servers in every textual form as 16 bytes', () => {

@@ -197,7 +197,8 @@ describe('a vpn profile in a keyfile', () => {
       timeout: { u: 30 },
       'user-name': { s: 'alice' },
     });
-    expect([...extra.keys()]).toEqual(['ipv6', 'proxy']);
+    expect([...extra.keys()]).toEqual(['proxy']);
+    expect(valid.get('ipv6')!.get('addr-gen-mode')!.value).toBe(3);
     expect(toKeyfile(valid, extra)).toBe(text);
   });
 
