@@ -7,6 +7,7 @@
 // applied it. Time and I/O come in through Clock and Dhcp6Transport, so that
 // the whole of it runs in unit tests with fakes. docs/dhcp6.md.
 import { randomBytes } from 'node:crypto';
+import { ClientCore } from './client-core.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { lease6Changed, lease6ExpiresAt, lease6FromReply, lease6RenewsAt, type Dhcp6Lease } from './dhcp6-lease.js';
 import { decodeDhcp6, encodeDhcp6, OPT6, STATUS, statusName, type Dhcp6ClientMessage, type Dhcp6Message } from './dhcp6-message.js';
@@ -74,9 +75,7 @@ interface Exchange {
   sends: number;
 }
 
-export class Dhcp6Client {
-  private current: Dhcp6Lease | null = null;
-  private st: State = 'idle';
+export class Dhcp6Client extends ClientCore<Dhcp6Lease, Dhcp6Event, State> {
   private epoch = 0;
   private exchange: Exchange | null = null;
   private retransmitTimer: TimerHandle | null = null;
@@ -88,19 +87,12 @@ export class Dhcp6Client {
   private readonly random: () => number;
 
   constructor(private readonly o: Dhcp6ClientOptions) {
+    super(o, 'idle');
     this.random = o.random ?? Math.random;
   }
 
-  get lease(): Dhcp6Lease | null {
-    return this.current;
-  }
-
-  get state(): string {
-    return this.st;
-  }
-
   start(): void {
-    if (this.st !== 'idle') throw new Error(`${this.o.iface}: the DHCPv6 client was started already (it is ${this.st})`);
+    this.assertIdle('idle');
     this.o.transport.listen((d) => this.received(d));
     const last = this.o.lastLease;
     const now = this.o.clock.now();
@@ -348,14 +340,6 @@ export class Dhcp6Client {
   }
 
   // --- helpers ---
-
-  private async emit(e: Dhcp6Event): Promise<void> {
-    try {
-      await this.o.onEvent(e);
-    } catch (err) {
-      this.o.log.warn(`${this.o.iface}: the '${e.kind}' of ${e.lease?.address ?? e.previous?.address ?? 'a DHCPv6 lease'} was not applied: ${(err as Error).message}`);
-    }
-  }
 
   private send(m: Dhcp6ClientMessage): void {
     try {
