@@ -52,6 +52,8 @@ import type { TrailFact } from './core/commit/recovery-plan.js';
 import { dayFileName } from './core/audit/trail/day-file.js';
 import { SettingsService } from './core/settings/settings.js';
 import { ProfileWatch } from './core/settings/profile-watch.js';
+import { ExternalWatch } from './core/external/external-watch.js';
+import { netlinkSender } from './core/external/netlink-sender.js';
 import { FdSink, Logger, type DomainLogger } from './log/logger.js';
 
 export interface DaemonOptions {
@@ -186,6 +188,16 @@ export class Daemon {
     const runtimeState = await StateStore.open({ path: join(config.main.runDir, 'state.json'), defaults: RUNTIME_DEFAULTS, parse: parseRuntimeState, log: this.log, committed });
 
     this.platform = await RtnetlinkPlatform.open({ log: this.log });
+    // Before anything else changes the kernel: every change from here on is someone's (docs/external-changes.md).
+    this.externalWatch = new ExternalWatch({
+      platform: this.platform,
+      audit: this.audit,
+      log: this.logger.domain('AUDIT'),
+      clock: systemClock,
+      watched: () => new Set(this.config!.audit.watch),
+      sender: (portid) => netlinkSender(portid),
+    });
+    await this.externalWatch.start();
     const devices = new DeviceList({ platform: this.platform, log: this.log, stored: (name) => state.value.devices[name] });
     const platform = this.platform;
     this.devices = devices;
@@ -276,6 +288,7 @@ export class Daemon {
 
   private manager: Manager | null = null;
   private profileWatch: ProfileWatch | null = null;
+  private externalWatch: ExternalWatch | null = null;
   private activations: Activations | null = null;
 
   /** SIGHUP: re-read the configuration and the profiles. */
@@ -459,6 +472,8 @@ export class Daemon {
     this.profileWatch = null;
     await this.activations?.settle(5000);
     this.activations = null;
+    this.externalWatch?.close();
+    this.externalWatch = null;
     // What DNS the active connections gave stays, for the next daemon to adopt (docs/dns.md).
     await this.dns?.close();
     this.dns = null;

@@ -49,6 +49,7 @@ function errnoName(errno: number): string {
 interface Libc {
   socket(domain: number, type: number, protocol: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  getsockname(fd: number, addr: Buffer, len: Buffer): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   eventfd(initval: number, flags: number): number;
@@ -63,6 +64,7 @@ function lib(): Libc {
   libc = {
     socket: l.func('int socket(int, int, int)'),
     bind: l.func('int bind(int, const void *, uint32_t)'),
+    getsockname: l.func('int getsockname(int, _Out_ void *, _Inout_ uint32_t *)'),
     setsockopt: l.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     recv: l.func('intptr_t recv(int, _Out_ void *, size_t, int)'),
     eventfd: l.func('int eventfd(unsigned int, int)'),
@@ -110,6 +112,18 @@ export class RtnetlinkSocket {
 
   static open(): RtnetlinkSocket {
     return new RtnetlinkSocket(openSocket(0));
+  }
+
+  /**
+   * The port id the kernel gave the socket (nl_pid): the events that answer its requests carry
+   * it, which tells them from everyone else's (docs/external-changes.md).
+   */
+  get portId(): number {
+    const sa = Buffer.alloc(12);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(sa.length, 0);
+    if (lib().getsockname(this.fd, sa, len) < 0) throw new NetlinkError('getsockname(AF_NETLINK)', koffi.errno());
+    return sa.readUInt32LE(4);
   }
 
   /** The messages of a dump; an interrupted dump (the table changed meanwhile) is asked again. */

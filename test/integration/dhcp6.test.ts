@@ -248,6 +248,8 @@ describe('a lease of seconds, from the test DHCPv6 server', () => {
       expect(expired).toMatchObject({ origin: 'daemon', cause: 'lease', result: 'success', before: { ipv6: { address: 'fd7a::42/128', dns: ['fd7a::53'] } } });
       expect((await globalAddresses('d2')).filter((a) => a.local === 'fd7a::42')).toEqual([]);
       expect(resolvConf()).not.toMatch(/fd7a::53/);
+      // The lease's address, added, renewed and ended, is the daemon's own: no external change of it.
+      expect((await daemon.trail()).filter((r) => r['origin'] === 'external' && r['iface'] === 'd2' && String(r['op']).startsWith('address-'))).toEqual([]);
       const [active] = await activeConnections(client);
       await deactivate(client, active!);
     } finally {

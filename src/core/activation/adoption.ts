@@ -18,7 +18,8 @@ import type { SettingsService } from '../settings/settings.js';
 import type { ActiveConnection } from './active-connection.js';
 import { activeKey, type ActiveStore, type CommittedBy, type SavedActive } from './active-store.js';
 import { appliedFromKeyfile } from './applied-settings.js';
-import { addressValues, checkLeftover } from './leftover.js';
+import { checkLeftover } from './leftover.js';
+import { addressValues } from '../platform/kernel-values.js';
 import { takeBackSteps } from './undo.js';
 import { RaDns } from '../dns/ra-dns.js';
 

@@ -177,8 +177,8 @@ export class LinkConfigurator {
       throw new NetauditError('NotSupported', `IPv6 is not available in this kernel: set ipv6.method to "disabled" or "ignore".`);
     }
     if (previous === wanted) return;
-    await this.change(`${wanted === '1' ? 'disable' : 'enable'} IPv6`, { kind: 'restore-sysctl', path, value: previous }, () =>
-      writeFile(path, wanted).catch((e: Error) => {
+    await this.change(`${wanted === '1' ? 'disable' : 'enable'} IPv6`, { kind: 'restore-sysctl', path, value: previous, ...this.linkOf() }, () =>
+      this.written(path, wanted).catch((e: Error) => {
         throw new NetauditError('Failed', `IPv6 could not be ${wanted === '1' ? 'disabled' : 'enabled'} on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
       }),
     );
@@ -202,8 +202,8 @@ export class LinkConfigurator {
       const path = this.ipv6Sysctl('stable_secret');
       // The kernel turns addr_gen_mode to 2 itself when a secret is written; restoring that is enough.
       const previous = (await readFile(this.ipv6Sysctl('addr_gen_mode'), 'utf8')).trim();
-      await this.change('set stable_secret (ipv6.addr-gen-mode)', previous === '2' ? null : { kind: 'restore-sysctl', path: this.ipv6Sysctl('addr_gen_mode'), value: previous }, () =>
-        writeFile(path, secret).catch((e: Error) => {
+      await this.change('set stable_secret (ipv6.addr-gen-mode)', previous === '2' ? null : { kind: 'restore-sysctl', path: this.ipv6Sysctl('addr_gen_mode'), value: previous, ...this.linkOf() }, () =>
+        this.written(path, secret).catch((e: Error) => {
           throw new NetauditError('Failed', `ipv6.addr-gen-mode could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
         }),
       );
@@ -234,6 +234,17 @@ export class LinkConfigurator {
     if (ip.ra.ignoreAutoRoutes) await this.setIpv6Sysctl('accept_ra_rt_info_max_plen', '0', 'ipv6.ignore-auto-routes');
   }
 
+  /** The link the active connection runs on, for a sysctl's undo step. */
+  private linkOf(): { ifindex?: number } {
+    return this.active.ifindex !== null ? { ifindex: this.active.ifindex } : {};
+  }
+
+  /** Writes a sysctl of the link: what the kernel adds or removes there because of it is the daemon's own. */
+  private written(path: string, value: string): Promise<void> {
+    const ifindex = this.active.ifindex;
+    return ifindex !== null ? this.platform.ownChange(ifindex, () => writeFile(path, value)) : writeFile(path, value);
+  }
+
   private ipv6Sysctl(name: string): string {
     return `${this.context.ipv6ConfDir ?? '/proc/sys/net/ipv6/conf'}/${this.active.iface}/${name}`;
   }
@@ -245,8 +256,8 @@ export class LinkConfigurator {
       throw new NetauditError('NotSupported', `${property} cannot be applied to ${quote(this.active.iface)}: this kernel has no ${name} (${e.message}).`);
     })).trim();
     if (previous === value) return;
-    await this.change(`set ${name} to ${value} (${property})`, { kind: 'restore-sysctl', path, value: previous }, () =>
-      writeFile(path, value).catch((e: Error) => {
+    await this.change(`set ${name} to ${value} (${property})`, { kind: 'restore-sysctl', path, value: previous, ...this.linkOf() }, () =>
+      this.written(path, value).catch((e: Error) => {
         throw new NetauditError('Failed', `${property} could not be applied to ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
       }),
     );

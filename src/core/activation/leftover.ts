@@ -9,6 +9,7 @@ import { RTPROT_KERNEL, type Address, type KernelRoute, type Link } from '../pla
 import type { SavedActive } from './active-store.js';
 import type { UndoStep } from './undo.js';
 import { addressKey, routeKey } from './reapply-diff.js';
+import { addressValues, routeValues } from '../platform/kernel-values.js';
 
 export interface Difference {
   readonly op: Extract<AuditOp, 'link-delete' | 'link-change' | 'address-add' | 'address-delete' | 'route-add' | 'route-delete'>;
@@ -42,24 +43,6 @@ const sameAddress = (a: Address, b: Address): boolean => a.ifindex === b.ifindex
 const sameRoute = (a: KernelRoute | UndoRoute, b: KernelRoute | UndoRoute): boolean => a.ifindex === b.ifindex && routeKey(a) === routeKey(b);
 
 type UndoRoute = Extract<UndoStep, { kind: 'remove-route' }>['route'] & { readonly table?: number };
-
-/** An address as `ip -j address` names its attributes. */
-export function addressValues(a: Address, ifname: string): AuditValues {
-  return { ifindex: a.ifindex, ifname, family: a.family === 4 ? 'inet' : 'inet6', local: a.address, prefixlen: a.prefix };
-}
-
-/** A route as `ip -j route` names its attributes. */
-export function routeValues(r: UndoRoute | KernelRoute, ifname: string): AuditValues {
-  const table = r.table ?? 254;
-  return {
-    dst: r.prefix === 0 ? 'default' : `${r.dest}/${r.prefix}`,
-    ...(r.gateway !== null ? { gateway: r.gateway } : {}),
-    dev: ifname,
-    metric: r.metric,
-    table: table === 254 ? 'main' : String(table),
-    family: r.family === 4 ? 'inet' : 'inet6',
-  };
-}
 
 export function checkLeftover(saved: SavedActive, link: Link | undefined, addresses: readonly Address[], routes: readonly KernelRoute[]): LeftoverCheck {
   const ifname = saved.iface;

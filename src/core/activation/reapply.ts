@@ -335,9 +335,11 @@ class ReapplyRun {
     const original = step?.kind === 'restore-sysctl' ? step.value : now;
     const target = !ip || ip.method === 'ignore' ? original : ip.method === 'disabled' ? '1' : '0';
     if (target !== now) {
-      const undo: UndoStep | null = index < 0 && target !== original ? { kind: 'restore-sysctl', path, value: original } : null;
+      const ifindex = this.active.ifindex!;
+      const undo: UndoStep | null = index < 0 && target !== original ? { kind: 'restore-sysctl', path, value: original, ifindex } : null;
+      // The addresses the kernel flushes or adds with IPv6 switched are the daemon's own.
       const write = (v: string) => () =>
-        writeFile(path, v).catch((e: Error) => {
+        this.options.platform.ownChange(ifindex, () => writeFile(path, v)).catch((e: Error) => {
           throw new NetauditError('Failed', `IPv6 could not be ${v === '1' ? 'disabled' : 'enabled'} on ${quote(this.active.iface)}: ${e.message}.`, 'kernel-error');
         });
       await this.request(`${target === '1' ? 'disable' : 'enable'} IPv6`, undo, write(target), write(now));

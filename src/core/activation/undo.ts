@@ -20,8 +20,8 @@ export type UndoStep =
   | { readonly kind: 'delete-link'; readonly ifindex: number; readonly name: string }
   /** link settings the activation changed: set back to these values */
   | { readonly kind: 'restore-link'; readonly ifindex: number; readonly change: LinkChange }
-  /** a sysctl the activation wrote: written back */
-  | { readonly kind: 'restore-sysctl'; readonly path: string; readonly value: string }
+  /** a sysctl the activation wrote: written back (`ifindex`: the link it is of, when it is a link's) */
+  | { readonly kind: 'restore-sysctl'; readonly path: string; readonly value: string; readonly ifindex?: number }
   /** an address the activation added: removed */
   | { readonly kind: 'remove-address'; readonly address: Address }
   /** a route the activation added: removed */
@@ -77,7 +77,8 @@ export function runUndo(step: UndoStep, platform: Platform): Promise<void> {
     case 'restore-link':
       return platform.setLink(step.ifindex, step.change);
     case 'restore-sysctl':
-      return writeFile(step.path, step.value);
+      // What the kernel does on the link because of it (addresses flushed with IPv6 off) is the daemon's own.
+      return step.ifindex !== undefined ? platform.ownChange(step.ifindex, () => writeFile(step.path, step.value)) : writeFile(step.path, step.value);
     case 'remove-address':
       return platform.deleteAddress(step.address);
     case 'remove-route':

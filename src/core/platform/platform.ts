@@ -26,6 +26,8 @@ export interface Link {
    */
   readonly raManaged?: boolean;
   readonly raOtherConf?: boolean;
+  /** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent; left out when the kernel names none */
+  readonly parent?: number;
 }
 
 export interface Address {
@@ -41,6 +43,10 @@ export interface Address {
   readonly lifetime?: { readonly valid: number; readonly preferred: number };
   /** as the kernel lists it: set when it has a limited lifetime (SLAAC's, a lease's); never sent */
   readonly dynamic?: true;
+  /** as the kernel lists it (IFA_PROTO): 2 formed from a router advertisement, 3 the link-local one; never sent */
+  readonly proto?: number;
+  /** as the kernel lists it: a dynamic address's valid lifetime in seconds when it was announced; never sent */
+  readonly validLft?: number;
 }
 
 /**
@@ -76,7 +82,33 @@ export interface PlatformEvents {
   'route-removed': [KernelRoute];
   /** a router advertisement on a link gave DNS servers or search domains (one event per option, each time it comes) */
   'ra-dns': [RaDnsOption];
+  /** any change to a link, an address, a unicast route or a rule, with who asked for it (docs/external-changes.md) */
+  'kernel-change': [KernelChange];
 }
+
+/**
+ * Who asked for a change the kernel announced (docs/external-changes.md). `portid` events name
+ * the requesting socket; the kernel names none for link events, IPv6 addresses and its own side
+ * effects (`unknown`). `own` is the daemon's request, or the kernel's side effect of one.
+ */
+export type ChangeSender =
+  | { readonly kind: 'own' }
+  | { readonly kind: 'portid'; readonly portid: number; readonly seq: number }
+  | { readonly kind: 'unknown' }
+  /** a difference found by listing everything again after the kernel dropped events */
+  | { readonly kind: 'relist' }
+  /**
+   * The kernel on its own account: an address or route whose lifetime ended, SLAAC and routes
+   * from a router's advertisements, a link's link-local address, a route an address or link
+   * brings (protocol kernel).
+   */
+  | { readonly kind: 'kernel'; readonly why: 'expired' | 'router-advertisement' | 'link-local' | 'side-effect' };
+
+export type KernelChange =
+  | { readonly object: 'link'; readonly action: 'add' | 'delete' | 'change'; readonly before: Link | null; readonly after: Link | null; readonly sender: ChangeSender }
+  | { readonly object: 'address'; readonly action: 'add' | 'delete'; readonly address: Address; readonly sender: ChangeSender }
+  | { readonly object: 'route'; readonly action: 'add' | 'delete'; readonly route: KernelRoute; readonly sender: ChangeSender }
+  | { readonly object: 'rule'; readonly action: 'add' | 'delete'; readonly rule: Rule; readonly sender: ChangeSender };
 
 /** A change the kernel refused: its errno name (ENODEV, EBUSY, EOPNOTSUPP…) and its extended-ack text, when it gave one. */
 export class KernelRefusal extends Error {
@@ -237,5 +269,11 @@ export interface Platform extends EventEmitter<PlatformEvents> {
   deleteRule(rule: Rule): Promise<void>;
   /** Lists links and addresses again and reports what differs from what was known (Reload). */
   refresh(): Promise<void>;
+  /**
+   * Runs `change`, a change the daemon makes to link `ifindex` outside rtnetlink (a sysctl), so
+   * that what the kernel announces of it there (addresses and routes it removes or adds) counts
+   * as the daemon's own.
+   */
+  ownChange<T>(ifindex: number, change: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

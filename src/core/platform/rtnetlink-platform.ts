@@ -49,16 +49,19 @@ import {
 } from '../../native/rtnetlink-requests.js';
 import { decodeRoute, routeDumpRequest } from '../../native/rtnetlink-routes.js';
 import { decodeBridgeOptions, decodeBridgePortOptions, setBridgePortRequest, setBridgeRequest } from '../../native/rtnetlink-bridge.js';
-import { addRuleRequest, deleteRuleRequest } from '../../native/rtnetlink-rules.js';
+import { addRuleRequest, decodeRule, deleteRuleRequest, ruleDumpRequest, RTM_DELRULE, RTM_NEWRULE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_RULE } from '../../native/rtnetlink-rules.js';
+import { ChangeSenders, changedLinkFields, type UnsentChange } from './change-sender.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
 import { decodeNdUserOpt, ND_ROUTER_ADVERT, RTM_NEWNDUSEROPT, RTMGRP_ND_USEROPT } from '../../native/rtnetlink-nduseropt.js';
 import { decodeRaDnsOptions } from '../../native/ra-dns-option.js';
 import { quotePath } from '../errors.js';
 import {
   KernelRefusal,
+  RTPROT_KERNEL,
   type Address,
   type BridgeOptions,
   type BridgePortOptions,
+  type KernelChange,
   type KernelRoute,
   type Rule,
   type Link,
@@ -99,18 +102,26 @@ function toLink(m: LinkMessage, previous?: Link): Link | null {
     // Always both keys, so that sameLink() sees a flag that went away.
     raManaged: ((m.inet6Flags ?? (previous?.raManaged ? IF_RA_MANAGED : 0)) & IF_RA_MANAGED) !== 0,
     raOtherConf: ((m.inet6Flags ?? (previous?.raOtherConf ? IF_RA_OTHERCONF : 0)) & IF_RA_OTHERCONF) !== 0,
+    ...(m.link !== null && m.link > 0 && m.link !== m.ifindex ? { parent: m.link } : m.link === null && previous?.parent !== undefined ? { parent: previous.parent } : {}),
   });
 }
+
+/** The netlink header of the event a change came in: who sent the request, and its sequence number. */
+type Header = { readonly pid: number; readonly seq: number } | null;
 
 const addressKey = (a: Address): string => `${a.ifindex}/${a.address}/${a.prefix}`;
 /** What the kernel tells routes apart by: table, destination and metric (a replace swaps the one there), then the next hop. */
 const routeSlot = (r: KernelRoute): string => `${r.family}/${r.table}/${r.dest}/${r.prefix}/${r.metric}`;
 const routeKey = (r: KernelRoute): string => `${routeSlot(r)}/${r.ifindex}/${r.gateway ?? ''}`;
+const ruleKey = (r: Rule): string => JSON.stringify(r);
 
 export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements Platform {
   private readonly known = new Map<number, Link>();
   private readonly knownAddresses = new Map<string, Address>();
   private readonly knownRoutes = new Map<string, KernelRoute>();
+  private readonly knownRules = new Map<string, Rule>();
+  private readonly senders: ChangeSenders;
+  private readonly portId: number;
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
   private closed = false;
@@ -121,6 +132,8 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     private readonly log: DomainLogger,
   ) {
     super();
+    this.portId = requests.portId;
+    this.senders = new ChangeSenders(this.portId);
   }
 
   /** Subscribes, lists the links and addresses, then follows the events. */
@@ -128,7 +141,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const requests = RtnetlinkSocket.open();
     let monitor: RtnetlinkMonitor;
     try {
-      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV6_IFINFO | RTMGRP_ND_USEROPT, EVENT_BUFFER);
+      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE | RTMGRP_IPV6_IFINFO | RTMGRP_ND_USEROPT, EVENT_BUFFER);
     } catch (e) {
       requests.close();
       throw e;
@@ -182,11 +195,13 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   async deleteLink(ifindex: number): Promise<void> {
-    await this.change(`delete link ${ifindex}`, (seq) => deleteLinkRequest(seq, ifindex));
+    const expects = this.senders.deleting(this.known.get(ifindex), ifindex, (i) => this.known.get(i));
+    await this.change(`delete link ${ifindex}`, (seq) => deleteLinkRequest(seq, ifindex), expects);
   }
 
   async createLink(spec: LinkSpec & { readonly ifindex?: number }): Promise<Link> {
-    await this.change(`create ${spec.kind} link ${quotePath(spec.name)}`, (seq) => createLinkRequest(seq, spec));
+    const expects = this.senders.creating(spec.kind === 'veth' ? [spec.name, spec.peer] : [spec.name]);
+    await this.change(`create ${spec.kind} link ${quotePath(spec.name)}`, (seq) => createLinkRequest(seq, spec), expects);
     // Both ends of a veth are known before this resolves; the created link is the one asked for.
     if (spec.kind === 'veth') await this.learnLink(spec.peer);
     return this.learnLink(spec.name);
@@ -197,19 +212,20 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k} ${String(v)}`)
       .join(', ');
-    await this.change(`set link ${ifindex}${what ? ` ${what}` : ''}`, (seq) => setLinkRequest(seq, ifindex, change));
+    const expects = this.senders.setting(ifindex, change, (i) => this.known.get(i));
+    await this.change(`set link ${ifindex}${what ? ` ${what}` : ''}`, (seq) => setLinkRequest(seq, ifindex, change), expects);
   }
 
   async addAddress(address: Address): Promise<void> {
-    await this.change(`add address ${address.address}/${address.prefix} to link ${address.ifindex}`, (seq) => addAddressRequest(seq, address));
+    await this.change(`add address ${address.address}/${address.prefix} to link ${address.ifindex}`, (seq) => addAddressRequest(seq, address), this.senders.addressing(address, 'add'));
   }
 
   async replaceAddress(address: Address): Promise<void> {
-    await this.change(`set address ${address.address}/${address.prefix} on link ${address.ifindex}`, (seq) => replaceAddressRequest(seq, address));
+    await this.change(`set address ${address.address}/${address.prefix} on link ${address.ifindex}`, (seq) => replaceAddressRequest(seq, address), this.senders.addressing(address, 'add'));
   }
 
   async deleteAddress(address: Address): Promise<void> {
-    await this.change(`delete address ${address.address}/${address.prefix} of link ${address.ifindex}`, (seq) => deleteAddressRequest(seq, address));
+    await this.change(`delete address ${address.address}/${address.prefix} of link ${address.ifindex}`, (seq) => deleteAddressRequest(seq, address), this.senders.addressing(address, 'delete'));
   }
 
   async addRoute(route: Route): Promise<void> {
@@ -254,6 +270,10 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     return this.resync();
   }
 
+  ownChange<T>(ifindex: number, change: () => Promise<T>): Promise<T> {
+    return this.senders.around(this.senders.outside(ifindex), change);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -262,10 +282,13 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     this.requests.close();
   }
 
-  /** A change request; the kernel's refusal becomes a KernelRefusal. */
-  private async change(operation: string, request: (seq: number) => Buffer): Promise<void> {
+  /**
+   * A change request; the kernel's refusal becomes a KernelRefusal. `expects` names what the
+   * kernel announces of it without the request's port id (change-sender.ts).
+   */
+  private async change(operation: string, request: (seq: number) => Buffer, expects?: (c: UnsentChange) => boolean): Promise<void> {
     try {
-      await this.requests.request(operation, request);
+      await (expects ? this.senders.around(expects, () => this.requests.request(operation, request)) : this.requests.request(operation, request));
     } catch (e) {
       throw refusal(operation, e);
     }
@@ -297,7 +320,8 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const link = decoded ? toLink(decoded, this.known.get(decoded.ifindex)) : null;
     if (!decoded || !link) throw new KernelRefusal(operation, 'EPROTO', 'no link in the reply');
     // The event of its creation may have come first: announce it only if it says something new.
-    if (!sameLink(this.known.get(link.ifindex), link)) this.putLink(decoded);
+    // Learned from the answer to the daemon's own request: its own change, whatever the event says later.
+    if (!sameLink(this.known.get(link.ifindex), link)) this.putLink(decoded, { pid: this.portId, seq: 0 });
     return this.known.get(link.ifindex) ?? link;
   }
 
@@ -306,30 +330,45 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     // An event read while a re-list is under way may be newer than its dump: list once more after it.
     if (this.resyncing) this.resyncAgain = true;
     if (m.type === RTM_NEWLINK && m.body.length > 0 && m.body.readUInt8(0) === AF_INET6) {
-        // The link's IPv6 part changed: a router advertisement's M and O flags (docs/dhcp6.md).
-        const inet6 = decodeInet6Link(m.body);
-        const known = inet6 ? this.known.get(inet6.ifindex) : undefined;
-        if (!inet6 || !known) return;
-        const changed = { ...known, raManaged: (inet6.inet6Flags & IF_RA_MANAGED) !== 0, raOtherConf: (inet6.inet6Flags & IF_RA_OTHERCONF) !== 0 };
-        if (sameLink(known, changed)) return;
-        this.known.set(known.ifindex, Object.freeze(changed));
-        this.notify('link-changed', changed);
-      } else if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
-        const decoded = decodeLink(m.body);
-        if (!decoded) return;
-        if (m.type === RTM_DELLINK) this.removeLink(decoded.ifindex);
-        else this.putLink(decoded);
-      } else if (m.type === RTM_NEWADDR || m.type === RTM_DELADDR) {
-        const decoded = decodeAddress(m.body);
-        if (!decoded) return;
-        if (m.type === RTM_DELADDR) this.removeAddress(decoded);
-        else this.putAddress(decoded);
+      // The link's IPv6 part changed: a router advertisement's M and O flags (docs/dhcp6.md). They
+      // are nobody's change to record (change-sender.ts counts other fields), only the link's news.
+      const inet6 = decodeInet6Link(m.body);
+      const known = inet6 ? this.known.get(inet6.ifindex) : undefined;
+      if (!inet6 || !known) return;
+      const changed = { ...known, raManaged: (inet6.inet6Flags & IF_RA_MANAGED) !== 0, raOtherConf: (inet6.inet6Flags & IF_RA_OTHERCONF) !== 0 };
+      if (sameLink(known, changed)) return;
+      this.known.set(known.ifindex, Object.freeze(changed));
+      this.notify('link-changed', changed);
+      return;
+    }
+    const header = { pid: m.pid, seq: m.seq };
+    if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
+      const decoded = decodeLink(m.body);
+      if (!decoded) return;
+      if (m.type === RTM_DELLINK) this.removeLink(decoded.ifindex, header);
+      else this.putLink(decoded, header);
+    } else if (m.type === RTM_NEWADDR || m.type === RTM_DELADDR) {
+      const decoded = decodeAddress(m.body);
+      if (!decoded) return;
+      if (m.type === RTM_DELADDR) this.removeAddress(decoded, header);
+      else this.putAddress(decoded, header);
     } else if (m.type === RTM_NEWROUTE || m.type === RTM_DELROUTE) {
       const decoded = decodeRoute(m.body);
       if (!decoded || !this.known.has(decoded.ifindex)) return;
-      if (m.type === RTM_DELROUTE) this.removeRoute(decoded);
-      else this.putRoute(decoded, (m.flags & NLM_F_REPLACE) !== 0);
+      if (m.type === RTM_DELROUTE) this.removeRoute(decoded, header);
+      else this.putRoute(decoded, (m.flags & NLM_F_REPLACE) !== 0, header);
+    } else if (m.type === RTM_NEWRULE || m.type === RTM_DELRULE) {
+      const decoded = decodeRule(m.body);
+      if (!decoded || decoded.protocol === RTPROT_KERNEL) return;
+      if (m.type === RTM_DELRULE) this.removeRule(decoded.rule, header);
+      else this.putRule(decoded.rule, header);
     }
+  }
+
+  /** Announces `change` with who asked for it. */
+  private changed(change: UnsentChange, header: Header): void {
+    this.senders.noteLifetime(change);
+    this.notify('kernel-change', { ...change, sender: this.senders.senderOf(change, header) } as KernelChange);
   }
 
   /** The DNS servers and search domains of a router advertisement's option, for a link known here. */
@@ -348,58 +387,86 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     }
   }
 
-  private putLink(m: LinkMessage): void {
+  private putLink(m: LinkMessage, header: Header): void {
     const previous = this.known.get(m.ifindex);
     const link = toLink(m, previous);
     if (!link) return;
     this.known.set(link.ifindex, link);
     this.notify(previous ? 'link-changed' : 'link-added', link);
+    if (!previous) this.changed({ object: 'link', action: 'add', before: null, after: link }, header);
+    else if (changedLinkFields(previous, link).length > 0) this.changed({ object: 'link', action: 'change', before: previous, after: link }, header);
     // A link taken down loses its IPv4 routes without a word from the kernel: list them again.
     if (previous?.up && !link.up) this.resync().catch((e: Error) => this.log.err(`listing routes again failed: ${e.message}`));
   }
 
-  private removeLink(ifindex: number): void {
+  private removeLink(ifindex: number, header: Header): void {
     const link = this.known.get(ifindex);
     if (!link) return;
     this.known.delete(ifindex);
     for (const [key, a] of this.knownAddresses) if (a.ifindex === ifindex) this.knownAddresses.delete(key);
     for (const [key, r] of this.knownRoutes) if (r.ifindex === ifindex) this.knownRoutes.delete(key);
     this.notify('link-removed', link);
+    this.changed({ object: 'link', action: 'delete', before: link, after: null }, header);
   }
 
-  private putAddress(a: Address): void {
+  private putAddress(a: Address, header: Header): void {
     const key = addressKey(a);
-    if (this.knownAddresses.has(key)) return;
+    const known = this.knownAddresses.has(key);
     this.knownAddresses.set(key, Object.freeze(a));
+    if (known) {
+      // A lifetime renewed: nobody's change, but when it ends is new.
+      this.senders.noteLifetime({ object: 'address', action: 'add', address: a });
+      return;
+    }
     this.notify('address-added', a);
+    this.changed({ object: 'address', action: 'add', address: a }, header);
   }
 
-  private removeAddress(a: Address): void {
+  private removeAddress(a: Address, header: Header): void {
     const key = addressKey(a);
     const known = this.knownAddresses.get(key);
     if (!known) return;
     this.knownAddresses.delete(key);
     this.notify('address-removed', known);
+    this.changed({ object: 'address', action: 'delete', address: known }, header);
+  }
+
+  private putRule(r: Rule, header: Header): void {
+    const key = ruleKey(r);
+    if (this.knownRules.has(key)) return;
+    this.knownRules.set(key, Object.freeze(r));
+    this.changed({ object: 'rule', action: 'add', rule: r }, header);
+  }
+
+  private removeRule(r: Rule, header: Header): void {
+    const key = ruleKey(r);
+    const known = this.knownRules.get(key);
+    if (!known) return;
+    this.knownRules.delete(key);
+    this.changed({ object: 'rule', action: 'delete', rule: known }, header);
   }
 
   /** A route added, or `replace`d in its slot (the one that was there is gone, unannounced by the kernel). */
-  private putRoute(r: KernelRoute, replace: boolean): void {
+  private putRoute(r: KernelRoute, replace: boolean, header: Header): void {
     const key = routeKey(r);
     if (replace) {
       const slot = routeSlot(r);
-      for (const [k, old] of this.knownRoutes) if (k !== key && routeSlot(old) === slot) this.removeRoute(old);
+      for (const [k, old] of this.knownRoutes) if (k !== key && routeSlot(old) === slot) this.removeRoute(old, header);
     }
     const known = this.knownRoutes.get(key);
     this.knownRoutes.set(key, Object.freeze(r));
-    if (!known) this.notify('route-added', r);
+    if (known) return;
+    this.notify('route-added', r);
+    this.changed({ object: 'route', action: 'add', route: r }, header);
   }
 
-  private removeRoute(r: KernelRoute): void {
+  private removeRoute(r: KernelRoute, header: Header): void {
     const key = routeKey(r);
     const known = this.knownRoutes.get(key);
     if (!known) return;
     this.knownRoutes.delete(key);
     this.notify('route-removed', known);
+    this.changed({ object: 'route', action: 'delete', route: known }, header);
   }
 
   private overrun(): void {
@@ -430,6 +497,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const linkMessages = await this.requests.dump('list links', linkDumpRequest);
     const addressMessages = await this.requests.dump('list addresses', addressDumpRequest);
     const routes = await this.routes();
+    const rules = await this.rules();
     if (this.closed) return;
     const seen = new Set<number>();
     for (const m of linkMessages) {
@@ -438,24 +506,43 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       seen.add(decoded.ifindex);
       const before = this.known.get(decoded.ifindex);
       const after = toLink(decoded, before);
-      if (after && !sameLink(before, after)) this.putLink(decoded);
+      if (after && !sameLink(before, after)) this.putLink(decoded, null);
     }
-    for (const ifindex of [...this.known.keys()]) if (!seen.has(ifindex)) this.removeLink(ifindex);
+    for (const ifindex of [...this.known.keys()]) if (!seen.has(ifindex)) this.removeLink(ifindex, null);
     const seenAddresses = new Set<string>();
     for (const m of addressMessages) {
       const decoded = m.type === RTM_NEWADDR ? decodeAddress(m.body) : null;
       if (!decoded || !this.known.has(decoded.ifindex)) continue;
       seenAddresses.add(addressKey(decoded));
-      this.putAddress(decoded);
+      this.putAddress(decoded, null);
     }
-    for (const a of [...this.knownAddresses.values()]) if (!seenAddresses.has(addressKey(a))) this.removeAddress(a);
+    for (const a of [...this.knownAddresses.values()]) if (!seenAddresses.has(addressKey(a))) this.removeAddress(a, null);
     const seenRoutes = new Set<string>();
     for (const r of routes) {
       if (!this.known.has(r.ifindex)) continue;
       seenRoutes.add(routeKey(r));
-      this.putRoute(r, false);
+      this.putRoute(r, false, null);
     }
-    for (const r of [...this.knownRoutes.values()]) if (!seenRoutes.has(routeKey(r))) this.removeRoute(r);
+    for (const r of [...this.knownRoutes.values()]) if (!seenRoutes.has(routeKey(r))) this.removeRoute(r, null);
+    const seenRules = new Set(rules.map(ruleKey));
+    for (const r of rules) this.putRule(r, null);
+    for (const r of [...this.knownRules.values()]) if (!seenRules.has(ruleKey(r))) this.removeRule(r, null);
+  }
+
+  /** The rules of both families, but the kernel's own (the local, main and default lookups). */
+  private async rules(): Promise<Rule[]> {
+    const out: Rule[] = [];
+    for (const family of [4, 6] as const) {
+      const messages = await this.requests.dump('list rules', (seq) => ruleDumpRequest(seq, family)).catch((e: unknown) => {
+        if (family === 6 && e instanceof NetlinkError && e.code === 'EAFNOSUPPORT') return [];
+        throw refusal('list rules', e);
+      });
+      for (const m of messages) {
+        const decoded = m.type === RTM_NEWRULE ? decodeRule(m.body) : null;
+        if (decoded && decoded.protocol !== RTPROT_KERNEL) out.push(decoded.rule);
+      }
+    }
+    return out;
   }
 }
 
