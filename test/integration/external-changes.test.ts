@@ -224,6 +224,30 @@ describe('the daemon\'s own changes', () => {
   });
 });
 
+describe('a running connection whose link others change', () => {
+  it('follows: an address removed and an MTU changed are logged, and deactivation takes back neither', async () => {
+    await ip('-n', NS, 'link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd0p', 'netns', PEER);
+    const conn = await addProfile(client, profile('drift', 'ethernet', {
+      ifname: 'd0',
+      ipv4: { method: variant('s', 'manual'), 'address-data': variant('aa{sv}', [{ address: variant('s', '192.0.2.60'), prefix: variant('u', 24) }, { address: variant('s', '192.0.2.61'), prefix: variant('u', 24) }]) },
+      extra: { '802-3-ethernet': { mtu: variant('u', 1400) } },
+    }));
+    const active = await activate(client, conn);
+    const before = (await external()).length;
+    await ip('-n', NS, 'addr', 'del', '192.0.2.60/24', 'dev', 'd0');
+    await ip('-n', NS, 'link', 'set', 'd0', 'mtu', '1300');
+    await newExternal(before, 2);
+    await daemon.waitForLog(/connection-external-change: "drift" .*the address 192\.0\.2\.60\/24 it applied was removed by others/);
+    await daemon.waitForLog(/connection-external-change: "drift" .*the link was changed by others: mtu 1400 → 1300/);
+    await deactivate(client, active);
+    // The profile's other address is taken back; the MTU others set stays theirs.
+    const link = JSON.parse(await ip('-n', NS, '-j', 'addr', 'show', 'dev', 'd0'))[0] as { mtu: number; addr_info: Array<{ local?: string }> };
+    expect(link.mtu).toBe(1300);
+    expect(link.addr_info.map((a) => a.local).filter((a) => a?.startsWith('192.0.2.'))).toEqual([]);
+    expect(daemon.log()).not.toMatch(/"drift".*(could not|failed)/);
+  });
+});
+
 describe('a flood', () => {
   it('2,000 routes from one script: coalesced into records that give the counts, and the daemon keeps answering', async () => {
     const before = (await external()).length;

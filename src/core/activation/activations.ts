@@ -24,7 +24,7 @@ import { DEVICE_STATE, type Device } from '../devices/device.js';
 import type { DeviceList } from '../devices/device-list.js';
 import { NetauditError, quote } from '../errors.js';
 import { authorize, OPERATIONS } from '../operations.js';
-import type { Platform } from '../platform/platform.js';
+import type { KernelChange, Platform } from '../platform/platform.js';
 import type { SettingsConnection } from '../settings/connection.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { Settings, SettingsInput } from '../settings/value.js';
@@ -47,6 +47,7 @@ import type { Dhcp6Mode } from '../dhcp/dhcp6-client.js';
 import type { Link } from '../platform/platform.js';
 import { ipConfigView, type IpConfigView } from './ip-config.js';
 import { SlaacWatch } from './slaac-watch.js';
+import { changeIfindex, followExternalChange } from './external-drift.js';
 import { RaDnsWatch } from './ra-dns-watch.js';
 import { getProp, getString } from '../settings/value.js';
 import type { DnsManager } from '../dns/dns-manager.js';
@@ -137,6 +138,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.platform.on('link-changed', this.onLinkChanged);
     const autoOn = (ifindex: number): ActiveConnection | undefined =>
       this.list().find((a) => a.ifindex === ifindex && a.master === null && (getString(a.appliedSettings, 'ipv6', 'method') ?? 'auto') === 'auto');
+    options.platform.on('kernel-change', this.onKernelChange);
     this.slaac = new SlaacWatch({ platform: options.platform, audit: options.audit, log: options.log, autoOn, saved: (active) => this.persist(active) });
     this.raDns = new RaDnsWatch({
       platform: options.platform,
@@ -207,6 +209,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.options.settings.off('added', this.onConnectionAdded);
     this.options.platform.off('link-changed', this.onLinkChanged);
     this.slaac.close();
+    this.options.platform.off('kernel-change', this.onKernelChange);
     this.raDns.close();
   }
 
@@ -494,6 +497,20 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       throw new NetauditError('Failed', `${active.describe()} was deactivated before it finished activating.`, 'deactivated');
     }
   }
+
+  /** A change others made on the link of a running connection: its view follows (external-drift.ts), logged, never re-applied. */
+  private readonly onKernelChange = (c: KernelChange): void => {
+    if (c.sender.kind !== 'portid' && c.sender.kind !== 'unknown' && c.sender.kind !== 'relist') return;
+    const ifindex = changeIfindex(c);
+    if (ifindex === null) return;
+    for (const active of this.list()) {
+      if (active.ifindex !== ifindex || active.takingBack) continue;
+      const drift = followExternalChange(active, c);
+      if (drift === null) continue;
+      this.options.log.warn(`connection-external-change: ${active.describe()}: ${drift}; nothing is re-applied (a Reapply or a new activation applies the profile again)`);
+      this.persist(active);
+    }
+  };
 
   /**
    * ipv6.method auto: DHCPv6 when the link's last router advertisement asks for it (docs/dhcp6.md),

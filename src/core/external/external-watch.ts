@@ -31,8 +31,6 @@ export interface ExternalWatchOptions {
   readonly watched: () => ReadonlySet<string>;
   /** the process holding the rtnetlink socket of a port id, read at once; null when gone */
   readonly sender: (portid: number) => Promise<ProcessView | null>;
-  /** told of each external change as it comes, before it is recorded (the daemon's view of its connections follows) */
-  readonly changed?: (change: KernelChange) => void;
   /** individual records per second before a flood is coalesced */
   readonly floodLimit?: number;
 }
@@ -78,7 +76,6 @@ export class ExternalWatch {
     }
     const counted = c.sender.kind === 'portid' || c.sender.kind === 'unknown' || c.sender.kind === 'relist';
     if (counted && this.options.watched().has(TARGET[c.object])) {
-      this.options.changed?.(c);
       const key = groupKey(c, (i) => {
         const link = this.links.get(i);
         return link ? pairRoot(link) : i;

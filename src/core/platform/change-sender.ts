@@ -119,14 +119,19 @@ export class ChangeSenders {
    * bridge's MTU or address following its ports.
    */
   setting(ifindex: number, change: LinkChange, known: (i: number) => Link | undefined): (c: UnsentChange) => boolean {
-    const fields = new Set<string>(Object.keys(change));
+    // The state asked for, field by field: an event that gives a field another value is someone else's.
+    const asked = (f: LinkField, after: Link): boolean => {
+      if (f === 'master') return change.master !== undefined && after.master === (change.master === 0 ? null : change.master);
+      if (f === 'name') return false;
+      return change[f] !== undefined && after[f] === change[f];
+    };
     const masters = new Set<number>([known(ifindex)?.master ?? 0, change.master ?? 0].filter((m) => m > 0));
     return (c) => {
       if (c.object === 'link') {
         const link = (c.after ?? c.before)!;
         if (c.action !== 'change') return false;
         const changed = changedLinkFields(c.before!, c.after!);
-        if (link.ifindex === ifindex) return changed.every((f) => fields.has(f));
+        if (link.ifindex === ifindex) return changed.every((f) => asked(f, c.after!));
         return masters.has(link.ifindex) && changed.every((f) => f === 'mtu' || f === 'hwAddress');
       }
       return change.up !== undefined && onLink(c) === ifindex;

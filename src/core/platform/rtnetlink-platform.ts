@@ -395,8 +395,15 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     this.notify(previous ? 'link-changed' : 'link-added', link);
     if (!previous) this.changed({ object: 'link', action: 'add', before: null, after: link }, header);
     else if (changedLinkFields(previous, link).length > 0) this.changed({ object: 'link', action: 'change', before: previous, after: link }, header);
-    // A link taken down loses its IPv4 routes without a word from the kernel: list them again.
-    if (previous?.up && !link.up) this.resync().catch((e: Error) => this.log.err(`listing routes again failed: ${e.message}`));
+    // A link taken down loses its IPv4 routes without a word from the kernel: they go with it.
+    if (previous?.up && !link.up) {
+      for (const r of [...this.knownRoutes.values()]) {
+        if (r.ifindex !== link.ifindex || r.family !== 4) continue;
+        this.knownRoutes.delete(routeKey(r));
+        this.notify('route-removed', r);
+        this.notify('kernel-change', { object: 'route', action: 'delete', route: r, sender: { kind: 'kernel', why: 'side-effect' } });
+      }
+    }
   }
 
   private removeLink(ifindex: number, header: Header): void {
@@ -484,7 +491,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       let rounds = 0;
       do {
         this.resyncAgain = false;
-        await this.listOnce();
+        await this.listOnce(rounds + 1 >= MAX_RELIST_ROUNDS);
       } while (this.resyncAgain && !this.closed && ++rounds < MAX_RELIST_ROUNDS);
     };
     this.resyncing = run().finally(() => {
@@ -493,12 +500,17 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     return this.resyncing;
   }
 
-  private async listOnce(): Promise<void> {
+  /**
+   * One listing, applied unless events came while it was taken (`last` applies it all the same):
+   * a listing older than an event would undo what the event said, and announce a change that
+   * never was.
+   */
+  private async listOnce(last: boolean): Promise<void> {
     const linkMessages = await this.requests.dump('list links', linkDumpRequest);
     const addressMessages = await this.requests.dump('list addresses', addressDumpRequest);
     const routes = await this.routes();
     const rules = await this.rules();
-    if (this.closed) return;
+    if (this.closed || (this.resyncAgain && !last)) return;
     const seen = new Set<number>();
     for (const m of linkMessages) {
       const decoded = m.type === RTM_NEWLINK ? decodeLink(m.body) : null;
