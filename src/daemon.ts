@@ -12,9 +12,13 @@ import { JsonlFileBackend } from './core/audit/backends/jsonl-file.js';
 import { LibauditBackend } from './core/audit/backends/libaudit.js';
 import { Dhcp4Client, openDhcp4Transports } from './core/dhcp/dhcp4-client.js';
 import { systemClock } from './core/dhcp/clock.js';
-import { LeaseStore } from './core/dhcp/lease-store.js';
+import { LEASE6, LeaseStore } from './core/dhcp/lease-store.js';
 import { HostSecret, ipv6SecretText } from './core/host-secret.js';
 import { setLeaseDns } from './core/activation/dhcp4-session.js';
+import { setLease6Dns } from './core/activation/dhcp6-session.js';
+import { Dhcp6Client } from './core/dhcp/dhcp6-client.js';
+import { DuidStore } from './core/dhcp/duid-store.js';
+import { openUdp6Transport } from './core/dhcp/udp6-transport.js';
 import { LogLineBackend } from './core/audit/backends/log-line.js';
 import type { AuditBackend, AuditOp } from './core/audit/record.js';
 import { findRecords, type ScannedDayFile } from './core/audit/trail/reader.js';
@@ -195,6 +199,7 @@ export class Daemon {
     });
     await this.externalWatch.start();
     const devices = new DeviceList({ platform: this.platform, log: this.log, stored: (name) => state.value.devices[name] });
+    const platform = this.platform;
     this.devices = devices;
     await devices.load();
 
@@ -204,6 +209,7 @@ export class Daemon {
     const dns = new DnsManager({ log: this.log });
     this.dns = dns;
     let manager: Manager | null = null;
+    const duids = new DuidStore(join(config.main.stateDir, 'dhcp'));
     const activations = new Activations({
       audit: this.audit,
       auth: () => this.authorizer,
@@ -226,6 +232,18 @@ export class Daemon {
         },
         now: Date.now,
         hostname: () => hostname() || null,
+      },
+      dhcp6: {
+        leases: new LeaseStore(join(config.main.stateDir, 'dhcp'), LEASE6),
+        // As DHCPv4's: a source of the link's DNS (docs/dns.md), unless ipv6.ignore-auto-dns.
+        setDns: (active, lease) => setLease6Dns(dns, platform, active, lease),
+        startClient: async (request) => {
+          const log = this.logger.domain('CORE');
+          const duid = await duids.get();
+          const transport = await openUdp6Transport(request.iface, request.linkLocal, request.deadline, log, request.signal);
+          return new Dhcp6Client({ ...request, duid, transport, clock: systemClock, log });
+        },
+        now: Date.now,
       },
     });
     this.activations = activations;

@@ -14,7 +14,7 @@ import { ACTIVE_IFACE, ACTIVE_PREFIX, activeInterface, activePath } from './acti
 import { BusCallers } from './caller.js';
 import { CONNECTION_IFACE, CONNECTIONS_PREFIX, connectionInterface, connectionPath } from './connection-iface.js';
 import { DEVICE_IFACE, DEVICE_PROPERTY_NAMES, DEVICES_PREFIX, deviceInterface, devicePath } from './device-iface.js';
-import { DHCP4_CONFIG_PREFIX, IP4_CONFIG_PREFIX, IP6_CONFIG_PREFIX, dhcp4ConfigInterface, ipConfigInterface } from './ip-config-iface.js';
+import { DHCP4_CONFIG_PREFIX, DHCP6_CONFIG_PREFIX, IP4_CONFIG_PREFIX, IP6_CONFIG_PREFIX, dhcpConfigInterface, ipConfigInterface } from './ip-config-iface.js';
 import { Dispatcher, UNREADABLE } from './dispatcher.js';
 import { MANAGER_IFACE, MANAGER_PATH, MANAGER_PROPERTY_NAMES, managerObject } from './manager-iface.js';
 import { ObjectTree, type BusObject } from './object-tree.js';
@@ -286,11 +286,14 @@ export class BusConnection {
         fallback: [],
       });
     }
-    tree.addFamily(DHCP4_CONFIG_PREFIX, {
-      resolve: (n) => (options.manager.dhcp4Options(n) ? { path: `${DHCP4_CONFIG_PREFIX}${n}`, interfaces: [dhcp4ConfigInterface(options.manager, n)] } : undefined),
-      list: () => devices.list().map((d) => d.ifindex).filter((i) => options.manager.dhcp4Options(i) !== null),
-      fallback: [],
-    });
+    for (const family of [4, 6] as const) {
+      const prefix = family === 4 ? DHCP4_CONFIG_PREFIX : DHCP6_CONFIG_PREFIX;
+      tree.addFamily(prefix, {
+        resolve: (n) => (options.manager.dhcpOptions(n, family) ? { path: `${prefix}${n}`, interfaces: [dhcpConfigInterface(options.manager, n, family)] } : undefined),
+        list: () => devices.list().map((d) => d.ifindex).filter((i) => options.manager.dhcpOptions(i, family) !== null),
+        fallback: [],
+      });
+    }
 
     const activeObject = (number: number): BusObject => ({ path: activePath(number), interfaces: [activeInterface(options.manager, number)] });
     tree.addFamily(ACTIVE_PREFIX, {

@@ -7,7 +7,7 @@ import type { DeviceList } from '../core/devices/device-list.js';
 import type { Manager } from '../core/manager.js';
 import type { DeviceProperty } from '../core/devices/device.js';
 import { activePath } from './active-iface.js';
-import { dhcp4ConfigPath, ipConfigPath } from './ip-config-iface.js';
+import { dhcpConfigPath, ipConfigPath } from './ip-config-iface.js';
 import type { InterfaceSpec } from './object-tree.js';
 import { settingsInput, settingsToWire } from './variant.js';
 
@@ -102,9 +102,8 @@ export function deviceInterface(devices: DeviceList, manager: Manager, ifindex: 
       },
       { name: 'Ip4Config', signature: 'o', get: () => (ifindex === null ? '/' : ipConfigPath(manager, ifindex, 4)) },
       { name: 'Ip6Config', signature: 'o', get: () => (ifindex === null ? '/' : ipConfigPath(manager, ifindex, 6)) },
-      { name: 'Dhcp4Config', signature: 'o', get: () => (ifindex === null ? '/' : dhcp4ConfigPath(manager, ifindex)) },
-      // DHCPv6 is not run (ipv6.method auto is the kernel's SLAAC): always "/".
-      { name: 'Dhcp6Config', signature: 'o', get: () => '/' },
+      { name: 'Dhcp4Config', signature: 'o', get: () => (ifindex === null ? '/' : dhcpConfigPath(manager, ifindex, 4)) },
+      { name: 'Dhcp6Config', signature: 'o', get: () => (ifindex === null ? '/' : dhcpConfigPath(manager, ifindex, 6)) },
       {
         name: 'Managed',
         signature: 'b',

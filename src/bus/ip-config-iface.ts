@@ -1,7 +1,9 @@
-// org.netaudit1.IP4Config, IP6Config and DHCP4Config at /org/netaudit1/IP4Config/IFINDEX,
-// /org/netaudit1/IP6Config/IFINDEX and /org/netaudit1/DHCP4Config/IFINDEX: translation of the
+// org.netaudit1.IP4Config, IP6Config, DHCP4Config and DHCP6Config at
+// /org/netaudit1/IP4Config/IFINDEX, /org/netaudit1/IP6Config/IFINDEX,
+// /org/netaudit1/DHCP4Config/IFINDEX and /org/netaudit1/DHCP6Config/IFINDEX: translation of the
 // core's view of what runs on a device (core/activation/ip-config.ts), with NetworkManager's
-// property names. A device's Ip4Config, Ip6Config and Dhcp4Config properties name them, or "/".
+// property names. A device's Ip4Config, Ip6Config, Dhcp4Config and Dhcp6Config properties name
+// them, or "/".
 import dbus from 'dbus-next';
 import type { Manager } from '../core/manager.js';
 import type { InterfaceSpec } from './object-tree.js';
@@ -11,17 +13,20 @@ const { Variant } = dbus;
 export const IP4_CONFIG_PREFIX = '/org/netaudit1/IP4Config/';
 export const IP6_CONFIG_PREFIX = '/org/netaudit1/IP6Config/';
 export const DHCP4_CONFIG_PREFIX = '/org/netaudit1/DHCP4Config/';
+export const DHCP6_CONFIG_PREFIX = '/org/netaudit1/DHCP6Config/';
 export const IP4_CONFIG_IFACE = 'org.netaudit1.IP4Config';
 export const IP6_CONFIG_IFACE = 'org.netaudit1.IP6Config';
 export const DHCP4_CONFIG_IFACE = 'org.netaudit1.DHCP4Config';
+export const DHCP6_CONFIG_IFACE = 'org.netaudit1.DHCP6Config';
 
 /** The path of the device's IPv4 or IPv6 configuration, or "/" when it has none. */
 export function ipConfigPath(manager: Manager, ifindex: number, family: 4 | 6): string {
   return manager.ipConfig(ifindex, family) ? `${family === 4 ? IP4_CONFIG_PREFIX : IP6_CONFIG_PREFIX}${ifindex}` : '/';
 }
 
-export function dhcp4ConfigPath(manager: Manager, ifindex: number): string {
-  return manager.dhcp4Options(ifindex) ? `${DHCP4_CONFIG_PREFIX}${ifindex}` : '/';
+/** The path of the device's DHCPv4 or DHCPv6 lease, or "/" when it has none. */
+export function dhcpConfigPath(manager: Manager, ifindex: number, family: 4 | 6): string {
+  return manager.dhcpOptions(ifindex, family) ? `${family === 4 ? DHCP4_CONFIG_PREFIX : DHCP6_CONFIG_PREFIX}${ifindex}` : '/';
 }
 
 export function ipConfigInterface(manager: Manager, ifindex: number, family: 4 | 6): InterfaceSpec {
@@ -57,15 +62,15 @@ export function ipConfigInterface(manager: Manager, ifindex: number, family: 4 |
   };
 }
 
-export function dhcp4ConfigInterface(manager: Manager, ifindex: number): InterfaceSpec {
+export function dhcpConfigInterface(manager: Manager, ifindex: number, family: 4 | 6): InterfaceSpec {
   return {
-    name: DHCP4_CONFIG_IFACE,
+    name: family === 4 ? DHCP4_CONFIG_IFACE : DHCP6_CONFIG_IFACE,
     methods: [],
     properties: [
       {
         name: 'Options',
         signature: 'a{sv}',
-        get: () => Object.fromEntries(Object.entries(manager.dhcp4Options(ifindex) ?? {}).map(([k, v]) => [k, new Variant('s', v)])),
+        get: () => Object.fromEntries(Object.entries(manager.dhcpOptions(ifindex, family) ?? {}).map(([k, v]) => [k, new Variant('s', v)])),
       },
     ],
     signals: [],

@@ -44,7 +44,7 @@ export type Reason =
   | 'io-error'
   /** the daemon stopped before the change it had recorded was done */
   | 'interrupted'
-  /** no DHCP server gave a lease within ipv4.dhcp-timeout */
+  /** no DHCP server gave a lease within ipv4.dhcp-timeout (DHCPv6: ipv6.dhcp-timeout) */
   | 'dhcp-timeout'
   /** ipv6.may-fail false, and no router advertisement gave an address within ipv6.ra-timeout */
   | 'ra-timeout'

@@ -189,9 +189,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return this.options.activations.ipConfig(ifindex, family);
   }
 
-  /** Device.Dhcp4Config: the options of the device's DHCPv4 lease; null without one. */
-  dhcp4Options(ifindex: number): Readonly<Record<string, string>> | null {
-    return this.options.activations.dhcp4Options(ifindex);
+  /** Device.Dhcp4Config / Dhcp6Config: the options of the device's DHCP lease, by family; null without one. */
+  dhcpOptions(ifindex: number, family: 4 | 6): Readonly<Record<string, string>> | null {
+    return this.options.activations.dhcpOptions(ifindex, family);
   }
 
   /** NetworkingEnabled: false after Enable(false); activation checks it here. */

@@ -28,6 +28,8 @@ const RTM_GETADDR = 22;
 export const RTMGRP_LINK = 0x1;
 export const RTMGRP_IPV4_IFADDR = 0x10;
 export const RTMGRP_IPV6_IFADDR = 0x100;
+/** RTNLGRP_IPV6_IFINFO: where the kernel announces a change of a link's IPv6 part (AF_INET6 RTM_NEWLINK) */
+export const RTMGRP_IPV6_IFINFO = 0x800;
 export const RTMGRP_IPV4_ROUTE = 0x40;
 export const RTMGRP_IPV6_ROUTE = 0x400;
 
@@ -42,6 +44,14 @@ const IFLA_LINK = 5;
 const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
+/** IFLA_AF_SPEC: per address family attributes, nested by family */
+const IFLA_AF_SPEC = 26;
+/** IFLA_INET6_FLAGS (in IFLA_AF_SPEC → AF_INET6): the link's IPv6 flags, u32 */
+const IFLA_INET6_FLAGS = 1;
+/** IF_RA_MANAGED: the last router advertisement had the M flag (addresses from DHCPv6) */
+export const IF_RA_MANAGED = 0x40;
+/** IF_RA_OTHERCONF: the last router advertisement had the O flag (other configuration from DHCPv6) */
+export const IF_RA_OTHERCONF = 0x80;
 export const IFLA_INFO_KIND = 1;
 export const RTEXT_FILTER_VF = 1;
 export const IFA_ADDRESS = 1;
@@ -77,6 +87,8 @@ export interface LinkMessage {
   /** IFLA_INFO_KIND: veth, bridge, macvlan, vxlan… */
   readonly kind: string | null;
   readonly master: number | null;
+  /** IFLA_INET6_FLAGS: IF_RA_MANAGED, IF_RA_OTHERCONF…; null when the message has no IPv6 part */
+  readonly inet6Flags: number | null;
   /** IFLA_LINK: the peer of a veth, the parent of a macvlan or vlan (in its own namespace, maybe another) */
   readonly link: number | null;
 }
@@ -212,8 +224,30 @@ export function decodeLink(body: Buffer): LinkMessage | null {
     operstate: operstate && operstate.length >= 1 ? operstate.readUInt8(0) : null,
     kind: info ? cString(parseAttributes(info).get(IFLA_INFO_KIND)) : null,
     master: readU32(attrs.get(IFLA_MASTER)),
+    inet6Flags: inet6Flags(attrs.get(IFLA_AF_SPEC)),
     link: readU32(attrs.get(IFLA_LINK)),
   };
+}
+
+/** IFLA_PROTINFO: in an AF_INET6 RTM_NEWLINK, the link's IPv6 attributes (IFLA_INET6_*) */
+const IFLA_PROTINFO = 12;
+
+/**
+ * An AF_INET6 RTM_NEWLINK: what the kernel sends when the IPv6 part of a link changes, the
+ * flags of a router advertisement among it (IFLA_PROTINFO → IFLA_INET6_FLAGS); null for any
+ * other message.
+ */
+export function decodeInet6Link(body: Buffer): { ifindex: number; inet6Flags: number } | null {
+  if (body.length < IFINFOMSG_LEN || body.readUInt8(0) !== AF_INET6) return null;
+  const info = parseAttributes(body, IFINFOMSG_LEN).get(IFLA_PROTINFO);
+  const flags = info ? readU32(parseAttributes(info).get(IFLA_INET6_FLAGS)) : null;
+  return flags === null ? null : { ifindex: body.readInt32LE(4), inet6Flags: flags };
+}
+
+/** IFLA_AF_SPEC → AF_INET6 → IFLA_INET6_FLAGS, where the kernel keeps the flags of the last router advertisement. */
+function inet6Flags(afSpec: Buffer | undefined): number | null {
+  const inet6 = afSpec ? parseAttributes(afSpec).get(AF_INET6) : undefined;
+  return inet6 ? readU32(parseAttributes(inet6).get(IFLA_INET6_FLAGS)) : null;
 }
 
 /** An IPv6 address's 16 bytes as text, RFC 5952's way. */

@@ -1,7 +1,7 @@
 // Network namespaces made for a test file, `ip` in them, and a daemon started inside one; the root namespace's links are never touched.
 import { startBus } from './bus.js';
 import { connect } from './client.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon, type DaemonOptions } from './daemon.js';
 import { run } from './exec.js';
 import type { DaemonHarness } from './use-daemon.js';
 
@@ -50,11 +50,11 @@ export async function ifindexOf(ns: string, name: string): Promise<number> {
   return (await link(ns, name)).ifindex;
 }
 
-/** A bus, a daemon on it running in namespace `ns`, and a root client; stopping the bus stops the daemon. */
-export async function startDaemonInNetns(ns: string): Promise<DaemonHarness> {
+/** A bus, a daemon on it running in namespace `ns` (with `options`), and a root client; stopping the bus stops the daemon. */
+export async function startDaemonInNetns(ns: string, options: Omit<DaemonOptions, 'netns'> = {}): Promise<DaemonHarness> {
   const bus = await startBus();
   try {
-    const daemon = await startDaemon(bus, { netns: ns });
+    const daemon = await startDaemon(bus, { ...options, netns: ns });
     const client = await connect(bus.address);
     return { bus, daemon, client };
   } catch (e) {

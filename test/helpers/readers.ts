@@ -1,10 +1,11 @@
 // Readers of the four audit backends as their users read them (docs/record-format.md): the log line's
 // key="value" form, `journalctl -o json --all`, and auditd's log through `ausearch` (raw, and
 // interpreted with `-i --escape shell`) and `aureport`. Each parser fails on what it cannot parse.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.js';
+import { waitFor } from './wait.js';
 
 // ---- the log line -------------------------------------------------------------------------
 
@@ -213,4 +214,23 @@ export class AuditLogReader {
     }
     return rows;
   }
+}
+
+/**
+ * The journal entry and the kernel audit log line of the trail record `boot`/`seq`, once both
+ * backends have it (the journal's NETAUDIT_BOOT and NETAUDIT_SEQ, the audit line's boot= and seq=).
+ */
+export async function recordInJournalAndAuditLog(boot: string, seq: number): Promise<{ journal: Record<string, string>; audit: string }> {
+  const journal = await waitFor(async () => {
+    const { stdout } = await run('journalctl', ['--no-pager', '-o', 'json', `NETAUDIT_BOOT=${boot}`, `NETAUDIT_SEQ=${seq}`]);
+    return stdout.trim() === '' ? null : (JSON.parse(stdout.trim().split('\n')[0]!) as Record<string, string>);
+  }, { timeoutMs: 15_000, what: `record ${boot}/${seq} in the journal` });
+  const audit = await waitFor(async () => {
+    for (const f of (await readdir('/var/log/audit')).filter((n) => n.startsWith('audit.log'))) {
+      const line = (await readFile(`/var/log/audit/${f}`, 'utf8')).split('\n').find((l) => l.includes(` boot=${boot} `) && l.includes(` seq=${seq} `));
+      if (line) return line;
+    }
+    return null;
+  }, { timeoutMs: 15_000, what: `record ${boot}/${seq} in the kernel audit log` });
+  return { journal, audit };
 }

@@ -471,14 +471,14 @@ const REFUSED: RefusedRow[] = [
   { property: '802-3-ethernet.mac-address', error: 'NotSupported', dict: profile('ref-mac', 'bridge', { ifname: 'rm0', extra: { '802-3-ethernet': { 'mac-address': variant('ay', mac('02:42:00:00:04:01')) } } }) },
   { property: 'macvlan.promiscuous', error: 'InvalidArgument', dict: profile('ref-promisc', 'macvlan', { ifname: 'rpm0', extra: { macvlan: { parent: variant('s', 'lo'), mode: variant('u', 2), promiscuous: variant('b', false) } } }) },
   { property: 'ipv4.routing-rules', error: 'InvalidArgument', dict: lan('ref-rule', 'rr9', { ...manual(['192.0.2.9/24']), 'routing-rules': variant('aa{sv}', [{ from: variant('s', '192.0.2.0'), table: variant('u', 100) }]) }) },
-  // No DHCPv6, and nothing taken from router advertisements but the kernel's SLAAC and their DNS
-  // (docs/dhcp.md): ipv6.ignore-auto-dns is applied, with a real router advertiser in slaac.test.ts.
+  // Nothing taken from router advertisements but the kernel's SLAAC and their DNS, and DHCPv6 sends
+  // no host name (docs/dhcp.md, docs/dhcp6.md): ipv6.ignore-auto-dns is applied, with a real router
+  // advertiser in slaac.test.ts, and ipv6.dhcp-timeout with a real DHCPv6 server in dhcp6.test.ts.
   ...['ignore-auto-routes', 'dhcp-send-hostname'].map((prop) => ({
     property: `ipv6.${prop}`,
     error: 'InvalidArgument' as const,
     dict: profile(`ref-v6-${prop}`, 'bridge', { ifname: 'rv6', ipv6: { method: variant('s', 'auto'), [prop]: variant('b', true) } }),
   })),
-  { property: 'ipv6.dhcp-timeout', error: 'InvalidArgument', dict: profile('ref-v6-timeout', 'bridge', { ifname: 'rv6', ipv6: { method: variant('s', 'auto'), 'dhcp-timeout': variant('i', 5) } }) },
   { property: 'ipv6.dhcp-hostname', error: 'InvalidArgument', dict: profile('ref-v6-host', 'bridge', { ifname: 'rv6', ipv6: { method: variant('s', 'auto'), 'dhcp-hostname': variant('s', 'box') } }) },
 ];
 

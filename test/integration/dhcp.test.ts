@@ -4,7 +4,6 @@
 // (op dhcp4-lease, cause lease) carrying the activation's tx, in all four backends. The daemon and
 // dnsmasq run in namespaces made for this file; the root namespace's links are never touched.
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestBus } from '../helpers/bus.js';
@@ -20,6 +19,7 @@ import { startDnsmasq, type Dnsmasq } from '../helpers/dnsmasq.js';
 import { run } from '../helpers/exec.js';
 import { createNetns, deleteNetns, ifindexOf, ip } from '../helpers/netns.js';
 import { repoPath } from '../helpers/repo.js';
+import { recordInJournalAndAuditLog } from '../helpers/readers.js';
 import { ensureAuditd, ensureJournald } from '../helpers/system-services.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -127,18 +127,8 @@ describe('a plain ethernet profile (NetworkManager\'s defaults: ipv4 and ipv6 au
     const [record] = await leases();
     const { boot, seq } = record as { boot: string; seq: number };
     expect(daemon.log()).toMatch(/audit: op="dhcp4-lease" origin="daemon" cause="lease" .*iface="v0" args="bound" result="success"/);
-    const journal = await waitFor(async () => {
-      const { stdout } = await run('journalctl', ['--no-pager', '-o', 'json', `NETAUDIT_BOOT=${boot}`, `NETAUDIT_SEQ=${seq}`]);
-      return stdout.trim() === '' ? null : (JSON.parse(stdout.trim().split('\n')[0]!) as Record<string, string>);
-    }, { timeoutMs: 15_000, what: 'the lease in the journal' });
+    const { journal, audit } = await recordInJournalAndAuditLog(boot, seq);
     expect(journal).toMatchObject({ NETAUDIT_OP: 'dhcp4-lease', NETAUDIT_ORIGIN: 'daemon', NETAUDIT_RESULT: 'success' });
-    const audit = await waitFor(async () => {
-      for (const f of (await readdir('/var/log/audit')).filter((n) => n.startsWith('audit.log'))) {
-        const line = (await readFile(`/var/log/audit/${f}`, 'utf8')).split('\n').find((l) => l.includes(` boot=${boot} `) && l.includes(` seq=${seq} `));
-        if (line) return line;
-      }
-      return null;
-    }, { timeoutMs: 15_000, what: 'the lease in the kernel audit log' });
     expect(audit).toMatch(/op=dhcp4-lease origin=daemon cause=lease .*args="bound" result=success /);
   });
 

@@ -13,8 +13,8 @@ import { repoPath } from '../helpers/repo.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MINUTE = 60_000;
-// CAP_NET_ADMIN (12), CAP_NET_RAW (13), CAP_SYS_PTRACE (19), CAP_AUDIT_WRITE (29): the unit's bounding set.
-const UNIT_CAPS = ((1n << 12n) | (1n << 13n) | (1n << 19n) | (1n << 29n)).toString(16).padStart(16, '0');
+// CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13), CAP_SYS_PTRACE (19), CAP_AUDIT_WRITE (29): the unit's bounding set.
+const UNIT_CAPS = ((1n << 10n) | (1n << 12n) | (1n << 13n) | (1n << 19n) | (1n << 29n)).toString(16).padStart(16, '0');
 let debDir = '';
 let removePackage = (): void => undefined;
 afterAll(() => removePackage());
@@ -170,6 +170,23 @@ describe('the package under a real systemd', () => {
       actor: { attribution: 'netlink-portid', exe: expect.stringMatching(/\/ip$/), comm: 'ip' },
     });
     await ct.must('ip link del v9');
+  });
+
+  it('takes a DHCPv6 lease under the unit as shipped (udp6 on port 546, CAP_NET_BIND_SERVICE, IPAddressAllow=): ipv6.method dhcp', async () => {
+    await ct.must([
+      'ip netns add dhcp6-peer',
+      'ip link add v6 type veth peer name v6p netns dhcp6-peer',
+      'ip -n dhcp6-peer addr add fd99::1/64 dev v6p nodad',
+      'ip -n dhcp6-peer link set v6p up',
+      'ip netns exec dhcp6-peer dnsmasq --conf-file=/dev/null --port=0 --bind-interfaces --interface=v6p --dhcp-range=fd99::100,fd99::1ff,64,2m --dhcp-leasefile=/run/dhcp6-peer.leases --pid-file=/run/dhcp6-peer.pid',
+    ].join(' && '));
+    await ct.must('netauditctl connection add type ethernet ifname v6 con-name wan6 autoconnect no ipv4.method disabled ipv6.method dhcp && netauditctl connection up wan6', { timeoutMs: 60_000 });
+    const addr = JSON.parse((await ct.must('ip -j -6 addr show dev v6 scope global')).stdout) as Array<{ addr_info: Array<{ local?: string; prefixlen?: number }> }>;
+    expect(addr[0]?.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toContainEqual(expect.stringMatching(/^fd99::1[0-9a-f]{2}\/128$/));
+    const lease = (await trail(ct)).find((r) => r['op'] === 'dhcp6-lease' && r['name'] === 'wan6');
+    expect(lease).toMatchObject({ origin: 'daemon', cause: 'lease', args: 'bound', result: 'success' });
+    // Deleted: the profiles kept at purge are the other tests' (below).
+    await ct.must('netauditctl connection down wan6 && netauditctl connection delete wan6 && kill $(cat /run/dhcp6-peer.pid) && ip netns del dhcp6-peer');
   });
 
   it('fails systemctl reload on a bad configuration, naming the file and line, and keeps running; a good one is recorded', async () => {

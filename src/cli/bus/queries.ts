@@ -35,10 +35,11 @@ export interface DeviceInfo {
   readonly activeConnection: string;
   readonly managed: boolean;
   readonly autoconnect: boolean;
-  /** its IP4Config, IP6Config and DHCP4Config objects, or "/" */
+  /** its IP4Config, IP6Config, DHCP4Config and DHCP6Config objects, or "/" */
   readonly ip4Config: string;
   readonly ip6Config: string;
   readonly dhcp4Config: string;
+  readonly dhcp6Config: string;
 }
 
 /** An IP4Config or IP6Config object's values (NetworkManager's property names). */
@@ -77,9 +78,9 @@ export async function getIpConfig(client: DaemonClient, path: string, family: 4 
 }
 
 /** The DHCP options at `path`, sorted by name; null for "/" or one that vanished. */
-export async function getDhcp4Options(client: DaemonClient, path: string): Promise<Array<[string, string]> | null> {
+export async function getDhcpOptions(client: DaemonClient, path: string, family: 4 | 6): Promise<Array<[string, string]> | null> {
   if (path === NO_OBJECT) return null;
-  const p = await present(client.getAll(path, 'org.netaudit1.DHCP4Config'));
+  const p = await present(client.getAll(path, family === 4 ? 'org.netaudit1.DHCP4Config' : 'org.netaudit1.DHCP6Config'));
   if (!p) return null;
   const options = (p['Options'] as Dict | undefined) ?? {};
   return Object.entries(options).map(([k, v]) => [k, String(plain(v) ?? '')] as [string, string]).sort(([a], [b]) => a.localeCompare(b));
@@ -146,6 +147,7 @@ export async function getDevice(client: DaemonClient, path: string): Promise<Dev
     ip4Config: (p['Ip4Config'] as string) ?? NO_OBJECT,
     ip6Config: (p['Ip6Config'] as string) ?? NO_OBJECT,
     dhcp4Config: (p['Dhcp4Config'] as string) ?? NO_OBJECT,
+    dhcp6Config: (p['Dhcp6Config'] as string) ?? NO_OBJECT,
   };
 }
 

@@ -6,7 +6,7 @@
 import { clientOptionsOf, withDaemon, type DaemonClient } from '../bus/daemon-client.js';
 import { toCliError } from '../bus/daemon-error.js';
 import { DEVICE_IFACE, NO_OBJECT } from '../bus/names.js';
-import { devicePathByName, getDevice, getDhcp4Options, getIpConfig, listActives, listDevices, type Active, type DeviceInfo } from '../bus/queries.js';
+import { devicePathByName, getDevice, getDhcpOptions, getIpConfig, listActives, listDevices, type Active, type DeviceInfo } from '../bus/queries.js';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode, type UsageError } from '../exit-codes.js';
 import { escapeControls } from '../format/escape.js';
@@ -70,11 +70,11 @@ async function list(args: string[], context: CliContext, usageError: UsageErrorO
 
 // `device show`: the same fields under nmcli's GENERAL. names, then, as nmcli prints them, what
 // runs on it: IP4.ADDRESS[n], IP4.GATEWAY, IP4.ROUTE[n], IP4.DNS[n], IP4.DOMAIN[n],
-// DHCP4.OPTION[n] and the same for IP6. -f takes a field's name or its group (IP4, DHCP4…).
+// DHCP4.OPTION[n] and the same for IP6 and DHCP6. -f takes a field's name or its group (IP4, DHCP4…).
 const SHOW_COLUMNS: readonly Column[] = COLUMNS.map((c) => ({ ...c, name: `GENERAL.${c.name}`, default: true }));
 const IP_FIELDS = ['ADDRESS', 'GATEWAY', 'ROUTE', 'DNS', 'DOMAIN'];
-const SHOW_GROUPS = ['GENERAL', 'IP4', 'DHCP4', 'IP6'];
-const SHOW_FIELDS = [...SHOW_COLUMNS.map((c) => c.name), ...['IP4', 'IP6'].flatMap((g) => IP_FIELDS.map((f) => `${g}.${f}`)), 'DHCP4.OPTION'];
+const SHOW_GROUPS = ['GENERAL', 'IP4', 'DHCP4', 'IP6', 'DHCP6'];
+const SHOW_FIELDS = [...SHOW_COLUMNS.map((c) => c.name), ...['IP4', 'IP6'].flatMap((g) => IP_FIELDS.map((f) => `${g}.${f}`)), 'DHCP4.OPTION', 'DHCP6.OPTION'];
 
 /** The field a -f word names, in its canonical case; a usage error for one that names nothing. */
 function showField(word: string, usageError: UsageErrorOf): string {
@@ -86,7 +86,7 @@ function showField(word: string, usageError: UsageErrorOf): string {
   return known;
 }
 
-/** What runs on `d`, as nmcli's IP4./DHCP4./IP6. lines. */
+/** What runs on `d`, as nmcli's IP4./DHCP4./IP6./DHCP6. lines. */
 async function ipRows(client: DaemonClient, d: DeviceInfo): Promise<Array<[string, Cell]>> {
   const out: Array<[string, Cell]> = [];
   for (const family of [4, 6] as const) {
@@ -99,10 +99,8 @@ async function ipRows(client: DaemonClient, d: DeviceInfo): Promise<Array<[strin
       ip.nameservers.forEach((n, i) => out.push([`${g}.DNS[${i + 1}]`, n]));
       ip.domains.forEach((n, i) => out.push([`${g}.DOMAIN[${i + 1}]`, n]));
     }
-    if (family === 4) {
-      const options = await getDhcp4Options(client, d.dhcp4Config);
-      options?.forEach(([k, v], i) => out.push([`DHCP4.OPTION[${i + 1}]`, `${k} = ${v}`]));
-    }
+    const options = await getDhcpOptions(client, family === 4 ? d.dhcp4Config : d.dhcp6Config, family);
+    options?.forEach(([k, v], i) => out.push([`DHCP${family}.OPTION[${i + 1}]`, `${k} = ${v}`]));
   }
   return out;
 }

@@ -42,6 +42,9 @@ import { linkSpec, planActivation, type ActivationPlan, type DhcpPlan, type IpPl
 import { resolveTarget, type Target } from './target.js';
 import { autoconnectCandidates } from './autoconnect.js';
 import { Dhcp4Session, leaseSearches, type Dhcp4SessionContext } from './dhcp4-session.js';
+import { Dhcp6Session, type Dhcp6SessionContext } from './dhcp6-session.js';
+import type { Dhcp6Mode } from '../dhcp/dhcp6-client.js';
+import type { Link } from '../platform/platform.js';
 import { ipConfigView, type IpConfigView } from './ip-config.js';
 import { SlaacWatch } from './slaac-watch.js';
 import { changeIfindex, followExternalChange } from './external-drift.js';
@@ -75,6 +78,8 @@ export interface ActivationsOptions {
   readonly store: ActiveStore;
   /** DHCPv4 for ipv4.method auto; without it such a profile is NotSupported at activation */
   readonly dhcp?: DhcpServices;
+  /** DHCPv6 for ipv6.method dhcp, and auto when router advertisements ask; without it method dhcp is NotSupported */
+  readonly dhcp6?: Dhcp6Services;
   /** where the active connections' DNS goes (docs/dns.md); none: DNS is not applied */
   readonly dns?: DnsManager;
 }
@@ -84,6 +89,9 @@ export type DhcpServices = Pick<Dhcp4SessionContext, 'leases' | 'setDns' | 'star
   /** the host name to send when the profile names none */
   readonly hostname: () => string | null;
 };
+
+/** What the DHCPv6 sessions of active connections need of the daemon (dhcp6-session.ts). */
+export type Dhcp6Services = Pick<Dhcp6SessionContext, 'leases' | 'setDns' | 'startClient' | 'now'>;
 
 /** An activation resolved and ready: what it applies where, and what gives way to it. */
 interface Prepared {
@@ -109,6 +117,11 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.autoconnectOn(device);
   };
   private readonly onConnectionRemoved = (conn: SettingsConnection, tx?: number): void => this.connectionRemoved(conn, tx);
+  /** A router advertisement's M or O flag came: DHCPv6 for ipv6.method auto (docs/dhcp6.md). */
+  private readonly onLinkChanged = (link: Link): void => {
+    const active = this.list().find((a) => a.ifindex === link.ifindex && a.master === null && !a.takingBack);
+    if (active && (active.state === ACTIVE_STATE.activated || active.state === ACTIVE_STATE.activating)) this.dhcp6ForAdvertisement(active, link);
+  };
   /** A new profile comes up on its own when its link is there, as NetworkManager does. */
   private readonly onConnectionAdded = (conn: SettingsConnection): void => {
     void this.autoconnectWhere(() => true, conn.uuid);
@@ -122,6 +135,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     options.devices.on('added', this.onDeviceAdded);
     options.settings.on('removed', this.onConnectionRemoved);
     options.settings.on('added', this.onConnectionAdded);
+    options.platform.on('link-changed', this.onLinkChanged);
     const autoOn = (ifindex: number): ActiveConnection | undefined =>
       this.list().find((a) => a.ifindex === ifindex && a.master === null && (getString(a.appliedSettings, 'ipv6', 'method') ?? 'auto') === 'auto');
     options.platform.on('kernel-change', this.onKernelChange);
@@ -142,7 +156,10 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       persist: (active) => this.persist(active),
       seenOn: (ifindex) => this.seenOn(ifindex),
       nextVersionId: () => this.nextVersionId(),
-      raDnsChanged: (active) => this.raDns.refresh(active),
+      raDnsChanged: async (active) => {
+        await this.raDns.refresh(active);
+        await active.dhcp6?.refreshDns();
+      },
     });
   }
 
@@ -190,6 +207,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     this.options.devices.off('added', this.onDeviceAdded);
     this.options.settings.off('removed', this.onConnectionRemoved);
     this.options.settings.off('added', this.onConnectionAdded);
+    this.options.platform.off('link-changed', this.onLinkChanged);
     this.slaac.close();
     this.options.platform.off('kernel-change', this.onKernelChange);
     this.raDns.close();
@@ -215,19 +233,23 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     }
     const ip = family === 4 ? plan.ipv4 : plan.ipv6;
     const lease = family === 4 ? active.dhcp4?.lease : null;
-    const ra = family === 6 && active.raDns && getProp(active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value !== true ? active.raDns : null;
+    const ignore6 = getProp(active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value === true;
+    const ra = family === 6 && active.raDns && !ignore6 ? active.raDns : null;
+    const lease6 = family === 6 && !ignore6 ? active.dhcp6?.lease : null;
     const auto =
-      lease && !ip?.dhcp?.ignoreAutoDns ? { servers: lease.dns, searches: leaseSearches(lease) } : ra ? { servers: ra.servers, searches: ra.searches } : { servers: [], searches: [] };
+      lease && !ip?.dhcp?.ignoreAutoDns
+        ? { servers: lease.dns, searches: leaseSearches(lease) }
+        : { servers: [...(ra?.servers ?? []), ...(lease6?.dns ?? [])], searches: [...(ra?.searches ?? []), ...(lease6?.domains ?? [])] };
     const own = staticDnsOf(plan.settings, family === 4 ? 'ipv4' : 'ipv6');
     // What the resolver gets for the link, once a DNS manager runs; else the profile's and the lease's or the advertisements'.
     const dns = this.options.dns?.forLink(ifindex) ?? { servers: [...own.servers, ...auto.servers], searches: [...own.searches, ...auto.searches] };
     return ipConfigView(active, ip, this.options.platform.addressesOf(ifindex), dns);
   }
 
-  /** The DHCP4Config options of the lease on link `ifindex` (NetworkManager's names); null without a lease. */
-  dhcp4Options(ifindex: number): Readonly<Record<string, string>> | null {
+  /** The DHCP4Config (4) or DHCP6Config (6) options of the lease on link `ifindex` (NetworkManager's names); null without a lease. */
+  dhcpOptions(ifindex: number, family: 4 | 6): Readonly<Record<string, string>> | null {
     const active = this.list().find((a) => a.ifindex === ifindex && !a.takingBack);
-    return active?.dhcp4?.lease?.options ?? null;
+    return (family === 4 ? active?.dhcp4?.lease?.options : active?.dhcp6?.lease?.options) ?? null;
   }
 
   /**
@@ -405,7 +427,9 @@ export class Activations extends EventEmitter<ActivationsEvents> {
         throw new NetauditError('UnknownDevice', `The link ${quote(active.iface)} disappeared while it was being activated.`, 'device-removed');
       }
       if (this.options.dns) await setStaticDns(this.options.dns, active.number, plan, ifindex, active.iface);
-      if (plan.ipv4?.dhcp) await this.startDhcp(active, plan, release);
+      if (plan.ipv4?.dhcp || plan.ipv6?.method === 'dhcp') await this.startDhcp(active, plan, release);
+      // ipv6.method auto: DHCPv6 if the link's advertisements ask for it already (later ones: onLinkChanged).
+      if (plan.ipv6?.method === 'auto') this.dhcp6ForAdvertisement(active);
       if (plan.ipv6?.ra && !plan.ipv6.ra.mayFail) await this.waitForSlaac(active, plan.ipv6.ra, release);
       this.setState(active, ACTIVE_STATE.activated, STATE_REASON.none);
       this.persist(active);
@@ -437,24 +461,37 @@ export class Activations extends EventEmitter<ActivationsEvents> {
   }
 
   /**
-   * Starts DHCPv4 on the activated link and waits, without holding the queue, for the first
-   * lease. Without one within ipv4.dhcp-timeout the activation fails, unless ipv4.may-fail
-   * allows it and IPv6 is configured: the client then goes on asking.
+   * Starts DHCPv4 (ipv4.method auto) and DHCPv6 (ipv6.method dhcp) on the activated link and
+   * waits, without holding the queue, for their first leases. A family without one within its
+   * dhcp-timeout fails the activation, unless its may-fail allows it and the other family is
+   * configured and did not fail too: its client then goes on asking.
    */
   private async startDhcp(active: ActiveConnection, plan: ActivationPlan, release: () => void): Promise<void> {
-    const dhcp = this.options.dhcp;
-    if (!dhcp) throw new NetauditError('NotSupported', 'ipv4.method "auto" needs DHCP, which this daemon was started without.');
-    const ipv4 = plan.ipv4 as DhcpIpPlan;
-    const session = this.newDhcpSession(active, plan);
+    const waits: Array<{ family: 'ipv4' | 'ipv6'; mayFail: boolean; wait: Promise<void> }> = [];
     this.setDeviceState(active, DEVICE_STATE.ipConfig);
-    await session.start(dhcp.hostname());
+    if (plan.ipv4?.dhcp) {
+      const dhcp = this.options.dhcp;
+      if (!dhcp) throw new NetauditError('NotSupported', 'ipv4.method "auto" needs DHCP, which this daemon was started without.');
+      const session = this.newDhcpSession(active, plan);
+      await session.start(dhcp.hostname());
+      waits.push({ family: 'ipv4', mayFail: (plan.ipv4 as DhcpIpPlan).dhcp.mayFail, wait: session.waitForLease() });
+    }
+    if (plan.ipv6?.method === 'dhcp') {
+      const session = this.newDhcp6Session(active, plan, 'stateful');
+      session.start();
+      waits.push({ family: 'ipv6', mayFail: plan.ipv6.dhcp6!.mayFail, wait: session.waitForLease() });
+    }
     release();
-    try {
-      await session.waitForLease();
-    } catch (e) {
-      const other = plan.ipv6 && plan.ipv6.method !== 'ignore' && plan.ipv6.method !== 'disabled';
-      if (!(e instanceof NetauditError && e.reason === 'dhcp-timeout' && ipv4.dhcp.mayFail && other)) throw e;
-      this.options.log.info(`${active.describe()}: ${e.message} IPv4 may fail (ipv4.may-fail) and IPv6 is configured: activated without a lease, still asking for one`);
+    const results = await Promise.allSettled(waits.map((w) => w.wait));
+    const failed = waits.filter((_, i) => results[i]!.status === 'rejected');
+    for (const [i, w] of waits.entries()) {
+      const result = results[i]!;
+      if (result.status === 'fulfilled') continue;
+      const e: unknown = result.reason;
+      const other = w.family === 'ipv4' ? plan.ipv6 : plan.ipv4;
+      const otherConfigured = other !== null && other.method !== 'ignore' && other.method !== 'disabled' && !failed.some((f) => f !== w);
+      if (!(e instanceof NetauditError && e.reason === 'dhcp-timeout' && w.mayFail && otherConfigured)) throw e;
+      this.options.log.info(`${active.describe()}: ${e.message} ${w.family} may fail (${w.family}.may-fail) and ${w.family === 'ipv4' ? 'IPv6' : 'IPv4'} is configured: activated without a lease, still asking for one`);
     }
     if (!this.actives.has(active.number) || active.takingBack) {
       throw new NetauditError('Failed', `${active.describe()} was deactivated before it finished activating.`, 'deactivated');
@@ -474,6 +511,63 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       this.persist(active);
     }
   };
+
+  /**
+   * ipv6.method auto: DHCPv6 when the link's last router advertisement asks for it (docs/dhcp6.md),
+   * stateful for the M flag, stateless (DNS only) for O alone. A stateless session gives way to a
+   * stateful one when M comes; flags that go away leave the session running, as RFC 4861 lets a
+   * host keep what it has.
+   */
+  private dhcp6ForAdvertisement(active: ActiveConnection, link?: Link): void {
+    if (!this.options.dhcp6 || active.ifindex === null) return;
+    const seen = link ?? this.options.devices.byIfindex(active.ifindex)?.link;
+    if (!seen || !(seen.raManaged || seen.raOtherConf)) return;
+    let plan: ActivationPlan;
+    try {
+      plan = planActivation(active.appliedSettings);
+    } catch {
+      return;
+    }
+    if (plan.ipv6?.method !== 'auto') return;
+    const mode: Dhcp6Mode = seen.raManaged ? 'stateful' : 'stateless';
+    // Stateless DHCPv6 gives DNS alone, which ipv6.ignore-auto-dns would not take.
+    if (mode === 'stateless' && getProp(active.appliedSettings, 'ipv6', 'ignore-auto-dns')?.value === true) return;
+    const running = active.dhcp6;
+    if (running && (running.mode === mode || running.mode === 'stateful')) return;
+    this.options.log.info(`${active.describe()}: the router advertisement asks for DHCPv6 (${seen.raManaged ? 'M flag: addresses' : 'O flag: DNS only'})`);
+    void (async () => {
+      // What the stateless session gave is where the stateful one starts from: its first lease is a change of it.
+      await running?.stop(false, undefined);
+      if (active.takingBack || !this.actives.has(active.number)) return;
+      const session = this.newDhcp6Session(active, plan, mode);
+      if (running) session.resume(running.lease);
+      session.start();
+    })().catch((e: Error) => this.options.log.warn(`${active.describe()}: DHCPv6 could not start: ${e.message}`));
+  }
+
+  private newDhcp6Session(active: ActiveConnection, plan: ActivationPlan, mode: Dhcp6Mode): Dhcp6Session {
+    const dhcp6 = this.options.dhcp6;
+    if (!dhcp6) throw new NetauditError('NotSupported', 'ipv6.method "dhcp" needs DHCPv6, which this daemon was started without.');
+    const session = new Dhcp6Session(
+      {
+        audit: this.options.audit,
+        platform: this.options.platform,
+        log: this.options.log,
+        link: (i) => this.options.devices.byIfindex(i)?.link,
+        saved: () => this.persist(active),
+        leases: dhcp6.leases,
+        setDns: dhcp6.setDns,
+        startClient: dhcp6.startClient,
+        now: dhcp6.now,
+      },
+      active,
+      plan.ipv6!.dhcp6!,
+      mode,
+      active.committedBy!.tx,
+    );
+    active.dhcp6 = session;
+    return session;
+  }
 
   /**
    * ipv6.may-fail false: waits, without holding the queue, until a router advertisement gives
@@ -569,7 +663,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       return this.serialized(async () => {
         const active = this.actives.get(number);
         // An activation waiting for its DHCP lease may be deactivated too.
-        if (!active || (active.state !== ACTIVE_STATE.activated && !(active.state === ACTIVE_STATE.activating && active.dhcp4))) {
+        if (!active || (active.state !== ACTIVE_STATE.activated && !(active.state === ACTIVE_STATE.activating && (active.dhcp4 || active.dhcp6)))) {
           throw new NetauditError('ConnectionNotActive', `The active connection ${number} is not active (it may have been deactivated); the ActiveConnections property lists those that are.`);
         }
         tx.describe(this.fieldsOf(active));
@@ -684,6 +778,7 @@ export class Activations extends EventEmitter<ActivationsEvents> {
     // it, so that the address can be asked for again (docs/dhcp.md).
     this.slaac.cancelWait(active);
     await active.dhcp4?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
+    await active.dhcp6?.stop(active.releaseLease, active.ending?.tx).catch((e: Error) => this.options.log.warn(`${active.describe()}: ${e.message}`));
     await this.options.dns?.removeAll(activeDnsPrefix(active.number));
     // Written once, before: every undo step can run twice (a restart finishes a deactivation by running
     // what is left, and a step already done is "gone" or sets the value it has).
@@ -787,12 +882,28 @@ export class Activations extends EventEmitter<ActivationsEvents> {
       } catch {
         continue;
       }
+      await this.resumeDhcp6(active, plan);
       if (!plan.ipv4?.dhcp || !this.options.dhcp) continue;
       const session = this.newDhcpSession(active, plan);
       const kept = await this.options.dhcp.leases.load(active.iface, active.uuid, this.options.dhcp.now());
       session.resume(kept);
       await session.start(this.options.dhcp.hostname()).catch((e: Error) => this.options.log.warn(`${active.describe()}: DHCP could not start again: ${e.message}`));
     }
+  }
+
+  /**
+   * DHCPv6 goes on where the last daemon left it: a kept stateful lease is renewed (Renew), and
+   * only a lease that changed is a record. With ipv6.method auto it runs when the link's flags ask.
+   */
+  private async resumeDhcp6(active: ActiveConnection, plan: ActivationPlan): Promise<void> {
+    const dhcp6 = this.options.dhcp6;
+    if (!dhcp6 || !plan.ipv6?.dhcp6 || active.ifindex === null) return;
+    const link = this.options.devices.byIfindex(active.ifindex)?.link;
+    const mode: Dhcp6Mode | null = plan.ipv6.method === 'dhcp' || link?.raManaged ? 'stateful' : link?.raOtherConf ? 'stateless' : null;
+    if (mode === null) return;
+    const session = this.newDhcp6Session(active, plan, mode);
+    session.resume(await dhcp6.leases.load(active.iface, active.uuid, dhcp6.now()));
+    session.start();
   }
 
   /** An adopted connection's static DNS, set again from the settings it runs with (docs/dns.md). */

@@ -5,6 +5,7 @@
 import { quotePath } from '../errors.js';
 import type { UndoStep } from './undo.js';
 import type { Dhcp4Session } from './dhcp4-session.js';
+import type { Dhcp6Session } from './dhcp6-session.js';
 import type { RaDns } from '../dns/ra-dns.js';
 import type { CommittedBy, LinkApplied } from './active-store.js';
 import type { Address, KernelRoute } from '../platform/platform.js';
@@ -65,6 +66,8 @@ export class ActiveConnection {
   versionId = 0n;
   /** ipv4.method auto: the DHCPv4 client and what its lease gave (dhcp4-session.ts) */
   dhcp4: Dhcp4Session | null = null;
+  /** ipv6.method dhcp, or auto when router advertisements ask for it: the DHCPv6 client and its lease (dhcp6-session.ts) */
+  dhcp6: Dhcp6Session | null = null;
   /** ipv6.method auto: the DNS that router advertisements gave the link, while it lasts (ra-dns-watch.ts) */
   raDns: RaDns | null = null;
   /** set by a caller's deactivation: the lease is given back to the server (RELEASE) */

@@ -215,13 +215,14 @@ export class LinkConfigurator {
   /**
    * Router advertisements on or off (accept_ra, autoconf), restored at deactivation: on for
    * method auto (2 kept: it means on with forwarding), off for manual and link-local, whose
-   * links must not get addresses or routes nobody asked for (docs/dhcp.md).
+   * links must not get addresses or routes nobody asked for (docs/dhcp.md), and for dhcp: no
+   * SLAAC, addresses from DHCPv6 alone, as NetworkManager does (docs/dhcp6.md).
    */
   private async acceptRa(ip: IpPlan): Promise<void> {
     if (ip.method === 'auto') {
       if ((await readFile(this.ipv6Sysctl('accept_ra'), 'utf8').catch(() => '')).trim() !== '2') await this.setIpv6Sysctl('accept_ra', '1', 'ipv6.method');
       await this.setIpv6Sysctl('autoconf', '1', 'ipv6.method');
-    } else if (ip.method === 'manual' || ip.method === 'link-local') {
+    } else if (ip.method === 'manual' || ip.method === 'link-local' || ip.method === 'dhcp') {
       await this.setIpv6Sysctl('accept_ra', '0', 'ipv6.method');
     }
   }

@@ -12,6 +12,7 @@ import type { DomainLogger } from '../../log/logger.js';
 import type { Address, Link, Platform, Route } from '../platform/platform.js';
 import type { Dhcp4Client, Dhcp4Event } from '../dhcp/dhcp4-client.js';
 import { leaseChanged, leaseExpiresAt, type Dhcp4Lease } from '../dhcp/dhcp4-lease.js';
+import { LeaseSession } from './lease-session.js';
 import type { LeaseStore } from '../dhcp/lease-store.js';
 import type { ActiveConnection } from './active-connection.js';
 import { LinkConfigurator } from './apply.js';
@@ -105,36 +106,19 @@ export function clientIdBytes(clientId: string | null, mac: Buffer): Buffer | nu
   return Buffer.concat([Buffer.from([0]), Buffer.from(clientId, 'utf8')]);
 }
 
-export class Dhcp4Session {
+export class Dhcp4Session extends LeaseSession<Dhcp4Lease> {
   private client: Dhcp4Client | null = null;
-  private current: Dhcp4Lease | null = null;
-  private stopped = false;
-  private first: { resolve: () => void; reject: (e: Error) => void } | null = null;
-  private readonly firstLease: Promise<void>;
-  /** lease changes are applied one at a time, in order */
-  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly context: Dhcp4SessionContext,
-    private readonly active: ActiveConnection,
+    active: ActiveConnection,
     private readonly plan: IpPlan & { dhcp: DhcpPlan },
     /** the commit id of the activation that started DHCP: every lease record carries it */
-    private readonly tx: number,
+    tx: number,
     /** the profile sets an MTU of its own, which a lease's option 26 does not override */
     private readonly profileMtu: boolean,
   ) {
-    this.firstLease = new Promise((resolve, reject) => (this.first = { resolve, reject }));
-    // A caller that gave up waiting must not leave an unhandled rejection behind.
-    this.firstLease.catch(() => undefined);
-  }
-
-  get lease(): Dhcp4Lease | null {
-    return this.current;
-  }
-
-  /** An adopted connection's lease, on the link already: asked for again, and a record only if it changes. */
-  resume(lease: Dhcp4Lease | null): void {
-    this.current = lease;
+    super({ audit: context.audit, log: context.log, leases: context.leases, op: 'dhcp4-lease', setting: 'ipv4', timeoutMs: plan.dhcp.timeoutMs, tx }, active);
   }
 
   /** Starts the client on the link, asking for the kept lease's address when one is still valid. */
@@ -160,139 +144,39 @@ export class Dhcp4Session {
     this.client.start();
   }
 
-  /** Resolves at the first lease applied; rejects when none comes within ipv4.dhcp-timeout, or the session stops. */
-  waitForLease(): Promise<void> {
-    const timeoutMs = this.plan.dhcp.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new NetauditError(
-              'Failed',
-              `No DHCP server gave ${quote(this.active.iface)} a lease within ${timeoutMs / 1000} s (ipv4.dhcp-timeout): check the network, or set ipv4.method to "manual".`,
-              'dhcp-timeout',
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    return Promise.race([this.firstLease, timeout]).finally(() => clearTimeout(timer));
+  protected async stopClient(release: boolean): Promise<void> {
+    await this.client?.stop(release);
   }
 
-  /**
-   * Stops the client. With `release` a bound lease is given back to the server (RELEASE) and
-   * recorded as released; the addresses and routes go with the connection's undo list.
-   */
-  async stop(release: boolean, tx: number | undefined): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.first?.reject(new NetauditError('Failed', `${this.active.describe()} was deactivated before a DHCP server gave it a lease.`, 'deactivated'));
-    await this.queue;
-    const lease = this.current;
-    await this.client?.stop(release && lease !== null);
-    if (release && lease) {
-      await this.context.audit.recordUnattended('daemon', this.context_(tx ?? this.tx, 'released', lease, null));
-      await this.context.leases.remove(this.active.iface, this.active.uuid).catch(() => undefined);
-    }
+  protected changed(a: Dhcp4Lease | null, b: Dhcp4Lease | null): boolean {
+    return leaseChanged(a, b);
   }
 
-  private serialized(run: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+  protected values(lease: Dhcp4Lease | null): AuditValues | undefined {
+    return leaseValues(lease, this.plan.dhcp);
   }
 
-  private context_(tx: number, args: string, before: Dhcp4Lease | null, after: Dhcp4Lease | null) {
-    const before_ = leaseValues(before, this.plan.dhcp);
-    const after_ = leaseValues(after, this.plan.dhcp);
-    return {
-      op: 'dhcp4-lease' as const,
-      cause: 'lease' as const,
-      args,
-      uuid: this.active.uuid,
-      name: this.active.id,
-      ifindex: this.active.ifindex!,
-      iface: this.active.iface,
-      tx,
-      ...(before_ ? { before: before_ } : {}),
-      ...(after_ ? { after: after_ } : {}),
-    };
+  protected describe(lease: Dhcp4Lease): string {
+    return `DHCP lease ${lease.address}/${lease.prefix} from ${lease.server}, ${lease.leaseTime} s`;
+  }
+
+  protected refresh(lease: Dhcp4Lease): Promise<void> {
+    return this.configurator().renewAddress(this.address(lease));
   }
 
   private async onEvent(e: Dhcp4Event): Promise<void> {
-    if (this.stopped) return;
-    const { log, audit, leases } = this.context;
-    switch (e.kind) {
-      case 'renewed': {
-        // What the daemon applied decides, not the client's word: a lease it did not apply (the
-        // kernel refused it) is applied now, with its record.
-        if (this.current === null || leaseChanged(this.current, e.lease)) return this.onEvent({ ...e, kind: 'changed' });
-        // Nothing the network sees changed: a DEBUG line, the address's lifetime, the kept lease.
-        log.debug(`${this.active.describe()}: DHCP lease ${e.lease!.address}/${e.lease!.prefix} renewed by ${e.lease!.server} for ${e.lease!.leaseTime} s`);
-        this.current = e.lease;
-        await this.configurator().renewAddress(this.address(e.lease!)).catch((err: Error) => log.warn(`${this.active.describe()}: ${err.message}`));
-        await leases.save(this.active.iface, this.active.uuid, e.lease!).catch((err: Error) => log.warn(`the DHCP lease of ${this.active.describe()} could not be kept: ${err.message}`));
-        return;
-      }
-      case 'bound':
-      case 'changed': {
-        const lease = e.lease!;
-        const previous = this.current;
-        if (previous && !leaseChanged(previous, lease)) {
-          // The address kept (an adopted connection's, or asked for again): the same as a renewal.
-          await this.onEvent({ ...e, kind: 'renewed' });
-          this.leaseCame();
-          return;
-        }
-        await audit.daemonChange(this.context_(this.tx, previous === null ? 'bound' : 'changed', previous, lease), () => this.applyOrRestore(lease, previous));
-        this.current = lease;
-        await leases.save(this.active.iface, this.active.uuid, lease).catch((err: Error) => log.warn(`the DHCP lease of ${this.active.describe()} could not be kept: ${err.message}`));
-        log.info(`${this.active.describe()}: DHCP lease ${lease.address}/${lease.prefix} from ${lease.server}, ${lease.leaseTime} s`);
-        this.leaseCame();
-        return;
-      }
-      case 'expired':
-      case 'nak': {
-        const previous = this.current;
-        this.current = null;
-        await leases.remove(this.active.iface, this.active.uuid).catch(() => undefined);
-        if (previous === null) {
-          log.info(`${this.active.describe()}: the DHCP server refused the address asked for (NAK); asking for a new lease`);
-          return;
-        }
-        log.info(`${this.active.describe()}: DHCP lease ${previous.address}/${previous.prefix} ${e.kind === 'nak' ? 'refused by the server (NAK)' : 'expired'}; taking back what it gave`);
-        await audit.daemonChange(this.context_(this.tx, e.kind, previous, null), () => this.apply(null));
-        return;
-      }
-      case 'declined': {
-        // Nothing reached the network: the offered address was in use, and the client said so.
-        const offer = e.previous;
-        log.warn(`${this.active.describe()}: the DHCP server offered ${offer ? `${offer.address}/${offer.prefix}` : 'an address'}, which another host uses; declined it, asking again`);
-        await audit.recordUnattended('daemon', this.context_(this.tx, 'declined', offer, null));
-        return;
-      }
+    const common = this.leaseEvent(e.kind, e.lease);
+    if (common) return common;
+    if (e.kind === 'declined') {
+      // Nothing reached the network: the offered address was in use, and the client said so.
+      const offer = e.previous;
+      this.context.log.warn(`${this.active.describe()}: the DHCP server offered ${offer ? `${offer.address}/${offer.prefix}` : 'an address'}, which another host uses; declined it, asking again`);
+      await this.context.audit.recordUnattended('daemon', this.record(this.base.tx, 'declined', offer, null));
+      return;
     }
-  }
-
-  /** The first lease is applied: the activation waiting for it goes on. */
-  private leaseCame(): void {
-    this.first?.resolve();
-    this.first = null;
-  }
-
-  /**
-   * Applies `lease`; if the kernel refuses part of it, puts the link back to what `previous`
-   * gave before passing the refusal on, so that the fail record that overturns the change
-   * (docs/commit.md) says what the link has.
-   */
-  private async applyOrRestore(lease: Dhcp4Lease, previous: Dhcp4Lease | null): Promise<void> {
-    try {
-      await this.apply(lease);
-    } catch (e) {
-      await this.apply(previous).catch((err: Error) => this.context.log.warn(`${this.active.describe()}: the link could not be put back as the last lease left it: ${err.message}`));
-      throw e;
-    }
+    // 'expired' or 'nak'
+    if (this.current === null) this.context.log.info(`${this.active.describe()}: the DHCP server refused the address asked for (NAK); asking for a new lease`);
+    return this.lost(e.kind, this.current, e.kind === 'nak' ? 'refused by the server (NAK)' : 'expired');
   }
 
   private configurator(): LinkConfigurator {
@@ -327,7 +211,7 @@ export class Dhcp4Session {
    * would be a secondary, which the kernel deletes with its primary. The kernel also drops the
    * routes through a link whose last address goes, so the lease's routes are asked for again.
    */
-  private async apply(after: Dhcp4Lease | null): Promise<void> {
+  protected async apply(after: Dhcp4Lease | null): Promise<void> {
     const configurator = this.configurator();
     const wantedAddress = after ? this.address(after) : null;
     const wantedRoutes = after ? this.routes(after) : [];

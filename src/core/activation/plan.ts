@@ -10,7 +10,7 @@ import { ADDR_GEN_MODES } from '../settings/schema.js';
 import { ruleFromDict } from '../settings/routing-rule.js';
 import { getProp, getString, type Settings, type Value } from '../settings/value.js';
 
-export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore' | 'auto';
+export type IpMethod = 'manual' | 'disabled' | 'link-local' | 'ignore' | 'auto' | 'dhcp';
 
 /** What ipv4.method auto asks of DHCPv4 (NetworkManager's properties and defaults). */
 export interface DhcpPlan {
@@ -29,6 +29,14 @@ export interface DhcpPlan {
   readonly hostname: string | null;
   /** ipv4.dad-timeout: how long the offered address is probed (ARP, RFC 5227) before it is taken; 0 no probe */
   readonly dadTimeoutMs: number;
+}
+
+/** What IPv6 asks of DHCPv6: method dhcp always, method auto when a router advertisement asks (docs/dhcp6.md). */
+export interface Dhcp6Plan {
+  /** ipv6.dhcp-timeout, 45 s when 0 or left out: how long method dhcp waits for a lease */
+  readonly timeoutMs: number;
+  /** ipv6.may-fail (default true): method dhcp may succeed without a lease when IPv4 is configured */
+  readonly mayFail: boolean;
 }
 
 export interface PlannedAddress {
@@ -59,6 +67,8 @@ export interface IpPlan {
   readonly rules: readonly Rule[];
   /** method auto, IPv4: the DHCP client's settings; null otherwise (IPv6 auto is the kernel's SLAAC) */
   readonly dhcp: DhcpPlan | null;
+  /** IPv6 method auto or dhcp: the DHCPv6 client's settings; null otherwise */
+  readonly dhcp6: Dhcp6Plan | null;
   /** IPv6 auto: ipv6.ip6-privacy as the kernel's use_tempaddr (0, 1, 2); null leaves the link's as it is */
   readonly privacy: 0 | 1 | 2 | null;
   /** IPv6 on: how the kernel forms the link's interface identifiers (ipv6.addr-gen-mode); null leaves the link's as it is */
@@ -163,10 +173,10 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
   const family = setting === 'ipv6' ? 6 : 4;
   // A profile without the setting has NetworkManager's default method, auto.
   const method = getString(settings, setting, 'method') ?? 'auto';
-  if (method === 'shared' || method === 'dhcp') {
+  if (method === 'shared' || (method === 'dhcp' && family === 4)) {
     throw new NetauditError(
       'NotSupported',
-      `${setting}.method ${quote(method)} ${method === 'shared' ? 'shares the connection with NAT and a DHCP server' : 'runs DHCPv6 without router advertisements'}, which netauditd does not do: set ${setting}.method to "auto", "manual" (with ${setting}.address-data), "link-local" or "disabled"${family === 6 ? ', or "ignore"' : ''}.`,
+      `${setting}.method ${quote(method)} ${method === 'shared' ? 'shares the connection with NAT and a DHCP server' : 'is not an IPv4 method'}, which netauditd does not do: set ${setting}.method to "auto", "manual" (with ${setting}.address-data), "link-local" or "disabled"${family === 6 ? ', "dhcp" or "ignore"' : ''}.`,
     );
   }
   const bool = (prop: string, fallback: boolean): boolean => (getProp(settings, setting, prop)?.value as boolean | undefined) ?? fallback;
@@ -183,6 +193,13 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
           sendHostname: bool('dhcp-send-hostname', true),
           hostname: getString(settings, setting, 'dhcp-hostname') ?? null,
           dadTimeoutMs: dadTimeout((getProp(settings, setting, 'dad-timeout')?.value as number | undefined) ?? -1),
+        }
+      : null;
+  const dhcp6: Dhcp6Plan | null =
+    family === 6 && (method === 'auto' || method === 'dhcp')
+      ? {
+          timeoutMs: ((getProp(settings, setting, 'dhcp-timeout')?.value as number | undefined) || 45) * 1000,
+          mayFail: bool('may-fail', true),
         }
       : null;
   const addresses = entries(getProp(settings, setting, 'address-data')).map((e) => ({
@@ -213,7 +230,7 @@ function ipPlan(settings: Settings, setting: 'ipv4' | 'ipv6', typeMetric: number
           ignoreAutoRoutes: bool('ignore-auto-routes', false),
         }
       : null;
-  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp, privacy, addrGen, ra };
+  return { family, method: method as IpMethod, addresses, gateway, routes, metric, table, rules, dhcp, dhcp6, privacy, addrGen, ra };
 }
 
 /**
@@ -229,7 +246,7 @@ function addrGenMode(value: number | undefined): AddrGenMode | null {
 /**
  * The plan for a validated profile; a type that never activates on this
  * daemon (wifi without Wi-Fi hardware) or a method it does not implement
- * (shared, IPv6 dhcp) is NotSupported.
+ * (shared) is NotSupported.
  */
 export function planActivation(settings: Settings): ActivationPlan {
   const type = getString(settings, 'connection', 'type') ?? '';

@@ -53,6 +53,8 @@ export function refuseIncompatible(changed: readonly string[], iface: string): v
 
 /** The ipv4 properties a running DHCP client was started with (dhcp4-session.ts). */
 const DHCP_KEYS = ['method', 'dhcp-timeout', 'may-fail', 'never-default', 'ignore-auto-dns', 'ignore-auto-routes', 'dhcp-client-id', 'dhcp-hostname', 'dhcp-send-hostname'];
+/** The ipv6 properties of ipv6.method dhcp that only an activation applies (dhcp6-session.ts). */
+const DHCP6_KEYS = ['method', 'dhcp-timeout', 'may-fail'];
 
 /** The ipv6 properties that decide what router advertisements may do on the link (apply.ts). */
 const RA_KEYS = ['method', 'may-fail', 'ra-timeout', 'never-default', 'ignore-auto-routes', 'route-metric'];
@@ -65,8 +67,9 @@ function ipv6Formed(plan: ActivationPlan): unknown {
 
 /**
  * Throws IncompatibleConnection when a Reapply would start or stop DHCPv4 (ipv4.method to or
- * from auto) or change what the running client was started with: the lease would then disagree
- * with the profile. A new activation applies such a change (docs/dhcp.md).
+ * from auto) or DHCPv6 alone (ipv6.method to or from dhcp), or change what the running client
+ * was started with: the lease would then disagree with the profile. A new activation applies
+ * such a change (docs/dhcp.md, docs/dhcp6.md).
  */
 export function refuseDhcpChange(changed: readonly string[], before: ActivationPlan, after: ActivationPlan, iface: string): void {
   // SLAAC forms its addresses and routes with the settings the link had when the advertisement
@@ -78,13 +81,18 @@ export function refuseDhcpChange(changed: readonly string[], before: ActivationP
       `${slaacKey}: the IPv6 addresses and routes of ${quote(iface)} were formed with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
     );
   }
-  if (!before.ipv4?.dhcp && !after.ipv4?.dhcp) return;
-  const key = changed.find((k) => k === 'ipv4' || DHCP_KEYS.some((p) => k === `ipv4.${p}`));
-  if (key === undefined) return;
-  throw new NetauditError(
-    'IncompatibleConnection',
-    `${key}: DHCP on ${quote(iface)} runs with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
-  );
+  const refused = (family: 'ipv4' | 'ipv6', keys: readonly string[], what: string): void => {
+    const key = changed.find((k) => k === family || keys.some((p) => k === `${family}.${p}`));
+    if (key === undefined) return;
+    throw new NetauditError(
+      'IncompatibleConnection',
+      `${key}: ${what} on ${quote(iface)} runs with the settings it was activated with, so this change cannot be reapplied in place; deactivate and activate the connection to apply it.`,
+    );
+  };
+  if (before.ipv4?.dhcp || after.ipv4?.dhcp) refused('ipv4', DHCP_KEYS, 'DHCP');
+  // ipv6.method dhcp waits for its lease at activation (docs/dhcp6.md); ignore-auto-dns and
+  // dns-priority follow a Reapply, as for the DNS of router advertisements.
+  if (before.ipv6?.method === 'dhcp' || after.ipv6?.method === 'dhcp') refused('ipv6', DHCP6_KEYS, 'DHCPv6');
 }
 
 /**

@@ -97,7 +97,8 @@ export class SlaacWatch {
   }
 
   private counted(a: Address): ActiveConnection | undefined {
-    if (a.family !== 6 || !a.dynamic || isLinkLocal(a)) return undefined;
+    // A /128 is a DHCPv6 lease's address, the dhcp6-lease record's (docs/dhcp6.md); SLAAC's have the advertised prefix's length.
+    if (a.family !== 6 || !a.dynamic || isLinkLocal(a) || a.prefix === 128) return undefined;
     const active = this.options.autoOn(a.ifindex);
     return active && !active.takingBack ? active : undefined;
   }

@@ -7,6 +7,7 @@
 // The states, timers and their reasons: docs/dhcp4.md.
 import { randomBytes } from 'node:crypto';
 import { Acd, DEFAULT_ACD_TIMEOUT_MS } from './acd.js';
+import { ClientCore } from './client-core.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { leaseChanged, leaseExpiresAt, leaseFromAck, leaseRenewsAt, type Dhcp4Lease } from './dhcp4-lease.js';
 import { BOOTREPLY, decodeDhcp4, encodeClientMessage, OPT, readParameters, type ClientMessage, type Dhcp4Message } from './dhcp4-message.js';
@@ -97,9 +98,7 @@ interface Exchange {
   sends: number;
 }
 
-export class Dhcp4Client {
-  private current: Dhcp4Lease | null = null;
-  private st: State = 'idle';
+export class Dhcp4Client extends ClientCore<Dhcp4Lease, Dhcp4Event, State> {
   /** grows at each transition: an async step that finds it changed has been overtaken */
   private epoch = 0;
   private exchange: Exchange | null = null;
@@ -119,6 +118,7 @@ export class Dhcp4Client {
   private readonly acdTimeoutMs: number;
 
   constructor(private readonly o: Dhcp4ClientOptions) {
+    super(o, 'idle');
     if (o.mac.length !== 6) throw new Error(`${o.iface}: a DHCP client needs a 6-byte hardware address, not ${o.mac.length} bytes`);
     this.macText = [...o.mac].map((x) => x.toString(16).padStart(2, '0')).join(':');
     this.clientId = o.clientId ?? Buffer.concat([Buffer.from([1]), o.mac]);
@@ -128,16 +128,8 @@ export class Dhcp4Client {
     this.hint = o.lastLease?.address ?? null;
   }
 
-  get lease(): Dhcp4Lease | null {
-    return this.current;
-  }
-
-  get state(): string {
-    return this.st;
-  }
-
   start(): void {
-    if (this.st !== 'idle') throw new Error(`${this.o.iface}: the DHCP client was started already (it is ${this.st})`);
+    this.assertIdle('idle');
     this.o.transport.listen((d) => this.received(d));
     const last = this.o.lastLease;
     if (last && leaseExpiresAt(last) > this.o.clock.now()) this.initReboot(last);
@@ -423,14 +415,6 @@ export class Dhcp4Client {
   }
 
   // --- helpers ---
-
-  private async emit(e: Dhcp4Event): Promise<void> {
-    try {
-      await this.o.onEvent(e);
-    } catch (err) {
-      this.o.log.warn(`${this.o.iface}: the '${e.kind}' of ${e.lease?.address ?? e.previous?.address ?? 'a lease'} was not applied: ${(err as Error).message}`);
-    }
-  }
 
   private send(m: Omit<ClientMessage, 'mac'>, to: Destination): void {
     try {

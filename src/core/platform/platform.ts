@@ -19,6 +19,13 @@ export interface Link {
   readonly lowerUp: boolean;
   /** ifindex of the bridge (or other master) it is a port of */
   readonly master: number | null;
+  /**
+   * The flags of the last router advertisement the kernel took on the link (IFLA_INET6_FLAGS):
+   * M, addresses from DHCPv6; O, other configuration (DNS) from DHCPv6 (docs/dhcp6.md). Left
+   * out: the link has no IPv6 or no advertisement came.
+   */
+  readonly raManaged?: boolean;
+  readonly raOtherConf?: boolean;
   /** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent; left out when the kernel names none */
   readonly parent?: number;
 }

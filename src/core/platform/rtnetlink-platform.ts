@@ -10,8 +10,11 @@ import { EventEmitter } from 'node:events';
 import type { DomainLogger } from '../../log/logger.js';
 import {
   AF_INET6,
+  IF_RA_MANAGED,
+  IF_RA_OTHERCONF,
   addressDumpRequest,
   decodeAddress,
+  decodeInet6Link,
   decodeLink,
   deleteLinkRequest,
   IFF_LOWER_UP,
@@ -24,6 +27,7 @@ import {
   RTMGRP_IPV4_IFADDR,
   RTMGRP_IPV4_ROUTE,
   RTMGRP_IPV6_IFADDR,
+  RTMGRP_IPV6_IFINFO,
   RTMGRP_IPV6_ROUTE,
   RTMGRP_LINK,
   type LinkMessage,
@@ -95,6 +99,9 @@ function toLink(m: LinkMessage, previous?: Link): Link | null {
     up: (m.flags & IFF_UP) !== 0,
     lowerUp: (m.flags & IFF_LOWER_UP) !== 0,
     master: m.master !== null && m.master > 0 ? m.master : null,
+    // Always both keys, so that sameLink() sees a flag that went away.
+    raManaged: ((m.inet6Flags ?? (previous?.raManaged ? IF_RA_MANAGED : 0)) & IF_RA_MANAGED) !== 0,
+    raOtherConf: ((m.inet6Flags ?? (previous?.raOtherConf ? IF_RA_OTHERCONF : 0)) & IF_RA_OTHERCONF) !== 0,
     ...(m.link !== null && m.link > 0 && m.link !== m.ifindex ? { parent: m.link } : m.link === null && previous?.parent !== undefined ? { parent: previous.parent } : {}),
   });
 }
@@ -134,7 +141,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const requests = RtnetlinkSocket.open();
     let monitor: RtnetlinkMonitor;
     try {
-      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE | RTMGRP_ND_USEROPT, EVENT_BUFFER);
+      monitor = RtnetlinkMonitor.open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE | RTMGRP_IPV6_IFINFO | RTMGRP_ND_USEROPT, EVENT_BUFFER);
     } catch (e) {
       requests.close();
       throw e;
@@ -322,6 +329,18 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     if (m.type === RTM_NEWNDUSEROPT) return this.ndUserOption(m.body);
     // An event read while a re-list is under way may be newer than its dump: list once more after it.
     if (this.resyncing) this.resyncAgain = true;
+    if (m.type === RTM_NEWLINK && m.body.length > 0 && m.body.readUInt8(0) === AF_INET6) {
+      // The link's IPv6 part changed: a router advertisement's M and O flags (docs/dhcp6.md). They
+      // are nobody's change to record (change-sender.ts counts other fields), only the link's news.
+      const inet6 = decodeInet6Link(m.body);
+      const known = inet6 ? this.known.get(inet6.ifindex) : undefined;
+      if (!inet6 || !known) return;
+      const changed = { ...known, raManaged: (inet6.inet6Flags & IF_RA_MANAGED) !== 0, raOtherConf: (inet6.inet6Flags & IF_RA_OTHERCONF) !== 0 };
+      if (sameLink(known, changed)) return;
+      this.known.set(known.ifindex, Object.freeze(changed));
+      this.notify('link-changed', changed);
+      return;
+    }
     const header = { pid: m.pid, seq: m.seq };
     if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
       const decoded = decodeLink(m.body);

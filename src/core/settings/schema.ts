@@ -203,9 +203,9 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   // ipv4.dhcp-client-id: NetworkManager's forms, "mac", "perm-mac", "duid", "ipv6-duid",
   // "stable", "none", or hex bytes "01:aa:bb:…" (checked where it is used, plan.ts).
   // DHCPv4 (ipv4.method auto), NetworkManager's properties and meanings: dhcp-timeout 0 is the
-  // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has ignore-auto-dns alone (the DNS
-  // of router advertisements, docs/dhcp.md): it runs no DHCPv6 and leaves the routes of router
-  // advertisements to the kernel, so the others would be stored and not applied.
+  // default, 45 s; dhcp-send-hostname defaults to true. IPv6 has ignore-auto-dns (the DNS of
+  // router advertisements and of DHCPv6) and dhcp-timeout (ipv6.method dhcp, docs/dhcp6.md);
+  // DHCPv6 sends no host name, so the other DHCP properties would be stored and not applied.
   [
     'ipv4',
     'ipv4',
@@ -230,8 +230,9 @@ const DECLARED: ReadonlyArray<readonly [name: string, keyfileGroup: string, prop
   [
     'ipv6',
     'ipv6',
-    ipSetting(['auto', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {
+    ipSetting(['auto', 'dhcp', 'link-local', 'manual', 'disabled', 'ignore'], { signature: 'aay', kind: 'dns' }, {
       'addr-gen-mode': { signature: 'i', kind: 'enum', choices: ADDR_GEN_MODES, range: [0, ADDR_GEN_MODES.length - 1] },
+      'dhcp-timeout': { signature: 'i', range: [0, 0x7fffffff] },
       'ignore-auto-dns': b,
       'ip6-privacy': { signature: 'i', range: [-1, 2] },
       'ra-timeout': { signature: 'i', range: [0, 0x7fffffff] },

@@ -4,6 +4,7 @@ import {
   addressDumpRequest,
   decodeAddress,
   decodeError,
+  decodeInet6Link,
   decodeLink,
   deleteLinkRequest,
   linkDumpRequest,
@@ -84,12 +85,13 @@ describe('rtnetlink link messages', () => {
       kind: 'veth',
       master: 3,
       link: 6,
+      inet6Flags: null,
     });
   });
 
   it('decode a link without optional attributes to nulls', () => {
     expect(decodeLink(ifinfomsg(0, 772, 1, 0))).toEqual({
-      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, link: null,
+      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, link: null, inet6Flags: null,
     });
   });
 
@@ -125,6 +127,21 @@ describe('rtnetlink link messages', () => {
     expect(decodeLink(plain)?.kind).toBe('bridge');
     const broken = Buffer.concat([ifinfomsg(0, 1, 4, 0), attr(18, hex('4000 0100 6272'))]);
     expect(decodeLink(broken)?.kind).toBeNull();
+  });
+});
+
+describe('the IPv6 flags of a link (M and O of the last router advertisement, docs/dhcp6.md)', () => {
+  it('are read from IFLA_AF_SPEC → AF_INET6 → IFLA_INET6_FLAGS in a link message', () => {
+    const body = Buffer.concat([ifinfomsg(0, 1, 4, 0), attr(26, Buffer.concat([attr(2, attr(1, u32(0))), attr(10, Buffer.concat([attr(1, u32(0xc0)), attr(5, u32(1280))]))]))]);
+    expect(decodeLink(body)?.inet6Flags).toBe(0xc0);
+  });
+
+  it('are read from IFLA_PROTINFO of the AF_INET6 RTM_NEWLINK the kernel sends when they change', () => {
+    const body = Buffer.concat([ifinfomsg(10, 1, 4, 0), attr(12, Buffer.concat([attr(1, u32(0x80)), attr(2, u32(0))]))]);
+    expect(decodeInet6Link(body)).toEqual({ ifindex: 4, inet6Flags: 0x80 });
+    expect(decodeLink(body)).toBeNull();
+    expect(decodeInet6Link(Buffer.concat([ifinfomsg(0, 1, 4, 0), attr(12, attr(1, u32(0x80)))]))).toBeNull();
+    expect(decodeInet6Link(Buffer.concat([ifinfomsg(10, 1, 4, 0), attr(12, attr(1, hex('80')))]))).toBeNull();
   });
 });
 

@@ -49,6 +49,7 @@ describe('planActivation', () => {
       table: 254,
       rules: [],
       dhcp: null,
+      dhcp6: null,
       privacy: null,
       addrGen: null,
       ra: null,
@@ -78,15 +79,27 @@ describe('planActivation', () => {
       }),
     );
     expect(tuned.ipv4?.dhcp).toEqual({ timeoutMs: 3000, mayFail: false, ignoreAutoDns: true, ignoreAutoRoutes: true, neverDefault: true, clientId: 'duid', sendHostname: true, hostname: 'box', dadTimeoutMs: 0 });
-    // IPv6 auto is the kernel's SLAAC: no DHCP plan.
-    expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null });
+    // IPv6 auto is the kernel's SLAAC, with DHCPv6 when advertisements ask (docs/dhcp6.md): no DHCPv4 plan, a DHCPv6 one.
+    expect(tuned.ipv6).toMatchObject({ method: 'auto', dhcp: null, dhcp6: { timeoutMs: 45_000, mayFail: true } });
   });
 
-  it('refuses ipv4.method shared and ipv6.method dhcp by name', () => {
+  it('plans DHCPv6 for ipv6.method dhcp with ipv6.dhcp-timeout and may-fail', () => {
+    const plan = planActivation(
+      settings({
+        connection: { type: value('s', 'bridge') },
+        ipv4: { method: value('s', 'disabled') },
+        ipv6: { method: value('s', 'dhcp'), 'dhcp-timeout': value('i', 7), 'may-fail': value('b', false) },
+      }),
+    );
+    expect(plan.ipv6).toMatchObject({ method: 'dhcp', dhcp: null, dhcp6: { timeoutMs: 7000, mayFail: false } });
+    expect(planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv6: { method: value('s', 'manual') } })).ipv6?.dhcp6).toBeNull();
+  });
+
+  it('refuses ipv4.method shared and ipv4.method dhcp by name', () => {
     const shared = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'shared') }, ipv6: { method: value('s', 'ignore') } })));
     expect([shared.code, shared.message]).toEqual(['NotSupported', expect.stringContaining('ipv4.method "shared"')]);
-    const dhcp6 = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'disabled') }, ipv6: { method: value('s', 'dhcp') } })));
-    expect(dhcp6.message).toContain('ipv6.method "dhcp"');
+    const dhcp4 = refusal(() => planActivation(settings({ connection: { type: value('s', 'bridge') }, ipv4: { method: value('s', 'dhcp') }, ipv6: { method: value('s', 'ignore') } })));
+    expect([dhcp4.code, dhcp4.message]).toEqual(['NotSupported', expect.stringContaining('ipv4.method "dhcp" is not an IPv4 method')]);
   });
 
   it('refuses a wifi profile with reason no-wifi-device', () => {

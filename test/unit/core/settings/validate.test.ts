@@ -164,7 +164,8 @@ describe('validateSettings', () => {
       validate(ethernet({ ipv6: { method: s('ignore') } }));
       rejects(ethernet({ ipv4: { method: s('ignore') } }), 'ipv4.method: "ignore" is not accepted; accepted: auto, link-local, manual, disabled');
       rejects(ethernet({ ipv4: { method: s('shared') } }), 'ipv4.method: "shared" is not accepted');
-      rejects(ethernet({ ipv6: { method: s('dhcp') } }), 'ipv6.method: "dhcp" is not accepted; accepted: auto, link-local, manual, disabled, ignore');
+      validate(ethernet({ ipv6: { method: s('dhcp') } }));
+      rejects(ethernet({ ipv6: { method: s('shared') } }), 'ipv6.method: "shared" is not accepted; accepted: auto, dhcp, link-local, manual, disabled, ignore');
       rejects(ethernet({ ipv4: { 'never-default': b(true) } }), 'ipv4.method: missing');
     });
 
