@@ -120,7 +120,11 @@ export async function externalChanges(options: ExternalOptions): Promise<{ lines
       const client = longLived(ns, argv, answers);
       const before = seen;
       const n = Math.min(50, options.changes);
-      for (let i = 0; i < n; i++) await client.send(line(i));
+      // Paced under the flood gate's 50 records a second, so that each change is a record of its own.
+      for (let i = 0; i < n; i++) {
+        await client.send(line(i));
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
       const records = (await untilRecords(harness, before + n)).slice(before, before + n);
       seen = (await externalRecords(harness)).length;
       await client.close();
