@@ -472,7 +472,7 @@ export class Daemon {
     this.profileWatch = null;
     await this.activations?.settle(5000);
     this.activations = null;
-    this.externalWatch?.close();
+    await this.externalWatch?.stop();
     this.externalWatch = null;
     // What DNS the active connections gave stays, for the next daemon to adopt (docs/dns.md).
     await this.dns?.close();

@@ -78,3 +78,23 @@ export function decodeBridgePortOptions(body: Buffer): BridgePortOptions | null 
   return { priority, cost };
 }
 
+
+const AF_BRIDGE = 7;
+/** IFLA_PROTINFO: in an AF_BRIDGE RTM_NEWLINK, the port's IFLA_BRPORT_* attributes */
+const IFLA_PROTINFO = 12;
+
+/**
+ * The port options of an AF_BRIDGE RTM_NEWLINK (what `bridge link set` makes the kernel
+ * announce, and a port's STP state changes): the port's ifindex and its options; null for any
+ * other message, or one without both options.
+ */
+export function decodeBridgePortInfo(body: Buffer): { ifindex: number; options: BridgePortOptions } | null {
+  if (body.length < IFINFOMSG_LEN || body.readUInt8(0) !== AF_BRIDGE) return null;
+  const protinfo = parseAttributes(body, IFINFOMSG_LEN).get(IFLA_PROTINFO);
+  if (!protinfo) return null;
+  const attrs = parseAttributes(protinfo);
+  const priority = readU16(attrs.get(IFLA_BRPORT_PRIORITY));
+  const cost = readU32(attrs.get(IFLA_BRPORT_COST));
+  if (priority === null || cost === null) return null;
+  return { ifindex: body.readInt32LE(4), options: { priority, cost } };
+}

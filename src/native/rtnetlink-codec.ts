@@ -41,6 +41,8 @@ export const IFLA_MTU = 4;
 export const IFLA_MASTER = 10;
 /** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent */
 const IFLA_LINK = 5;
+/** IFLA_LINK_NETNSID: the namespace IFLA_LINK is in, when it is another */
+const IFLA_LINK_NETNSID = 37;
 const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 export const IFLA_EXT_MASK = 29;
@@ -91,6 +93,8 @@ export interface LinkMessage {
   readonly inet6Flags: number | null;
   /** IFLA_LINK: the peer of a veth, the parent of a macvlan or vlan (in its own namespace, maybe another) */
   readonly link: number | null;
+  /** IFLA_LINK_NETNSID: set when `link` is an ifindex of another namespace */
+  readonly linkNetnsid: number | null;
 }
 
 /** RTM_NEWADDR / RTM_DELADDR, decoded. */
@@ -103,6 +107,8 @@ export interface AddressMessage {
   readonly dynamic?: true;
   /** IFA_PROTO: who made it, when the kernel says (1 loopback, 2 router advertisement, 3 link-local) */
   readonly proto?: number;
+  /** IPv6: a temporary address the kernel made for privacy (IFA_F_TEMPORARY, RFC 8981) */
+  readonly temporary?: true;
   /** IFA_CACHEINFO's valid lifetime in seconds, for a dynamic address */
   readonly validLft?: number;
 }
@@ -111,6 +117,8 @@ export interface AddressMessage {
 const IFA_FLAGS = 8;
 /** IFA_F_PERMANENT: the address has no lifetime */
 const IFA_F_PERMANENT = 0x80;
+/** IFA_F_TEMPORARY: an IPv6 privacy address (the same bit is IFA_F_SECONDARY for IPv4) */
+const IFA_F_TEMPORARY = 0x01;
 /** IFA_CACHEINFO: struct ifa_cacheinfo, ifa_prefered then ifa_valid (seconds) */
 const IFA_CACHEINFO = 6;
 /** IFA_PROTO (Linux 5.18): IFAPROT_UNSPEC 0, KERNEL_LO 1, KERNEL_RA 2, KERNEL_LL 3 */
@@ -226,6 +234,7 @@ export function decodeLink(body: Buffer): LinkMessage | null {
     master: readU32(attrs.get(IFLA_MASTER)),
     inet6Flags: inet6Flags(attrs.get(IFLA_AF_SPEC)),
     link: readU32(attrs.get(IFLA_LINK)),
+    linkNetnsid: readU32(attrs.get(IFLA_LINK_NETNSID)),
   };
 }
 
@@ -285,7 +294,7 @@ export function decodeAddress(body: Buffer): AddressMessage | null {
     ...(proto && proto.length >= 1 && proto.readUInt8(0) !== 0 ? { proto: proto.readUInt8(0) } : {}),
   };
   if (family === AF_INET && raw?.length === 4) return { ifindex, family: 4, address: [...raw].join('.'), prefix, ...more };
-  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...more };
+  if (family === AF_INET6 && raw?.length === 16) return { ifindex, family: 6, address: ipv6String(raw), prefix, ...more, ...(flags & IFA_F_TEMPORARY ? { temporary: true as const } : {}) };
   return null;
 }
 

@@ -237,6 +237,28 @@ describe('a process gone before its change was seen, and changes the kernel name
   });
 });
 
+describe('bridge and port options', () => {
+  it('bridge link set (cost) and ip link set type bridge (stp_state): one link-change each, with the options as ip -j -d names them', async () => {
+    await ip('-n', NS, 'link', 'add', 'br7', 'type', 'bridge');
+    await ip('-n', NS, 'link', 'add', 'q0', 'type', 'veth', 'peer', 'name', 'q0p', 'netns', PEER);
+    await ip('-n', NS, 'link', 'set', 'q0', 'master', 'br7');
+    // The kernel announces a bridge option changed only on a link that is up.
+    await ip('-n', NS, 'link', 'set', 'br7', 'up');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const before = (await external()).length;
+    await run('bridge', ['-n', NS, 'link', 'set', 'dev', 'q0', 'cost', '42']);
+    const [cost] = await newExternal(before, 1);
+    expect(cost).toMatchObject({ op: 'link-change', iface: 'q0', after: { ifname: 'q0', bridge_slave: { cost: 42 } }, actor: { attribution: 'none' } });
+    expect((cost!['before'] as Rec)['bridge_slave']).not.toMatchObject({ cost: 42 });
+    await ip('-n', NS, 'link', 'set', 'br7', 'type', 'bridge', 'stp_state', '1');
+    const [stp] = await newExternal(before + 1, 1);
+    expect(stp).toMatchObject({ op: 'link-change', iface: 'br7', before: { bridge: { stp_state: 0 } }, after: { bridge: { stp_state: 1 } } });
+    await ip('-n', NS, 'link', 'del', 'br7');
+    await ip('-n', NS, 'link', 'del', 'q0');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+  });
+});
+
 describe('the daemon\'s own changes', () => {
   it('an activation and a deactivation with an address, a route and a rule give no external record', async () => {
     const before = (await external()).length;

@@ -48,7 +48,22 @@ export function followExternalChange(active: ActiveConnection, c: KernelChange):
       if (Object.keys(kept).length === 0) undo.splice(i, 1);
       else undo.splice(i, 1, { ...u, change: kept });
     }
-    const what = fields.map((f) => (f === 'up' ? (c.after!.up ? 'brought up' : 'taken down') : `${f === 'hwAddress' ? 'address' : f} ${String(c.before![f])} → ${String(c.after![f])}`));
+    // Bridge or port options others changed again are theirs too.
+    for (const [field, kind] of [['bridge', 'restore-bridge'], ['port', 'restore-bridge-port']] as const) {
+      if (!fields.includes(field)) continue;
+      const before = (c.before![field] ?? {}) as Record<string, unknown>;
+      const after = (c.after![field] ?? {}) as Record<string, unknown>;
+      const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+      for (let i = undo.length - 1; i >= 0; i--) {
+        const u = undo[i]!;
+        if (u.kind !== kind || u.ifindex !== c.after!.ifindex) continue;
+        const kept = Object.fromEntries(Object.entries(u.options).filter(([k]) => !changed.includes(k)));
+        if (Object.keys(kept).length === 0) undo.splice(i, 1);
+        else undo.splice(i, 1, { ...u, options: kept });
+      }
+    }
+    const text = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+    const what = fields.map((f) => (f === 'up' ? (c.after!.up ? 'brought up' : 'taken down') : `${f === 'hwAddress' ? 'address' : f} ${text(c.before![f])} → ${text(c.after![f])}`));
     return `the link was changed by others: ${what.join(', ')}`;
   }
   return null;

@@ -133,9 +133,11 @@ export function groupRecords(changes: readonly KernelChange[], name: (ifindex: n
       const b = linkValues(before, linkName);
       const a = linkValues(after, linkName);
       // Only what changed, named as ip -j names it, with the link's names to find it by.
-      const keys = new Set(fields.map((f) => ({ name: 'ifname', mtu: 'mtu', hwAddress: 'address', up: 'flags', master: 'master' })[f]));
+      const keys = new Set(fields.map((f) => ({ name: 'ifname', mtu: 'mtu', hwAddress: 'address', up: 'flags', master: 'master', bridge: 'bridge', port: 'bridge_slave' })[f]));
       const pick = (v: AuditValues): AuditValues => Object.fromEntries(Object.entries(v).filter(([k]) => keys.has(k) || k === 'ifname' || k === 'ifindex'));
-      return { ...r, iface: after.name, before: { ...pick(b), ...(keys.has('master') && !('master' in b) ? { master: null } : {}) }, after: { ...pick(a), ...(keys.has('master') && !('master' in a) ? { master: null } : {}) } };
+      // What a field had on one side only is null on the other (a port set free has no master, and no port options).
+      const gone = (v: AuditValues): AuditValues => Object.fromEntries([...keys].filter((k) => !(k in v)).map((k) => [k, null]));
+      return { ...r, iface: after.name, before: { ...pick(b), ...gone(b) }, after: { ...pick(a), ...gone(a) } };
     })
     .filter((r): r is ChangeRecord => r !== null);
 }

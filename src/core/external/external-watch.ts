@@ -64,10 +64,16 @@ export class ExternalWatch {
     for (const link of await this.options.platform.links()) this.links.set(link.ifindex, link);
   }
 
-  close(): void {
+  /**
+   * Stops following the kernel and writes every burst not yet written, at once (a daemon that
+   * stops must not lose the record of a change it saw); resolves once they are written.
+   */
+  async stop(): Promise<void> {
     this.options.platform.off('kernel-change', this.onChange);
     this.window.close();
-    this.flood.close();
+    for (const key of [...this.groups.keys()]) this.ready(key);
+    await this.writing;
+    await this.flood.close();
   }
 
   private take(c: KernelChange): void {

@@ -70,9 +70,11 @@ export class FloodGate {
     return false;
   }
 
-  close(): void {
-    if (this.timer !== null) this.options.clock.clearTimeout(this.timer);
-    this.timer = null;
+  /** Writes the counts of this second now, rather than at its end (the daemon is stopping). */
+  async close(): Promise<void> {
+    if (this.timer === null) return;
+    this.options.clock.clearTimeout(this.timer);
+    await this.release();
   }
 
   private async release(): Promise<void> {

@@ -15,13 +15,21 @@ const IFAPROT_KERNEL_LL = 3;
 /** How late the kernel may remove an address or route after the lifetime it gave ended (its timers are coarse). */
 const EXPIRY_SLACK_MS = 2000;
 
-/** The link fields whose change is somebody's: carrier and operational state are nobody's. */
-const LINK_FIELDS = ['name', 'mtu', 'hwAddress', 'up', 'master'] as const;
+/**
+ * The link fields whose change is somebody's, a bridge's and a port's options included: carrier
+ * and operational state (a port's STP state among them) are nobody's.
+ */
+const LINK_FIELDS = ['name', 'mtu', 'hwAddress', 'up', 'master', 'bridge', 'port'] as const;
 export type LinkField = (typeof LINK_FIELDS)[number];
 
 /** The fields of `before` that `after` changes; [] when nothing that counts changed. */
 export function changedLinkFields(before: Link, after: Link): LinkField[] {
-  return LINK_FIELDS.filter((f) => before[f] !== after[f]);
+  return LINK_FIELDS.filter((f) => before[f] !== after[f] && JSON.stringify(before[f]) !== JSON.stringify(after[f]));
+}
+
+/** True when every option given in `asked` has that value in `options`. */
+function holds(options: object | undefined, asked: object): boolean {
+  return options !== undefined && Object.entries(asked).every(([k, v]) => v === undefined || (options as Record<string, unknown>)[k] === v);
 }
 
 const onLink = (c: UnsentChange): number | null => {
@@ -74,7 +82,8 @@ export class ChangeSenders {
     if (c.object === 'address') {
       const a = c.address;
       if (a.family === 6 && (a.proto === IFAPROT_KERNEL_LL || /^fe[89ab][0-9a-f]:/i.test(a.address))) return 'link-local';
-      if (a.proto === IFAPROT_KERNEL_RA) return 'router-advertisement';
+      // A privacy address is the kernel's, made beside one formed from an advertisement.
+      if (a.proto === IFAPROT_KERNEL_RA || a.temporary) return 'router-advertisement';
       const key = `a/${objectKey(a)}`;
       const end = this.ends.get(key);
       if (c.action === 'delete') this.ends.delete(key);
@@ -107,7 +116,7 @@ export class ChangeSenders {
   deleting(link: Link | undefined, ifindex: number, known: (i: number) => Link | undefined): (c: UnsentChange) => boolean {
     const gone = (i: number): boolean => i === ifindex || i === link?.parent || known(i)?.parent === ifindex;
     return (c) => {
-      if (c.object === 'link' && c.action === 'change' && c.before?.master === ifindex) return changedLinkFields(c.before, c.after!).every((f) => f === 'master' || f === 'up');
+      if (c.object === 'link' && c.action === 'change' && c.before?.master === ifindex) return changedLinkFields(c.before, c.after!).every((f) => f === 'master' || f === 'up' || f === 'port');
       const on = onLink(c);
       return on !== null && gone(on) && c.action !== 'add';
     };
@@ -122,7 +131,9 @@ export class ChangeSenders {
     // The state asked for, field by field: an event that gives a field another value is someone else's.
     const asked = (f: LinkField, after: Link): boolean => {
       if (f === 'master') return change.master !== undefined && after.master === (change.master === 0 ? null : change.master);
-      if (f === 'name') return false;
+      // A port's options come and go with its bridge.
+      if (f === 'port') return change.master !== undefined;
+      if (f === 'name' || f === 'bridge') return false;
       return change[f] !== undefined && after[f] === change[f];
     };
     const masters = new Set<number>([known(ifindex)?.master ?? 0, change.master ?? 0].filter((m) => m > 0));
@@ -136,6 +147,16 @@ export class ChangeSenders {
       }
       return change.up !== undefined && onLink(c) === ifindex;
     };
+  }
+
+  /** Setting a bridge's (`which` bridge) or a port's options on link `ifindex` to `asked`: that change alone. */
+  options(ifindex: number, which: 'bridge' | 'port', asked: object): (c: UnsentChange) => boolean {
+    return (c) =>
+      c.object === 'link' &&
+      c.action === 'change' &&
+      c.after!.ifindex === ifindex &&
+      changedLinkFields(c.before!, c.after!).every((f) => f === which) &&
+      holds(c.after![which], asked);
   }
 
   /** Adding, replacing or removing `address` (IPv6 events carry no port id). */

@@ -13,6 +13,9 @@ export function linkValues(l: Link, name: (ifindex: number) => string | undefine
     ...(l.hwAddress !== '' ? { address: l.hwAddress } : {}),
     flags: l.up ? ['UP'] : [],
     ...(l.master !== null ? { master: name(l.master) ?? String(l.master) } : {}),
+    // As `ip -j -d link` names them in info_data and info_slave_data (timers in centiseconds).
+    ...(l.bridge ? { bridge: { stp_state: l.bridge.stp ? 1 : 0, priority: l.bridge.priority, forward_delay: l.bridge.forwardDelay, hello_time: l.bridge.helloTime, max_age: l.bridge.maxAge } } : {}),
+    ...(l.port ? { bridge_slave: { priority: l.port.priority, cost: l.port.cost } } : {}),
   };
 }
 

@@ -28,6 +28,10 @@ export interface Link {
   readonly raOtherConf?: boolean;
   /** IFLA_LINK: a veth's peer, a macvlan's or vlan's parent; left out when the kernel names none */
   readonly parent?: number;
+  /** a bridge's STP options, as the kernel announces them; left out for any other link */
+  readonly bridge?: BridgeOptions;
+  /** a bridge port's options, as the kernel announces them; left out for a link that is no bridge's port */
+  readonly port?: BridgePortOptions;
 }
 
 export interface Address {
@@ -45,6 +49,8 @@ export interface Address {
   readonly dynamic?: true;
   /** as the kernel lists it (IFA_PROTO): 2 formed from a router advertisement, 3 the link-local one; never sent */
   readonly proto?: number;
+  /** as the kernel lists it: an IPv6 privacy address it made beside a SLAAC one; never sent */
+  readonly temporary?: true;
   /** as the kernel lists it: a dynamic address's valid lifetime in seconds when it was announced; never sent */
   readonly validLft?: number;
 }

@@ -48,7 +48,7 @@ import {
   setLinkRequest,
 } from '../../native/rtnetlink-requests.js';
 import { decodeRoute, routeDumpRequest } from '../../native/rtnetlink-routes.js';
-import { decodeBridgeOptions, decodeBridgePortOptions, setBridgePortRequest, setBridgeRequest } from '../../native/rtnetlink-bridge.js';
+import { decodeBridgeOptions, decodeBridgePortInfo, decodeBridgePortOptions, setBridgePortRequest, setBridgeRequest } from '../../native/rtnetlink-bridge.js';
 import { addRuleRequest, decodeRule, deleteRuleRequest, ruleDumpRequest, RTM_DELRULE, RTM_NEWRULE, RTMGRP_IPV4_RULE, RTMGRP_IPV6_RULE } from '../../native/rtnetlink-rules.js';
 import { ChangeSenders, changedLinkFields, type UnsentChange } from './change-sender.js';
 import { NetlinkError, RtnetlinkMonitor, RtnetlinkSocket } from '../../native/rtnetlink.js';
@@ -85,7 +85,8 @@ export interface RtnetlinkPlatformOptions {
   readonly log: DomainLogger;
 }
 
-function toLink(m: LinkMessage, previous?: Link): Link | null {
+/** A link from its RTM_NEWLINK, decoded, and the body it came in (for a bridge's or a port's options). */
+function toLink(m: LinkMessage, previous: Link | undefined, body: Buffer | null): Link | null {
   // A RTM_NEWLINK without a name is not a full description: keep what was known.
   const name = m.name ?? previous?.name;
   if (name === undefined || m.ifindex <= 0) return null;
@@ -102,8 +103,17 @@ function toLink(m: LinkMessage, previous?: Link): Link | null {
     // Always both keys, so that sameLink() sees a flag that went away.
     raManaged: ((m.inet6Flags ?? (previous?.raManaged ? IF_RA_MANAGED : 0)) & IF_RA_MANAGED) !== 0,
     raOtherConf: ((m.inet6Flags ?? (previous?.raOtherConf ? IF_RA_OTHERCONF : 0)) & IF_RA_OTHERCONF) !== 0,
-    ...(m.link !== null && m.link > 0 && m.link !== m.ifindex ? { parent: m.link } : m.link === null && previous?.parent !== undefined ? { parent: previous.parent } : {}),
+    // A peer or parent in another namespace is no link of this one: its ifindex means nothing here.
+    ...(m.link !== null && m.link > 0 && m.link !== m.ifindex && m.linkNetnsid === null ? { parent: m.link } : m.link === null && previous?.parent !== undefined ? { parent: previous.parent } : {}),
+    ...bridgeAndPort(body, previous),
   });
+}
+
+/** A bridge's and a port's options from a link's RTM_NEWLINK; without the body, those known before. */
+function bridgeAndPort(body: Buffer | null, previous: Link | undefined): Pick<Link, 'bridge' | 'port'> {
+  const bridge = body ? decodeBridgeOptions(body) : (previous?.bridge ?? null);
+  const port = body ? decodeBridgePortOptions(body) : (previous?.port ?? null);
+  return { ...(bridge ? { bridge: Object.freeze(bridge) } : {}), ...(port ? { port: Object.freeze(port) } : {}) };
 }
 
 /** The netlink header of the event a change came in: who sent the request, and its sequence number. */
@@ -244,7 +254,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   async setBridgeOptions(ifindex: number, change: Partial<BridgeOptions>): Promise<void> {
-    await this.change(`set the bridge options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgeRequest(seq, ifindex, change));
+    await this.change(`set the bridge options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgeRequest(seq, ifindex, change), this.senders.options(ifindex, 'bridge', change));
   }
 
   async bridgePortOptions(ifindex: number): Promise<BridgePortOptions> {
@@ -255,7 +265,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   async setBridgePortOptions(ifindex: number, change: Partial<BridgePortOptions>): Promise<void> {
-    await this.change(`set the bridge port options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgePortRequest(seq, ifindex, change));
+    await this.change(`set the bridge port options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgePortRequest(seq, ifindex, change), this.senders.options(ifindex, 'port', change));
   }
 
   async addRule(rule: Rule): Promise<void> {
@@ -317,11 +327,12 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       throw refusal(operation, e);
     }
     const decoded = messages.map((m) => (m.type === RTM_NEWLINK ? decodeLink(m.body) : null)).find((d) => d !== null);
-    const link = decoded ? toLink(decoded, this.known.get(decoded.ifindex)) : null;
+    const body = messages.find((m) => m.type === RTM_NEWLINK)?.body ?? null;
+    const link = decoded ? toLink(decoded, this.known.get(decoded.ifindex), body) : null;
     if (!decoded || !link) throw new KernelRefusal(operation, 'EPROTO', 'no link in the reply');
     // The event of its creation may have come first: announce it only if it says something new.
     // Learned from the answer to the daemon's own request: its own change, whatever the event says later.
-    if (!sameLink(this.known.get(link.ifindex), link)) this.putLink(decoded, { pid: this.portId, seq: 0 });
+    if (!sameLink(this.known.get(link.ifindex), link)) this.putLink(decoded, { pid: this.portId, seq: 0 }, body);
     return this.known.get(link.ifindex) ?? link;
   }
 
@@ -344,9 +355,12 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     const header = { pid: m.pid, seq: m.seq };
     if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
       const decoded = decodeLink(m.body);
-      if (!decoded) return;
+      if (!decoded) {
+        if (m.type === RTM_NEWLINK) this.portInfo(m.body, header);
+        return;
+      }
       if (m.type === RTM_DELLINK) this.removeLink(decoded.ifindex, header);
-      else this.putLink(decoded, header);
+      else this.putLink(decoded, header, m.body);
     } else if (m.type === RTM_NEWADDR || m.type === RTM_DELADDR) {
       const decoded = decodeAddress(m.body);
       if (!decoded) return;
@@ -387,9 +401,21 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
     }
   }
 
-  private putLink(m: LinkMessage, header: Header): void {
+  /** A bridge port's options as `bridge link set` (AF_BRIDGE) announces them: a change of the known port when they differ. */
+  private portInfo(body: Buffer, header: Header): void {
+    const info = decodeBridgePortInfo(body);
+    const previous = info ? this.known.get(info.ifindex) : undefined;
+    if (!info || !previous?.port) return;
+    const link: Link = Object.freeze({ ...previous, port: Object.freeze(info.options) });
+    if (changedLinkFields(previous, link).length === 0) return;
+    this.known.set(link.ifindex, link);
+    this.notify('link-changed', link);
+    this.changed({ object: 'link', action: 'change', before: previous, after: link }, header);
+  }
+
+  private putLink(m: LinkMessage, header: Header, body: Buffer | null): void {
     const previous = this.known.get(m.ifindex);
-    const link = toLink(m, previous);
+    const link = toLink(m, previous, body);
     if (!link) return;
     this.known.set(link.ifindex, link);
     this.notify(previous ? 'link-changed' : 'link-added', link);
@@ -517,8 +543,8 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       if (!decoded) continue;
       seen.add(decoded.ifindex);
       const before = this.known.get(decoded.ifindex);
-      const after = toLink(decoded, before);
-      if (after && !sameLink(before, after)) this.putLink(decoded, null);
+      const after = toLink(decoded, before, m.body);
+      if (after && !sameLink(before, after)) this.putLink(decoded, null, m.body);
     }
     for (const ifindex of [...this.known.keys()]) if (!seen.has(ifindex)) this.removeLink(ifindex, null);
     const seenAddresses = new Set<string>();
@@ -572,5 +598,6 @@ function ruleText(r: Rule): string {
 
 function sameLink(a: Link | undefined, b: Link): boolean {
   if (!a) return false;
-  return (Object.keys(b) as Array<keyof Link>).every((k) => a[k] === b[k]);
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as Array<keyof Link>);
+  return [...keys].every((k) => a[k] === b[k] || JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }

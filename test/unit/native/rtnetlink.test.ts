@@ -85,13 +85,14 @@ describe('rtnetlink link messages', () => {
       kind: 'veth',
       master: 3,
       link: 6,
+      linkNetnsid: null,
       inet6Flags: null,
     });
   });
 
   it('decode a link without optional attributes to nulls', () => {
     expect(decodeLink(ifinfomsg(0, 772, 1, 0))).toEqual({
-      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, link: null, inet6Flags: null,
+      ifindex: 1, arphrd: 772, flags: 0, name: null, mtu: null, address: null, operstate: null, kind: null, master: null, link: null, linkNetnsid: null, inet6Flags: null,
     });
   });
 

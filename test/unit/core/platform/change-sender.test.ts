@@ -30,6 +30,8 @@ describe('ChangeSenders', () => {
     expect(s.senderOf(ll, pid0)).toEqual({ kind: 'kernel', why: 'link-local' });
     const slaac: UnsentChange = { object: 'address', action: 'add', address: { ifindex: 2, family: 6, address: '2001:db8::5', prefix: 64, proto: 2, dynamic: true } };
     expect(s.senderOf(slaac, pid0)).toEqual({ kind: 'kernel', why: 'router-advertisement' });
+    const temporary: UnsentChange = { object: 'address', action: 'add', address: { ifindex: 2, family: 6, address: '2001:db8::9a3f', prefix: 64, dynamic: true, temporary: true } };
+    expect(s.senderOf(temporary, pid0)).toEqual({ kind: 'kernel', why: 'router-advertisement' });
     const route = { family: 4 as const, dest: '192.0.2.0', prefix: 24, gateway: null, ifindex: 2, metric: 0, table: 254 };
     expect(s.senderOf({ object: 'route', action: 'add', route: { ...route, protocol: 2 } }, pid0)).toEqual({ kind: 'kernel', why: 'side-effect' });
     expect(s.senderOf({ object: 'route', action: 'delete', route: { ...route, protocol: 9 } }, pid0)).toEqual({ kind: 'kernel', why: 'router-advertisement' });
