@@ -255,6 +255,7 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   async setBridgeOptions(ifindex: number, change: Partial<BridgeOptions>): Promise<void> {
     await this.change(`set the bridge options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgeRequest(seq, ifindex, change), this.senders.options(ifindex, 'bridge', change));
+    await this.learnOwnChange(ifindex);
   }
 
   async bridgePortOptions(ifindex: number): Promise<BridgePortOptions> {
@@ -266,6 +267,19 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
 
   async setBridgePortOptions(ifindex: number, change: Partial<BridgePortOptions>): Promise<void> {
     await this.change(`set the bridge port options of link ${ifindex} ${JSON.stringify(change)}`, (seq) => setBridgePortRequest(seq, ifindex, change), this.senders.options(ifindex, 'port', change));
+    await this.learnOwnChange(ifindex);
+  }
+
+  /**
+   * Reads link `ifindex` back after the daemon changed its options: the kernel announces a change
+   * of a link's options only while it is up, and one made while it is down would show in its next
+   * announcement (coming up) as if someone else had made it.
+   */
+  private async learnOwnChange(ifindex: number): Promise<void> {
+    const body = await this.linkBody(`get link ${ifindex}`, ifindex).catch(() => null);
+    const decoded = body ? decodeLink(body) : null;
+    const link = decoded ? toLink(decoded, this.known.get(ifindex), body) : null;
+    if (decoded && link && !sameLink(this.known.get(ifindex), link)) this.putLink(decoded, { pid: this.portId, seq: 0 }, body);
   }
 
   async addRule(rule: Rule): Promise<void> {
