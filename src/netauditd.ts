@@ -75,6 +75,14 @@ async function main(): Promise<number> {
     if (!daemon) exitNow(1);
     daemon.stop().finally(() => exitNow(1));
   };
+  // Caught from the start: a SIGTERM that comes while the daemon is still starting (its name is
+  // on the bus already) stops it cleanly once it has started, rather than killing it half way.
+  let stopRequested = false;
+  const early = (): void => {
+    stopRequested = true;
+  };
+  process.on('SIGTERM', early);
+  process.on('SIGINT', early);
   try {
     daemon = await Daemon.start({
       configFile: values.config ?? DEFAULT_CONFIG_FILE,
@@ -102,8 +110,11 @@ async function main(): Promise<number> {
       },
     );
   };
+  process.off('SIGTERM', early);
+  process.off('SIGINT', early);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (stopRequested) stop();
   process.on('unhandledRejection', (e) => {
     running.logger.domain('CORE').err(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   });
