@@ -1,6 +1,7 @@
 // The journal backend's worker thread (WorkerQueue): sd_journal_sendv blocks
 // while journald's socket queue is full, so it runs here, never on the event
-// loop and never in the thread pool that file I/O shares (issue item 3).
+// loop and never in the thread pool that file I/O shares: a stalled journald
+// must hold neither up.
 // Requests carry the fields as [name, value][] (see worker-protocol.ts).
 import { getSystemErrorMap } from 'node:util';
 import { journalSendv } from './libsystemd.js';
