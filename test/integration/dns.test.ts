@@ -190,7 +190,7 @@ describe('DNS mode file', () => {
     try {
       await reload('none');
       await waitFor(() => isPrevious(), { what: `${resolvConf} put back after dns=none` });
-      await expect(stat(runFile)).rejects.toMatchObject({ code: 'ENOENT' });
+      await waitFor(async () => (await stat(runFile).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')), { timeoutMs: 5000, what: `${runFile} removed after dns=none` });
       await reload('file');
       await waitFor(async () => (await readlink(resolvConf).catch(() => '')) === runFile, { what: `${resolvConf} linked again after dns=file` });
       expect(await resolvConfLines(resolvConf)).toEqual(A_LINES);
