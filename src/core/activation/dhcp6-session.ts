@@ -145,6 +145,8 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
 
   /** The link's link-local address, waiting for the kernel to add it (null: the session stopped meanwhile). */
   private linkLocal(ifindex: number, deadline: number): Promise<string | null> {
+    // Stopped before it came to wait (a deactivation right after the activation): nothing to wait for.
+    if (this.stopped) return Promise.resolve(null);
     const { platform } = this.context;
     const have = platform.addressesOf(ifindex).find(isLinkLocal);
     if (have) return Promise.resolve(have.address);
@@ -161,7 +163,14 @@ export class Dhcp6Session extends LeaseSession<Dhcp6Lease> {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new NetauditError('Failed', `${quote(this.active.iface)} has no IPv6 link-local address to run DHCPv6 from: check that IPv6 is enabled on it.`, 'dhcp-timeout'));
+        // The same timeout as waitForLease's, said with why: no DHCPv6 message could be sent at all.
+        reject(
+          new NetauditError(
+            'Failed',
+            `No DHCPv6 server gave ${quote(this.active.iface)} a lease within ${this.plan.timeoutMs / 1000} s (ipv6.dhcp-timeout): the link got no IPv6 link-local address to ask from in that time; check that IPv6 is enabled on it.`,
+            'dhcp-timeout',
+          ),
+        );
       }, Math.max(0, deadline - this.context.now()));
       this.stopWaiting = () => {
         done();
