@@ -224,6 +224,8 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
       .join(', ');
     const expects = this.senders.setting(ifindex, change, (i) => this.known.get(i));
     await this.change(`set link ${ifindex}${what ? ` ${what}` : ''}`, (seq) => setLinkRequest(seq, ifindex, change), expects);
+    // Known at once, not when the event comes: the next step may ask whether the link is up.
+    await this.learnOwnChange(ifindex);
   }
 
   async addAddress(address: Address): Promise<void> {
@@ -271,9 +273,11 @@ export class RtnetlinkPlatform extends EventEmitter<PlatformEvents> implements P
   }
 
   /**
-   * Reads link `ifindex` back after the daemon changed its options: the kernel announces a change
-   * of a link's options only while it is up, and one made while it is down would show in its next
-   * announcement (coming up) as if someone else had made it.
+   * Reads link `ifindex` back after the daemon changed it. Its event is read on another socket and
+   * may come later, while the next step already asks what the link is like (up or not, after a
+   * teardown that took it down); and the kernel announces a change of a link's options only while
+   * it is up, so one made while it is down would show in its next announcement (coming up) as if
+   * someone else had made it.
    */
   private async learnOwnChange(ifindex: number): Promise<void> {
     const body = await this.linkBody(`get link ${ifindex}`, ifindex).catch(() => null);
